@@ -1,0 +1,111 @@
+// Package connectors defines the contracts between karkas and the tools it
+// syncs with: a Source pulls records since a cursor, and a Registry names the
+// kinds of source a config may use. Each service lives in a sub-package
+// (connectors/trello, connectors/email, ...) named after it.
+//
+// This package imports only the record package and the standard library;
+// connector packages import this one and record, and nothing else of karkas.
+package connectors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/karkas/karkas/record"
+)
+
+// Emit hands a batch to the engine. The engine stores the batch and its
+// cursor in one transaction before Emit returns; an error means nothing of
+// the batch was kept and the source must stop.
+type Emit func(ctx context.Context, b *record.Batch) error
+
+// Source pulls what changed since cursor (empty on the first run) and emits
+// it in batches. A source should emit a batch every few thousand records so
+// that a killed run keeps most of its work, and set Batch.Cursor only to a
+// position that every record up to it has been emitted for.
+type Source interface {
+	Pull(ctx context.Context, cursor string, emit Emit) error
+}
+
+// Snapshotter is implemented by sources whose every pull that reads the
+// input at all reads all of it (a file export). When such a pull emits a
+// batch with EndOfSnapshot, rows of this source that the pull did not emit are
+// soft-deleted: they are gone from the export.
+type Snapshotter interface {
+	Snapshot() bool
+}
+
+// Env is what a source gets from the process around it.
+type Env struct {
+	// BaseDir resolves relative paths in options: the config file's folder.
+	BaseDir    string
+	Logger     *slog.Logger
+	HTTPClient *http.Client
+	Now        func() time.Time
+}
+
+// Kind describes one kind of source a config may name.
+type Kind struct {
+	// Name is what `kind:` says in the config, e.g. "trello_export".
+	Name string
+	// Doc is one line for `karkas validate` and the docs.
+	Doc string
+	// NewOptions returns a pointer to a fresh options struct holding the
+	// defaults; the config's `options:` block is decoded into it.
+	NewOptions func() any
+	// Open builds the source from decoded options.
+	Open func(opts any, env Env) (Source, error)
+}
+
+// Registry is the set of kinds a binary supports. It is built explicitly at
+// start-up (see cmd/karkas), not by init side effects.
+type Registry struct {
+	kinds map[string]Kind
+}
+
+// NewRegistry returns a registry holding kinds.
+func NewRegistry(kinds ...Kind) *Registry {
+	r := &Registry{kinds: map[string]Kind{}}
+	for _, k := range kinds {
+		r.kinds[k.Name] = k
+	}
+	return r
+}
+
+// Lookup returns the kind named name.
+func (r *Registry) Lookup(name string) (Kind, bool) {
+	k, ok := r.kinds[name]
+	return k, ok
+}
+
+// Names lists the registered kinds, sorted.
+func (r *Registry) Names() []string {
+	names := make([]string, 0, len(r.kinds))
+	for n := range r.kinds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// RateLimitError says the source was told to slow down; the scheduler waits
+// RetryAfter before pulling it again.
+type RateLimitError struct {
+	RetryAfter time.Duration
+	Err        error
+}
+
+func (e *RateLimitError) Error() string {
+	return fmt.Sprintf("rate limited, retry after %s: %v", e.RetryAfter, e.Err)
+}
+
+func (e *RateLimitError) Unwrap() error { return e.Err }
+
+// ErrUnauthorized marks a source whose credentials were refused; it stays
+// stopped until they are fixed.
+var ErrUnauthorized = errors.New("unauthorized")

@@ -1,0 +1,197 @@
+// Package record holds the neutral record types that every stage of karkas
+// exchanges: connectors emit them, mapping resolves them, the store keeps them.
+//
+// A record carries the source's own references (board id, list name, member
+// id, email address), never the agency's model: which client, which person or
+// which normalized status is decided later by the mapping package.
+//
+// This package must not import any other karkas package, nor anything outside
+// the standard library, so that every connector can depend on it cheaply.
+package record
+
+import "time"
+
+// Container kinds.
+const (
+	ContainerBoard   = "board"
+	ContainerRepo    = "repo"
+	ContainerMailbox = "mailbox"
+	ContainerProject = "tracker_project"
+)
+
+// Message channels.
+const (
+	ChannelCardComment  = "card_comment"
+	ChannelIssueComment = "issue_comment"
+	ChannelEmail        = "email"
+)
+
+// Container is a board, a repository, a mailbox or a time-tracker project:
+// the unit the mapping assigns to a client.
+type Container struct {
+	ExternalID string `json:"external_id"`
+	Kind       string `json:"kind"`
+	Name       string `json:"name"`
+	URL        string `json:"url,omitempty"`
+	// Closed is true for a closed board, an archived repo or project.
+	Closed bool `json:"closed,omitempty"`
+	// Lists are the board's columns (or a tracker's statuses), in order.
+	Lists []List `json:"lists,omitempty"`
+	// Deleted marks a container gone upstream; the store soft-deletes it.
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// List is one column of a board.
+type List struct {
+	ExternalID string `json:"external_id"`
+	Name       string `json:"name"`
+	Closed     bool   `json:"closed,omitempty"`
+}
+
+// Person is someone a source knows: a Trello member, a tracker user, a
+// GitHub login, an email correspondent.
+type Person struct {
+	ExternalID string `json:"external_id"`
+	Username   string `json:"username,omitempty"`
+	Name       string `json:"name,omitempty"`
+	Email      string `json:"email,omitempty"`
+	Deleted    bool   `json:"deleted,omitempty"`
+}
+
+// Checklist is a named checklist on a task.
+type Checklist struct {
+	Name  string `json:"name"`
+	Items int    `json:"items"`
+	Done  int    `json:"done"`
+}
+
+// Task is a card, an issue or a tracker task.
+type Task struct {
+	ExternalID  string `json:"external_id"`
+	ContainerID string `json:"container_id"`
+	// ShortRef is a second way the source names the task (a Trello short
+	// link, an issue number) that other sources may use to link to it.
+	ShortRef    string `json:"short_ref,omitempty"`
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	// Status is the source's own status: a list name, an issue state.
+	Status     string      `json:"status"`
+	StatusID   string      `json:"status_id,omitempty"`
+	Labels     []string    `json:"labels,omitempty"`
+	Assignees  []string    `json:"assignees,omitempty"`
+	CreatorID  string      `json:"creator_id,omitempty"`
+	CreatedAt  time.Time   `json:"created_at"`
+	UpdatedAt  time.Time   `json:"updated_at,omitzero"`
+	DueAt      *time.Time  `json:"due_at,omitempty"`
+	DueDone    bool        `json:"due_done,omitempty"`
+	Checklists []Checklist `json:"checklists,omitempty"`
+	URL        string      `json:"url,omitempty"`
+	// Closed is true for an archived card or a closed issue.
+	Closed  bool `json:"closed,omitempty"`
+	Deleted bool `json:"deleted,omitempty"`
+}
+
+// StatusChange is one move of a task between source statuses (a list move).
+type StatusChange struct {
+	ExternalID string    `json:"external_id"`
+	TaskID     string    `json:"task_id"`
+	From       string    `json:"from"`
+	To         string    `json:"to"`
+	At         time.Time `json:"at"`
+	ActorID    string    `json:"actor_id,omitempty"`
+	Deleted    bool      `json:"deleted,omitempty"`
+}
+
+// Attachment is recorded by name and size only; karkas never keeps the bytes.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type,omitempty"`
+	Size        int64  `json:"size"`
+}
+
+// Message is a card comment, an issue comment or an email.
+type Message struct {
+	ExternalID string `json:"external_id"`
+	Channel    string `json:"channel"`
+	// ThreadKey groups messages of one conversation: the task id for
+	// comments, the root Message-ID for email.
+	ThreadKey   string     `json:"thread_key"`
+	TaskID      string     `json:"task_id,omitempty"`
+	ContainerID string     `json:"container_id,omitempty"`
+	AuthorID    string     `json:"author_id,omitempty"`
+	AuthorName  string     `json:"author_name,omitempty"`
+	AuthorEmail string     `json:"author_email,omitempty"`
+	To          []string   `json:"to,omitempty"`
+	Cc          []string   `json:"cc,omitempty"`
+	Subject     string     `json:"subject,omitempty"`
+	Body        string     `json:"body"`
+	SentAt      time.Time  `json:"sent_at"`
+	EditedAt    *time.Time `json:"edited_at,omitempty"`
+	// Automated is true for auto-replies, bounces, bulk mail and bots; such a
+	// message never counts as a human reply. AutomatedReason says why.
+	Automated       bool         `json:"automated,omitempty"`
+	AutomatedReason string       `json:"automated_reason,omitempty"`
+	InReplyTo       string       `json:"in_reply_to,omitempty"`
+	References      []string     `json:"references,omitempty"`
+	Folder          string       `json:"folder,omitempty"`
+	Attachments     []Attachment `json:"attachments,omitempty"`
+	// TaskRefs are references to tasks found in the text (Trello card
+	// URLs or short links) that mapping may use to link the message.
+	TaskRefs []string `json:"task_refs,omitempty"`
+	Deleted  bool     `json:"deleted,omitempty"`
+}
+
+// TimeEntry is one logged span of work.
+type TimeEntry struct {
+	ExternalID string `json:"external_id"`
+	// PersonID is the tracker's user id, or a name or email where an
+	// export has no ids.
+	PersonID    string `json:"person_id"`
+	PersonName  string `json:"person_name,omitempty"`
+	PersonEmail string `json:"person_email,omitempty"`
+	// TaskID is the tracker's task id; for Everhour tasks linked to Trello
+	// it reads "tr:<card id or short link>".
+	TaskID      string     `json:"task_id,omitempty"`
+	TaskName    string     `json:"task_name,omitempty"`
+	ProjectID   string     `json:"project_id,omitempty"`
+	ProjectName string     `json:"project_name,omitempty"`
+	ClientName  string     `json:"client_name,omitempty"`
+	Date        string     `json:"date"` // YYYY-MM-DD in the tracker's zone
+	Start       *time.Time `json:"start,omitempty"`
+	Seconds     int64      `json:"seconds"`
+	Billable    *bool      `json:"billable,omitempty"`
+	Note        string     `json:"note,omitempty"`
+	Tags        []string   `json:"tags,omitempty"`
+	Locked      bool       `json:"locked,omitempty"`
+	Deleted     bool       `json:"deleted,omitempty"`
+}
+
+// Problem is a piece of input that could not be turned into a record: a
+// malformed email, a bad CSV row. It is stored and reported; the rest of the
+// run goes on.
+type Problem struct {
+	// Where names the input: a file and line, a message number, an API route.
+	Where   string `json:"where"`
+	Message string `json:"message"`
+}
+
+// Batch is what a source hands to the engine at once. The engine stores
+// every record of a batch and the batch's cursor in one transaction.
+type Batch struct {
+	Containers    []Container
+	People        []Person
+	Tasks         []Task
+	StatusChanges []StatusChange
+	Messages      []Message
+	TimeEntries   []TimeEntry
+	Problems      []Problem
+	// Cursor, when not empty, is the source's position after this batch;
+	// the engine saves it with the batch and hands it back on the next run.
+	Cursor string
+}
+
+// Len is the number of records in the batch, problems excluded.
+func (b *Batch) Len() int {
+	return len(b.Containers) + len(b.People) + len(b.Tasks) + len(b.StatusChanges) +
+		len(b.Messages) + len(b.TimeEntries)
+}
