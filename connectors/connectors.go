@@ -32,14 +32,6 @@ type Source interface {
 	Pull(ctx context.Context, cursor string, emit Emit) error
 }
 
-// Snapshotter is implemented by sources whose every pull that reads the
-// input at all reads all of it (a file export). When such a pull emits a
-// batch with EndOfSnapshot, rows of this source that the pull did not emit are
-// soft-deleted: they are gone from the export.
-type Snapshotter interface {
-	Snapshot() bool
-}
-
 // Env is what a source gets from the process around it.
 type Env struct {
 	// BaseDir resolves relative paths in options: the config file's folder.

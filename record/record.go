@@ -188,6 +188,11 @@ type Batch struct {
 	// Cursor, when not empty, is the source's position after this batch;
 	// the engine saves it with the batch and hands it back on the next run.
 	Cursor string
+	// EndOfSnapshot says that this pull emitted everything the source holds
+	// (a file export read whole): rows of this source that the pull did not
+	// emit are gone upstream, and the engine soft-deletes them. Only the
+	// last batch of a pull may set it.
+	EndOfSnapshot bool
 }
 
 // Len is the number of records in the batch, problems excluded.
