@@ -47,6 +47,9 @@ type Kind struct {
 	Name string
 	// Doc is one line for `karkas validate` and the docs.
 	Doc string
+	// Identity names what the source's person ids are, for the mapping:
+	// "trello", "github", "time_tracker" or "email".
+	Identity string
 	// NewOptions returns a pointer to a fresh options struct holding the
 	// defaults; the config's `options:` block is decoded into it.
 	NewOptions func() any

@@ -1,0 +1,46 @@
+# karkas: make help lists the targets.
+SHELL := /bin/bash
+GO ?= go
+STATICCHECK_VERSION := v0.8.2
+BIN := bin/karkas
+VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: help build demo test test-short bench lint fuzz clean
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+build: ## build bin/karkas
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/karkas
+
+demo: build ## generate the demo agency's data and sync it into var/demo.db (embedded SQLite)
+	$(GO) run ./cmd/demogen -out var/demo -scale 1
+	./$(BIN) --config configs/demo.yaml sync
+	@echo
+	./$(BIN) --config configs/demo.yaml status
+
+test: ## the whole suite: vet, then go test -race on SQLite and PostgreSQL (started or installed when missing)
+	$(GO) mod download
+	$(GO) vet ./...
+	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
+	  echo "PostgreSQL test database: $${TEST_DATABASE_URL%%\?*}" && \
+	  $(GO) test -race -count=1 -timeout 20m ./...
+
+test-short: ## go test without -race and without PostgreSQL, for quick loops
+	$(GO) test -count=1 ./...
+
+bench: build ## benchmarks: ingest and no-change re-sync of the 100x dataset on SQLite and PostgreSQL
+	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
+	  $(GO) run ./cmd/karkas-bench
+
+lint: ## gofmt, go vet and staticcheck
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+fuzz: ## run the fuzz targets for longer (FUZZTIME, default 5m each)
+	$(GO) test ./connectors/email -run '^$$' -fuzz FuzzParse -fuzztime $${FUZZTIME:-5m}
+
+clean: ## remove build output and the demo store
+	rm -rf bin var

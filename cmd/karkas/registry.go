@@ -1,0 +1,11 @@
+package main
+
+import (
+	"github.com/karkas/karkas/connectors"
+)
+
+// registry lists the source kinds this binary supports. Registration is
+// explicit, here, rather than by init side effects in connector packages.
+func registry() *connectors.Registry {
+	return connectors.NewRegistry()
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/sync/engine"
+)
+
+func newRemapCmd(g *globals) *cobra.Command {
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "remap",
+		Short: "Apply a changed config to every stored row without pulling again",
+		Long: `remap resolves every stored row again from the record it keeps as pulled, with the
+config as it is now: a renamed list, a new status rule, a person's new identity, a board
+moved to another client. Only rows whose resolution changed are written. Nothing is
+pulled from the sources.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			l, err := g.mustConfig()
+			if err != nil {
+				return err
+			}
+			st, err := g.openStore(ctx, l.Config)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			eng, err := engine.New(ctx, st, mapping.NewResolver(l.Config), g.logger)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			eng.DryRun = dryRun
+			prog := newProgress(g.stderr, g.logger, "remapping")
+			eng.Progress = prog
+			if _, err := eng.SyncModel(ctx, l.Config); err != nil {
+				return withCode(exitStore, err)
+			}
+			var infos []mapping.SourceInfo
+			for _, s := range l.Sources {
+				infos = append(infos, sourceInfo(s))
+			}
+			written, err := eng.Remap(ctx, infos)
+			prog.done()
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			verb := "rewrote"
+			if dryRun {
+				verb = "would rewrite"
+			}
+			fmt.Fprintf(g.stdout, "remap %s %d row(s)\n", verb, written.Total())
+			for _, t := range []string{"containers", "source_people", "tasks", "task_status_changes", "messages", "time_entries"} {
+				if n := written[t]; n > 0 {
+					fmt.Fprintf(g.stdout, "  %s: %d\n", t, n)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "compute what would change, write nothing")
+	return cmd
+}

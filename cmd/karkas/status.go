@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/karkas/karkas/store"
+)
+
+func newStatusCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Show each source's last run and the rows held per client",
+		Long: `status reads the store: each source's last run (when, how it ended, rows written),
+a line for every source that needs a human (revoked credentials, a deleted board), the
+live rows held per client, and source statuses that no status rule maps yet.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			l, err := g.mustConfig()
+			if err != nil {
+				return err
+			}
+			st, err := g.openStore(ctx, l.Config)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			sources, err := st.Sources(ctx)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			out := g.stdout
+			fmt.Fprintf(out, "store: %s\n\n", store.Redact(l.StoreURL()))
+			w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "source\tkind\tlast run\tresult\trows written\tproblems\t")
+			for _, s := range sources {
+				when, result := "never", "-"
+				if s.StartedAt.Valid {
+					when = s.StartedAt.Time.UTC().Format("2006-01-02 15:04 UTC")
+					result = s.RunStatus.String
+					if result == store.RunFailed {
+						result = "FAILED: " + firstLine(s.RunError.String)
+					}
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t\n", s.ID, s.Kind, when, result, s.RowsWritten.Int64, s.Problems)
+			}
+			w.Flush()
+			for _, s := range sources {
+				if s.Attention != "" {
+					fmt.Fprintf(out, "! %s needs attention: %s\n", s.ID, s.Attention)
+				}
+			}
+			counts, err := st.CountsByClient(ctx)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			names, err := st.ClientNames(ctx)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			fmt.Fprintln(out)
+			w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "client\tname\ttasks\tstatus moves\tmessages\ttime entries\thours\t")
+			for _, c := range counts {
+				id, name := c.ClientID, names[c.ClientID]
+				if id == "" {
+					id, name = "(none)", "rows no client claims"
+				}
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t\n", id, name, c.Tasks, c.StatusChanges, c.Messages, c.TimeEntries,
+					(time.Duration(c.Seconds) * time.Second).Hours())
+			}
+			w.Flush()
+			unmapped, err := st.UnmappedStatuses(ctx)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			if len(unmapped) > 0 {
+				fmt.Fprintln(out, "\nsource statuses no rule in statuses: maps:")
+				for _, u := range unmapped {
+					fmt.Fprintf(out, "  %s: %q (%d tasks)\n", u.SourceID, u.SourceStatus, u.Tasks)
+				}
+			}
+			return nil
+		},
+	}
+}

@@ -1,0 +1,148 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/store"
+	"github.com/karkas/karkas/sync/engine"
+)
+
+func newSyncCmd(g *globals) *cobra.Command {
+	var only []string
+	var dryRun bool
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Pull every source into the store",
+		Long: `sync pulls each enabled source from where its last run stopped, maps the records
+through the config, and stores them. Every batch commits together with the source's
+cursor, so a run that is killed loses nothing and the next run neither skips nor
+duplicates a row; a run with nothing new writes nothing. One failing source does not
+stop the others; the exit code is 1 if any failed.
+
+With --dry-run, everything is pulled and resolved and nothing is written: the summary
+shows what would change.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			l, err := g.mustConfig()
+			if err != nil {
+				return err
+			}
+			var selected []mapping.Source
+			for _, id := range only {
+				if !slices.ContainsFunc(l.Sources, func(s mapping.Source) bool { return s.ID == id }) {
+					return withCode(exitUsage, fmt.Errorf("--source %s: no such source in %s", id, g.config))
+				}
+			}
+			for _, s := range l.Sources {
+				if (len(only) == 0 && !s.Disabled) || slices.Contains(only, s.ID) {
+					selected = append(selected, s)
+				}
+			}
+			st, err := g.openStore(ctx, l.Config)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			eng, err := engine.New(ctx, st, mapping.NewResolver(l.Config), g.logger)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			eng.DryRun = dryRun
+			prog := newProgress(g.stderr, g.logger, "syncing")
+			eng.Progress = prog
+			if _, err := eng.SyncModel(ctx, l.Config); err != nil {
+				return withCode(exitStore, err)
+			}
+			var results []engine.Result
+			for _, s := range selected {
+				if ctx.Err() != nil {
+					break
+				}
+				var res engine.Result
+				src, err := g.openSource(l, s)
+				if err != nil {
+					res = engine.Result{SourceID: s.ID, Err: err}
+				} else {
+					res = eng.Run(ctx, engine.Job{Info: sourceInfo(s), Source: src})
+				}
+				prog.done()
+				attrs := []any{"source", s.ID, "records", res.Received.Total(), "rows_written", res.Written.Total(),
+					"deleted", res.Deleted.Total(), "problems", res.Problems, "duration_ms", res.Duration.Milliseconds()}
+				if res.Err != nil {
+					g.logger.Error("source failed", append(attrs, "error", res.Err.Error())...)
+				} else {
+					g.logger.Info("source synced", attrs...)
+				}
+				results = append(results, res)
+			}
+			printResults(g, selected, results, dryRun)
+			if ctx.Err() != nil {
+				return withCode(exitCanceled, ctx.Err())
+			}
+			failed := 0
+			for _, r := range results {
+				if r.Err != nil {
+					failed++
+				}
+			}
+			if failed > 0 {
+				return withCode(exitFailed, fmt.Errorf("%d of %d source(s) failed", failed, len(results)))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&only, "source", nil, "sync only this source id (repeatable)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "pull and resolve, write nothing, print what would change")
+	return cmd
+}
+
+func printResults(g *globals, sources []mapping.Source, results []engine.Result, dryRun bool) {
+	kinds := map[string]string{}
+	for _, s := range sources {
+		kinds[s.ID] = s.Kind
+	}
+	w := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+	head := "written"
+	if dryRun {
+		head = "would write"
+	}
+	fmt.Fprintf(w, "source\tkind\trecords\t%s\tdeleted\tproblems\ttime\tresult\t\n", head)
+	total := store.Counts{}
+	for _, r := range results {
+		result := "ok"
+		if r.Err != nil {
+			result = "FAILED: " + firstLine(r.Err.Error())
+		} else if r.Batches == 0 {
+			result = "ok (unchanged)"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t\n", r.SourceID, kinds[r.SourceID], r.Received.Total(),
+			r.Written.Total(), r.Deleted.Total(), r.Problems, r.Duration.Round(time.Millisecond), result)
+		total.Add(r.Written)
+		total.Add(r.Deleted)
+	}
+	w.Flush()
+	if total.Total() == 0 {
+		fmt.Fprintln(g.stdout, "\nno rows changed")
+		return
+	}
+	var parts []string
+	for _, t := range append(slices.Clone(store.Tables), "problems") {
+		if n := total[t]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", t, n))
+		}
+	}
+	fmt.Fprintf(g.stdout, "\nrows changed: %s\n", strings.Join(parts, ", "))
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

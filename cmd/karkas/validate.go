@@ -1,0 +1,47 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/karkas/karkas/mapping"
+)
+
+func newValidateCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate",
+		Short: "Check the config and print every problem in it",
+		Long: `validate loads the config, expands ${VAR} and ${VAR:-default}, and checks it whole:
+unknown keys, wrong types, values outside their enum, references to calendars, policy
+sets, people and clients that do not exist, identities claimed twice, and every
+source's options against its connector. Each problem is printed as
+
+  file:line:col: path: message
+
+and validate exits 1 when there is any error (warnings alone exit 0).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			l, err := g.loadConfig()
+			if l != nil {
+				for _, w := range l.Warnings {
+					fmt.Fprintln(g.stdout, w.String())
+				}
+			}
+			if err != nil {
+				var ps mapping.Problems
+				if !errors.As(err, &ps) {
+					return withCode(exitUsage, err)
+				}
+				for _, p := range ps {
+					fmt.Fprintln(g.stdout, p.String())
+				}
+				return withCode(exitFailed, fmt.Errorf("%d error(s) in %s", len(ps), g.config))
+			}
+			fmt.Fprintf(g.stdout, "%s: ok (%d clients, %d people, %d sources)\n",
+				g.config, len(l.Clients), len(l.People), len(l.Sources))
+			return nil
+		},
+	}
+}

@@ -1,0 +1,196 @@
+// Package mapping is the agency's model: the karkas.yaml config (types,
+// loading with ${ENV} expansion, validation with file:line:col positions, the
+// JSON Schema) and the pure resolution of neutral records onto clients,
+// people and sides, normalized statuses and time categories.
+//
+// It never does I/O beyond reading the config file, and imports no karkas
+// package but record.
+package mapping
+
+import (
+	"gopkg.in/yaml.v3"
+)
+
+// Normalized statuses a source status maps to.
+const (
+	StatusBacklog       = "backlog"
+	StatusTodo          = "todo"
+	StatusInProgress    = "in_progress"
+	StatusReview        = "review"
+	StatusWaitingClient = "waiting_client"
+	StatusDone          = "done"
+	StatusArchived      = "archived"
+)
+
+// Sides a person is on.
+const (
+	SideAgency  = "agency"
+	SideClient  = "client"
+	SideUnknown = "unknown"
+)
+
+// Time categories.
+const (
+	CategoryProduction    = "production"
+	CategoryCommunication = "communication"
+	CategoryMeeting       = "meeting"
+	CategoryNonBillable   = "non_billable"
+)
+
+// Config is a whole karkas.yaml.
+type Config struct {
+	Agency         Agency               `yaml:"agency" required:"true" doc:"the agency itself"`
+	Store          Store                `yaml:"store" doc:"where karkas keeps its data"`
+	Calendars      map[string]Calendar  `yaml:"calendars" doc:"business calendars by name"`
+	People         []Person             `yaml:"people" doc:"everyone on both sides, with their identities in each tool"`
+	Clients        []Client             `yaml:"clients" doc:"the agency's clients and what belongs to them"`
+	Statuses       []StatusRule         `yaml:"statuses" doc:"source statuses (list names, issue states) to normalized statuses; first match wins"`
+	TimeCategories []CategoryRule       `yaml:"time_categories" doc:"time entry categories; first match wins, production otherwise"`
+	PolicySets     map[string]PolicySet `yaml:"policy_sets" doc:"named sets of SLA policies a client can use"`
+	Sources        []Source             `yaml:"sources" doc:"where records are pulled from"`
+
+	// File is the path the config was read from; BaseDir its folder.
+	File    string `yaml:"-" json:"-"`
+	BaseDir string `yaml:"-" json:"-"`
+}
+
+// Agency names the agency and how to recognise its people.
+type Agency struct {
+	Name     string   `yaml:"name" required:"true" doc:"the agency's name, shown in reports"`
+	Domains  []string `yaml:"domains" doc:"email domains of the agency: senders from them are on the agency side"`
+	Calendar string   `yaml:"calendar" doc:"name of the agency's business calendar"`
+}
+
+// Store says where the data lives.
+type Store struct {
+	URL string `yaml:"url" secret:"true" doc:"sqlite:PATH (relative to the config file; the default is karkas.db next to it) or postgres://user:pass@host/db"`
+}
+
+// Calendar is a business calendar: the hours that count as business time.
+type Calendar struct {
+	TimeZone string `yaml:"time_zone" required:"true" doc:"IANA time zone, e.g. Europe/Berlin"`
+	// Hours maps days (mon, tue, ..., or ranges like mon-fri) to intervals.
+	Hours       map[string][]string `yaml:"hours" doc:"working intervals by day: {mon-fri: [\"09:00-13:00\", \"14:00-18:00\"]}"`
+	Holidays    []string            `yaml:"holidays" doc:"extra non-working dates, YYYY-MM-DD"`
+	Country     string              `yaml:"country" doc:"ISO country code whose public holidays are non-working"`
+	WorkingDays []string            `yaml:"working_days" doc:"dates that are working days although they fall on a weekend or holiday, YYYY-MM-DD"`
+}
+
+// Person is someone on the agency's or a client's side.
+type Person struct {
+	ID     string `yaml:"id" required:"true" doc:"short stable id used elsewhere in the config"`
+	Name   string `yaml:"name" required:"true" doc:"full name"`
+	Side   string `yaml:"side" required:"true" enum:"agency,client" doc:"agency or client"`
+	Role   string `yaml:"role" enum:"pm,lead,specialist,manager,contact,bot" doc:"what they do"`
+	Client string `yaml:"client" doc:"for client-side people: the client id"`
+
+	Emails      []string `yaml:"emails" doc:"email addresses"`
+	Trello      []string `yaml:"trello" doc:"Trello member ids or usernames"`
+	GitHub      []string `yaml:"github" doc:"GitHub logins"`
+	TimeTracker []string `yaml:"time_tracker" doc:"time-tracker user ids, names or emails as the tracker or its export shows them"`
+	Calendar    string   `yaml:"calendar" doc:"the person's calendar, when it differs from their side's"`
+}
+
+// Client is one of the agency's clients.
+type Client struct {
+	ID        string   `yaml:"id" required:"true" doc:"short stable id"`
+	Name      string   `yaml:"name" required:"true" doc:"the client's name"`
+	Domains   []string `yaml:"domains" doc:"email domains of the client"`
+	Contacts  []string `yaml:"contacts" doc:"person ids of the client's contacts"`
+	PM        string   `yaml:"pm" doc:"person id of the agency's PM for this client"`
+	Lead      string   `yaml:"lead" doc:"person id of the team lead escalations go to"`
+	Calendar  string   `yaml:"calendar" doc:"calendar name (the client's zone); the agency's by default"`
+	PolicySet string   `yaml:"policy_set" doc:"name of the policy set that applies"`
+	Budget    Budget   `yaml:"budget" doc:"hour budget"`
+
+	Boards    []string `yaml:"boards" doc:"Trello board ids, short links or names"`
+	Repos     []string `yaml:"repos" doc:"GitHub repositories, owner/name"`
+	Projects  []string `yaml:"projects" doc:"time-tracker project ids or names"`
+	Mailboxes []string `yaml:"mailboxes" doc:"mailbox folders that belong only to this client"`
+}
+
+// Budget is a client's monthly hours.
+type Budget struct {
+	MonthlyHours float64 `yaml:"monthly_hours" doc:"hours per month the client pays for"`
+	Rollover     bool    `yaml:"rollover" doc:"unused hours carry over to the next month"`
+}
+
+// StatusRule maps source statuses to a normalized status.
+type StatusRule struct {
+	Source  string   `yaml:"source" doc:"source id or kind this rule is limited to; all sources when empty"`
+	Match   []string `yaml:"match" doc:"source status names, compared ignoring case and surrounding spaces"`
+	Pattern string   `yaml:"pattern" doc:"a regular expression over the source status instead of names"`
+	Status  string   `yaml:"status" required:"true" enum:"backlog,todo,in_progress,review,waiting_client,done,archived" doc:"normalized status"`
+}
+
+// CategoryRule assigns a time category to matching time entries.
+type CategoryRule struct {
+	Category    string   `yaml:"category" required:"true" enum:"production,communication,meeting,non_billable" doc:"category"`
+	Tags        []string `yaml:"tags" doc:"entry tags (any of them)"`
+	TaskPattern string   `yaml:"task_pattern" doc:"regular expression over the task name"`
+	Projects    []string `yaml:"projects" doc:"tracker project ids or names"`
+	Labels      []string `yaml:"labels" doc:"labels of the linked card"`
+}
+
+// PolicySet is a named set of SLA policies. The SLA engine evaluates them;
+// durations are business time in the client's calendar unless said otherwise.
+type PolicySet struct {
+	Response      *ResponsePolicy   `yaml:"response" doc:"every client message gets an agency reply within a target"`
+	StageLimits   map[string]string `yaml:"stage_limits" doc:"normalized status -> the longest a task may stay in it (business time, e.g. 2d)"`
+	WaitingClient *ReminderPolicy   `yaml:"waiting_client" doc:"remind the client while work waits on them"`
+	DueDate       *DuePolicy        `yaml:"due_date" doc:"flag tasks near or past their due date"`
+	Brief         *BriefPolicy      `yaml:"brief" doc:"no work starts without a brief"`
+	Hygiene       *HygienePolicy    `yaml:"hygiene" doc:"tasks in progress carry an assignee and a due date"`
+	ClientContact *ContactPolicy    `yaml:"client_contact" doc:"no client goes long without an update"`
+	HourBudget    *BudgetPolicy     `yaml:"hour_budget" doc:"watch the monthly hour burn"`
+	UntrackedWork bool              `yaml:"untracked_work" doc:"flag tasks done with no time logged"`
+}
+
+// ResponsePolicy is the first-response promise.
+type ResponsePolicy struct {
+	Target string `yaml:"target" required:"true" doc:"business time, e.g. 6h"`
+	Warn   string `yaml:"warn" doc:"business time after which the clock is at risk, e.g. 3h"`
+}
+
+// ReminderPolicy reminds the client every so often.
+type ReminderPolicy struct {
+	RemindEvery string `yaml:"remind_every" required:"true" doc:"business time between reminders, e.g. 2d"`
+}
+
+// DuePolicy flags due dates.
+type DuePolicy struct {
+	WarnBefore string `yaml:"warn_before" doc:"business time before the due time when the task is at risk"`
+}
+
+// BriefPolicy defines what a brief is.
+type BriefPolicy struct {
+	MinDescription int    `yaml:"min_description" doc:"a description at least this many characters long is a brief"`
+	Checklist      string `yaml:"checklist" doc:"or a checklist of this name"`
+}
+
+// HygienePolicy lists what a task in progress must carry.
+type HygienePolicy struct {
+	RequireAssignee bool `yaml:"require_assignee" doc:"tasks in progress have an assignee"`
+	RequireDue      bool `yaml:"require_due" doc:"tasks in progress have a due date"`
+}
+
+// ContactPolicy bounds the silence towards a client.
+type ContactPolicy struct {
+	MaxDays int `yaml:"max_days" required:"true" doc:"calendar days without an agency message to the client"`
+}
+
+// BudgetPolicy sets the hour-budget alarms.
+type BudgetPolicy struct {
+	Thresholds     []float64 `yaml:"thresholds" doc:"fractions of the budget that raise an alert, e.g. [0.8, 1.0]"`
+	WarnUnused     float64   `yaml:"warn_unused" doc:"fraction of hours still unused in the month's last week that raises an alert"`
+	ProjectOverrun bool      `yaml:"project_overrun" doc:"alert when the burn rate so far projects past the budget"`
+}
+
+// Source is one place records are pulled from.
+type Source struct {
+	ID       string    `yaml:"id" required:"true" doc:"short stable id; cursors and rows are keyed by it"`
+	Kind     string    `yaml:"kind" required:"true" doc:"the connector: trello_export, time_csv, mail_files, ..."`
+	Schedule string    `yaml:"schedule" doc:"how often karkas serve pulls it, e.g. 15m"`
+	Disabled bool      `yaml:"disabled" doc:"skip this source"`
+	Options  yaml.Node `yaml:"options" doc:"the connector's own options"`
+}

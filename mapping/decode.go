@@ -1,0 +1,406 @@
+package mapping
+
+import (
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Problem is one thing wrong with a config file, at a position.
+type Problem struct {
+	File string
+	Line int
+	Col  int
+	// Path is where in the document: clients[0].boards[1].
+	Path    string
+	Message string
+	// Warning problems are printed but do not fail validation.
+	Warning bool
+}
+
+func (p Problem) String() string {
+	sev := ""
+	if p.Warning {
+		sev = "warning: "
+	}
+	if p.Path == "" {
+		return fmt.Sprintf("%s:%d:%d: %s%s", p.File, p.Line, p.Col, sev, p.Message)
+	}
+	return fmt.Sprintf("%s:%d:%d: %s: %s%s", p.File, p.Line, p.Col, p.Path, sev, p.Message)
+}
+
+// Problems is every problem found in a config; as an error it lists the
+// errors (not the warnings), one a line.
+type Problems []Problem
+
+// Errors returns the problems that are not warnings.
+func (ps Problems) Errors() Problems {
+	var out Problems
+	for _, p := range ps {
+		if !p.Warning {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (ps Problems) Error() string {
+	var b strings.Builder
+	for i, p := range ps.Errors() {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(p.String())
+	}
+	return b.String()
+}
+
+// Decoder walks a YAML node tree into Go values described by struct tags,
+// collecting every problem instead of stopping at the first. yaml.v3's own
+// decoder reports only a line and stops at type errors; a config linter has
+// to report line:col for all of them, so this walker is written by hand.
+//
+// Struct tags it reads:
+//
+//	yaml:"name"       the key (fields without one are skipped)
+//	required:"true"   the key must be present and not empty
+//	enum:"a,b,c"      a string must be one of these
+//	secret:"true"     a string is a secret: never printed, warn when not from ${ENV} or a file
+//	doc:"..."         a description, used by the JSON Schema
+//
+// A field of type yaml.Node receives the raw node (connector options are
+// decoded later against the connector's own struct).
+type Decoder struct {
+	File     string
+	Problems Problems
+	// LookupEnv reads the environment; os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+	// Nodes records the value node of every path decoded, so that checks
+	// made after decoding can point at the right line and column.
+	Nodes map[string]*yaml.Node
+}
+
+// At returns the node decoded at path, or a node at 1:1 when unknown.
+func (d *Decoder) At(path string) *yaml.Node {
+	if n, ok := d.Nodes[path]; ok {
+		return n
+	}
+	return &yaml.Node{Line: 1, Column: 1}
+}
+
+var (
+	nodeType     = reflect.TypeOf(yaml.Node{})
+	durationType = reflect.TypeOf(time.Duration(0))
+)
+
+func (d *Decoder) errorf(n *yaml.Node, path, format string, args ...any) {
+	d.Problems = append(d.Problems, Problem{File: d.File, Line: n.Line, Col: n.Column, Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (d *Decoder) warnf(n *yaml.Node, path, format string, args ...any) {
+	d.Problems = append(d.Problems, Problem{File: d.File, Line: n.Line, Col: n.Column, Path: path, Message: fmt.Sprintf(format, args...), Warning: true})
+}
+
+// Decode fills the value v points to from n.
+func (d *Decoder) Decode(n *yaml.Node, v any, path string) {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		panic("mapping: Decode needs a non-nil pointer")
+	}
+	d.decode(n, rv.Elem(), path, fieldInfo{})
+}
+
+type fieldInfo struct {
+	enum   []string
+	secret bool
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func (d *Decoder) decode(n *yaml.Node, v reflect.Value, path string, fi fieldInfo) {
+	for n.Kind == yaml.DocumentNode && len(n.Content) > 0 {
+		n = n.Content[0]
+	}
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	if d.Nodes == nil {
+		d.Nodes = map[string]*yaml.Node{}
+	}
+	d.Nodes[path] = n
+	if v.Type() == nodeType {
+		v.Set(reflect.ValueOf(*n))
+		return
+	}
+	if isNull(n) && v.Kind() != reflect.Pointer {
+		// An empty value leaves the default in place.
+		return
+	}
+	switch v.Kind() {
+	case reflect.Pointer:
+		if isNull(n) {
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.decode(n, v.Elem(), path, fi)
+	case reflect.Struct:
+		d.decodeStruct(n, v, path)
+	case reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.errorf(n, path, "expected a list, got %s", describe(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i), fi)
+		}
+		v.Set(s)
+	case reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.errorf(n, path, "expected a mapping, got %s", describe(n))
+			return
+		}
+		m := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			key := d.expand(k, path)
+			if seen[key] {
+				d.errorf(k, path, "key %q appears twice", key)
+				continue
+			}
+			seen[key] = true
+			ev := reflect.New(v.Type().Elem()).Elem()
+			d.decode(val, ev, fmt.Sprintf("%s[%q]", path, key), fi)
+			m.SetMapIndex(reflect.ValueOf(key).Convert(v.Type().Key()), ev)
+		}
+		v.Set(m)
+	default:
+		d.decodeScalar(n, v, path, fi)
+	}
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!null"
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "expected a mapping, got %s", describe(n))
+		return
+	}
+	t := v.Type()
+	byKey := map[string]int{}
+	var keys []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := yamlName(f)
+		if name == "" {
+			continue
+		}
+		byKey[name] = i
+		keys = append(keys, name)
+	}
+	present := map[string]bool{}
+	suggested := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		idx, ok := byKey[k.Value]
+		if !ok {
+			hint := "typo, or not supported in this version"
+			if s := closest(k.Value, keys); s != "" {
+				suggested[s] = true
+				hint = fmt.Sprintf("did you mean %q? (typo, or not supported in this version)", s)
+			}
+			d.errorf(k, join(path, k.Value), "unknown key; %s", hint)
+			continue
+		}
+		if present[k.Value] {
+			d.errorf(k, join(path, k.Value), "key appears twice")
+			continue
+		}
+		present[k.Value] = true
+		f := t.Field(idx)
+		fi := fieldInfo{secret: f.Tag.Get("secret") == "true"}
+		if e := f.Tag.Get("enum"); e != "" {
+			fi.enum = strings.Split(e, ",")
+		}
+		d.decode(val, v.Field(idx), join(path, k.Value), fi)
+		if f.Tag.Get("required") == "true" && isEmpty(val) {
+			d.errorf(val, join(path, k.Value), "must not be empty")
+		}
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := yamlName(f)
+		// A missing key the typo hint already named is not reported twice.
+		if name != "" && f.Tag.Get("required") == "true" && !present[name] && !suggested[name] {
+			d.errorf(n, path, "missing required key %q", name)
+		}
+	}
+}
+
+func isEmpty(n *yaml.Node) bool {
+	return isNull(n) || (n.Kind == yaml.ScalarNode && strings.TrimSpace(n.Value) == "") ||
+		((n.Kind == yaml.SequenceNode || n.Kind == yaml.MappingNode) && len(n.Content) == 0)
+}
+
+func yamlName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	tag := f.Tag.Get("yaml")
+	if tag == "" || tag == "-" {
+		return ""
+	}
+	name, _, _ := strings.Cut(tag, ",")
+	return name
+}
+
+func (d *Decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string, fi fieldInfo) {
+	if n.Kind != yaml.ScalarNode {
+		d.errorf(n, path, "expected a single value, got %s", describe(n))
+		return
+	}
+	s := d.expand(n, path)
+	if fi.secret && s != "" && !strings.Contains(n.Value, "${") {
+		d.warnf(n, path, "secret written in the file; use ${ENV_VAR} so it stays out of git")
+	}
+	if v.Type() == durationType {
+		dur, err := time.ParseDuration(s)
+		if err != nil {
+			d.errorf(n, path, "not a duration (examples: 90s, 15m, 2h): %q", s)
+			return
+		}
+		v.SetInt(int64(dur))
+		return
+	}
+	switch v.Kind() {
+	case reflect.String:
+		if len(fi.enum) > 0 && !contains(fi.enum, s) {
+			d.errorf(n, path, "%q is not one of: %s", s, strings.Join(fi.enum, ", "))
+			return
+		}
+		v.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			d.errorf(n, path, "expected true or false, got %q", s)
+			return
+		}
+		v.SetBool(b)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		i, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			d.errorf(n, path, "expected a whole number, got %q", s)
+			return
+		}
+		v.SetInt(i)
+	case reflect.Float64, reflect.Float32:
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			d.errorf(n, path, "expected a number, got %q", s)
+			return
+		}
+		v.SetFloat(f)
+	default:
+		d.errorf(n, path, "cannot hold a value of Go type %s", v.Type())
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+var envRef = regexp.MustCompile(`\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?\}`)
+
+// expand replaces ${VAR} and ${VAR:-default} in a scalar; $$ is a literal $.
+// An unset variable without a default is a problem at the scalar's position.
+func (d *Decoder) expand(n *yaml.Node, path string) string {
+	if !strings.Contains(n.Value, "$") {
+		return n.Value
+	}
+	lookup := d.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	return envRef.ReplaceAllStringFunc(n.Value, func(m string) string {
+		if m == "$$" {
+			return "$"
+		}
+		sub := envRef.FindStringSubmatch(m)
+		if val, ok := lookup(sub[1]); ok && val != "" {
+			return val
+		}
+		if sub[2] != "" {
+			return sub[3]
+		}
+		d.errorf(n, path, "environment variable %s is not set (write ${%s:-default} to give a default)", sub[1], sub[1])
+		return ""
+	})
+}
+
+// closest returns the candidate nearest to s by edit distance, if close.
+func closest(s string, candidates []string) string {
+	best, bestDist := "", 3
+	sorted := append([]string(nil), candidates...)
+	sort.Strings(sorted)
+	for _, c := range sorted {
+		if dist := levenshtein(strings.ToLower(s), strings.ToLower(c)); dist < bestDist {
+			best, bestDist = c, dist
+		}
+	}
+	return best
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}

@@ -1,0 +1,487 @@
+package mapping
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+	_ "time/tzdata" // calendars must not depend on the server's zoneinfo
+
+	"gopkg.in/yaml.v3"
+)
+
+// LoadOptions tells Load what it cannot know by itself.
+type LoadOptions struct {
+	// LookupEnv reads the environment; os.LookupEnv when nil.
+	LookupEnv func(string) (string, bool)
+	// SourceOptions returns a fresh pointer to the options struct of a
+	// source kind (with defaults), or false when the kind is unknown. When
+	// nil, source kinds and options are not checked.
+	SourceOptions func(kind string) (any, bool)
+	// Kinds lists the known source kinds, for the error message.
+	Kinds []string
+}
+
+// Loaded is a config with its decoded source options.
+type Loaded struct {
+	*Config
+	// SourceOptions holds each source's decoded options, by source id.
+	SourceOptions map[string]any
+	// Warnings are problems that do not stop karkas.
+	Warnings Problems
+}
+
+// Load reads, expands and validates the config at path. The error is a
+// Problems value listing every error found; warnings come back in Loaded.
+func Load(path string, opts LoadOptions) (*Loaded, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reading config: %w", err)
+	}
+	return Parse(path, data, opts)
+}
+
+// Parse is Load on bytes already read; path names them in problems and
+// anchors relative paths.
+func Parse(path string, data []byte, opts LoadOptions) (*Loaded, error) {
+	var root yaml.Node
+	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&root); err != nil {
+		return nil, Problems{syntaxProblem(path, err)}
+	}
+	d := &Decoder{File: path, LookupEnv: opts.LookupEnv}
+	cfg := &Config{File: path, BaseDir: filepath.Dir(path)}
+	d.Decode(&root, cfg, "")
+	l := &Loaded{Config: cfg, SourceOptions: map[string]any{}}
+	v := &validator{d: d, cfg: cfg}
+	v.run()
+	for i, s := range cfg.Sources {
+		if opts.SourceOptions == nil || s.Kind == "" {
+			continue
+		}
+		path := fmt.Sprintf("sources[%d]", i)
+		o, ok := opts.SourceOptions(s.Kind)
+		if !ok {
+			d.errorf(d.At(path+".kind"), path+".kind", "%q is not one of: %s", s.Kind, strings.Join(opts.Kinds, ", "))
+			continue
+		}
+		if s.Options.Kind != 0 {
+			d.Decode(&s.Options, o, path+".options")
+		}
+		l.SourceOptions[s.ID] = o
+	}
+	sort.SliceStable(d.Problems, func(i, j int) bool {
+		a, b := d.Problems[i], d.Problems[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	for _, p := range d.Problems {
+		if p.Warning {
+			l.Warnings = append(l.Warnings, p)
+		}
+	}
+	if errs := d.Problems.Errors(); len(errs) > 0 {
+		return l, errs
+	}
+	return l, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func syntaxProblem(path string, err error) Problem {
+	p := Problem{File: path, Line: 1, Col: 1, Message: err.Error()}
+	if m := yamlLine.FindStringSubmatch(err.Error()); m != nil {
+		fmt.Sscan(m[1], &p.Line)
+		p.Message = m[2]
+	}
+	if errors.Is(err, errEmpty) || err.Error() == "EOF" {
+		p.Message = "the file is empty"
+	}
+	return p
+}
+
+var errEmpty = errors.New("EOF")
+
+// StoreURL is the store's URL with the default filled in and a relative
+// SQLite path anchored at the config's folder.
+func (c *Config) StoreURL() string {
+	u := c.Store.URL
+	if u == "" {
+		u = "sqlite:karkas.db"
+	}
+	if rest, ok := strings.CutPrefix(u, "sqlite:"); ok {
+		rest = strings.TrimPrefix(rest, "//")
+		if !filepath.IsAbs(rest) && rest != ":memory:" {
+			rest = filepath.Join(c.BaseDir, rest)
+		}
+		return "sqlite:" + rest
+	}
+	return u
+}
+
+type validator struct {
+	d   *Decoder
+	cfg *Config
+}
+
+func (v *validator) errorf(path, format string, args ...any) {
+	v.d.errorf(v.d.At(path), path, format, args...)
+}
+
+var idPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+
+func (v *validator) run() {
+	c := v.cfg
+	if c.Agency.Calendar != "" {
+		v.calendarRef("agency.calendar", c.Agency.Calendar)
+	}
+	for name, cal := range c.Calendars {
+		v.calendar(fmt.Sprintf("calendars[%q]", name), cal)
+	}
+	people := map[string]Person{}
+	identities := map[string]string{} // "kind:value" -> path of first claim
+	for i, p := range c.People {
+		path := fmt.Sprintf("people[%d]", i)
+		v.id(path+".id", p.ID, people)
+		people[p.ID] = p
+		if p.Side == SideClient && p.Client == "" {
+			v.errorf(path, "a client-side person names their client (client: ID)")
+		}
+		if p.Side == SideAgency && p.Client != "" {
+			v.errorf(path+".client", "an agency-side person belongs to no client")
+		}
+		if p.Calendar != "" {
+			v.calendarRef(path+".calendar", p.Calendar)
+		}
+		claim := func(kind string, values []string, field string) {
+			for j, val := range values {
+				key := kind + ":" + strings.ToLower(strings.TrimSpace(val))
+				fp := fmt.Sprintf("%s.%s[%d]", path, field, j)
+				if first, dup := identities[key]; dup {
+					v.errorf(fp, "%s identity %q is already claimed by %s", kind, val, first)
+					continue
+				}
+				identities[key] = fp
+			}
+		}
+		claim("email", p.Emails, "emails")
+		claim("trello", p.Trello, "trello")
+		claim("github", p.GitHub, "github")
+		claim("time_tracker", p.TimeTracker, "time_tracker")
+		for j, e := range p.Emails {
+			if !strings.Contains(e, "@") {
+				v.errorf(fmt.Sprintf("%s.emails[%d]", path, j), "%q is not an email address", e)
+			}
+		}
+	}
+	clients := map[string]Client{}
+	owned := map[string]string{} // "boards:x" -> client id
+	for _, cl := range c.Clients {
+		clients[cl.ID] = cl
+	}
+	seen := map[string]Client{}
+	for i, cl := range c.Clients {
+		path := fmt.Sprintf("clients[%d]", i)
+		v.id(path+".id", cl.ID, seen)
+		seen[cl.ID] = cl
+		if cl.Calendar != "" {
+			v.calendarRef(path+".calendar", cl.Calendar)
+		}
+		if cl.PolicySet != "" {
+			if _, ok := c.PolicySets[cl.PolicySet]; !ok {
+				v.errorf(path+".policy_set", "no policy set %q (known: %s)", cl.PolicySet, keys(c.PolicySets))
+			}
+		}
+		for j, id := range cl.Contacts {
+			p, ok := people[id]
+			fp := fmt.Sprintf("%s.contacts[%d]", path, j)
+			switch {
+			case !ok:
+				v.errorf(fp, "no person %q", id)
+			case p.Side == SideAgency:
+				v.errorf(fp, "%q is on the agency side, not a client contact", id)
+			case p.Client != cl.ID:
+				v.errorf(fp, "%q belongs to client %q", id, p.Client)
+			}
+		}
+		for field, id := range map[string]string{"pm": cl.PM, "lead": cl.Lead} {
+			if id == "" {
+				continue
+			}
+			if p, ok := people[id]; !ok {
+				v.errorf(path+"."+field, "no person %q", id)
+			} else if p.Side == SideClient {
+				v.errorf(path+"."+field, "%q is not on the agency side", id)
+			}
+		}
+		if cl.Budget.MonthlyHours < 0 {
+			v.errorf(path+".budget.monthly_hours", "must not be negative")
+		}
+		own := func(field string, values []string) {
+			for j, val := range values {
+				key := field + ":" + strings.ToLower(strings.TrimSpace(val))
+				fp := fmt.Sprintf("%s.%s[%d]", path, field, j)
+				if other, dup := owned[key]; dup {
+					v.errorf(fp, "%q already belongs to client %q", val, other)
+					continue
+				}
+				owned[key] = cl.ID
+			}
+		}
+		own("domains", cl.Domains)
+		own("boards", cl.Boards)
+		own("repos", cl.Repos)
+		own("projects", cl.Projects)
+		own("mailboxes", cl.Mailboxes)
+		for j, dom := range cl.Domains {
+			for _, ad := range c.Agency.Domains {
+				if strings.EqualFold(dom, ad) {
+					v.errorf(fmt.Sprintf("%s.domains[%d]", path, j), "%q is the agency's own domain", dom)
+				}
+			}
+		}
+	}
+	for i, p := range c.People {
+		if p.Client != "" {
+			if _, ok := clients[p.Client]; !ok {
+				v.errorf(fmt.Sprintf("people[%d].client", i), "no client %q (known: %s)", p.Client, keys(clients))
+			}
+		}
+	}
+	sources := map[string]Source{}
+	for i, s := range c.Sources {
+		v.id(fmt.Sprintf("sources[%d].id", i), s.ID, sources)
+		sources[s.ID] = s
+		if s.Schedule != "" {
+			if d, err := time.ParseDuration(s.Schedule); err != nil || d < time.Minute {
+				v.errorf(fmt.Sprintf("sources[%d].schedule", i), "expected an interval of a minute or more, like 15m or 1h")
+			}
+		}
+	}
+	for i, r := range c.Statuses {
+		path := fmt.Sprintf("statuses[%d]", i)
+		if (len(r.Match) == 0) == (r.Pattern == "") {
+			v.errorf(path, "give either match (names) or pattern (a regular expression)")
+		}
+		if r.Pattern != "" {
+			if _, err := regexp.Compile(r.Pattern); err != nil {
+				v.errorf(path+".pattern", "bad regular expression: %v", err)
+			}
+		}
+		if r.Source != "" {
+			if _, ok := sources[r.Source]; !ok && !kindUsed(c.Sources, r.Source) {
+				v.errorf(path+".source", "no source or source kind %q in sources", r.Source)
+			}
+		}
+	}
+	for i, r := range c.TimeCategories {
+		path := fmt.Sprintf("time_categories[%d]", i)
+		if len(r.Tags) == 0 && r.TaskPattern == "" && len(r.Projects) == 0 && len(r.Labels) == 0 {
+			v.errorf(path, "give at least one of tags, task_pattern, projects, labels")
+		}
+		if r.TaskPattern != "" {
+			if _, err := regexp.Compile(r.TaskPattern); err != nil {
+				v.errorf(path+".task_pattern", "bad regular expression: %v", err)
+			}
+		}
+	}
+	for name, ps := range c.PolicySets {
+		v.policySet(fmt.Sprintf("policy_sets[%q]", name), ps)
+	}
+}
+
+func kindUsed(sources []Source, kind string) bool {
+	for _, s := range sources {
+		if s.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+func (v *validator) id(path, id string, seen any) {
+	if id == "" {
+		return
+	}
+	if !idPattern.MatchString(id) {
+		v.errorf(path, "%q: ids use lowercase letters, digits, '-', '_' and '.'", id)
+	}
+	var dup bool
+	switch m := seen.(type) {
+	case map[string]Person:
+		_, dup = m[id]
+	case map[string]Client:
+		_, dup = m[id]
+	case map[string]Source:
+		_, dup = m[id]
+	}
+	if dup {
+		v.errorf(path, "id %q is used twice", id)
+	}
+}
+
+func (v *validator) calendarRef(path, name string) {
+	if _, ok := v.cfg.Calendars[name]; !ok {
+		v.errorf(path, "no calendar %q (known: %s)", name, keys(v.cfg.Calendars))
+	}
+}
+
+var dayNames = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+
+// ParseDays turns "mon", "mon-fri" or "sat,sun" into weekday indexes (0 = Monday).
+func ParseDays(spec string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(spec, ",") {
+		part = strings.ToLower(strings.TrimSpace(part))
+		from, to, isRange := strings.Cut(part, "-")
+		a, b := indexOf(dayNames, from), indexOf(dayNames, to)
+		if !isRange {
+			b = a
+		}
+		if a < 0 || b < 0 || b < a {
+			return nil, fmt.Errorf("%q is not a day or day range (mon, tue, ..., sun; e.g. mon-fri)", part)
+		}
+		for i := a; i <= b; i++ {
+			out = append(out, i)
+		}
+	}
+	return out, nil
+}
+
+func indexOf(list []string, s string) int {
+	for i, x := range list {
+		if x == s {
+			return i
+		}
+	}
+	return -1
+}
+
+var hhmm = regexp.MustCompile(`^([01]\d|2[0-4]):([0-5]\d)-([01]\d|2[0-4]):([0-5]\d)$`)
+
+// ParseInterval reads "09:00-13:00" as minutes since midnight.
+func ParseInterval(s string) (from, to int, err error) {
+	m := hhmm.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, 0, fmt.Errorf("%q is not an interval like 09:00-13:00", s)
+	}
+	var h1, m1, h2, m2 int
+	fmt.Sscan(m[1], &h1)
+	fmt.Sscan(m[2], &m1)
+	fmt.Sscan(m[3], &h2)
+	fmt.Sscan(m[4], &m2)
+	from, to = h1*60+m1, h2*60+m2
+	if from >= to || to > 24*60 {
+		return 0, 0, fmt.Errorf("%q ends before it starts", s)
+	}
+	return from, to, nil
+}
+
+func (v *validator) calendar(path string, cal Calendar) {
+	if cal.TimeZone != "" {
+		if _, err := time.LoadLocation(cal.TimeZone); err != nil || cal.TimeZone == "Local" {
+			v.errorf(path+".time_zone", "%q is not an IANA time zone (e.g. Europe/Berlin)", cal.TimeZone)
+		}
+	}
+	covered := map[int][]string{}
+	for spec, intervals := range cal.Hours {
+		kp := fmt.Sprintf("%s.hours[%q]", path, spec)
+		days, err := ParseDays(spec)
+		if err != nil {
+			v.errorf(kp, "%v", err)
+			continue
+		}
+		for _, day := range days {
+			if prev, ok := covered[day]; ok {
+				v.errorf(kp, "%s is already given by %q", dayNames[day], prev[0])
+			}
+			covered[day] = []string{spec}
+		}
+		last := -1
+		for j, iv := range intervals {
+			from, to, err := ParseInterval(iv)
+			ip := fmt.Sprintf("%s[%d]", kp, j)
+			if err != nil {
+				v.errorf(ip, "%v", err)
+				continue
+			}
+			if from < last {
+				v.errorf(ip, "intervals must be in order and not overlap")
+			}
+			last = to
+		}
+	}
+	for field, dates := range map[string][]string{"holidays": cal.Holidays, "working_days": cal.WorkingDays} {
+		for j, s := range dates {
+			if _, err := time.Parse("2006-01-02", s); err != nil {
+				v.errorf(fmt.Sprintf("%s.%s[%d]", path, field, j), "%q is not a date like 2026-12-25", s)
+			}
+		}
+	}
+	if cal.Country != "" && !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(cal.Country) {
+		v.errorf(path+".country", "%q is not a two-letter ISO country code like DE", cal.Country)
+	}
+}
+
+var allStatuses = []string{StatusBacklog, StatusTodo, StatusInProgress, StatusReview, StatusWaitingClient, StatusDone, StatusArchived}
+
+func (v *validator) policySet(path string, ps PolicySet) {
+	dur := func(p, s string) {
+		if s == "" {
+			return
+		}
+		if _, err := ParseBusinessDuration(s); err != nil {
+			v.errorf(p, "%v", err)
+		}
+	}
+	if r := ps.Response; r != nil {
+		dur(path+".response.target", r.Target)
+		dur(path+".response.warn", r.Warn)
+		t, errT := ParseBusinessDuration(r.Target)
+		w, errW := ParseBusinessDuration(r.Warn)
+		if r.Warn != "" && errT == nil && errW == nil && !w.Less(t) {
+			v.errorf(path+".response.warn", "the warning (%s) must come before the target (%s)", r.Warn, r.Target)
+		}
+	}
+	for status, limit := range ps.StageLimits {
+		p := fmt.Sprintf("%s.stage_limits[%q]", path, status)
+		if indexOf(allStatuses, status) < 0 {
+			v.errorf(p, "%q is not one of: %s", status, strings.Join(allStatuses, ", "))
+		}
+		dur(p, limit)
+	}
+	if w := ps.WaitingClient; w != nil {
+		dur(path+".waiting_client.remind_every", w.RemindEvery)
+	}
+	if d := ps.DueDate; d != nil {
+		dur(path+".due_date.warn_before", d.WarnBefore)
+	}
+	if b := ps.HourBudget; b != nil {
+		for j, t := range b.Thresholds {
+			if t <= 0 || t > 5 {
+				v.errorf(fmt.Sprintf("%s.hour_budget.thresholds[%d]", path, j), "a threshold is a fraction of the budget, e.g. 0.8 or 1.0")
+			}
+		}
+	}
+	if c := ps.ClientContact; c != nil && c.MaxDays <= 0 {
+		v.errorf(path+".client_contact.max_days", "must be at least 1")
+	}
+}
+
+func keys[V any](m map[string]V) string {
+	if len(m) == 0 {
+		return "none defined"
+	}
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sortStrings(out)
+	return strings.Join(out, ", ")
+}

@@ -1,0 +1,254 @@
+package mapping
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+const base = `agency:
+  name: Northwind
+  domains: [northwind.agency]
+  calendar: berlin
+calendars:
+  berlin:
+    time_zone: Europe/Berlin
+    hours:
+      mon-fri: ["09:00-13:00", "14:00-18:00"]
+policy_sets:
+  standard:
+    response: {target: 6h, warn: 3h}
+people:
+  - {id: anna, name: Anna, side: agency, role: pm, emails: [anna@northwind.agency], trello: [annap]}
+  - {id: john, name: John, side: client, client: acme, emails: [john@acme.com]}
+clients:
+  - id: acme
+    name: Acme
+    domains: [acme.com]
+    contacts: [john]
+    pm: anna
+    calendar: berlin
+    policy_set: standard
+    boards: [b1]
+statuses:
+  - {match: [Doing], status: in_progress}
+sources:
+  - id: trello
+    kind: trello_export
+`
+
+func env(vars map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) {
+		v, ok := vars[k]
+		return v, ok
+	}
+}
+
+func parse(t *testing.T, text string, vars map[string]string) (*Loaded, Problems) {
+	t.Helper()
+	l, err := Parse("karkas.yaml", []byte(text), LoadOptions{LookupEnv: env(vars)})
+	if err == nil {
+		return l, nil
+	}
+	var ps Problems
+	if !errors.As(err, &ps) {
+		t.Fatalf("Parse error is %T, want Problems: %v", err, err)
+	}
+	return l, ps
+}
+
+func TestValidConfig(t *testing.T) {
+	t.Parallel()
+	l, ps := parse(t, base, nil)
+	if ps != nil {
+		t.Fatalf("unexpected problems:\n%v", ps)
+	}
+	if got := l.Clients[0].Boards[0]; got != "b1" {
+		t.Errorf("boards[0] = %q", got)
+	}
+	if l.Calendars["berlin"].Hours["mon-fri"][1] != "14:00-18:00" {
+		t.Errorf("hours not decoded: %+v", l.Calendars["berlin"])
+	}
+}
+
+func TestProblems(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		old  string // replaced in base
+		new  string
+		want []string // each a whole problem line
+	}{
+		{
+			name: "unknown key with a hint",
+			old:  "    domains: [acme.com]\n", new: "    domain: [acme.com]\n",
+			want: []string{`karkas.yaml:19:5: clients[0].domain: unknown key; did you mean "domains"? (typo, or not supported in this version)`},
+		},
+		{
+			name: "enum lists the valid values",
+			old:  "side: agency, role: pm", new: "side: agncy, role: pm",
+			want: []string{`karkas.yaml:14:34: people[0].side: "agncy" is not one of: agency, client`},
+		},
+		{
+			name: "unknown policy set and calendar",
+			old:  "    calendar: berlin\n    policy_set: standard\n", new: "    calendar: paris\n    policy_set: gold\n",
+			want: []string{
+				`karkas.yaml:22:15: clients[0].calendar: no calendar "paris" (known: berlin)`,
+				`karkas.yaml:23:17: clients[0].policy_set: no policy set "gold" (known: standard)`,
+			},
+		},
+		{
+			name: "identity claimed twice",
+			old:  "emails: [john@acme.com]", new: "emails: [Anna@northwind.agency]",
+			want: []string{`karkas.yaml:15:65: people[1].emails[0]: email identity "Anna@northwind.agency" is already claimed by people[0].emails[0]`},
+		},
+		{
+			name: "bad interval and time zone",
+			old:  "    time_zone: Europe/Berlin\n    hours:\n      mon-fri: [\"09:00-13:00\", \"14:00-18:00\"]\n",
+			new:  "    time_zone: Europe/Berlyn\n    hours:\n      mon-fri: [\"09:00-13:00\", \"18:00-14:00\"]\n",
+			want: []string{
+				`karkas.yaml:7:16: calendars["berlin"].time_zone: "Europe/Berlyn" is not an IANA time zone (e.g. Europe/Berlin)`,
+				`karkas.yaml:9:32: calendars["berlin"].hours["mon-fri"][1]: "18:00-14:00" ends before it starts`,
+			},
+		},
+		{
+			name: "wrong type",
+			old:  "    boards: [b1]\n", new: "    boards: b1\n",
+			want: []string{`karkas.yaml:24:13: clients[0].boards: expected a list, got "b1"`},
+		},
+		{
+			name: "business duration",
+			old:  "{target: 6h, warn: 3h}", new: "{target: 6 hours, warn: 8h}",
+			want: []string{`karkas.yaml:12:24: policy_sets["standard"].response.target: "6 hours" is not a business duration (examples: 30m, 6h, 2d, 1d4h)`},
+		},
+		{
+			name: "missing required key",
+			old:  "  - id: trello\n    kind: trello_export\n", new: "  - id: trello\n",
+			want: []string{`karkas.yaml:28:5: sources[0]: missing required key "kind"`},
+		},
+		{
+			name: "contact on the wrong side",
+			old:  "    contacts: [john]\n", new: "    contacts: [anna]\n",
+			want: []string{`karkas.yaml:20:16: clients[0].contacts[0]: "anna" is on the agency side, not a client contact`},
+		},
+		{
+			name: "bad pattern",
+			old:  "  - {match: [Doing], status: in_progress}\n", new: "  - {status: in_progress, pattern: \"(\"}\n",
+			want: []string{
+				`karkas.yaml:26:36: statuses[0].pattern: bad regular expression: error parsing regexp: missing closing ): ` + "`(`",
+			},
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if !strings.Contains(base, tc.old) {
+				t.Fatalf("base has no %q", tc.old)
+			}
+			_, ps := parse(t, strings.Replace(base, tc.old, tc.new, 1), nil)
+			got := strings.Split(ps.Error(), "\n")
+			for _, w := range tc.want {
+				found := false
+				for _, g := range got {
+					if g == w {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("missing problem\n want: %s\n  got: %s", w, strings.Join(got, "\n       "))
+				}
+			}
+		})
+	}
+}
+
+// The issue's acceptance case: three different mistakes, three positioned
+// errors, in file order.
+func TestThreeMistakes(t *testing.T) {
+	t.Parallel()
+	text := strings.NewReplacer(
+		"  name: Northwind\n", "  nmae: Northwind\n", // a typo: reported once, not also as "name" missing
+		"role: pm", "role: boss", // enum
+		"policy_set: standard", "policy_set: gold", // reference
+	).Replace(base)
+	_, ps := parse(t, text, nil)
+	lines := strings.Split(ps.Error(), "\n")
+	want := []string{
+		`karkas.yaml:2:3: agency.nmae: unknown key; did you mean "name"? (typo, or not supported in this version)`,
+		`karkas.yaml:14:48: people[0].role: "boss" is not one of: pm, lead, specialist, manager, contact, bot`,
+		`karkas.yaml:23:17: clients[0].policy_set: no policy set "gold" (known: standard)`,
+	}
+	if strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(lines, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestSyntaxError(t *testing.T) {
+	t.Parallel()
+	_, ps := parse(t, "agency:\n  name: [unclosed\n", nil)
+	if len(ps) != 1 || !strings.HasPrefix(ps[0].String(), "karkas.yaml:1:1: did not find expected ',' or ']'") {
+		t.Fatalf("got %v", ps)
+	}
+}
+
+func TestEnvExpansion(t *testing.T) {
+	t.Parallel()
+	text := strings.Replace(base, "agency:\n", "store:\n  url: ${DB_URL:-sqlite:default.db}\nagency:\n", 1)
+	text = strings.Replace(text, "  name: Northwind\n", "  name: ${AGENCY} $$5\n", 1)
+	l, ps := parse(t, text, map[string]string{"AGENCY": "Northwind Digital"})
+	if ps != nil {
+		t.Fatalf("problems: %v", ps)
+	}
+	if l.Agency.Name != "Northwind Digital $5" {
+		t.Errorf("name = %q", l.Agency.Name)
+	}
+	if l.Store.URL != "sqlite:default.db" {
+		t.Errorf("store url = %q, want the default", l.Store.URL)
+	}
+	if got := l.StoreURL(); got != "sqlite:default.db" {
+		t.Errorf("StoreURL = %q", got)
+	}
+	_, ps = parse(t, text, nil)
+	if ps == nil || !strings.Contains(ps.Error(), "agency.name: environment variable AGENCY is not set") {
+		t.Errorf("unset variable: %v", ps)
+	}
+}
+
+func TestSecretInFileWarns(t *testing.T) {
+	t.Parallel()
+	text := strings.Replace(base, "agency:\n", "store:\n  url: postgres://u:hunter2@db/k\nagency:\n", 1)
+	l, ps := parse(t, text, nil)
+	if ps != nil {
+		t.Fatalf("a warning must not fail: %v", ps)
+	}
+	if len(l.Warnings) != 1 || !strings.Contains(l.Warnings[0].String(), "karkas.yaml:2:8: store.url: warning: secret written in the file") {
+		t.Errorf("warnings = %v", l.Warnings)
+	}
+	if strings.Contains(l.Warnings[0].String(), "hunter2") {
+		t.Error("the warning prints the secret")
+	}
+}
+
+func TestSourceOptionsDecoded(t *testing.T) {
+	t.Parallel()
+	type opts struct {
+		Files     []string `yaml:"files"`
+		BatchSize int      `yaml:"batch_size"`
+	}
+	text := base + "    options:\n      files: [a.json]\n      batchsize: 10\n"
+	l, err := Parse("karkas.yaml", []byte(text), LoadOptions{
+		Kinds: []string{"trello_export"},
+		SourceOptions: func(kind string) (any, bool) {
+			if kind != "trello_export" {
+				return nil, false
+			}
+			return &opts{BatchSize: 500}, true
+		},
+	})
+	if err == nil || !strings.Contains(err.Error(), `karkas.yaml:32:7: sources[0].options.batchsize: unknown key; did you mean "batch_size"?`) {
+		t.Fatalf("err = %v", err)
+	}
+	if o := l.SourceOptions["trello"].(*opts); o.Files[0] != "a.json" || o.BatchSize != 500 {
+		t.Errorf("options = %+v", o)
+	}
+}

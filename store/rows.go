@@ -1,0 +1,204 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Rows of the normalized tables. Each keeps the neutral record as pulled
+// (Raw, JSON) beside the columns the mapping resolved, and a Hash of both:
+// the store rewrites a row only when its hash changed.
+
+// ContainerRow is a row of containers.
+type ContainerRow struct {
+	SourceID   string     `db:"source_id" json:"-"`
+	ExternalID string     `db:"external_id" json:"-"`
+	Kind       string     `db:"kind"`
+	Name       string     `db:"name"`
+	URL        string     `db:"url"`
+	ClientID   string     `db:"client_id"`
+	Closed     bool       `db:"closed"`
+	Raw        string     `db:"raw"`
+	Hash       string     `db:"hash" json:"-"`
+	DeletedAt  *time.Time `db:"deleted_at" json:"-"`
+	SyncedAt   time.Time  `db:"synced_at" json:"-"`
+}
+
+// SourcePersonRow is a row of source_people.
+type SourcePersonRow struct {
+	SourceID   string     `db:"source_id" json:"-"`
+	ExternalID string     `db:"external_id" json:"-"`
+	Username   string     `db:"username"`
+	Name       string     `db:"name"`
+	Email      string     `db:"email"`
+	PersonID   string     `db:"person_id"`
+	Side       string     `db:"side"`
+	ClientID   string     `db:"client_id"`
+	Raw        string     `db:"raw"`
+	Hash       string     `db:"hash" json:"-"`
+	DeletedAt  *time.Time `db:"deleted_at" json:"-"`
+	SyncedAt   time.Time  `db:"synced_at" json:"-"`
+}
+
+// TaskRow is a row of tasks.
+type TaskRow struct {
+	SourceID        string     `db:"source_id" json:"-"`
+	ExternalID      string     `db:"external_id" json:"-"`
+	ContainerID     string     `db:"container_id"`
+	ShortRef        string     `db:"short_ref"`
+	ClientID        string     `db:"client_id"`
+	Title           string     `db:"title"`
+	Description     string     `db:"description"`
+	SourceStatus    string     `db:"source_status"`
+	Status          string     `db:"status"`
+	Labels          string     `db:"labels"`
+	AssigneeIDs     string     `db:"assignee_ids"`
+	CreatorPersonID string     `db:"creator_person_id"`
+	CreatorSide     string     `db:"creator_side"`
+	CreatedAt       time.Time  `db:"created_at"`
+	DueAt           *time.Time `db:"due_at"`
+	DueDone         bool       `db:"due_done"`
+	Closed          bool       `db:"closed"`
+	URL             string     `db:"url"`
+	Raw             string     `db:"raw"`
+	Hash            string     `db:"hash" json:"-"`
+	DeletedAt       *time.Time `db:"deleted_at" json:"-"`
+	SyncedAt        time.Time  `db:"synced_at" json:"-"`
+}
+
+// StatusChangeRow is a row of task_status_changes.
+type StatusChangeRow struct {
+	SourceID      string     `db:"source_id" json:"-"`
+	ExternalID    string     `db:"external_id" json:"-"`
+	TaskID        string     `db:"task_id"`
+	ClientID      string     `db:"client_id"`
+	FromSource    string     `db:"from_source"`
+	ToSource      string     `db:"to_source"`
+	FromStatus    string     `db:"from_status"`
+	ToStatus      string     `db:"to_status"`
+	At            time.Time  `db:"at"`
+	ActorPersonID string     `db:"actor_person_id"`
+	ActorSide     string     `db:"actor_side"`
+	Raw           string     `db:"raw"`
+	Hash          string     `db:"hash" json:"-"`
+	DeletedAt     *time.Time `db:"deleted_at" json:"-"`
+	SyncedAt      time.Time  `db:"synced_at" json:"-"`
+}
+
+// MessageRow is a row of messages.
+type MessageRow struct {
+	SourceID        string     `db:"source_id" json:"-"`
+	ExternalID      string     `db:"external_id" json:"-"`
+	Channel         string     `db:"channel"`
+	ThreadKey       string     `db:"thread_key"`
+	TaskSourceID    string     `db:"task_source_id"`
+	TaskID          string     `db:"task_id"`
+	ClientID        string     `db:"client_id"`
+	AuthorName      string     `db:"author_name"`
+	AuthorEmail     string     `db:"author_email"`
+	AuthorPersonID  string     `db:"author_person_id"`
+	AuthorSide      string     `db:"author_side"`
+	Direction       string     `db:"direction"`
+	Automated       bool       `db:"automated"`
+	AutomatedReason string     `db:"automated_reason"`
+	Subject         string     `db:"subject"`
+	Body            string     `db:"body"`
+	SentAt          time.Time  `db:"sent_at"`
+	EditedAt        *time.Time `db:"edited_at"`
+	Folder          string     `db:"folder"`
+	Raw             string     `db:"raw"`
+	Hash            string     `db:"hash" json:"-"`
+	DeletedAt       *time.Time `db:"deleted_at" json:"-"`
+	SyncedAt        time.Time  `db:"synced_at" json:"-"`
+}
+
+// TimeEntryRow is a row of time_entries.
+type TimeEntryRow struct {
+	SourceID     string     `db:"source_id" json:"-"`
+	ExternalID   string     `db:"external_id" json:"-"`
+	PersonRef    string     `db:"person_ref"`
+	PersonID     string     `db:"person_id"`
+	TaskRef      string     `db:"task_ref"`
+	TaskSourceID string     `db:"task_source_id"`
+	TaskID       string     `db:"task_id"`
+	Project      string     `db:"project"`
+	ClientID     string     `db:"client_id"`
+	EntryDate    string     `db:"entry_date"`
+	StartAt      *time.Time `db:"start_at"`
+	Seconds      int64      `db:"seconds"`
+	Category     string     `db:"category"`
+	Billable     bool       `db:"billable"`
+	Note         string     `db:"note"`
+	Tags         string     `db:"tags"`
+	Locked       bool       `db:"locked"`
+	Raw          string     `db:"raw"`
+	Hash         string     `db:"hash" json:"-"`
+	DeletedAt    *time.Time `db:"deleted_at" json:"-"`
+	SyncedAt     time.Time  `db:"synced_at" json:"-"`
+}
+
+// Hash returns the content hash of a row: every column but the keys, the
+// hash itself, deleted_at and synced_at (the raw record says whether the
+// source deleted it). Two rows with equal hashes hold the same data.
+func Hash(row any) string {
+	b, err := json.Marshal(row)
+	if err != nil {
+		panic("store: row not encodable: " + err.Error()) // rows hold only plain fields
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// table describes a normalized table from its row type.
+type table struct {
+	name    string
+	columns []string
+	fields  []int
+}
+
+var (
+	tablesMu sync.Mutex
+	tables   = map[reflect.Type]*table{}
+)
+
+var tableNames = map[reflect.Type]string{
+	reflect.TypeOf(ContainerRow{}):    "containers",
+	reflect.TypeOf(SourcePersonRow{}): "source_people",
+	reflect.TypeOf(TaskRow{}):         "tasks",
+	reflect.TypeOf(StatusChangeRow{}): "task_status_changes",
+	reflect.TypeOf(MessageRow{}):      "messages",
+	reflect.TypeOf(TimeEntryRow{}):    "time_entries",
+}
+
+// Tables lists the normalized tables in the order a batch is written:
+// containers before the tasks in them, tasks before what links to them.
+var Tables = []string{"containers", "source_people", "tasks", "task_status_changes", "messages", "time_entries"}
+
+func tableOf(t reflect.Type) *table {
+	tablesMu.Lock()
+	defer tablesMu.Unlock()
+	if tb, ok := tables[t]; ok {
+		return tb
+	}
+	tb := &table{name: tableNames[t]}
+	for i := range t.NumField() {
+		if col := t.Field(i).Tag.Get("db"); col != "" {
+			tb.columns = append(tb.columns, strings.Split(col, ",")[0])
+			tb.fields = append(tb.fields, i)
+		}
+	}
+	tables[t] = tb
+	return tb
+}
+
+func (tb *table) values(v reflect.Value, out []any) []any {
+	for _, f := range tb.fields {
+		out = append(out, v.Field(f).Interface())
+	}
+	return out
+}

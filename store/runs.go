@@ -1,0 +1,331 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Run statuses.
+const (
+	RunRunning = "running"
+	RunOK      = "ok"
+	RunFailed  = "failed"
+)
+
+// EnsureSource records a configured source, keeping its attention flag.
+func (s *Store) EnsureSource(ctx context.Context, id, kind string) error {
+	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`INSERT INTO sources (id, kind, created_at) VALUES (?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind WHERE sources.kind <> excluded.kind`), id, kind, s.Now())
+	if err != nil {
+		return fmt.Errorf("recording source %s: %w", id, err)
+	}
+	return nil
+}
+
+// SetAttention says why a source needs a human ("" clears it): a revoked
+// token, a deleted board. `karkas status` shows it.
+func (s *Store) SetAttention(ctx context.Context, sourceID, why string) error {
+	var at any
+	if why != "" {
+		at = s.Now()
+	}
+	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE sources SET attention = ?, attention_at = ? WHERE id = ? AND attention <> ?`),
+		why, at, sourceID, why)
+	return err
+}
+
+// StartRun records the start of a sync run and returns its id.
+func (s *Store) StartRun(ctx context.Context, sourceID string, dryRun bool) (int64, error) {
+	q := `INSERT INTO sync_runs (source_id, started_at, status, dry_run) VALUES (?, ?, ?, ?) RETURNING id`
+	var id int64
+	if err := s.DB.GetContext(ctx, &id, s.DB.Rebind(q), sourceID, s.Now(), RunRunning, dryRun); err != nil {
+		return 0, fmt.Errorf("recording run start: %w", err)
+	}
+	return id, nil
+}
+
+// RunResult is what a finished run reports.
+type RunResult struct {
+	Batches  int
+	Received Counts
+	Written  Counts
+	Problems int
+	Err      error
+}
+
+// FinishRun records the end of a run.
+func (s *Store) FinishRun(ctx context.Context, runID int64, r RunResult) error {
+	status, msg := RunOK, ""
+	if r.Err != nil {
+		status, msg = RunFailed, r.Err.Error()
+	}
+	received, _ := json.Marshal(nonNil(r.Received))
+	written, _ := json.Marshal(nonNil(r.Written))
+	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE sync_runs SET finished_at = ?, status = ?, batches = ?,
+		received = ?, written = ?, rows_written = ?, problems = ?, error = ? WHERE id = ?`),
+		s.Now(), status, r.Batches, string(received), string(written), r.Written.Total(), r.Problems, msg, runID)
+	if err != nil {
+		return fmt.Errorf("recording run end: %w", err)
+	}
+	return nil
+}
+
+func nonNil(c Counts) Counts {
+	if c == nil {
+		return Counts{}
+	}
+	return c
+}
+
+// RunRow is a row of sync_runs.
+type RunRow struct {
+	ID          int64        `db:"id"`
+	SourceID    string       `db:"source_id"`
+	StartedAt   time.Time    `db:"started_at"`
+	FinishedAt  sql.NullTime `db:"finished_at"`
+	Status      string       `db:"status"`
+	DryRun      bool         `db:"dry_run"`
+	Batches     int          `db:"batches"`
+	Received    string       `db:"received"`
+	Written     string       `db:"written"`
+	RowsWritten int64        `db:"rows_written"`
+	Problems    int          `db:"problems"`
+	Error       string       `db:"error"`
+}
+
+// SourceStatus is a source with its last run, for `karkas status`.
+type SourceStatus struct {
+	ID          string         `db:"id"`
+	Kind        string         `db:"kind"`
+	Attention   string         `db:"attention"`
+	LastRun     sql.NullInt64  `db:"last_run"`
+	StartedAt   sql.NullTime   `db:"started_at"`
+	FinishedAt  sql.NullTime   `db:"finished_at"`
+	RunStatus   sql.NullString `db:"status"`
+	RowsWritten sql.NullInt64  `db:"rows_written"`
+	RunError    sql.NullString `db:"error"`
+	Problems    int            `db:"problems_total"`
+}
+
+// Sources lists the sources with their last run.
+func (s *Store) Sources(ctx context.Context) ([]SourceStatus, error) {
+	var out []SourceStatus
+	err := s.DB.SelectContext(ctx, &out, `
+		SELECT s.id, s.kind, s.attention, r.id AS last_run, r.started_at, r.finished_at, r.status, r.rows_written, r.error,
+		       (SELECT COUNT(*) FROM problems p WHERE p.source_id = s.id) AS problems_total
+		FROM sources s
+		LEFT JOIN sync_runs r ON r.id = (SELECT MAX(id) FROM sync_runs WHERE source_id = s.id)
+		ORDER BY s.id`)
+	return out, err
+}
+
+// Runs lists the newest runs, newest first.
+func (s *Store) Runs(ctx context.Context, limit int) ([]RunRow, error) {
+	var out []RunRow
+	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT id, source_id, started_at, finished_at, status, dry_run, batches,
+		received, written, rows_written, problems, error FROM sync_runs ORDER BY id DESC LIMIT ?`), limit)
+	return out, err
+}
+
+// ClientCounts is the live row count of each table for one client.
+type ClientCounts struct {
+	ClientID      string `db:"client_id"`
+	Tasks         int    `db:"tasks"`
+	StatusChanges int    `db:"status_changes"`
+	Messages      int    `db:"messages"`
+	TimeEntries   int    `db:"time_entries"`
+	Seconds       int64  `db:"seconds"`
+}
+
+// CountsByClient counts live rows per client ("" for rows no client claims).
+func (s *Store) CountsByClient(ctx context.Context) ([]ClientCounts, error) {
+	var out []ClientCounts
+	err := s.DB.SelectContext(ctx, &out, `
+		SELECT client_id, SUM(tasks) AS tasks, SUM(status_changes) AS status_changes, SUM(messages) AS messages,
+		       SUM(time_entries) AS time_entries, SUM(seconds) AS seconds FROM (
+			SELECT client_id, COUNT(*) AS tasks, 0 AS status_changes, 0 AS messages, 0 AS time_entries, 0 AS seconds
+			  FROM tasks WHERE deleted_at IS NULL GROUP BY client_id
+			UNION ALL SELECT client_id, 0, COUNT(*), 0, 0, 0 FROM task_status_changes WHERE deleted_at IS NULL GROUP BY client_id
+			UNION ALL SELECT client_id, 0, 0, COUNT(*), 0, 0 FROM messages WHERE deleted_at IS NULL GROUP BY client_id
+			UNION ALL SELECT client_id, 0, 0, 0, COUNT(*), SUM(seconds) FROM time_entries WHERE deleted_at IS NULL GROUP BY client_id
+		) t GROUP BY client_id ORDER BY client_id`)
+	return out, err
+}
+
+// TableCounts counts rows of every normalized table: live and deleted.
+func (s *Store) TableCounts(ctx context.Context) (live, deleted Counts, err error) {
+	live, deleted = Counts{}, Counts{}
+	for _, t := range Tables {
+		var l, d int
+		if err := s.DB.QueryRowxContext(ctx, fmt.Sprintf(
+			`SELECT COALESCE(SUM(CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END), 0) FROM %s`, t)).Scan(&l, &d); err != nil {
+			return nil, nil, fmt.Errorf("counting %s: %w", t, err)
+		}
+		live[t], deleted[t] = l, d
+	}
+	return live, deleted, nil
+}
+
+// ConfigClient is a client as the config says.
+type ConfigClient struct {
+	ID           string  `db:"id" json:"-"`
+	Name         string  `db:"name"`
+	Calendar     string  `db:"calendar"`
+	PolicySet    string  `db:"policy_set"`
+	MonthlyHours float64 `db:"monthly_hours"`
+	Rollover     bool    `db:"rollover"`
+	Hash         string  `db:"hash" json:"-"`
+}
+
+// ConfigPerson is a person as the config says.
+type ConfigPerson struct {
+	ID       string `db:"id" json:"-"`
+	Name     string `db:"name"`
+	Side     string `db:"side"`
+	Role     string `db:"role"`
+	ClientID string `db:"client_id"`
+	Hash     string `db:"hash" json:"-"`
+	// Identities are "namespace:value" pairs.
+	Identities []string `db:"-"`
+}
+
+// SyncModel copies the config's clients and people into the store so that
+// SQL over the store can join on them. Only what changed is written; rows
+// the config no longer has are removed (they hold no history of their own).
+func (s *Store) SyncModel(ctx context.Context, clients []ConfigClient, people []ConfigPerson) (int, error) {
+	written := 0
+	err := s.inTx(ctx, false, func(tx *sqlx.Tx) error {
+		cur := map[string]string{}
+		if err := hashes(ctx, tx, "clients", cur); err != nil {
+			return err
+		}
+		for _, c := range clients {
+			c.Hash = Hash(c)
+			if cur[c.ID] == c.Hash {
+				delete(cur, c.ID)
+				continue
+			}
+			delete(cur, c.ID)
+			if _, err := tx.NamedExecContext(ctx, `INSERT INTO clients (id, name, calendar, policy_set, monthly_hours, rollover, hash)
+				VALUES (:id, :name, :calendar, :policy_set, :monthly_hours, :rollover, :hash)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, calendar = excluded.calendar, policy_set = excluded.policy_set,
+				monthly_hours = excluded.monthly_hours, rollover = excluded.rollover, hash = excluded.hash`, c); err != nil {
+				return fmt.Errorf("writing client %s: %w", c.ID, err)
+			}
+			written++
+		}
+		for id := range cur {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM clients WHERE id = ?`), id); err != nil {
+				return err
+			}
+			written++
+		}
+		cur = map[string]string{}
+		if err := hashes(ctx, tx, "people", cur); err != nil {
+			return err
+		}
+		for _, p := range people {
+			p.Hash = Hash(struct {
+				ConfigPerson
+				Identities []string
+			}{p, p.Identities})
+			if cur[p.ID] == p.Hash {
+				delete(cur, p.ID)
+				continue
+			}
+			delete(cur, p.ID)
+			if _, err := tx.NamedExecContext(ctx, `INSERT INTO people (id, name, side, role, client_id, hash)
+				VALUES (:id, :name, :side, :role, :client_id, :hash)
+				ON CONFLICT (id) DO UPDATE SET name = excluded.name, side = excluded.side, role = excluded.role,
+				client_id = excluded.client_id, hash = excluded.hash`, p); err != nil {
+				return fmt.Errorf("writing person %s: %w", p.ID, err)
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM identities WHERE person_id = ?`), p.ID); err != nil {
+				return err
+			}
+			for _, ident := range p.Identities {
+				ns, val := splitIdentity(ident)
+				if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO identities (namespace, value, person_id) VALUES (?, ?, ?)
+					ON CONFLICT (namespace, value) DO UPDATE SET person_id = excluded.person_id`), ns, val, p.ID); err != nil {
+					return err
+				}
+			}
+			written++
+		}
+		for id := range cur {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM people WHERE id = ?`), id); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`DELETE FROM identities WHERE person_id = ?`), id); err != nil {
+				return err
+			}
+			written++
+		}
+		return nil
+	})
+	return written, err
+}
+
+func splitIdentity(s string) (string, string) {
+	for i := range len(s) {
+		if s[i] == ':' {
+			return s[:i], s[i+1:]
+		}
+	}
+	return "", s
+}
+
+func hashes(ctx context.Context, tx *sqlx.Tx, table string, into map[string]string) error {
+	rows, err := tx.QueryxContext(ctx, "SELECT id, hash FROM "+table)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, h string
+		if err := rows.Scan(&id, &h); err != nil {
+			return err
+		}
+		into[id] = h
+	}
+	return rows.Err()
+}
+
+// Unmapped is a source status no status rule maps.
+type Unmapped struct {
+	SourceID     string `db:"source_id"`
+	SourceStatus string `db:"source_status"`
+	Tasks        int    `db:"tasks"`
+}
+
+// UnmappedStatuses lists the source statuses of live, open tasks that the
+// config's status rules do not map.
+func (s *Store) UnmappedStatuses(ctx context.Context) ([]Unmapped, error) {
+	var out []Unmapped
+	err := s.DB.SelectContext(ctx, &out, `SELECT source_id, source_status, COUNT(*) AS tasks FROM tasks
+		WHERE deleted_at IS NULL AND status = '' GROUP BY source_id, source_status ORDER BY source_id, source_status`)
+	return out, err
+}
+
+// ClientNames maps client ids to names as the store holds them.
+func (s *Store) ClientNames(ctx context.Context) (map[string]string, error) {
+	rows, err := s.DB.QueryxContext(ctx, `SELECT id, name FROM clients`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, name string
+		if err := rows.Scan(&id, &name); err != nil {
+			return nil, err
+		}
+		out[id] = name
+	}
+	return out, rows.Err()
+}

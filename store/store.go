@@ -1,0 +1,239 @@
+// Package store keeps karkas's data in SQL: SQLite (modernc.org/sqlite, pure
+// Go, the default) or PostgreSQL (lib/pq + sqlx), one schema for both. It
+// holds the raw and normalized rows, cursors, runs, problems, and the tables
+// of the SLA and push stages.
+//
+// The store imports only the record package: it knows nothing of configs or
+// connectors. Its writes are idempotent: a row is written only when what it
+// holds changed, and a batch commits with its source's cursor.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"  // registers "postgres"
+	_ "modernc.org/sqlite" // registers "sqlite"
+)
+
+// Dialects.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// Store is an open database.
+type Store struct {
+	DB      *sqlx.DB
+	Dialect string
+	// Now is the clock used for synced_at and run times; injectable in tests.
+	Now func() time.Time
+}
+
+// Open connects to the store at rawURL: "sqlite:PATH" (or sqlite:///abs) or
+// "postgres://...". It does not migrate; call Migrate.
+func Open(ctx context.Context, rawURL string) (*Store, error) {
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }}
+	var err error
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite:"), "//")
+		if path != ":memory:" {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				return nil, fmt.Errorf("creating the store's folder: %w", err)
+			}
+		}
+		// WAL lets `karkas status` read while a sync writes; the busy
+		// timeout makes a second writer wait instead of failing.
+		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
+			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite"
+		s.Dialect = SQLite
+		s.DB, err = sqlx.Open("sqlite", dsn)
+		if err == nil {
+			// One writer at a time is SQLite's model; a single connection
+			// also keeps :memory: databases whole.
+			s.DB.SetMaxOpenConns(1)
+		}
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		s.Dialect = Postgres
+		s.DB, err = sqlx.Open("postgres", rawURL)
+		if err == nil {
+			s.DB.SetMaxOpenConns(8)
+		}
+	default:
+		return nil, fmt.Errorf("store url %q: expected sqlite:PATH or postgres://", Redact(rawURL))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", Redact(rawURL), err)
+	}
+	if err := s.DB.PingContext(ctx); err != nil {
+		s.DB.Close()
+		return nil, fmt.Errorf("connecting to store %s: %w", Redact(rawURL), err)
+	}
+	return s, nil
+}
+
+// Redact hides the password of a store URL, for messages and logs.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.DB.Close() }
+
+//go:embed schema/*.sql
+var schemaFS embed.FS
+
+type dialectTypes struct {
+	TS, JSON, Serial, Bool, BigInt, Real string
+}
+
+var types = map[string]dialectTypes{
+	SQLite:   {TS: "TIMESTAMP", JSON: "TEXT", Serial: "INTEGER PRIMARY KEY AUTOINCREMENT", Bool: "BOOLEAN", BigInt: "BIGINT", Real: "REAL"},
+	Postgres: {TS: "TIMESTAMPTZ", JSON: "JSONB", Serial: "BIGSERIAL PRIMARY KEY", Bool: "BOOLEAN", BigInt: "BIGINT", Real: "DOUBLE PRECISION"},
+}
+
+// Migration is one schema step.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations returns the schema steps rendered for the store's dialect.
+func (s *Store) Migrations() ([]Migration, error) {
+	entries, err := schemaFS.ReadDir("schema")
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, e := range entries {
+		var v int
+		if _, err := fmt.Sscanf(e.Name(), "%04d_", &v); err != nil {
+			return nil, fmt.Errorf("migration file %s: name must start with a 4-digit version", e.Name())
+		}
+		text, err := schemaFS.ReadFile("schema/" + e.Name())
+		if err != nil {
+			return nil, err
+		}
+		t, err := template.New(e.Name()).Parse(string(text))
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: %w", e.Name(), err)
+		}
+		var b strings.Builder
+		if err := t.Execute(&b, types[s.Dialect]); err != nil {
+			return nil, fmt.Errorf("migration %s: %w", e.Name(), err)
+		}
+		out = append(out, Migration{Version: v, Name: e.Name(), SQL: b.String()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
+	return out, nil
+}
+
+// Migrate applies the schema steps not applied yet, each in a transaction,
+// and returns the versions it applied. Two processes migrating at once are
+// serialized by the database (SQLite's write lock, Postgres's advisory lock).
+func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	migs, err := s.Migrations()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.DB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		return nil, fmt.Errorf("creating schema_migrations: %w", err)
+	}
+	var applied []int
+	for _, m := range migs {
+		done, err := s.applyOne(ctx, m)
+		if err != nil {
+			return applied, fmt.Errorf("migration %s: %w", m.Name, err)
+		}
+		if done {
+			applied = append(applied, m.Version)
+		}
+	}
+	return applied, nil
+}
+
+func (s *Store) applyOne(ctx context.Context, m Migration) (bool, error) {
+	tx, err := s.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return false, err
+	}
+	defer tx.Rollback()
+	if s.Dialect == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305)`); err != nil {
+			return false, err
+		}
+	}
+	var n int
+	if err := tx.GetContext(ctx, &n, s.DB.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.Version); err != nil {
+		return false, err
+	}
+	if n > 0 {
+		return false, nil
+	}
+	for _, stmt := range splitSQL(m.SQL) {
+		if _, err := tx.ExecContext(ctx, stmt); err != nil {
+			return false, fmt.Errorf("%w\n%s", err, stmt)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, s.DB.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+		m.Version, m.Name, s.Now().Format(time.RFC3339)); err != nil {
+		return false, err
+	}
+	return true, tx.Commit()
+}
+
+// splitSQL cuts a schema file into statements on semicolons at line ends,
+// dropping comment lines. The schema files hold no semicolons inside strings.
+func splitSQL(text string) []string {
+	var out []string
+	var cur strings.Builder
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" || strings.HasPrefix(t, "--") {
+			continue
+		}
+		cur.WriteString(line)
+		cur.WriteByte('\n')
+		if strings.HasSuffix(t, ";") {
+			out = append(out, strings.TrimSuffix(strings.TrimSpace(cur.String()), ";"))
+			cur.Reset()
+		}
+	}
+	if strings.TrimSpace(cur.String()) != "" {
+		out = append(out, cur.String())
+	}
+	return out
+}
+
+// SchemaVersion is the newest applied migration, 0 for an empty database.
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var v sql.NullInt64
+	if err := s.DB.GetContext(ctx, &v, `SELECT MAX(version) FROM schema_migrations`); err != nil {
+		return 0, fmt.Errorf("reading schema version (run karkas migrate): %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// ErrNotFound is returned when a row asked for does not exist.
+var ErrNotFound = errors.New("not found")

@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/karkas/karkas/record"
+)
+
+// Batch is a batch of resolved rows, ready to write.
+type Batch struct {
+	Containers    []ContainerRow
+	People        []SourcePersonRow
+	Tasks         []TaskRow
+	StatusChanges []StatusChangeRow
+	Messages      []MessageRow
+	TimeEntries   []TimeEntryRow
+	Problems      []record.Problem
+}
+
+// Counts maps a table name to a number of rows.
+type Counts map[string]int
+
+// Total adds up the counts.
+func (c Counts) Total() int {
+	n := 0
+	for _, v := range c {
+		n += v
+	}
+	return n
+}
+
+// Add adds o into c.
+func (c Counts) Add(o Counts) {
+	for k, v := range o {
+		c[k] += v
+	}
+}
+
+// WriteBatch writes a batch for a source and, when cursor is not empty,
+// the source's new cursor, in one transaction: either all of it is kept or
+// none. Rows whose hash did not change are not rewritten. It returns how
+// many rows each table really wrote (or, with dryRun, would write: the
+// transaction is then rolled back).
+func (s *Store) WriteBatch(ctx context.Context, sourceID string, runID int64, b *Batch, cursor string, dryRun bool) (Counts, error) {
+	written := Counts{}
+	err := s.inTx(ctx, dryRun, func(tx *sqlx.Tx) error {
+		now := s.Now()
+		for _, rows := range []any{b.Containers, b.People, b.Tasks, b.StatusChanges, b.Messages, b.TimeEntries} {
+			n, name, err := s.upsert(ctx, tx, rows, now)
+			if err != nil {
+				return fmt.Errorf("writing %s: %w", name, err)
+			}
+			if n > 0 {
+				written[name] += n
+			}
+		}
+		for _, p := range b.Problems {
+			res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO problems (source_id, location, message, run_id, created_at)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_id, location, message) DO NOTHING`),
+				sourceID, p.Where, p.Message, runID, now)
+			if err != nil {
+				return fmt.Errorf("recording problem: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				written["problems"] += int(n)
+			}
+		}
+		if cursor != "" {
+			if err := setCursor(ctx, tx, sourceID, cursor, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return written, nil
+}
+
+// inTx runs fn in a transaction; with rollback the transaction is undone
+// even when fn succeeds (dry runs).
+func (s *Store) inTx(ctx context.Context, rollback bool, fn func(tx *sqlx.Tx) error) error {
+	tx, err := s.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("beginning transaction: %w", err)
+	}
+	if err := fn(tx); err != nil || rollback {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("committing: %w", err)
+	}
+	return nil
+}
+
+func setCursor(ctx context.Context, tx *sqlx.Tx, sourceID, cursor string, now time.Time) error {
+	_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO cursors (source_id, cursor, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (source_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at
+		WHERE cursors.cursor <> excluded.cursor`), sourceID, cursor, now)
+	if err != nil {
+		return fmt.Errorf("saving cursor: %w", err)
+	}
+	return nil
+}
+
+// Cursor returns a source's saved cursor, "" when it has none.
+func (s *Store) Cursor(ctx context.Context, sourceID string) (string, error) {
+	var c []string
+	if err := s.DB.SelectContext(ctx, &c, s.DB.Rebind(`SELECT cursor FROM cursors WHERE source_id = ?`), sourceID); err != nil {
+		return "", fmt.Errorf("reading cursor of %s: %w", sourceID, err)
+	}
+	if len(c) == 0 {
+		return "", nil
+	}
+	return c[0], nil
+}
+
+// ResetCursor forgets a source's cursor, so its next pull starts over.
+func (s *Store) ResetCursor(ctx context.Context, sourceID string) error {
+	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`DELETE FROM cursors WHERE source_id = ?`), sourceID)
+	return err
+}
+
+// copyThreshold is the batch size from which Postgres writes go through
+// COPY into a staging table: fewer round trips than multi-row VALUES.
+const copyThreshold = 64
+
+// upsert writes rows (a slice of a row type) whose hash changed. Rows with
+// the same key within the slice keep the last one: Postgres refuses to
+// update one row twice in a statement, and the last is the newest.
+func (s *Store) upsert(ctx context.Context, tx *sqlx.Tx, rows any, now time.Time) (int, string, error) {
+	rv := reflect.ValueOf(rows)
+	tb := tableOf(rv.Type().Elem())
+	if rv.Len() == 0 {
+		return 0, tb.name, nil
+	}
+	idx := dedupe(rv)
+	for _, i := range idx {
+		// synced_at is the only column not taken from the row.
+		rv.Index(i).FieldByName("SyncedAt").Set(reflect.ValueOf(now))
+	}
+	var n int
+	var err error
+	if s.Dialect == Postgres && len(idx) >= copyThreshold {
+		n, err = s.upsertCopy(ctx, tx, tb, rv, idx)
+	} else {
+		n, err = s.upsertValues(ctx, tx, tb, rv, idx)
+	}
+	return n, tb.name, err
+}
+
+func dedupe(rv reflect.Value) []int {
+	last := make(map[[2]string]int, rv.Len())
+	for i := range rv.Len() {
+		r := rv.Index(i)
+		last[[2]string{r.Field(0).String(), r.Field(1).String()}] = i
+	}
+	idx := make([]int, 0, len(last))
+	for i := range rv.Len() {
+		r := rv.Index(i)
+		if last[[2]string{r.Field(0).String(), r.Field(1).String()}] == i {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+func (tb *table) conflictClause() string {
+	var set []string
+	for _, c := range tb.columns {
+		if c != "source_id" && c != "external_id" {
+			set = append(set, c+" = excluded."+c)
+		}
+	}
+	return fmt.Sprintf(" ON CONFLICT (source_id, external_id) DO UPDATE SET %s WHERE %s.hash <> excluded.hash",
+		strings.Join(set, ", "), tb.name)
+}
+
+// maxParams keeps a statement under both SQLite's and lib/pq's limits on
+// bound parameters.
+const maxParams = 30000
+
+func (s *Store) upsertValues(ctx context.Context, tx *sqlx.Tx, tb *table, rv reflect.Value, idx []int) (int, error) {
+	per := maxParams / len(tb.columns)
+	placeholder := "(" + strings.TrimSuffix(strings.Repeat("?,", len(tb.columns)), ",") + ")"
+	total := 0
+	args := make([]any, 0, per*len(tb.columns))
+	for start := 0; start < len(idx); start += per {
+		end := min(start+per, len(idx))
+		args = args[:0]
+		var b strings.Builder
+		fmt.Fprintf(&b, "INSERT INTO %s (%s) VALUES ", tb.name, strings.Join(tb.columns, ", "))
+		for k, i := range idx[start:end] {
+			if k > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(placeholder)
+			args = tb.values(rv.Index(i), args)
+		}
+		b.WriteString(tb.conflictClause())
+		res, err := tx.ExecContext(ctx, tx.Rebind(b.String()), args...)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+	}
+	return total, nil
+}
+
+func (s *Store) upsertCopy(ctx context.Context, tx *sqlx.Tx, tb *table, rv reflect.Value, idx []int) (int, error) {
+	stage := "stage_" + tb.name
+	if _, err := tx.ExecContext(ctx, fmt.Sprintf(
+		`CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`, stage, tb.name)); err != nil {
+		return 0, err
+	}
+	// A failed earlier statement in this transaction would have aborted it,
+	// so the staging table is empty here unless this table is written twice
+	// in one batch, which WriteBatch never does.
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(stage, tb.columns...))
+	if err != nil {
+		return 0, err
+	}
+	vals := make([]any, 0, len(tb.columns))
+	for _, i := range idx {
+		vals = tb.values(rv.Index(i), vals[:0])
+		if _, err := stmt.ExecContext(ctx, vals...); err != nil {
+			stmt.Close()
+			return 0, err
+		}
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		stmt.Close()
+		return 0, err
+	}
+	if err := stmt.Close(); err != nil {
+		return 0, err
+	}
+	cols := strings.Join(tb.columns, ", ")
+	res, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s%s",
+		tb.name, cols, cols, stage, tb.conflictClause()))
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, "TRUNCATE "+stage); err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
+// SoftDeleteMissing ends a full snapshot of a source: in every normalized
+// table, each live row of the source whose external id is not in
+// seen[table] is marked deleted (the snapshot no longer holds it), and the
+// cursor is saved, all in one transaction, so that a crash before the end
+// leaves the cursor behind and the snapshot is taken again. The row's hash is
+// changed too, so that a row seen again later is written back to life.
+func (s *Store) SoftDeleteMissing(ctx context.Context, sourceID string, seen map[string]map[string]struct{}, cursor string, dryRun bool) (Counts, error) {
+	marked := Counts{}
+	err := s.inTx(ctx, dryRun, func(tx *sqlx.Tx) error {
+		now := s.Now()
+		for _, tableName := range Tables {
+			var ids []string
+			if err := tx.SelectContext(ctx, &ids, tx.Rebind(fmt.Sprintf(
+				`SELECT external_id FROM %s WHERE source_id = ? AND deleted_at IS NULL`, tableName)), sourceID); err != nil {
+				return err
+			}
+			for _, id := range ids {
+				if _, ok := seen[tableName][id]; ok {
+					continue
+				}
+				res, err := tx.ExecContext(ctx, tx.Rebind(fmt.Sprintf(
+					`UPDATE %s SET deleted_at = ?, hash = 'gone:' || hash, synced_at = ? WHERE source_id = ? AND external_id = ?`, tableName)),
+					now, now, sourceID, id)
+				if err != nil {
+					return err
+				}
+				n, _ := res.RowsAffected()
+				marked[tableName] += int(n)
+			}
+		}
+		if cursor != "" {
+			return setCursor(ctx, tx, sourceID, cursor, now)
+		}
+		return nil
+	})
+	return marked, err
+}

@@ -1,0 +1,68 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/store"
+)
+
+// lookup backs mapping.Lookup with the store's tasks and containers, loaded
+// once per engine and kept current with every batch built.
+type lookup struct {
+	tasks      map[[2]string]mapping.TaskLink
+	byRef      map[string]mapping.TaskLink
+	containers map[[2]string]string
+}
+
+func newLookup() *lookup {
+	return &lookup{tasks: map[[2]string]mapping.TaskLink{}, byRef: map[string]mapping.TaskLink{}, containers: map[[2]string]string{}}
+}
+
+func (l *lookup) load(ctx context.Context, st *store.Store) error {
+	cs, err := st.ContainerKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		l.addContainer(c.SourceID, c.ExternalID, c.ClientID)
+	}
+	ts, err := st.TaskKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		l.addTask(store.TaskRow{SourceID: t.SourceID, ExternalID: t.ExternalID, ShortRef: t.ShortRef, ClientID: t.ClientID, Labels: t.Labels})
+	}
+	return nil
+}
+
+func (l *lookup) addContainer(sourceID, externalID, clientID string) {
+	l.containers[[2]string{sourceID, externalID}] = clientID
+}
+
+func (l *lookup) addTask(t store.TaskRow) {
+	link := mapping.TaskLink{SourceID: t.SourceID, ExternalID: t.ExternalID, ClientID: t.ClientID}
+	_ = json.Unmarshal([]byte(t.Labels), &link.Labels)
+	l.tasks[[2]string{t.SourceID, t.ExternalID}] = link
+	l.byRef[t.ExternalID] = link
+	if t.ShortRef != "" {
+		l.byRef[t.ShortRef] = link
+	}
+}
+
+func (l *lookup) Task(sourceID, externalID string) (mapping.TaskLink, bool) {
+	t, ok := l.tasks[[2]string{sourceID, externalID}]
+	return t, ok
+}
+
+func (l *lookup) TaskByRef(ref string) (mapping.TaskLink, bool) {
+	t, ok := l.byRef[ref]
+	return t, ok
+}
+
+func (l *lookup) ContainerClient(sourceID, externalID string) (string, bool) {
+	c, ok := l.containers[[2]string{sourceID, externalID}]
+	return c, ok
+}
