@@ -114,7 +114,7 @@ Exit codes:
 	f.StringVarP(&g.config, "config", "c", "", "config file (default $KARKAS_CONFIG, else karkas.yaml)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	root.AddCommand(newValidateCmd(g), newSyncCmd(g), newStatusCmd(g), newRemapCmd(g), newMigrateCmd(g), newVersionCmd(g))
+	root.AddCommand(newValidateCmd(g), newSyncCmd(g), newStatusCmd(g), newRemapCmd(g), newMigrateCmd(g), newSchemaCmd(g), newVersionCmd(g))
 	return root
 }
 

@@ -2,10 +2,13 @@ package main
 
 import (
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/connectors/timecsv"
 )
 
 // registry lists the source kinds this binary supports. Registration is
 // explicit, here, rather than by init side effects in connector packages.
 func registry() *connectors.Registry {
-	return connectors.NewRegistry()
+	return connectors.NewRegistry(
+		timecsv.Kind(),
+	)
 }

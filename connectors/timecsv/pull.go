@@ -1,0 +1,447 @@
+package timecsv
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/csv"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+
+	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/record"
+)
+
+// maxProblemsPerFile caps the problems listed for one file: a file in the
+// wrong encoding would otherwise add one per row to every sync.
+const maxProblemsPerFile = 100
+
+// Source pulls time entries from CSV exports. Build it with Open.
+type Source struct {
+	cfg     *config
+	baseDir string
+}
+
+// Open checks the options and returns a source reading the files they
+// name. Files are looked up at each pull, not here, so that a config can
+// name an export that does not exist yet when it is validated.
+func Open(o *Options, env connectors.Env) (*Source, error) {
+	if o == nil {
+		o = NewOptions()
+	}
+	cfg, err := newConfig(o)
+	if err != nil {
+		return nil, err
+	}
+	return &Source{cfg: cfg, baseDir: env.BaseDir}, nil
+}
+
+// Pull reads every file when their fingerprint differs from cursor and
+// emits the entries in batches; the last batch carries the fingerprint and
+// ends the snapshot. Unchanged files cost a stat each and emit nothing.
+//
+// A file whose header lacks a required column is reported as a Problem
+// and the other files are still emitted, but the last batch then carries
+// neither the cursor nor EndOfSnapshot: the store must not soft-delete the
+// entries of the unreadable file, and the next pull must read it again.
+func (s *Source) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	files, err := s.resolve()
+	if err != nil {
+		return err
+	}
+	fp, err := s.fingerprint(files)
+	if err != nil {
+		return err
+	}
+	if fp == cursor {
+		return nil
+	}
+	r := &run{
+		ctx:      ctx,
+		emit:     emit,
+		size:     s.cfg.batchSize,
+		batch:    &record.Batch{},
+		complete: true,
+		rows:     map[[16]byte]uint32{},
+		ids:      map[[16]byte]struct{}{},
+	}
+	for _, f := range files {
+		if err := s.readFile(r, f); err != nil {
+			return err
+		}
+	}
+	if r.complete {
+		r.batch.Cursor = fp
+		r.batch.EndOfSnapshot = true
+	}
+	return r.send()
+}
+
+// resolve expands the configured files into a sorted list of paths. A
+// pattern that matches nothing is an error, not an empty snapshot: a
+// mistyped path must not soft-delete every entry pulled before.
+func (s *Source) resolve() ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	add := func(p string) {
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	for _, pat := range s.cfg.files {
+		p := pat
+		if !filepath.IsAbs(p) {
+			p = filepath.Join(s.baseDir, p)
+		}
+		p = filepath.Clean(p)
+		if strings.ContainsAny(pat, "*?[") {
+			matches, err := filepath.Glob(p)
+			if err != nil {
+				return nil, fmt.Errorf("expanding %s: %w", p, err)
+			}
+			n := 0
+			for _, m := range matches {
+				if fi, err := os.Stat(m); err == nil && !fi.IsDir() {
+					add(m)
+					n++
+				}
+			}
+			if n == 0 {
+				return nil, fmt.Errorf("expanding %s: %w", p, os.ErrNotExist)
+			}
+			continue
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, err)
+		}
+		if !fi.IsDir() {
+			add(p)
+			continue
+		}
+		entries, err := os.ReadDir(p)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, err)
+		}
+		n := 0
+		for _, e := range entries {
+			if !e.IsDir() && strings.EqualFold(filepath.Ext(e.Name()), ".csv") {
+				add(filepath.Join(p, e.Name()))
+				n++
+			}
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("reading %s: no .csv file in folder: %w", p, os.ErrNotExist)
+		}
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// fingerprint hashes each file's path, size and modification time, and the
+// options that change how files parse, so that fixing a column name in
+// the config re-reads files that did not change.
+func (s *Source) fingerprint(files []string) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "timecsv/1\n%s", s.cfg.optionsKey)
+	for _, f := range files {
+		fi, err := os.Stat(f)
+		if err != nil {
+			return "", fmt.Errorf("reading %s: %w", f, err)
+		}
+		fmt.Fprintf(h, "%s\x00%d\x00%d\n", f, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// run is the state of one pull: the batch being filled and the small
+// indexes that keep ids unique across files.
+type run struct {
+	ctx      context.Context
+	emit     connectors.Emit
+	size     int
+	batch    *record.Batch
+	complete bool
+	// rows counts id-less rows by content hash, to number identical rows.
+	rows map[[16]byte]uint32
+	// ids holds hashes of the ids seen in an id column, to catch repeats.
+	ids map[[16]byte]struct{}
+}
+
+// room makes space for one more item, sending the batch when it is full.
+// Problems count towards the size so that a file of bad rows stays bounded
+// in memory too.
+func (r *run) room() error {
+	if len(r.batch.TimeEntries)+len(r.batch.Problems) < r.size {
+		return nil
+	}
+	if err := r.send(); err != nil {
+		return err
+	}
+	r.batch = &record.Batch{}
+	return nil
+}
+
+func (r *run) send() error {
+	if err := r.ctx.Err(); err != nil {
+		return fmt.Errorf("pulling %s: %w", KindName, err)
+	}
+	if err := r.emit(r.ctx, r.batch); err != nil {
+		return fmt.Errorf("emitting %s batch: %w", KindName, err)
+	}
+	return nil
+}
+
+func (r *run) addEntry(e record.TimeEntry) error {
+	if err := r.room(); err != nil {
+		return err
+	}
+	r.batch.TimeEntries = append(r.batch.TimeEntries, e)
+	return nil
+}
+
+func (r *run) addProblem(where, msg string) error {
+	if err := r.room(); err != nil {
+		return err
+	}
+	r.batch.Problems = append(r.batch.Problems, record.Problem{Where: where, Message: msg})
+	return nil
+}
+
+// fileRun counts one file's problems against maxProblemsPerFile.
+type fileRun struct {
+	*run
+	name       string
+	problems   int
+	suppressed int
+}
+
+func (f *fileRun) problem(line int, msg string) error {
+	f.problems++
+	if f.problems > maxProblemsPerFile {
+		f.suppressed++
+		return nil
+	}
+	return f.addProblem(fmt.Sprintf("%s:%d", f.name, line), msg)
+}
+
+// readFile streams one file into the run. Only a file that cannot be read
+// is an error; bad content becomes Problems.
+func (s *Source) readFile(r *run, path string) error {
+	fh, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("opening %s: %w", path, err)
+	}
+	defer fh.Close()
+
+	fr := &fileRun{run: r, name: s.displayName(path)}
+	checkUTF8 := s.cfg.encoding == nil
+	var fallback encoding.Encoding = encoding.Nop // UTF-8 passes through; invalid bytes are reported below
+	if s.cfg.encoding != nil {
+		fallback = s.cfg.encoding
+	}
+	// BOMOverride strips a UTF-8 BOM and honours a UTF-16 one (Excel's
+	// "Unicode text") whatever encoding the config names.
+	br := bufio.NewReaderSize(transform.NewReader(fh, unicode.BOMOverride(fallback.NewDecoder())), 64<<10)
+
+	delim := s.cfg.delimiter
+	if delim == 0 {
+		delim = detectDelimiter(br)
+	}
+	cr := csv.NewReader(br)
+	cr.Comma = delim
+	cr.FieldsPerRecord = -1
+	// Hand-edited exports hold stray quotes ("5" screen"); keeping them
+	// beats dropping the row.
+	cr.LazyQuotes = true
+	cr.ReuseRecord = true
+
+	header, err := cr.Read()
+	if err != nil {
+		if pe := (*csv.ParseError)(nil); !errors.As(err, &pe) && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		r.complete = false
+		if errors.Is(err, io.EOF) {
+			return fr.addProblem(fr.name+":1", "empty file: no header row")
+		}
+		return fr.addProblem(fr.name+":1", fmt.Sprintf("bad header row: %v", err))
+	}
+	if checkUTF8 && !validUTF8(header) {
+		r.complete = false
+		return fr.addProblem(fr.name+":1", "header is not valid UTF-8: set encoding (windows-1251, koi8-r, ...)")
+	}
+	lay, err := newLayout(slices.Clone(header), s.cfg.columns)
+	if err != nil {
+		r.complete = false
+		return fr.addProblem(fr.name+":1", err.Error())
+	}
+
+	for n := 1; ; n++ {
+		// Rows past the problem cap add nothing to a batch, so a huge bad
+		// file would otherwise never reach a cancellation check.
+		if n%4096 == 0 && r.ctx.Err() != nil {
+			return fmt.Errorf("pulling %s: %w", KindName, r.ctx.Err())
+		}
+		row, err := cr.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
+				if err := fr.problem(pe.StartLine, pe.Err.Error()); err != nil {
+					return err
+				}
+				continue
+			}
+			return fmt.Errorf("reading %s: %w", path, err)
+		}
+		line, _ := cr.FieldPos(0)
+		if err := s.readRow(fr, lay, row, line, checkUTF8); err != nil {
+			return err
+		}
+	}
+	if fr.suppressed > 0 {
+		return fr.addProblem(fr.name, fmt.Sprintf("%d more problems in this file not listed", fr.suppressed))
+	}
+	return nil
+}
+
+// readRow turns one row into an entry or a problem.
+func (s *Source) readRow(fr *fileRun, lay *layout, row []string, line int, checkUTF8 bool) error {
+	if blank(row) || isTotal(lay.cell(row, "date")) {
+		return nil
+	}
+	if len(row) != lay.width {
+		return fr.problem(line, fmt.Sprintf("row has %d columns, header has %d", len(row), lay.width))
+	}
+	if checkUTF8 && !validUTF8(row) {
+		return fr.problem(line, "row is not valid UTF-8: set encoding (windows-1251, koi8-r, ...)")
+	}
+	e, warn, err := s.cfg.parseRow(lay, row)
+	if err != nil {
+		return fr.problem(line, err.Error())
+	}
+	if id := lay.cell(row, "id"); id != "" {
+		key := hash16(id)
+		if _, dup := fr.ids[key]; dup {
+			return fr.problem(line, fmt.Sprintf("id %q repeats an earlier row: row skipped", id))
+		}
+		fr.ids[key] = struct{}{}
+		e.ExternalID = id
+	} else {
+		e.ExternalID = fr.rowID(&e)
+	}
+	if warn != "" {
+		if err := fr.problem(line, warn); err != nil {
+			return err
+		}
+	}
+	return fr.addEntry(e)
+}
+
+// rowID names an entry from an export without ids by a hash of what the
+// row says (date, person, task, project, note, start, duration; not the
+// file name, so renaming or splitting an export keeps the ids) and the
+// number of identical rows before it in this pull, so that two identical
+// rows stay two entries with ids stable across runs.
+//
+// The consequence: editing such a row in the tracker (a new note, a
+// corrected duration) gives it a new id, so the next pull stores a new
+// entry and soft-deletes the old one. Billable, tags and the client are
+// left out of the hash so that the most common edits keep the id.
+func (r *run) rowID(e *record.TimeEntry) string {
+	start := ""
+	if e.Start != nil {
+		start = e.Start.Format("2006-01-02T15:04:05Z")
+	}
+	key := hash16(e.Date, e.PersonID, e.TaskID, e.TaskName, e.ProjectName, e.Note, start,
+		strconv.FormatInt(e.Seconds, 10))
+	r.rows[key]++
+	id := "csv:" + hex.EncodeToString(key[:])
+	if n := r.rows[key]; n > 1 {
+		id += "-" + strconv.FormatUint(uint64(n), 10)
+	}
+	return id
+}
+
+// hash16 is a truncated sha256 of the parts, separated by a byte no cell
+// holds; 128 bits keep collisions out of reach at any export size.
+func hash16(parts ...string) [16]byte {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0x1f})
+	}
+	var k [16]byte
+	copy(k[:], h.Sum(nil))
+	return k
+}
+
+// displayName is the path as a problem shows it: relative to the config's
+// folder where it lies inside it.
+func (s *Source) displayName(path string) string {
+	if s.baseDir != "" {
+		if rel, err := filepath.Rel(s.baseDir, path); err == nil && !strings.HasPrefix(rel, "..") {
+			return filepath.ToSlash(rel)
+		}
+	}
+	return filepath.ToSlash(path)
+}
+
+// detectDelimiter picks the most frequent of comma, semicolon and tab in
+// the header line (Excel in a Russian locale saves with semicolons).
+func detectDelimiter(br *bufio.Reader) rune {
+	peek, _ := br.Peek(br.Size())
+	if i := bytes.IndexByte(peek, '\n'); i >= 0 {
+		peek = peek[:i]
+	}
+	best, bestN := ',', 0
+	for _, d := range []rune{',', ';', '\t'} {
+		if n := bytes.Count(peek, []byte(string(d))); n > bestN {
+			best, bestN = d, n
+		}
+	}
+	return best
+}
+
+func blank(row []string) bool {
+	for _, c := range row {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// isTotal spots the summary row some exports end with.
+func isTotal(date string) bool {
+	switch strings.ToLower(strings.TrimSuffix(date, ":")) {
+	case "total", "totals", "итого", "всего":
+		return true
+	}
+	return false
+}
+
+func validUTF8(row []string) bool {
+	for _, c := range row {
+		if !utf8.ValidString(c) {
+			return false
+		}
+	}
+	return true
+}

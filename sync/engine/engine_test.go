@@ -1,0 +1,214 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/internal/testdb"
+	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/record"
+	"github.com/karkas/karkas/store"
+	"github.com/karkas/karkas/sync/engine"
+)
+
+const cfgText = `agency: {name: Northwind, domains: [northwind.agency]}
+people:
+  - {id: anna, name: Anna, side: agency, trello: [m-anna]}
+  - {id: john, name: John, side: client, client: acme, trello: [m-john]}
+clients:
+  - {id: acme, name: Acme, boards: [b1], domains: [acme.com]}
+statuses:
+  - {match: [Doing], status: in_progress}
+  - {match: [Done], status: done}
+sources:
+  - {id: board, kind: fake}
+`
+
+func resolver(t *testing.T, text string) *mapping.Resolver {
+	t.Helper()
+	l, err := mapping.Parse("karkas.yaml", []byte(text), mapping.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mapping.NewResolver(l.Config)
+}
+
+var src = mapping.SourceInfo{ID: "board", Kind: "fake", Identity: mapping.IdentityTrello}
+
+// pageSource serves cards in pages like an API with a cursor: the cursor is
+// the number of cards already emitted. failAt makes the pull fail after that
+// many batches.
+type pageSource struct {
+	cards   []record.Task
+	per     int
+	failAt  int
+	pulls   int
+	cursors []string
+}
+
+func (p *pageSource) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	p.pulls++
+	p.cursors = append(p.cursors, cursor)
+	start, _ := strconv.Atoi(cursor)
+	batches := 0
+	for i := start; i < len(p.cards); i += p.per {
+		if p.failAt > 0 && batches == p.failAt {
+			return errors.New("connection reset")
+		}
+		end := min(i+p.per, len(p.cards))
+		b := &record.Batch{Tasks: p.cards[i:end], Cursor: strconv.Itoa(end)}
+		if i == 0 {
+			b.Containers = []record.Container{{ExternalID: "b1", Kind: record.ContainerBoard, Name: "Acme"}}
+		}
+		if err := emit(ctx, b); err != nil {
+			return err
+		}
+		batches++
+	}
+	return nil
+}
+
+func cards(n int) []record.Task {
+	var out []record.Task
+	for i := range n {
+		out = append(out, record.Task{ExternalID: fmt.Sprintf("c%03d", i), ContainerID: "b1", Title: fmt.Sprintf("Card %d", i),
+			Status: "Doing", CreatorID: "m-john", CreatedAt: time.Date(2026, 9, 1, 10, 0, i, 0, time.UTC)})
+	}
+	return out
+}
+
+func newEngine(t *testing.T, st *store.Store, text string) *engine.Engine {
+	t.Helper()
+	e, err := engine.New(context.Background(), st, resolver(t, text), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestEngine(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			t.Run("resume after failure without loss or duplicates", func(t *testing.T) {
+				t.Parallel()
+				st := testdb.Open(t, dialect)
+				ctx := context.Background()
+				s := &pageSource{cards: cards(25), per: 10, failAt: 2}
+				res := newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: s})
+				if res.Err == nil || res.Written["tasks"] != 20 {
+					t.Fatalf("first run: err %v, written %v; want a failure after 20 tasks", res.Err, res.Written)
+				}
+				s.failAt = 0
+				res = newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: s})
+				if res.Err != nil || res.Written["tasks"] != 5 {
+					t.Fatalf("second run: err %v, written %v; want the 5 remaining", res.Err, res.Written)
+				}
+				if s.cursors[1] != "20" {
+					t.Errorf("second pull started at cursor %q, want 20", s.cursors[1])
+				}
+				var n int
+				st.DB.Get(&n, "SELECT COUNT(*) FROM tasks WHERE client_id = 'acme' AND status = 'in_progress' AND creator_side = 'client'")
+				if n != 25 {
+					t.Errorf("%d resolved tasks, want 25", n)
+				}
+				// Nothing new: no batch, nothing written.
+				res = newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: s})
+				if res.Err != nil || res.Batches != 0 || res.Written.Total() != 0 {
+					t.Errorf("no-change run: %+v", res)
+				}
+				srcs, _ := st.Sources(ctx)
+				if len(srcs) != 1 || srcs[0].RunStatus.String != store.RunOK {
+					t.Errorf("last run = %+v", srcs)
+				}
+			})
+			t.Run("re-pull from scratch writes nothing", func(t *testing.T) {
+				t.Parallel()
+				st := testdb.Open(t, dialect)
+				ctx := context.Background()
+				s := &pageSource{cards: cards(12), per: 5}
+				newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: s})
+				if err := st.ResetCursor(ctx, "board"); err != nil {
+					t.Fatal(err)
+				}
+				res := newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: s})
+				if res.Err != nil || res.Received["tasks"] != 12 || res.Written.Total() != 0 {
+					t.Errorf("re-pull: received %v written %v err %v; want 12 received, 0 written", res.Received, res.Written, res.Err)
+				}
+			})
+			t.Run("panicking source fails alone", func(t *testing.T) {
+				t.Parallel()
+				st := testdb.Open(t, dialect)
+				res := newEngine(t, st, cfgText).Run(context.Background(), engine.Job{Info: src, Source: panicSource{}})
+				if res.Err == nil {
+					t.Fatal("no error from a panicking source")
+				}
+			})
+			t.Run("snapshot deletes what vanished", func(t *testing.T) {
+				t.Parallel()
+				st := testdb.Open(t, dialect)
+				ctx := context.Background()
+				snap := &snapshotSource{cards: cards(6), fingerprint: "v1"}
+				newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: snap})
+				snap.cards = append(snap.cards[:2], snap.cards[3:]...)
+				snap.fingerprint = "v2"
+				res := newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: snap})
+				if res.Deleted["tasks"] != 1 || res.Written.Total() != 0 {
+					t.Fatalf("deleted %v written %v; want 1 task soft-deleted and nothing else", res.Deleted, res.Written)
+				}
+				live, deleted, _ := st.TableCounts(ctx)
+				if live["tasks"] != 5 || deleted["tasks"] != 1 {
+					t.Errorf("live %v deleted %v", live, deleted)
+				}
+			})
+			t.Run("remap applies a new mapping", func(t *testing.T) {
+				t.Parallel()
+				st := testdb.Open(t, dialect)
+				ctx := context.Background()
+				newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: &pageSource{cards: cards(7), per: 3}})
+				// The list is renamed in the config's eyes: Doing is now review.
+				changed := newEngine(t, st, strings.Replace(cfgText, "{match: [Doing], status: in_progress}", "{match: [Doing], status: review}", 1))
+				n, err := changed.Remap(ctx, []mapping.SourceInfo{src})
+				if err != nil || n["tasks"] != 7 {
+					t.Fatalf("remap wrote %v, %v; want 7 tasks", n, err)
+				}
+				n, _ = changed.Remap(ctx, []mapping.SourceInfo{src})
+				if n.Total() != 0 {
+					t.Errorf("second remap wrote %v", n)
+				}
+				var c int
+				st.DB.Get(&c, "SELECT COUNT(*) FROM tasks WHERE status = 'review'")
+				if c != 7 {
+					t.Errorf("%d tasks in review after remap, want 7", c)
+				}
+			})
+		})
+	}
+}
+
+type panicSource struct{}
+
+func (panicSource) Pull(context.Context, string, connectors.Emit) error { panic("boom") }
+
+// snapshotSource emits everything each time its fingerprint changed.
+type snapshotSource struct {
+	cards       []record.Task
+	fingerprint string
+}
+
+func (s *snapshotSource) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	if cursor == s.fingerprint {
+		return nil
+	}
+	return emit(ctx, &record.Batch{Tasks: s.cards, Cursor: s.fingerprint, EndOfSnapshot: true,
+		Containers: []record.Container{{ExternalID: "b1", Kind: record.ContainerBoard, Name: "Acme"}}})
+}
