@@ -3,12 +3,14 @@ package main
 import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/timecsv"
+	"github.com/karkas/karkas/connectors/trello"
 )
 
 // registry lists the source kinds this binary supports. Registration is
 // explicit, here, rather than by init side effects in connector packages.
 func registry() *connectors.Registry {
 	return connectors.NewRegistry(
+		trello.ExportKind(),
 		timecsv.Kind(),
 	)
 }
