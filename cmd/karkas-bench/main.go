@@ -1,0 +1,248 @@
+// Command karkas-bench measures the ingest pipeline (make bench): the demo
+// agency at 100x, synced by the real karkas binary into SQLite and into
+// PostgreSQL, against the bare write limit for the same rows, plus the cost
+// of re-syncing with nothing changed. It prints a table; it is not a test.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/karkas/karkas/internal/demogen"
+	"github.com/karkas/karkas/store"
+)
+
+func main() {
+	scale := flag.Int("scale", 100, "dataset scale (1 = the demo)")
+	bin := flag.String("bin", "bin/karkas", "the karkas binary to measure")
+	config := flag.String("config", "configs/demo.yaml", "config whose sources read the dataset")
+	work := flag.String("work", "var/bench", "working folder for datasets and stores")
+	flag.Parse()
+	if err := run(*scale, *bin, *config, *work); err != nil {
+		fmt.Fprintln(os.Stderr, "karkas-bench:", err)
+		os.Exit(1)
+	}
+}
+
+type figures struct {
+	store        string
+	records      int
+	ingest       time.Duration
+	peakRSS      int64 // KiB
+	bare         time.Duration
+	noChange     time.Duration
+	noChangeRows int64
+	reread       time.Duration
+	rereadRows   int64
+}
+
+func run(scale int, bin, config, work string) error {
+	ctx := context.Background()
+	data, err := filepath.Abs(filepath.Join(work, fmt.Sprintf("data-%dx", scale)))
+	if err != nil {
+		return err
+	}
+	marker := filepath.Join(data, ".complete")
+	if _, err := os.Stat(marker); err != nil {
+		fmt.Fprintf(os.Stderr, "generating the %dx dataset in %s ...\n", scale, data)
+		os.RemoveAll(data)
+		start := time.Now()
+		if _, err := demogen.Generate(demogen.Options{Dir: data, Scale: scale, Seed: demogen.DefaultSeed}); err != nil {
+			return fmt.Errorf("generating: %w", err)
+		}
+		fmt.Fprintf(os.Stderr, "generated in %s\n", time.Since(start).Round(time.Millisecond))
+		os.WriteFile(marker, nil, 0o644)
+	}
+	var results []figures
+	urls := map[string]string{store.SQLite: "sqlite:" + filepath.Join(work, "ingest.db")}
+	order := []string{store.SQLite}
+	if base := os.Getenv("TEST_DATABASE_URL"); base != "" {
+		u, cleanup, err := pgSchema(base)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		urls[store.Postgres] = u
+		order = append(order, store.Postgres)
+	} else {
+		fmt.Fprintln(os.Stderr, "TEST_DATABASE_URL not set: measuring SQLite only (make bench sets it)")
+	}
+	for _, dialect := range order {
+		f, err := measure(ctx, dialect, urls[dialect], bin, config, data, work)
+		if err != nil {
+			return fmt.Errorf("%s: %w", dialect, err)
+		}
+		results = append(results, f)
+	}
+	print(scale, results)
+	return nil
+}
+
+// pgSchema makes a schema of its own in the test database for the run.
+func pgSchema(base string) (string, func(), error) {
+	var b [4]byte
+	rand.Read(b[:])
+	schema := "bench_" + hex.EncodeToString(b[:])
+	db, err := sqlx.Open("postgres", base)
+	if err != nil {
+		return "", nil, err
+	}
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		return "", nil, fmt.Errorf("creating bench schema: %w", err)
+	}
+	u, _ := url.Parse(base)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), func() { db.Exec("DROP SCHEMA " + schema + " CASCADE"); db.Close() }, nil
+}
+
+func resetSQLite(u string) {
+	if p, ok := strings.CutPrefix(u, "sqlite:"); ok {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(p + suffix)
+		}
+	}
+}
+
+func measure(ctx context.Context, dialect, storeURL, bin, config, data, work string) (figures, error) {
+	f := figures{store: dialect}
+	resetSQLite(storeURL)
+	sync := func() (time.Duration, int64, error) {
+		cmd := exec.Command(bin, "--config", config, "--log-level", "warn", "sync")
+		cmd.Env = append(os.Environ(), "KARKAS_STORE="+storeURL, "KARKAS_DEMO_DATA="+data)
+		cmd.Stderr = os.Stderr
+		start := time.Now()
+		if err := cmd.Run(); err != nil {
+			return 0, 0, fmt.Errorf("karkas sync: %w", err)
+		}
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+		return time.Since(start), rss, nil
+	}
+	var err error
+	if f.ingest, f.peakRSS, err = sync(); err != nil {
+		return f, err
+	}
+	st, err := store.Open(ctx, storeURL)
+	if err != nil {
+		return f, err
+	}
+	defer st.Close()
+	rowsSince := func(after int64) (int64, error) {
+		var n int64
+		err := st.DB.Get(&n, st.DB.Rebind(`SELECT COALESCE(SUM(rows_written), 0) FROM sync_runs WHERE id > ?`), after)
+		return n, err
+	}
+	lastRun := func() int64 {
+		var id int64
+		st.DB.Get(&id, `SELECT COALESCE(MAX(id), 0) FROM sync_runs`)
+		return id
+	}
+	live, _, err := st.TableCounts(ctx)
+	if err != nil {
+		return f, err
+	}
+	f.records = live.Total()
+
+	before := lastRun()
+	if f.noChange, _, err = sync(); err != nil {
+		return f, err
+	}
+	if f.noChangeRows, err = rowsSince(before); err != nil {
+		return f, err
+	}
+	// Touch every input: the sources must read and resolve everything
+	// again, and still write nothing.
+	now := time.Now()
+	filepath.Walk(data, func(p string, info os.FileInfo, err error) error {
+		if err == nil && !info.IsDir() {
+			os.Chtimes(p, now, now)
+		}
+		return nil
+	})
+	before = lastRun()
+	if f.reread, _, err = sync(); err != nil {
+		return f, err
+	}
+	if f.rereadRows, err = rowsSince(before); err != nil {
+		return f, err
+	}
+	f.bare, err = bare(ctx, st, dialect, work)
+	return f, err
+}
+
+// bare writes the same rows the pipeline stored into an empty store with
+// nothing else around: one transaction, the dialect's fastest upsert
+// (multi-row INSERT … ON CONFLICT on SQLite, COPY into a staging table and
+// INSERT … SELECT … ON CONFLICT on Postgres). That is the floor the
+// pipeline is measured against.
+func bare(ctx context.Context, from *store.Store, dialect, work string) (time.Duration, error) {
+	var b store.Batch
+	for table, dst := range map[string]any{
+		"containers": &b.Containers, "source_people": &b.People, "tasks": &b.Tasks,
+		"task_status_changes": &b.StatusChanges, "messages": &b.Messages, "time_entries": &b.TimeEntries,
+	} {
+		if err := from.DB.SelectContext(ctx, dst, "SELECT * FROM "+table+" WHERE deleted_at IS NULL"); err != nil {
+			return 0, fmt.Errorf("reading %s: %w", table, err)
+		}
+	}
+	var target string
+	var cleanup func()
+	if dialect == store.SQLite {
+		target = "sqlite:" + filepath.Join(work, "bare.db")
+		resetSQLite(target)
+		cleanup = func() { resetSQLite(target) }
+	} else {
+		var err error
+		if target, cleanup, err = pgSchema(os.Getenv("TEST_DATABASE_URL")); err != nil {
+			return 0, err
+		}
+	}
+	defer cleanup()
+	st, err := store.Open(ctx, target)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	if _, err := st.Migrate(ctx); err != nil {
+		return 0, err
+	}
+	start := time.Now()
+	n, err := st.WriteBatch(ctx, "bare", 0, &b, "", false)
+	if err != nil {
+		return 0, err
+	}
+	d := time.Since(start)
+	if n.Total() == 0 {
+		return 0, fmt.Errorf("bare write wrote nothing")
+	}
+	return d, nil
+}
+
+func print(scale int, rs []figures) {
+	fmt.Printf("\ningest of the %dx demo dataset (%d records), real karkas binary, this machine\n\n", scale, rs[0].records)
+	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "store\tpipeline rec/s\tbare limit rec/s\tratio\tpeak RSS\tingest\tno-change sync\trows written\tre-read all, no change\trows written\t")
+	for _, f := range rs {
+		pipe := float64(f.records) / f.ingest.Seconds()
+		lim := float64(f.records) / f.bare.Seconds()
+		fmt.Fprintf(w, "%s\t%.0f\t%.0f\t%.0f%%\t%d MB\t%s\t%s\t%d\t%s\t%d\t\n", f.store, pipe, lim, 100*pipe/lim,
+			f.peakRSS/1024, f.ingest.Round(time.Millisecond), f.noChange.Round(time.Millisecond), f.noChangeRows,
+			f.reread.Round(time.Millisecond), f.rereadRows)
+	}
+	w.Flush()
+	fmt.Println("\ngoals: pipeline >= 70% of the bare limit, peak RSS < 256 MB, 0 rows written without changes")
+}
