@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/connectors/email"
 	"github.com/karkas/karkas/connectors/timecsv"
 	"github.com/karkas/karkas/connectors/trello"
 )
@@ -12,5 +13,6 @@ func registry() *connectors.Registry {
 	return connectors.NewRegistry(
 		trello.ExportKind(),
 		timecsv.Kind(),
+		email.FileKind(),
 	)
 }

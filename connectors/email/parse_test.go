@@ -1,0 +1,470 @@
+package email
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/charmap"
+
+	"github.com/karkas/karkas/record"
+)
+
+func readFixture(t testing.TB, name string) []byte {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+func mustTime(t *testing.T, s string) time.Time {
+	t.Helper()
+	v, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// checkMessage compares the fields a case cares about; empty wants are not
+// checked, except that Automated must always match AutomatedReason.
+type wantMessage struct {
+	id, threadKey, inReplyTo string
+	authorEmail, authorName  string
+	to, cc, refs, taskRefs   []string
+	subject                  string
+	body                     string // exact, when set
+	bodyHas, bodyLacks       []string
+	sentAt                   string
+	reason                   string
+	attachments              []record.Attachment
+}
+
+func checkMessage(t *testing.T, got record.Message, want wantMessage) {
+	t.Helper()
+	eq := func(field, got, want string) {
+		t.Helper()
+		if want != "" && got != want {
+			t.Errorf("%s = %q, want %q", field, got, want)
+		}
+	}
+	eqs := func(field string, got, want []string) {
+		t.Helper()
+		if want != nil && !slices.Equal(got, want) {
+			t.Errorf("%s = %q, want %q", field, got, want)
+		}
+	}
+	eq("ExternalID", got.ExternalID, want.id)
+	eq("ThreadKey", got.ThreadKey, want.threadKey)
+	eq("InReplyTo", got.InReplyTo, want.inReplyTo)
+	eq("AuthorEmail", got.AuthorEmail, want.authorEmail)
+	eq("AuthorName", got.AuthorName, want.authorName)
+	eq("Subject", got.Subject, want.subject)
+	eq("Body", got.Body, want.body)
+	eqs("To", got.To, want.to)
+	eqs("Cc", got.Cc, want.cc)
+	eqs("References", got.References, want.refs)
+	eqs("TaskRefs", got.TaskRefs, want.taskRefs)
+	for _, s := range want.bodyHas {
+		if !strings.Contains(got.Body, s) {
+			t.Errorf("Body lacks %q:\n%s", s, got.Body)
+		}
+	}
+	for _, s := range want.bodyLacks {
+		if strings.Contains(got.Body, s) {
+			t.Errorf("Body has %q:\n%s", s, got.Body)
+		}
+	}
+	if want.sentAt != "" && !got.SentAt.Equal(mustTime(t, want.sentAt)) {
+		t.Errorf("SentAt = %v, want %v", got.SentAt, want.sentAt)
+	}
+	if got.SentAt.Location() != time.UTC {
+		t.Errorf("SentAt location = %v, want UTC", got.SentAt.Location())
+	}
+	if got.AutomatedReason != want.reason || got.Automated != (want.reason != "") {
+		t.Errorf("Automated = %v %q, want reason %q", got.Automated, got.AutomatedReason, want.reason)
+	}
+	if want.attachments != nil && !slices.Equal(got.Attachments, want.attachments) {
+		t.Errorf("Attachments = %+v, want %+v", got.Attachments, want.attachments)
+	}
+	if got.Channel != record.ChannelEmail {
+		t.Errorf("Channel = %q", got.Channel)
+	}
+	for _, s := range append([]string{got.Body, got.Subject, got.AuthorName}, got.To...) {
+		if !utf8.ValidString(s) {
+			t.Errorf("invalid UTF-8: %q", s)
+		}
+	}
+}
+
+func TestParseFixtures(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		file string
+		want wantMessage
+	}{
+		{
+			name: "plain UTF-8 with threading and Trello links",
+			file: "plain-utf8.eml",
+			want: wantMessage{
+				id: "plain-1@mail.example.ru", threadKey: "root-0@client.example", inReplyTo: "parent-2@agency.example",
+				authorEmail: "ivan.petrov@example.ru", authorName: "Иван Петров",
+				to: []string{"anna@agency.example", "bob@agency.example"}, cc: []string{"boss@client.example"},
+				refs:     []string{"root-0@client.example", "parent-2@agency.example"},
+				subject:  "Re: Правки по макету https://trello.com/c/Zx9Yw8Vu",
+				bodyHas:  []string{"Добрый день!\n\nПосмотрите", "> цитата остаётся на месте"},
+				sentAt:   "2024-05-14T07:30:00Z",
+				taskRefs: []string{"Zx9Yw8Vu", "AbCd1234"},
+			},
+		},
+		{
+			name: "windows-1251 body, encoded-word subject and name, CRLF",
+			file: "cp1251.eml",
+			want: wantMessage{
+				id: "cp1251@client.example", threadKey: "cp1251@client.example",
+				authorEmail: "olga@client.example", authorName: "Ольга Смирнова",
+				subject: "Счёт за май",
+				body:    "Здравствуйте, Анна!\nСчёт за май во вложении не пришёл, пришлите ещё раз.\nС уважением, Ольга\n",
+				sentAt:  "2024-05-15T09:00:00Z",
+			},
+		},
+		{
+			name: "KOI8-R body and subject, date with zone comment",
+			file: "koi8r.eml",
+			want: wantMessage{
+				authorName: "Сергей", subject: "Вопрос по сайту",
+				body:   "Привет! Когда будет готов сайт?\nЖдём новостей.\n",
+				sentAt: "2009-02-12T14:45:10Z",
+			},
+		},
+		{
+			name: "quoted-printable body, ISO-8859-1 subject",
+			file: "qp.eml",
+			want: wantMessage{
+				subject: "Café prêt",
+				bodyHas: []string{"le café est prêt. Цена: 100 €.", "longer than seventy-six characters."},
+				sentAt:  "2024-05-17T06:15:00Z",
+			},
+		},
+		{
+			name: "base64 body, ISO-8859-5 subject",
+			file: "base64.eml",
+			want: wantMessage{
+				subject:  "Отчёт",
+				body:     "Отчёт по часам за апрель: 42 часа.\nhttps://trello.com/c/Qw3rTy12\n",
+				taskRefs: []string{"Qw3rTy12"},
+			},
+		},
+		{
+			name: "HTML only becomes readable text",
+			file: "html-only.eml",
+			want: wantMessage{
+				authorName: "Дизайн студия",
+				body: "Привет, команда!\n\nПервый абзац & немного текста.\nНовая строка.\n\n" +
+					"Макет: ссылка на макет (https://figma.com/file/xyz), сайт example.com.\n\n- один\n- два\n\n" +
+					"Карточка: тут (https://trello.com/c/HtMl5678/1-x)",
+				taskRefs: []string{"HtMl5678"},
+			},
+		},
+		{
+			name: "multipart with attachments keeps plain text and records names and sizes",
+			file: "attachment.eml",
+			want: wantMessage{
+				body: "Смотрите вложение.",
+				attachments: []record.Attachment{
+					{Name: "Договор.pdf", ContentType: "application/pdf", Size: 370},
+					{Name: "схема.png", ContentType: "image/png", Size: 256},
+				},
+				bodyLacks: []string{"<b>", "%PDF"},
+			},
+		},
+		{
+			name: "Exchange out-of-office with only the subject",
+			file: "exchange-oof.eml",
+			want: wantMessage{reason: ReasonSubject},
+		},
+		{
+			name: "bounce",
+			file: "bounce.eml",
+			want: wantMessage{
+				authorEmail: "mailer-daemon@mx.agency.example", reason: ReasonBounce,
+				body:        "This is the mail system. Your message could not be delivered.",
+				attachments: []record.Attachment{{ContentType: "message/delivery-status", Size: 113}},
+			},
+		},
+		{
+			name: "list mail",
+			file: "list.eml",
+			want: wantMessage{reason: ReasonList},
+		},
+		{
+			name: "missing Message-ID and undeclared windows-1251",
+			file: "no-message-id.eml",
+			want: wantMessage{
+				id:        "66d9f175170e7ebf9845ea3f248c49c4a5a0d7b720d38406c64700f8759c2b28@karkas.invalid",
+				threadKey: "66d9f175170e7ebf9845ea3f248c49c4a5a0d7b720d38406c64700f8759c2b28@karkas.invalid",
+				subject:   "Без идентификатора",
+				body:      "Письмо без Message-ID и без charset.\n",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var warnings []string
+			got, err := ParseWith(readFixture(t, tt.file), ParseOptions{Folder: "INBOX", Warn: func(s string) { warnings = append(warnings, s) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(warnings) > 0 {
+				t.Errorf("unexpected warnings: %q", warnings)
+			}
+			if got.Folder != "INBOX" || got.ContainerID != "INBOX" {
+				t.Errorf("Folder, ContainerID = %q, %q", got.Folder, got.ContainerID)
+			}
+			checkMessage(t, got, tt.want)
+		})
+	}
+}
+
+func TestSyntheticIDIgnoresLineEnds(t *testing.T) {
+	t.Parallel()
+	lf := readFixture(t, "no-message-id.eml")
+	crlf := []byte(strings.ReplaceAll(string(lf), "\n", "\r\n") + "\r\n")
+	a, err := Parse(lf, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Parse(crlf, "Sent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.ExternalID != b.ExternalID {
+		t.Errorf("ids differ: %s vs %s", a.ExternalID, b.ExternalID)
+	}
+	c, err := Parse(append(slices.Clone(lf), "changed"...), "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ExternalID == a.ExternalID {
+		t.Error("a different message got the same synthetic id")
+	}
+}
+
+func koi8(t *testing.T, s string) string {
+	t.Helper()
+	b, err := charmap.KOI8R.NewEncoder().String(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// nested builds a message whose body is depth multiparts deep.
+func nested(depth int) string {
+	var b strings.Builder
+	b.WriteString("Message-ID: <deep@x.example>\nFrom: a@x.example\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n")
+	for i := 0; i < depth; i++ {
+		b.WriteString("Content-Type: multipart/mixed; boundary=\"b" + string(rune('a'+i%26)) + strings.Repeat("x", i) + "\"\n\n")
+		b.WriteString("--b" + string(rune('a'+i%26)) + strings.Repeat("x", i) + "\n")
+	}
+	b.WriteString("Content-Type: text/plain\n\ninnermost\n")
+	for i := depth - 1; i >= 0; i-- {
+		b.WriteString("--b" + string(rune('a'+i%26)) + strings.Repeat("x", i) + "--\n")
+	}
+	return b.String()
+}
+
+func TestParseCases(t *testing.T) {
+	t.Parallel()
+	const head = "Message-ID: <c@x.example>\nFrom: A <a@x.example>\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n"
+	received := time.Date(2024, 6, 1, 12, 0, 0, 0, time.FixedZone("MSK", 3*3600))
+	long := strings.Repeat("Ж", MaxBodyBytes) // twice the cap in bytes
+	tests := []struct {
+		name     string
+		raw      string
+		received time.Time
+		want     wantMessage
+		wantErr  string
+		warns    bool
+	}{
+		{
+			name: "undeclared KOI8-R is told from windows-1251",
+			raw:  head + "Subject: " + koi8(t, "Привет из девяностых") + "\n\n" + koi8(t, "Здравствуйте, это старое письмо.\n"),
+			want: wantMessage{subject: "Привет из девяностых", body: "Здравствуйте, это старое письмо.\n"},
+		},
+		{
+			name: "utf-8 label on windows-1251 bytes is repaired",
+			raw:  head + "Content-Type: text/plain; charset=utf-8\n\n" + string([]byte{0xcf, 0xf0, 0xe8, 0xe2, 0xe5, 0xf2}),
+			want: wantMessage{body: "Привет"},
+		},
+		{
+			name:    "malformed header line",
+			raw:     "Message-ID: <m@x.example>\nthis line has no colon\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n\nbody\n",
+			wantErr: "malformed",
+		},
+		{
+			name:    "empty input",
+			raw:     "",
+			wantErr: "reading header",
+		},
+		{
+			name:    "no date and no fallback",
+			raw:     "Message-ID: <d@x.example>\nFrom: a@x.example\nDate: sometime soon\n\nbody\n",
+			wantErr: "no usable Date",
+		},
+		{
+			name:     "no date falls back to the delivery date",
+			raw:      "Message-ID: <d@x.example>\nFrom: a@x.example\n\nbody\n",
+			received: received,
+			want:     wantMessage{sentAt: "2024-06-01T09:00:00Z", body: "body\n"},
+		},
+		{
+			name: "loose date formats",
+			raw:  "Message-ID: <d@x.example>\nFrom: a@x.example\nDate: Tue, 3 Jun 2008 11:05:30 GMT+0300\n\nbody\n",
+			want: wantMessage{sentAt: "2008-06-03T08:05:30Z"},
+		},
+		{
+			name: "header only, without a blank line",
+			raw:  "Message-ID: <h@x.example>\nFrom: a@x.example\nDate: Mon, 3 Jun 2024 10:00:00 +0000",
+			want: wantMessage{id: "h@x.example", body: ""},
+		},
+		{
+			name: "malformed ids and addresses are read loosely",
+			raw: "Message-ID: <no spaces allowed@x.example>\nFrom: Broken \"Name <Odd@X.example>\nTo: <<a@x.example>>, b@x.example\n" +
+				"References: <root@x.example> <not-an-id> <last@x.example>\nIn-Reply-To: last@x.example (John's message)\n" +
+				"Date: Mon, 3 Jun 2024 10:00:00 +0000\n\nbody\n",
+			want: wantMessage{
+				authorEmail: "odd@x.example", to: []string{"a@x.example", "b@x.example"},
+				refs: []string{"root@x.example", "not-an-id", "last@x.example"}, threadKey: "root@x.example",
+				inReplyTo: "last@x.example",
+			},
+		},
+		{
+			name: "thread key falls back to In-Reply-To",
+			raw:  head + "In-Reply-To: <parent@x.example>\n\nbody\n",
+			want: wantMessage{threadKey: "parent@x.example"},
+		},
+		{
+			name: "long body is cut on a character boundary and says so",
+			raw:  head + "Content-Type: text/plain; charset=utf-8\n\n" + long,
+			want: wantMessage{bodyHas: []string{TruncatedNote}},
+		},
+		{
+			name:  "unknown charset is kept and warned about",
+			raw:   head + "Content-Type: text/plain; charset=x-martian\n\nplain ascii\n",
+			want:  wantMessage{body: "plain ascii\n"},
+			warns: true,
+		},
+		{
+			name:  "corrupt base64 keeps what decoded",
+			raw:   head + "Content-Type: text/plain\nContent-Transfer-Encoding: base64\n\naGVsbG8gd29ybGQ=\n!!!not base64!!!\n",
+			want:  wantMessage{bodyHas: []string{"hello world"}},
+			warns: true,
+		},
+		{
+			name: "plain part that is empty gives way to HTML",
+			raw: head + "Content-Type: multipart/alternative; boundary=zz\n\n--zz\nContent-Type: text/plain\n\n \n--zz\n" +
+				"Content-Type: text/html\n\n<p>from html</p>\n--zz--\n",
+			want: wantMessage{body: "from html"},
+		},
+		{
+			name: "twenty levels of nesting are fine",
+			raw:  nested(20),
+			want: wantMessage{body: "innermost"},
+		},
+		{
+			name:    "twenty-one levels are refused",
+			raw:     nested(21),
+			wantErr: "deeper than 20",
+		},
+		{
+			name: "Auto-Submitted: no is human",
+			raw:  head + "Auto-Submitted: no\nX-Auto-Response-Suppress: All\nSubject: Re: Automatic replies are annoying\n\nbody\n",
+			want: wantMessage{reason: ""},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var warnings []string
+			got, err := ParseWith([]byte(tt.raw), ParseOptions{Folder: "INBOX", Received: tt.received, Warn: func(s string) { warnings = append(warnings, s) }})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.warns != (len(warnings) > 0) {
+				t.Errorf("warnings = %q, want some: %v", warnings, tt.warns)
+			}
+			checkMessage(t, got, tt.want)
+			if len(got.Body) > MaxBodyBytes+len(TruncatedNote) {
+				t.Errorf("body is %d bytes", len(got.Body))
+			}
+		})
+	}
+}
+
+func TestParseTooDeepIsErrTooDeep(t *testing.T) {
+	t.Parallel()
+	_, err := Parse([]byte(nested(40)), "INBOX")
+	if !errors.Is(err, ErrTooDeep) {
+		t.Fatalf("err = %v, want ErrTooDeep", err)
+	}
+}
+
+func TestParseManyAttachmentsAreCapped(t *testing.T) {
+	t.Parallel()
+	var b strings.Builder
+	b.WriteString("Message-ID: <many@x.example>\nFrom: a@x.example\nDate: Mon, 3 Jun 2024 10:00:00 +0000\nContent-Type: multipart/mixed; boundary=q\n\n")
+	for i := 0; i < maxAttachments+50; i++ {
+		b.WriteString("--q\nContent-Type: application/octet-stream\nContent-Disposition: attachment; filename=f.bin\n\nxyz\n")
+	}
+	b.WriteString("--q--\n")
+	var warnings []string
+	m, err := ParseWith([]byte(b.String()), ParseOptions{Warn: func(s string) { warnings = append(warnings, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Attachments) != maxAttachments || len(warnings) != 1 {
+		t.Errorf("got %d attachments and warnings %q", len(m.Attachments), warnings)
+	}
+}
+
+func TestTaskRefs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		texts []string
+		want  []string
+	}{
+		{name: "none", texts: []string{"no links here", ""}, want: nil},
+		{name: "plain", texts: []string{"see https://trello.com/c/AbCd1234"}, want: []string{"AbCd1234"}},
+		{name: "with slug, http, www, upper-case host", texts: []string{"http://www.Trello.com/c/Zz99Yy88/5-slug and HTTPS://TRELLO.COM/c/aaaaBBBB?x=1"}, want: []string{"Zz99Yy88", "aaaaBBBB"}},
+		{name: "short link case is kept", texts: []string{"https://trello.com/c/AbCd1234 https://trello.com/c/abcd1234"}, want: []string{"AbCd1234", "abcd1234"}},
+		{name: "wrong length", texts: []string{"https://trello.com/c/Abc1234 https://trello.com/c/AbCd12345"}, want: nil},
+		{name: "boards and schemeless links are not cards", texts: []string{"https://trello.com/b/AbCd1234 trello.com/c/AbCd1234 xhttps//trello.com/c/AbCd1234"}, want: nil},
+		{name: "deduplicated across subject and body, in order", texts: []string{"Re: https://trello.com/c/BBBBBBBB", "Ж https://trello.com/c/AAAAAAAA и https://trello.com/c/BBBBBBBB"}, want: []string{"BBBBBBBB", "AAAAAAAA"}},
+		{name: "at the very end", texts: []string{"https://trello.com/c/"}, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			if got := taskRefs(tt.texts...); !slices.Equal(got, tt.want) {
+				t.Errorf("taskRefs = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
