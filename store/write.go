@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/karkas/karkas/record"
 )
@@ -226,7 +225,8 @@ func (s *Store) upsertCopy(ctx context.Context, tx *sqlx.Tx, tb *table, rv refle
 	// A failed earlier statement in this transaction would have aborted it,
 	// so the staging table is empty here unless this table is written twice
 	// in one batch, which WriteBatch never does.
-	stmt, err := tx.PrepareContext(ctx, pq.CopyIn(stage, tb.columns...))
+	// lib/pq turns a prepared COPY … FROM STDIN into its copy protocol.
+	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf("COPY %s (%s) FROM STDIN", stage, strings.Join(tb.columns, ", ")))
 	if err != nil {
 		return 0, err
 	}
