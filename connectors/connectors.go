@@ -19,9 +19,11 @@ import (
 	"github.com/karkas/karkas/record"
 )
 
-// Emit hands a batch to the engine. The engine stores the batch and its
-// cursor in one transaction before Emit returns; an error means nothing of
-// the batch was kept and the source must stop.
+// Emit hands a batch to the engine. The engine resolves it before Emit
+// returns (so the source may reuse the batch's slices afterwards) and stores
+// batches in the order emitted, each with its cursor in one transaction,
+// while the source goes on reading. An error means a batch could not be
+// stored: the source must stop and return it.
 type Emit func(ctx context.Context, b *record.Batch) error
 
 // Source pulls what changed since cursor (empty on the first run) and emits

@@ -329,3 +329,19 @@ func (s *Store) ClientNames(ctx context.Context) (map[string]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// ProblemRow is a recorded piece of unreadable input.
+type ProblemRow struct {
+	SourceID  string    `db:"source_id"`
+	Location  string    `db:"location"`
+	Message   string    `db:"message"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// RecentProblems lists the newest recorded problems.
+func (s *Store) RecentProblems(ctx context.Context, limit int) ([]ProblemRow, error) {
+	var out []ProblemRow
+	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT source_id, location, message, created_at FROM problems
+		ORDER BY created_at DESC, source_id, location LIMIT ?`), limit)
+	return out, err
+}

@@ -23,6 +23,23 @@ type Batch struct {
 	Problems      []record.Problem
 }
 
+// Len is the number of rows in the batch, problems included.
+func (b *Batch) Len() int {
+	return len(b.Containers) + len(b.People) + len(b.Tasks) + len(b.StatusChanges) + len(b.Messages) +
+		len(b.TimeEntries) + len(b.Problems)
+}
+
+// Append adds o's rows to b.
+func (b *Batch) Append(o *Batch) {
+	b.Containers = append(b.Containers, o.Containers...)
+	b.People = append(b.People, o.People...)
+	b.Tasks = append(b.Tasks, o.Tasks...)
+	b.StatusChanges = append(b.StatusChanges, o.StatusChanges...)
+	b.Messages = append(b.Messages, o.Messages...)
+	b.TimeEntries = append(b.TimeEntries, o.TimeEntries...)
+	b.Problems = append(b.Problems, o.Problems...)
+}
+
 // Counts maps a table name to a number of rows.
 type Counts map[string]int
 

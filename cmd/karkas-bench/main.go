@@ -51,10 +51,13 @@ type figures struct {
 
 func run(scale int, bin, config, work string) error {
 	ctx := context.Background()
-	data, err := filepath.Abs(filepath.Join(work, fmt.Sprintf("data-%dx", scale)))
+	// Store paths in KARKAS_STORE are anchored at the config's folder when
+	// relative; absolute ones mean the same file to karkas and to us.
+	work, err := filepath.Abs(work)
 	if err != nil {
 		return err
 	}
+	data := filepath.Join(work, fmt.Sprintf("data-%dx", scale))
 	marker := filepath.Join(data, ".complete")
 	if _, err := os.Stat(marker); err != nil {
 		fmt.Fprintf(os.Stderr, "generating the %dx dataset in %s ...\n", scale, data)

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -46,13 +47,14 @@ func withCode(code int, err error) error {
 
 // globals are the flags every command shares.
 type globals struct {
-	config    string
-	logFormat string
-	logLevel  string
-	stdout    io.Writer
-	stderr    io.Writer
-	logger    *slog.Logger
-	env       func(string) (string, bool)
+	config     string
+	logFormat  string
+	logLevel   string
+	stdout     io.Writer
+	stderr     io.Writer
+	cpuProfile string
+	logger     *slog.Logger
+	env        func(string) (string, bool)
 }
 
 func main() {
@@ -107,13 +109,32 @@ Exit codes:
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
-			return g.setup()
+			if err := g.setup(); err != nil {
+				return err
+			}
+			if g.cpuProfile != "" {
+				f, err := os.Create(g.cpuProfile)
+				if err != nil {
+					return withCode(exitUsage, err)
+				}
+				if err := pprof.StartCPUProfile(f); err != nil {
+					return withCode(exitUsage, err)
+				}
+			}
+			return nil
+		},
+		PersistentPostRun: func(*cobra.Command, []string) {
+			if g.cpuProfile != "" {
+				pprof.StopCPUProfile()
+			}
 		},
 	}
 	f := root.PersistentFlags()
 	f.StringVarP(&g.config, "config", "c", "", "config file (default $KARKAS_CONFIG, else karkas.yaml)")
 	f.StringVar(&g.logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	f.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for performance work)")
+	f.MarkHidden("cpuprofile")
 	root.AddCommand(newValidateCmd(g), newSyncCmd(g), newStatusCmd(g), newRemapCmd(g), newMigrateCmd(g), newSchemaCmd(g), newVersionCmd(g))
 	return root
 }

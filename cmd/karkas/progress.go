@@ -24,7 +24,7 @@ type progress struct {
 }
 
 func newProgress(out io.Writer, logger *slog.Logger, verb string) *progress {
-	p := &progress{out: out, logger: logger, verb: verb, interval: 5 * time.Second}
+	p := &progress{out: out, logger: logger, verb: verb, interval: 5 * time.Second, last: time.Now()}
 	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.tty = true
 		p.interval = 100 * time.Millisecond
@@ -54,5 +54,10 @@ func (p *progress) done() {
 	if p.tty {
 		fmt.Fprint(p.out, "\r\033[K")
 	}
-	p.last = time.Time{}
+	// Off a terminal the next source's first line comes after a full
+	// interval too: short runs log only their "source synced" lines.
+	p.last = time.Now()
+	if p.tty {
+		p.last = time.Time{}
+	}
 }

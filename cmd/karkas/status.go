@@ -68,12 +68,22 @@ live rows held per client, and source statuses that no status rule maps yet.`,
 			for _, c := range counts {
 				id, name := c.ClientID, names[c.ClientID]
 				if id == "" {
-					id, name = "(none)", "rows no client claims"
+					id, name = "(no client)", "internal time, newsletters, strangers"
 				}
 				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t\n", id, name, c.Tasks, c.StatusChanges, c.Messages, c.TimeEntries,
 					(time.Duration(c.Seconds) * time.Second).Hours())
 			}
 			w.Flush()
+			problems, err := st.RecentProblems(ctx, 10)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			if len(problems) > 0 {
+				fmt.Fprintln(out, "\ninput skipped as unreadable (newest first):")
+				for _, p := range problems {
+					fmt.Fprintf(out, "  %s: %s: %s\n", p.SourceID, p.Location, firstLine(p.Message))
+				}
+			}
 			unmapped, err := st.UnmappedStatuses(ctx)
 			if err != nil {
 				return withCode(exitStore, err)

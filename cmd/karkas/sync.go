@@ -61,19 +61,27 @@ shows what would change.`,
 			if _, err := eng.SyncModel(ctx, l.Config); err != nil {
 				return withCode(exitStore, err)
 			}
-			var results []engine.Result
+			// Sources that cannot even be opened fail alone; the others run.
+			var jobs []engine.Job
+			failedOpen := map[string]error{}
 			for _, s := range selected {
-				if ctx.Err() != nil {
-					break
-				}
-				var res engine.Result
 				src, err := g.openSource(l, s)
 				if err != nil {
-					res = engine.Result{SourceID: s.ID, Err: err}
-				} else {
-					res = eng.Run(ctx, engine.Job{Info: sourceInfo(s), Source: src})
+					failedOpen[s.ID] = err
+					continue
 				}
-				prog.done()
+				jobs = append(jobs, engine.Job{Info: sourceInfo(s), Source: src})
+			}
+			ran := eng.RunAll(ctx, jobs)
+			prog.done()
+			var results []engine.Result
+			for _, s := range selected {
+				res := engine.Result{SourceID: s.ID, Err: failedOpen[s.ID]}
+				for _, r := range ran {
+					if r.SourceID == s.ID {
+						res = r
+					}
+				}
 				attrs := []any{"source", s.ID, "records", res.Received.Total(), "rows_written", res.Written.Total(),
 					"deleted", res.Deleted.Total(), "problems", res.Problems, "duration_ms", res.Duration.Milliseconds()}
 				if res.Err != nil {
@@ -124,7 +132,7 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 			result = "ok (unchanged)"
 		}
 		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t\n", r.SourceID, kinds[r.SourceID], r.Received.Total(),
-			r.Written.Total(), r.Deleted.Total(), r.Problems, r.Duration.Round(time.Millisecond), result)
+			r.Written.Total()-r.Written["problems"], r.Deleted.Total(), r.Problems, r.Duration.Round(time.Millisecond), result)
 		total.Add(r.Written)
 		total.Add(r.Deleted)
 	}
@@ -135,6 +143,10 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 	}
 	var parts []string
 	for _, t := range append(slices.Clone(store.Tables), "problems") {
+		if t == "problems" && total[t] > 0 {
+			parts = append(parts, fmt.Sprintf("new problems %d (karkas status lists them)", total[t]))
+			continue
+		}
 		if n := total[t]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", t, n))
 		}

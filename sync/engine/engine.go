@@ -95,93 +95,288 @@ func (e *Engine) SyncModel(ctx context.Context, cfg *mapping.Config) (int, error
 	return e.Store.SyncModel(ctx, clients, people)
 }
 
-// Run pulls one source to the end, or until it fails or ctx ends. It never
-// panics: a source that panics fails its own run only.
-func (e *Engine) Run(ctx context.Context, job Job) (res Result) {
-	start := time.Now()
-	res = Result{SourceID: job.Info.ID, Received: store.Counts{}, Written: store.Counts{}, Deleted: store.Counts{}}
-	log := e.Logger.With("source", job.Info.ID)
+// Run pulls one source to the end, or until it fails or ctx ends.
+func (e *Engine) Run(ctx context.Context, job Job) Result {
+	return e.RunAll(ctx, []Job{job})[0]
+}
+
+// RunAll pulls the sources one after another, in order, so that a source
+// can link to what an earlier one brought (time entries to cards). One
+// writer stores all their batches in order, each with its cursor in one
+// transaction, on its own goroutine: while it stores, the sources go on
+// parsing and resolving, and on two cores the sync costs about the larger of
+// the two instead of their sum. A source that fails or panics fails its own
+// run only.
+func (e *Engine) RunAll(ctx context.Context, jobs []Job) []Result {
+	w := e.startWriter(ctx)
+	runs := make([]*run, len(jobs))
+	for i, job := range jobs {
+		runs[i] = e.pull(ctx, w, job)
+	}
+	close(w.queue)
+	<-w.done
+	results := make([]Result, len(jobs))
+	for i, r := range runs {
+		results[i] = e.finish(ctx, r)
+	}
+	return results
+}
+
+// run is one source's run while it is under way. The pull side owns res;
+// the writer owns written, deleted and err until it closes done.
+type run struct {
+	res     Result
+	start   time.Time
+	seen    map[string]map[string]struct{}
+	pullErr error
+
+	written store.Counts
+	deleted store.Counts
+	err     error
+	end     time.Time
+	broken  chan struct{} // closed by the writer when a batch failed; err is set before
+	done    chan struct{} // closed by the writer after the run's last batch
+}
+
+type writeJob struct {
+	run      *run
+	rows     *store.Batch
+	cursor   string
+	snapshot bool
+	n        int
+	received int
+	last     bool // marks the end of the run's batches
+}
+
+// failed reports the writer's error once it has stopped on one.
+func (r *run) failed() error {
+	select {
+	case <-r.broken:
+		return r.err
+	default:
+		return nil
+	}
+}
+
+func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
+	r = &run{
+		res:     Result{SourceID: job.Info.ID, Received: store.Counts{}, Written: store.Counts{}, Deleted: store.Counts{}},
+		start:   time.Now(),
+		seen:    map[string]map[string]struct{}{},
+		written: store.Counts{}, deleted: store.Counts{},
+		broken: make(chan struct{}), done: make(chan struct{}),
+	}
+	for _, t := range store.Tables {
+		r.seen[t] = map[string]struct{}{}
+	}
 	defer func() {
 		if p := recover(); p != nil {
-			res.Err = fmt.Errorf("source %s panicked: %v\n%s", job.Info.ID, p, debug.Stack())
+			r.pullErr = fmt.Errorf("source %s panicked: %v\n%s", job.Info.ID, p, debug.Stack())
 		}
-		res.Duration = time.Since(start)
-		if res.RunID != 0 {
-			// The run's record must be written even when ctx was cancelled.
-			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-			defer cancel()
-			if err := e.Store.FinishRun(fctx, res.RunID, store.RunResult{Batches: res.Batches, Received: res.Received,
-				Written: mergeCounts(res.Written, res.Deleted), Problems: res.Problems, Err: res.Err}); err != nil && res.Err == nil {
-				res.Err = err
-			}
-		}
+		// The writer always drains the queue, so this send cannot block
+		// for good.
+		w.queue <- writeJob{run: r, last: true}
 	}()
 	if !e.DryRun {
 		if err := e.Store.EnsureSource(ctx, job.Info.ID, job.Info.Kind); err != nil {
-			res.Err = err
-			return res
+			r.pullErr = err
+			return r
 		}
 		id, err := e.Store.StartRun(ctx, job.Info.ID, false)
 		if err != nil {
-			res.Err = err
-			return res
+			r.pullErr = err
+			return r
 		}
-		res.RunID = id
+		r.res.RunID = id
 	}
 	cursor, err := e.Store.Cursor(ctx, job.Info.ID)
 	if err != nil {
-		res.Err = err
-		return res
+		r.pullErr = err
+		return r
 	}
 	b := &builder{res: e.Resolver, look: e.look, src: job.Info}
-	seen := map[string]map[string]struct{}{}
-	for _, t := range store.Tables {
-		seen[t] = map[string]struct{}{}
-	}
+	res := &r.res
 	emit := func(ctx context.Context, batch *record.Batch) error {
+		if err := r.failed(); err != nil {
+			return err
+		}
 		b.now = e.Store.Now()
 		rows := b.build(batch)
-		markSeen(seen, rows)
+		markSeen(r.seen, rows)
 		countReceived(res.Received, batch)
 		res.Problems += len(batch.Problems)
 		res.Batches++
-		var written store.Counts
-		var err error
-		if batch.EndOfSnapshot {
-			written, err = e.Store.WriteBatch(ctx, job.Info.ID, res.RunID, rows, "", e.DryRun)
-			if err == nil {
-				var deleted store.Counts
-				deleted, err = e.Store.SoftDeleteMissing(ctx, job.Info.ID, seen, batch.Cursor, e.DryRun)
-				res.Deleted.Add(deleted)
-			}
-		} else {
-			written, err = e.Store.WriteBatch(ctx, job.Info.ID, res.RunID, rows, batch.Cursor, e.DryRun)
+		j := writeJob{run: r, rows: rows, cursor: batch.Cursor, snapshot: batch.EndOfSnapshot, n: res.Batches, received: res.Received.Total()}
+		select {
+		case w.queue <- j:
+			return nil
+		case <-r.broken:
+			return r.failed()
+		case <-ctx.Done():
+			return ctx.Err()
 		}
-		if err != nil {
-			return fmt.Errorf("storing batch %d: %w", res.Batches, err)
-		}
-		res.Written.Add(written)
-		log.Debug("batch stored", "records", batch.Len(), "rows_written", written.Total())
-		if e.Progress != nil {
-			e.Progress.Batch(job.Info.ID, res.Received.Total(), res.Written.Total()+res.Deleted.Total())
-		}
-		return nil
 	}
-	if err := job.Source.Pull(ctx, cursor, emit); err != nil {
-		res.Err = err
-		var unauthorized bool
-		if errors.Is(err, connectors.ErrUnauthorized) {
-			unauthorized = true
-		}
-		if unauthorized && !e.DryRun {
-			_ = e.Store.SetAttention(context.WithoutCancel(ctx), job.Info.ID, "credentials refused: fix the token and run again")
-		}
+	r.pullErr = job.Source.Pull(ctx, cursor, emit)
+	return r
+}
+
+// finish turns a run whose batches are all stored into its result, and
+// records it.
+func (e *Engine) finish(ctx context.Context, r *run) Result {
+	<-r.done
+	res := r.res
+	res.Written.Add(r.written)
+	res.Deleted.Add(r.deleted)
+	res.Duration = r.end.Sub(r.start)
+	res.Err = r.pullErr
+	if r.err != nil {
+		// The pull stopped because storing failed: that is the cause.
+		res.Err = r.err
+	}
+	// The run's record must be written even when ctx was cancelled.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if e.DryRun || res.RunID == 0 {
 		return res
 	}
-	if !e.DryRun && res.Batches > 0 {
-		_ = e.Store.SetAttention(ctx, job.Info.ID, "")
+	switch {
+	case errors.Is(res.Err, connectors.ErrUnauthorized):
+		_ = e.Store.SetAttention(fctx, res.SourceID, "credentials refused: fix the token and run again")
+	case res.Err == nil && res.Batches > 0:
+		_ = e.Store.SetAttention(fctx, res.SourceID, "")
+	}
+	if err := e.Store.FinishRun(fctx, res.RunID, store.RunResult{Batches: res.Batches, Received: res.Received,
+		Written: mergeCounts(res.Written, res.Deleted), Problems: res.Problems, Err: res.Err}); err != nil && res.Err == nil {
+		res.Err = err
 	}
 	return res
+}
+
+// writer stores queued batches, of every run, in order on one goroutine.
+type writer struct {
+	queue chan writeJob
+	done  chan struct{}
+	// pending is a job taken from the queue by group and not merged.
+	pending *writeJob
+}
+
+// take returns the next job: the pending one first, then the queue's.
+func (w *writer) take() (writeJob, bool) {
+	if w.pending != nil {
+		j := *w.pending
+		w.pending = nil
+		return j, true
+	}
+	j, ok := <-w.queue
+	return j, ok
+}
+
+// writeQueue is how many resolved batches may wait for the writer: enough to
+// smooth sources that parse in bursts, few enough to bound memory.
+const writeQueue = 4
+
+func (e *Engine) startWriter(ctx context.Context) *writer {
+	w := &writer{queue: make(chan writeJob, writeQueue), done: make(chan struct{})}
+	go func() {
+		defer close(w.done)
+		for {
+			j, ok := w.take()
+			if !ok {
+				return
+			}
+			r := j.run
+			if j.last {
+				r.end = time.Now()
+				close(r.done)
+				continue
+			}
+			if r.err != nil {
+				continue // drain: the source stops at its next emit
+			}
+			var next *writeJob
+			j, next = w.group(j)
+			sourceID := r.res.SourceID
+			var written store.Counts
+			var err error
+			if j.snapshot {
+				// The snapshot's last rows, then the deletes and the
+				// cursor: a crash between them re-reads the snapshot.
+				written, err = e.Store.WriteBatch(ctx, sourceID, r.res.RunID, j.rows, "", e.DryRun)
+				if err == nil {
+					var deleted store.Counts
+					deleted, err = e.Store.SoftDeleteMissing(ctx, sourceID, r.seen, j.cursor, e.DryRun)
+					r.deleted.Add(deleted)
+				}
+			} else {
+				written, err = e.Store.WriteBatch(ctx, sourceID, r.res.RunID, j.rows, j.cursor, e.DryRun)
+			}
+			if err != nil {
+				r.err = fmt.Errorf("storing batch %d: %w", j.n, err)
+				close(r.broken)
+				continue
+			}
+			r.written.Add(written)
+			e.Logger.Debug("batch stored", "source", sourceID, "batch", j.n, "rows_written", written.Total())
+			if e.Progress != nil {
+				e.Progress.Batch(sourceID, j.received, r.written.Total()+r.deleted.Total())
+			}
+			if next != nil {
+				// A job of another run (or a run's end) that grouping
+				// took from the queue goes back to the front.
+				w.pending = next
+			}
+		}
+	}()
+	return w
+}
+
+// groupRows bounds the rows grouped into one transaction.
+const groupRows = 20000
+
+// group merges into j the batches of the same run already waiting in the
+// queue, so that when the writer falls behind it commits once for several
+// batches instead of once each: fewer commits rewrite fewer index pages.
+// The last batch's cursor covers every batch before it, so the merged batch
+// keeps the newest cursor. It returns the first job it took that it could
+// not merge, for the writer to handle next.
+func (w *writer) group(j writeJob) (writeJob, *writeJob) {
+	if j.snapshot {
+		return j, nil
+	}
+	rows := *j.rows
+	n := j.rows.Len()
+	for n < groupRows {
+		var k writeJob
+		var open bool
+		select {
+		case k, open = <-w.queue:
+			if !open {
+				j.rows = &rows
+				return j, nil
+			}
+		default:
+			if rows.Len() != j.rows.Len() {
+				j.rows = &rows
+			}
+			return j, nil
+		}
+		if k.last || k.run != j.run {
+			j.rows = &rows
+			return j, &k
+		}
+		rows.Append(k.rows)
+		n += k.rows.Len()
+		if k.cursor != "" {
+			j.cursor = k.cursor
+		}
+		j.snapshot = k.snapshot
+		j.n, j.received = k.n, k.received
+		if k.snapshot {
+			break
+		}
+	}
+	j.rows = &rows
+	return j, nil
 }
 
 func mergeCounts(a, b store.Counts) store.Counts {

@@ -212,3 +212,25 @@ func (s *snapshotSource) Pull(ctx context.Context, cursor string, emit connector
 	return emit(ctx, &record.Batch{Tasks: s.cards, Cursor: s.fingerprint, EndOfSnapshot: true,
 		Containers: []record.Container{{ExternalID: "b1", Kind: record.ContainerBoard, Name: "Acme"}}})
 }
+
+// A batch that cannot be stored stops the source at its next emit, and the
+// run reports the store's error, not the source's.
+func TestWriteFailureStopsSource(t *testing.T) {
+	t.Parallel()
+	st := testdb.Open(t, store.SQLite)
+	e := newEngine(t, st, cfgText)
+	if _, err := st.DB.Exec("DROP TABLE tasks"); err != nil {
+		t.Fatal(err)
+	}
+	s := &pageSource{cards: cards(200), per: 10}
+	res := e.Run(context.Background(), engine.Job{Info: src, Source: s})
+	if res.Err == nil || !strings.Contains(res.Err.Error(), "storing batch 1") {
+		t.Fatalf("err = %v, want the failed store of batch 1", res.Err)
+	}
+	if res.Batches >= 20 {
+		t.Errorf("the source emitted all %d batches after the store failed", res.Batches)
+	}
+	if c, _ := st.Cursor(context.Background(), "board"); c != "" {
+		t.Errorf("cursor = %q, want none", c)
+	}
+}

@@ -63,7 +63,8 @@ func (b *builder) deletedAt(deleted bool) *time.Time {
 }
 
 func (b *builder) build(in *record.Batch) *store.Batch {
-	out := &store.Batch{Problems: in.Problems}
+	// Problems are copied: the source may reuse its slices once Emit returns.
+	out := &store.Batch{Problems: append([]record.Problem(nil), in.Problems...)}
 	for _, c := range in.Containers {
 		out.Containers = append(out.Containers, b.container(c))
 	}

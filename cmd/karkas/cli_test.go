@@ -1,0 +1,133 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/karkas/karkas/store"
+)
+
+func runCLI(t *testing.T, env map[string]string, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, &out, &errOut, func(k string) (string, bool) {
+		v, ok := env[k]
+		return v, ok
+	})
+	return code, out.String(), errOut.String()
+}
+
+// Every YAML example the README and configs/ show is a config that
+// validates: examples never rot.
+func TestExamplesValidate(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := regexp.MustCompile("(?s)```yaml\n(.*?)```").FindAllStringSubmatch(string(readme), -1)
+	if len(blocks) == 0 {
+		t.Fatal("README has no yaml example")
+	}
+	files, _ := filepath.Glob("../../configs/*.yaml")
+	if len(files) == 0 {
+		t.Fatal("configs/ has no yaml")
+	}
+	for i, b := range blocks {
+		path := filepath.Join(t.TempDir(), "karkas.yaml")
+		if err := os.WriteFile(path, []byte(b[1]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, path)
+		_ = i
+	}
+	for _, f := range files {
+		code, out, errOut := runCLI(t, nil, "validate", "--config", f)
+		if code != exitOK || !strings.Contains(out, ": ok (") {
+			t.Errorf("%s: exit %d\n%s%s", f, code, out, errOut)
+		}
+	}
+}
+
+// The issue's acceptance case through the CLI: three mistakes, three
+// positioned errors, exit 1.
+func TestValidateReportsEveryProblem(t *testing.T) {
+	t.Parallel()
+	text := `agency:
+  nmae: Northwind
+people:
+  - {id: anna, name: Anna, side: agency, role: boss}
+clients:
+  - {id: acme, name: Acme, policy_set: gold}
+sources:
+  - {id: t, kind: trello_export, options: {files: [a.json], batchsize: 5}}
+`
+	path := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(path, []byte(text), 0o644)
+	code, out, _ := runCLI(t, nil, "validate", "-c", path)
+	if code != exitFailed {
+		t.Errorf("exit %d, want %d", code, exitFailed)
+	}
+	want := []string{
+		path + `:2:3: agency.nmae: unknown key; did you mean "name"? (typo, or not supported in this version)`,
+		path + `:4:48: people[0].role: "boss" is not one of: pm, lead, specialist, manager, contact, bot`,
+		path + `:6:40: clients[0].policy_set: no policy set "gold" (known: none defined)`,
+		path + `:8:61: sources[0].options.batchsize: unknown key; did you mean "batch_size"? (typo, or not supported in this version)`,
+	}
+	if got := strings.TrimSpace(out); got != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	if code, _, _ := runCLI(t, nil, "sync", "--config", "/nonexistent/karkas.yaml"); code != exitUsage {
+		t.Errorf("missing config: exit %d, want %d", code, exitUsage)
+	}
+	if code, _, _ := runCLI(t, nil, "--log-format", "xml", "version"); code != exitUsage {
+		t.Errorf("bad log format: exit %d, want %d", code, exitUsage)
+	}
+	if code, out, _ := runCLI(t, nil, "version"); code != exitOK || !strings.HasPrefix(out, "karkas ") {
+		t.Errorf("version: %d %q", code, out)
+	}
+}
+
+// The demo, in process: the first sync stores everything, the second
+// writes nothing, and status counts rows per client.
+func TestDemoSyncTwice(t *testing.T) {
+	t.Parallel()
+	config, data := demoSetup(t, 1, 2000)
+	env := map[string]string{"KARKAS_DEMO_DATA": data, "KARKAS_STORE": "sqlite:" + filepath.Join(t.TempDir(), "demo.db")}
+	code, out, errOut := runCLI(t, env, "sync", "-c", config)
+	if code != exitOK || !strings.Contains(out, "rows changed: containers 6") {
+		t.Fatalf("first sync: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, env, "sync", "-c", config)
+	if code != exitOK || !strings.Contains(out, "no rows changed") || strings.Count(out, "ok (unchanged)") != 3 {
+		t.Fatalf("second sync: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// The time entries, pulled after the boards, link to their cards by
+	// card id and by short link, and get the card's client.
+	st, err := store.Open(context.Background(), env["KARKAS_STORE"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var linked, byShort, total int
+	st.DB.Get(&total, "SELECT COUNT(*) FROM time_entries WHERE task_ref LIKE 'tr:%'")
+	st.DB.Get(&linked, "SELECT COUNT(*) FROM time_entries e JOIN tasks t ON t.source_id = e.task_source_id AND t.external_id = e.task_id AND t.client_id = e.client_id")
+	st.DB.Get(&byShort, "SELECT COUNT(*) FROM time_entries e JOIN tasks t ON e.task_ref = 'tr:' || t.short_ref AND t.external_id = e.task_id")
+	if total == 0 || linked != total || byShort == 0 {
+		t.Errorf("%d of %d card-linked time entries link to their card (%d by short link)", linked, total, byShort)
+	}
+	code, out, _ = runCLI(t, env, "status", "-c", config)
+	if code != exitOK || !regexp.MustCompile(`(?m)^acme\s+Acme Foods\s+52\s`).MatchString(out) ||
+		!regexp.MustCompile(`(?m)^betta\s+Бетта Строй\s+52\s`).MatchString(out) {
+		t.Fatalf("status: exit %d\n%s", code, out)
+	}
+}
