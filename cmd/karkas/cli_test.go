@@ -103,7 +103,15 @@ func TestDemoSyncTwice(t *testing.T) {
 	t.Parallel()
 	config, data := demoSetup(t, 1, 2000)
 	env := map[string]string{"KARKAS_DEMO_DATA": data, "KARKAS_STORE": "sqlite:" + filepath.Join(t.TempDir(), "demo.db")}
-	code, out, errOut := runCLI(t, env, "sync", "-c", config)
+	code, out, errOut := runCLI(t, env, "sync", "-c", config, "--dry-run")
+	if code != exitOK || !strings.Contains(out, "would write") || !strings.Contains(out, "rows changed: containers 6") {
+		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, env, "status", "-c", config)
+	if code != exitOK || strings.Contains(out, "acme ") || strings.Contains(out, "trello_export") {
+		t.Fatalf("a dry run left rows or runs behind: exit %d\n%s\n%s", code, out, errOut)
+	}
+	code, out, errOut = runCLI(t, env, "sync", "-c", config)
 	if code != exitOK || !strings.Contains(out, "rows changed: containers 6") {
 		t.Fatalf("first sync: exit %d\n%s\n%s", code, out, errOut)
 	}

@@ -143,7 +143,7 @@ type writeJob struct {
 	rows     *store.Batch
 	cursor   string
 	snapshot bool
-	n        int
+	first, n int // the batches it holds, first to n (several once grouped)
 	received int
 	last     bool // marks the end of the run's batches
 }
@@ -206,7 +206,7 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 		countReceived(res.Received, batch)
 		res.Problems += len(batch.Problems)
 		res.Batches++
-		j := writeJob{run: r, rows: rows, cursor: batch.Cursor, snapshot: batch.EndOfSnapshot, n: res.Batches, received: res.Received.Total()}
+		j := writeJob{run: r, rows: rows, cursor: batch.Cursor, snapshot: batch.EndOfSnapshot, first: res.Batches, n: res.Batches, received: res.Received.Total()}
 		select {
 		case w.queue <- j:
 			return nil
@@ -311,7 +311,11 @@ func (e *Engine) startWriter(ctx context.Context) *writer {
 				written, err = e.Store.WriteBatch(ctx, sourceID, r.res.RunID, j.rows, j.cursor, e.DryRun)
 			}
 			if err != nil {
-				r.err = fmt.Errorf("storing batch %d: %w", j.n, err)
+				which := fmt.Sprintf("batch %d", j.n)
+				if j.first != j.n {
+					which = fmt.Sprintf("batches %d-%d", j.first, j.n)
+				}
+				r.err = fmt.Errorf("storing %s: %w", which, err)
 				close(r.broken)
 				continue
 			}
