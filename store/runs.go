@@ -68,7 +68,7 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, r RunResult) error {
 	written, _ := json.Marshal(nonNil(r.Written))
 	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE sync_runs SET finished_at = ?, status = ?, batches = ?,
 		received = ?, written = ?, rows_written = ?, problems = ?, error = ? WHERE id = ?`),
-		s.Now(), status, r.Batches, string(received), string(written), r.Written.Total(), r.Problems, msg, runID)
+		s.Now(), status, r.Batches, string(received), string(written), r.Written.Total()-r.Written["problems"], r.Problems, msg, runID)
 	if err != nil {
 		return fmt.Errorf("recording run end: %w", err)
 	}
