@@ -66,6 +66,10 @@ func snapshot(t *testing.T, storeURL string) []rowKey {
 		t.Fatal(err)
 	}
 	defer st.Close()
+	// A kill may land before the schema was made.
+	if _, err := st.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var out []rowKey
 	for _, table := range append(store.Tables, "problems") {
 		q := fmt.Sprintf("SELECT source_id, external_id, hash, CASE WHEN deleted_at IS NULL THEN 'live' ELSE 'deleted' END FROM %s", table)

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/karkas/karkas/connectors"
@@ -207,12 +208,15 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 		res.Problems += len(batch.Problems)
 		res.Batches++
 		j := writeJob{run: r, rows: rows, cursor: batch.Cursor, snapshot: batch.EndOfSnapshot, first: res.Batches, n: res.Batches, received: res.Received.Total()}
+		w.reserve(rows.Len())
 		select {
 		case w.queue <- j:
 			return nil
 		case <-r.broken:
+			w.release(rows.Len())
 			return r.failed()
 		case <-ctx.Done():
+			w.release(rows.Len())
 			return ctx.Err()
 		}
 	}
@@ -256,6 +260,13 @@ func (e *Engine) finish(ctx context.Context, r *run) Result {
 type writer struct {
 	queue chan writeJob
 	done  chan struct{}
+	// queued counts the rows waiting in the queue; emit waits while it is
+	// over maxQueuedRows. Bounding rows rather than batches lets a source
+	// that parses fast finish its pull early, so the next source parses
+	// while the writer is still storing the last one's rows.
+	mu     sync.Mutex
+	cond   *sync.Cond
+	queued int
 	// pending is a job taken from the queue by group and not merged.
 	pending *writeJob
 }
@@ -271,12 +282,33 @@ func (w *writer) take() (writeJob, bool) {
 	return j, ok
 }
 
-// writeQueue is how many resolved batches may wait for the writer: enough to
-// smooth sources that parse in bursts, few enough to bound memory.
-const writeQueue = 4
+// maxQueuedRows bounds the resolved rows waiting for the writer (about 1 KB
+// each): enough for a fast source to run ahead, few enough to bound memory.
+const maxQueuedRows = 15000
+
+// reserve waits until n more rows may be queued. A batch larger than the
+// bound still goes through once the queue is empty.
+func (w *writer) reserve(n int) {
+	w.mu.Lock()
+	for w.queued > 0 && w.queued+n > maxQueuedRows {
+		w.cond.Wait()
+	}
+	w.queued += n
+	w.mu.Unlock()
+}
+
+// release gives back n rows' room.
+func (w *writer) release(n int) {
+	w.mu.Lock()
+	w.queued -= n
+	w.mu.Unlock()
+	w.cond.Broadcast()
+}
 
 func (e *Engine) startWriter(ctx context.Context) *writer {
-	w := &writer{queue: make(chan writeJob, writeQueue), done: make(chan struct{})}
+	// The channel only orders jobs; reserve bounds what waits in it.
+	w := &writer{queue: make(chan writeJob, 1024), done: make(chan struct{})}
+	w.cond = sync.NewCond(&w.mu)
 	go func() {
 		defer close(w.done)
 		for {
@@ -291,39 +323,12 @@ func (e *Engine) startWriter(ctx context.Context) *writer {
 				continue
 			}
 			if r.err != nil {
+				w.release(j.rows.Len())
 				continue // drain: the source stops at its next emit
 			}
 			var next *writeJob
 			j, next = w.group(j)
-			sourceID := r.res.SourceID
-			var written store.Counts
-			var err error
-			if j.snapshot {
-				// The snapshot's last rows, then the deletes and the
-				// cursor: a crash between them re-reads the snapshot.
-				written, err = e.Store.WriteBatch(ctx, sourceID, r.res.RunID, j.rows, "", e.DryRun)
-				if err == nil {
-					var deleted store.Counts
-					deleted, err = e.Store.SoftDeleteMissing(ctx, sourceID, r.seen, j.cursor, e.DryRun)
-					r.deleted.Add(deleted)
-				}
-			} else {
-				written, err = e.Store.WriteBatch(ctx, sourceID, r.res.RunID, j.rows, j.cursor, e.DryRun)
-			}
-			if err != nil {
-				which := fmt.Sprintf("batch %d", j.n)
-				if j.first != j.n {
-					which = fmt.Sprintf("batches %d-%d", j.first, j.n)
-				}
-				r.err = fmt.Errorf("storing %s: %w", which, err)
-				close(r.broken)
-				continue
-			}
-			r.written.Add(written)
-			e.Logger.Debug("batch stored", "source", sourceID, "batch", j.n, "rows_written", written.Total())
-			if e.Progress != nil {
-				e.Progress.Batch(sourceID, j.received, r.written.Total()+r.deleted.Total())
-			}
+			w.write(ctx, e, j)
 			if next != nil {
 				// A job of another run (or a run's end) that grouping
 				// took from the queue goes back to the front.
@@ -332,6 +337,41 @@ func (e *Engine) startWriter(ctx context.Context) *writer {
 		}
 	}()
 	return w
+}
+
+// write stores one (possibly grouped) job and gives back its room.
+func (w *writer) write(ctx context.Context, e *Engine, j writeJob) {
+	defer w.release(j.rows.Len())
+	r := j.run
+	sourceID := r.res.SourceID
+	var written store.Counts
+	var err error
+	if j.snapshot {
+		// The snapshot's last rows, then the deletes and the
+		// cursor: a crash between them re-reads the snapshot.
+		written, err = e.Store.WriteBatch(ctx, sourceID, r.res.RunID, j.rows, "", e.DryRun)
+		if err == nil {
+			var deleted store.Counts
+			deleted, err = e.Store.SoftDeleteMissing(ctx, sourceID, r.seen, j.cursor, e.DryRun)
+			r.deleted.Add(deleted)
+		}
+	} else {
+		written, err = e.Store.WriteBatch(ctx, sourceID, r.res.RunID, j.rows, j.cursor, e.DryRun)
+	}
+	if err != nil {
+		which := fmt.Sprintf("batch %d", j.n)
+		if j.first != j.n {
+			which = fmt.Sprintf("batches %d-%d", j.first, j.n)
+		}
+		r.err = fmt.Errorf("storing %s: %w", which, err)
+		close(r.broken)
+		return
+	}
+	r.written.Add(written)
+	e.Logger.Debug("batch stored", "source", sourceID, "batch", j.n, "rows_written", written.Total())
+	if e.Progress != nil {
+		e.Progress.Batch(sourceID, j.received, r.written.Total()+r.deleted.Total())
+	}
 }
 
 // groupRows bounds the rows grouped into one transaction.

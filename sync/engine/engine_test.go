@@ -223,12 +223,14 @@ func TestWriteFailureStopsSource(t *testing.T) {
 	if _, err := st.DB.Exec("DROP TABLE tasks"); err != nil {
 		t.Fatal(err)
 	}
-	s := &pageSource{cards: cards(200), per: 10}
+	// More rows than the writer's queue holds, so the source must block
+	// and then see the failure.
+	s := &pageSource{cards: cards(60000), per: 1000}
 	res := e.Run(context.Background(), engine.Job{Info: src, Source: s})
 	if res.Err == nil || !regexp.MustCompile(`storing (batch 1|batches 1-\d+): writing tasks: .*no such table`).MatchString(res.Err.Error()) {
 		t.Fatalf("err = %v, want the failed store of the first batches", res.Err)
 	}
-	if res.Batches >= 20 {
+	if res.Batches >= 60 {
 		t.Errorf("the source emitted all %d batches after the store failed", res.Batches)
 	}
 	if c, _ := st.Cursor(context.Background(), "board"); c != "" {
