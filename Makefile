@@ -30,7 +30,7 @@ test: ## the whole suite: vet, then go test -race on SQLite and PostgreSQL (star
 test-short: ## go test without -race and without PostgreSQL, for quick loops
 	$(GO) test -count=1 ./...
 
-bench: build ## benchmarks: ingest and no-change re-sync of the 100x dataset on SQLite and PostgreSQL
+bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x dataset on SQLite and PostgreSQL
 	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
 	  $(GO) run ./cmd/karkas-bench
 
