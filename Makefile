@@ -33,6 +33,8 @@ test-short: ## go test without -race and without PostgreSQL, for quick loops
 bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x dataset on SQLite and PostgreSQL
 	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
 	  $(GO) run ./cmd/karkas-bench
+	@echo; echo "business calendar (clocks/s per core; goal >= 1,000,000):"
+	@$(GO) test -run '^$$' -bench 'Between$$|Add$$' -count 1 ./sla | grep -E '^Benchmark' 
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

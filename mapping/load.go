@@ -25,6 +25,9 @@ type LoadOptions struct {
 	SourceOptions func(kind string) (any, bool)
 	// Kinds lists the known source kinds, for the error message.
 	Kinds []string
+	// Countries lists the country codes whose public holidays karkas
+	// knows; when set, a calendar naming another country is an error.
+	Countries []string
 }
 
 // Loaded is a config with its decoded source options.
@@ -57,7 +60,7 @@ func Parse(path string, data []byte, opts LoadOptions) (*Loaded, error) {
 	cfg := &Config{File: path, BaseDir: filepath.Dir(path)}
 	d.Decode(&root, cfg, "")
 	l := &Loaded{Config: cfg, SourceOptions: map[string]any{}}
-	v := &validator{d: d, cfg: cfg}
+	v := &validator{d: d, cfg: cfg, countries: opts.Countries}
 	v.run()
 	for i, s := range cfg.Sources {
 		if opts.SourceOptions == nil || s.Kind == "" {
@@ -126,8 +129,9 @@ func (c *Config) StoreURL() string {
 }
 
 type validator struct {
-	d   *Decoder
-	cfg *Config
+	d         *Decoder
+	cfg       *Config
+	countries []string
 }
 
 func (v *validator) errorf(path, format string, args ...any) {
@@ -424,8 +428,12 @@ func (v *validator) calendar(path string, cal Calendar) {
 			}
 		}
 	}
-	if cal.Country != "" && !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(cal.Country) {
+	switch {
+	case cal.Country == "":
+	case !regexp.MustCompile(`^[A-Z]{2}$`).MatchString(cal.Country):
 		v.errorf(path+".country", "%q is not a two-letter ISO country code like DE", cal.Country)
+	case v.countries != nil && indexOf(v.countries, cal.Country) < 0:
+		v.errorf(path+".country", "no public holidays known for %q (known: %s); list them under holidays:", cal.Country, strings.Join(v.countries, ", "))
 	}
 }
 

@@ -46,7 +46,7 @@ func env(vars map[string]string) func(string) (string, bool) {
 
 func parse(t *testing.T, text string, vars map[string]string) (*Loaded, Problems) {
 	t.Helper()
-	l, err := Parse("karkas.yaml", []byte(text), LoadOptions{LookupEnv: env(vars)})
+	l, err := Parse("karkas.yaml", []byte(text), LoadOptions{LookupEnv: env(vars), Countries: []string{"DE", "RU"}})
 	if err == nil {
 		return l, nil
 	}
@@ -110,6 +110,11 @@ func TestProblems(t *testing.T) {
 				`karkas.yaml:7:16: calendars["berlin"].time_zone: "Europe/Berlyn" is not an IANA time zone (e.g. Europe/Berlin)`,
 				`karkas.yaml:9:32: calendars["berlin"].hours["mon-fri"][1]: "18:00-14:00" ends before it starts`,
 			},
+		},
+		{
+			name: "country without known holidays",
+			old:  "    time_zone: Europe/Berlin\n", new: "    time_zone: Europe/Berlin\n    country: XX\n",
+			want: []string{`karkas.yaml:8:14: calendars["berlin"].country: no public holidays known for "XX" (known: DE, RU); list them under holidays:`},
 		},
 		{
 			name: "wrong type",

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -137,5 +138,52 @@ func TestDemoSyncTwice(t *testing.T) {
 	if code != exitOK || !regexp.MustCompile(`(?m)^acme\s+Acme Foods\s+52\s`).MatchString(out) ||
 		!regexp.MustCompile(`(?m)^betta\s+Бетта Строй\s+52\s`).MatchString(out) {
 		t.Fatalf("status: exit %d\n%s", code, out)
+	}
+}
+
+// karkas sla on the demo: every clock carries the fields the JSON promises,
+// the demo shows clocks in several states, and evaluating twice at the
+// same instant gives the same answer.
+func TestSLAOnDemo(t *testing.T) {
+	t.Parallel()
+	config, data := demoSetup(t, 1, 2000)
+	env := map[string]string{"KARKAS_DEMO_DATA": data, "KARKAS_STORE": "sqlite:" + filepath.Join(t.TempDir(), "demo.db")}
+	if code, out, errOut := runCLI(t, env, "sync", "-c", config); code != exitOK {
+		t.Fatalf("sync: %d\n%s%s", code, out, errOut)
+	}
+	args := []string{"sla", "-c", config, "--at", "2026-11-20T18:00:00+01:00", "--format", "json"}
+	code, out, errOut := runCLI(t, env, args...)
+	if code != exitOK {
+		t.Fatalf("sla: %d\n%s", code, errOut)
+	}
+	var clocks []map[string]any
+	if err := json.Unmarshal([]byte(out), &clocks); err != nil {
+		t.Fatalf("sla json: %v\n%s", err, out)
+	}
+	states := map[string]int{}
+	for _, c := range clocks {
+		for _, k := range []string{"id", "policy", "client", "state", "subject", "started_at", "due_at", "breached_at", "business_seconds_elapsed", "waived", "reason"} {
+			if _, ok := c[k]; !ok {
+				t.Fatalf("clock without %q: %v", k, c)
+			}
+		}
+		subj := c["subject"].(map[string]any)
+		for _, k := range []string{"kind", "source", "external_id", "title"} {
+			if subj[k] == "" || subj[k] == nil {
+				t.Fatalf("clock subject without %q: %v", k, c)
+			}
+		}
+		states[c["state"].(string)]++
+	}
+	for _, s := range []string{"met", "breached", "resolved"} {
+		if states[s] == 0 {
+			t.Errorf("no %s clock on the demo: %v", s, states)
+		}
+	}
+	if _, again, _ := runCLI(t, env, args...); again != out {
+		t.Error("a second evaluation at the same instant differs")
+	}
+	if code, _, _ := runCLI(t, env, "sla", "-c", config, "--state", "late"); code != exitUsage {
+		t.Errorf("a bad --state exits %d, want %d", code, exitUsage)
 	}
 }

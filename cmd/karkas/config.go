@@ -7,6 +7,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/sla"
 	"github.com/karkas/karkas/store"
 )
 
@@ -17,6 +18,7 @@ func (g *globals) loadConfig() (*mapping.Loaded, error) {
 	l, err := mapping.Load(g.config, mapping.LoadOptions{
 		LookupEnv: g.env,
 		Kinds:     reg.Names(),
+		Countries: sla.Countries(),
 		SourceOptions: func(kind string) (any, bool) {
 			k, ok := reg.Lookup(kind)
 			if !ok {

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/karkas/karkas/sla"
+	"github.com/karkas/karkas/sync/evaluate"
+)
+
+// slaClock is a clock as `karkas sla --format json` prints it.
+type slaClock struct {
+	ID                     string      `json:"id"`
+	Policy                 string      `json:"policy"`
+	Client                 string      `json:"client"`
+	State                  string      `json:"state"`
+	Subject                sla.Subject `json:"subject"`
+	StartedAt              time.Time   `json:"started_at"`
+	DueAt                  *time.Time  `json:"due_at"`
+	BreachedAt             *time.Time  `json:"breached_at"`
+	StoppedAt              *time.Time  `json:"stopped_at"`
+	BusinessSecondsElapsed int64       `json:"business_seconds_elapsed"`
+	Waived                 bool        `json:"waived"`
+	Reason                 string      `json:"reason"`
+}
+
+func newSLACmd(g *globals) *cobra.Command {
+	var client, policy, states, atFlag, format string
+	cmd := &cobra.Command{
+		Use:   "sla",
+		Short: "Evaluate the clients' promises and list the clocks",
+		Long: `sla evaluates the SLA policies of each client's policy set over the stored history,
+in the client's business calendar, and lists the clocks: running, at_risk, breached, met,
+resolved (answered after a breach). --at evaluates as of a past instant from the same
+history, so a changed policy can be tried on last month before it is published.
+
+Policies evaluated so far: response (every client message gets an agency reply in the
+same conversation, email or card, within the target).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			now := time.Now().UTC()
+			if atFlag != "" {
+				t, err := time.Parse(time.RFC3339, atFlag)
+				if err != nil {
+					return withCode(exitUsage, fmt.Errorf("--at: %q is not an RFC 3339 time like 2026-10-31T18:00:00+01:00", atFlag))
+				}
+				now = t
+			}
+			if format != "table" && format != "json" {
+				return withCode(exitUsage, fmt.Errorf("--format: %q is not one of table, json", format))
+			}
+			var wantStates []string
+			if states != "" {
+				valid := []string{sla.Running, sla.AtRisk, sla.Breached, sla.Met, sla.Resolved, sla.Paused}
+				for _, s := range strings.Split(states, ",") {
+					if !slices.Contains(valid, s) {
+						return withCode(exitUsage, fmt.Errorf("--state: %q is not one of %s", s, strings.Join(valid, ", ")))
+					}
+					wantStates = append(wantStates, s)
+				}
+			}
+			l, err := g.mustConfig()
+			if err != nil {
+				return err
+			}
+			st, err := g.openStore(ctx, l.Config)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			rules, err := evaluate.NewRules(l.Config)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			msgs, err := evaluate.Messages(ctx, st)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			var out []slaClock
+			for _, c := range sla.ResponseClocks(msgs, rules, now) {
+				if (client != "" && c.ClientID != client) || (policy != "" && c.Policy != policy) ||
+					(len(wantStates) > 0 && !slices.Contains(wantStates, c.State)) {
+					continue
+				}
+				out = append(out, slaClock{ID: c.ID, Policy: c.Policy, Client: c.ClientID, State: c.State, Subject: c.Subject,
+					StartedAt: c.StartedAt, DueAt: c.DueAt, BreachedAt: c.BreachedAt, StoppedAt: c.StoppedAt,
+					BusinessSecondsElapsed: int64(c.BusinessElapsed / time.Second)})
+			}
+			if format == "json" {
+				if out == nil {
+					out = []slaClock{}
+				}
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				return enc.Encode(out)
+			}
+			w := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "state\tpolicy\tclient\tstarted (UTC)\telapsed\tsubject\t")
+			for _, c := range out {
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t\n", c.State, c.Policy, c.Client, c.StartedAt.UTC().Format("2006-01-02 15:04"),
+					(time.Duration(c.BusinessSecondsElapsed) * time.Second).Round(time.Minute).String(), truncate(c.Subject.Title, 50))
+			}
+			w.Flush()
+			fmt.Fprintf(g.stdout, "\n%d clock(s) as of %s\n", len(out), now.Format(time.RFC3339))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&client, "client", "", "only this client id")
+	f.StringVar(&policy, "policy", "", "only this policy (response)")
+	f.StringVar(&states, "state", "", "only these states, comma-separated: running,at_risk,breached,met,resolved,paused")
+	f.StringVar(&atFlag, "at", "", "evaluate as of this instant (RFC 3339) instead of now")
+	f.StringVar(&format, "format", "table", "table or json")
+	return cmd
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,161 @@
+// Package evaluate runs the SLA engine over the store: it builds each
+// client's calendar and policies from the config, loads the normalized facts
+// the pure sla package needs, and evaluates them as of an instant.
+//
+// It wires mapping, store and sla; nothing below it imports it.
+package evaluate
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/sla"
+	"github.com/karkas/karkas/store"
+)
+
+// Rules are the config's calendars and policies, resolved per client.
+type Rules struct {
+	calendars map[string]*sla.Calendar // by calendar name
+	agencyCal string
+	clients   map[string]mapping.Client
+	sets      map[string]mapping.PolicySet
+}
+
+// NewRules builds every calendar of the config. The config must have been
+// validated; a calendar that still cannot be built is an error.
+func NewRules(cfg *mapping.Config) (*Rules, error) {
+	r := &Rules{calendars: map[string]*sla.Calendar{}, agencyCal: cfg.Agency.Calendar,
+		clients: map[string]mapping.Client{}, sets: cfg.PolicySets}
+	for name, c := range cfg.Calendars {
+		spec, err := CalendarSpec(name, c)
+		if err != nil {
+			return nil, err
+		}
+		cal, err := sla.NewCalendar(spec)
+		if err != nil {
+			return nil, fmt.Errorf("calendar %s: %w", name, err)
+		}
+		r.calendars[name] = cal
+	}
+	for _, c := range cfg.Clients {
+		r.clients[c.ID] = c
+	}
+	return r, nil
+}
+
+// CalendarSpec turns a config calendar into the sla package's spec.
+func CalendarSpec(name string, c mapping.Calendar) (sla.CalendarSpec, error) {
+	loc, err := time.LoadLocation(c.TimeZone)
+	if err != nil {
+		return sla.CalendarSpec{}, fmt.Errorf("calendar %s: %w", name, err)
+	}
+	spec := sla.CalendarSpec{Name: name, Location: loc, Country: c.Country, Holidays: c.Holidays, WorkingDays: c.WorkingDays}
+	for days, intervals := range c.Hours {
+		idx, err := mapping.ParseDays(days)
+		if err != nil {
+			return spec, fmt.Errorf("calendar %s: %w", name, err)
+		}
+		var ivs []sla.Interval
+		for _, iv := range intervals {
+			from, to, err := mapping.ParseInterval(iv)
+			if err != nil {
+				return spec, fmt.Errorf("calendar %s: %w", name, err)
+			}
+			ivs = append(ivs, sla.Interval{From: from, To: to})
+		}
+		for _, d := range idx {
+			spec.Week[d] = ivs
+		}
+	}
+	return spec, nil
+}
+
+// Calendar is the calendar a client's clocks count in: the client's own,
+// else the agency's.
+func (r *Rules) Calendar(clientID string) *sla.Calendar {
+	if c, ok := r.clients[clientID]; ok && c.Calendar != "" {
+		return r.calendars[c.Calendar]
+	}
+	return r.calendars[r.agencyCal]
+}
+
+func (r *Rules) set(clientID string) (mapping.PolicySet, bool) {
+	c, ok := r.clients[clientID]
+	if !ok || c.PolicySet == "" {
+		return mapping.PolicySet{}, false
+	}
+	ps, ok := r.sets[c.PolicySet]
+	return ps, ok
+}
+
+func duration(s string) sla.Duration {
+	d, err := mapping.ParseBusinessDuration(s)
+	if err != nil {
+		return sla.Duration{}
+	}
+	return sla.Duration{Days: d.Days, Time: d.Time}
+}
+
+// Response is a client's response policy, nil when it has none.
+func (r *Rules) Response(clientID string) *sla.ResponsePolicy {
+	ps, ok := r.set(clientID)
+	if !ok || ps.Response == nil {
+		return nil
+	}
+	return &sla.ResponsePolicy{Target: duration(ps.Response.Target), Warn: duration(ps.Response.Warn)}
+}
+
+type messageRow struct {
+	SourceID     string    `db:"source_id"`
+	ExternalID   string    `db:"external_id"`
+	ThreadKey    string    `db:"thread_key"`
+	TaskSourceID string    `db:"task_source_id"`
+	TaskID       string    `db:"task_id"`
+	ClientID     string    `db:"client_id"`
+	Side         string    `db:"author_side"`
+	Automated    bool      `db:"automated"`
+	SentAt       time.Time `db:"sent_at"`
+	Subject      string    `db:"subject"`
+	TaskTitle    *string   `db:"task_title"`
+	TaskURL      *string   `db:"task_url"`
+}
+
+// Messages loads the live messages of clients as response-policy facts.
+// A message linked to a task joins the task's conversation, so a reply by
+// email and a reply on the card stop the same clock.
+func Messages(ctx context.Context, st *store.Store) ([]sla.Message, error) {
+	var rows []messageRow
+	err := st.DB.SelectContext(ctx, &rows, `
+		SELECT m.source_id, m.external_id, m.thread_key, m.task_source_id, m.task_id, m.client_id, m.author_side,
+		       m.automated, m.sent_at, m.subject, t.title AS task_title, t.url AS task_url
+		FROM messages m
+		LEFT JOIN tasks t ON t.source_id = m.task_source_id AND t.external_id = m.task_id
+		WHERE m.deleted_at IS NULL AND m.client_id <> ''
+		ORDER BY m.sent_at, m.source_id, m.external_id`)
+	if err != nil {
+		return nil, fmt.Errorf("loading messages: %w", err)
+	}
+	out := make([]sla.Message, 0, len(rows))
+	subjects := map[string]string{} // thread -> first subject
+	for _, r := range rows {
+		m := sla.Message{Key: r.SourceID + "/" + r.ExternalID, ClientID: r.ClientID, Side: r.Side,
+			Automated: r.Automated, SentAt: r.SentAt.UTC()}
+		if r.TaskID != "" && r.TaskTitle != nil {
+			m.Conversation = "task:" + r.TaskSourceID + "/" + r.TaskID
+			m.Subject = sla.Subject{Kind: "task", Source: r.TaskSourceID, ExternalID: r.TaskID, Title: *r.TaskTitle}
+			if r.TaskURL != nil {
+				m.Subject.URL = *r.TaskURL
+			}
+		} else {
+			m.Conversation = "thread:" + r.SourceID + "/" + r.ThreadKey
+			if _, ok := subjects[m.Conversation]; !ok {
+				subjects[m.Conversation] = r.Subject
+			}
+			m.Subject = sla.Subject{Kind: "thread", Source: r.SourceID, ExternalID: r.ThreadKey, Title: subjects[m.Conversation]}
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
