@@ -37,11 +37,11 @@ type ResponsePolicy struct {
 	Warn   Duration
 }
 
-// Rules gives, per client, the calendar and the response policy that apply
-// (nil policy: the client has no response promise).
+// Rules gives, per client, the calendar its clocks count in and the
+// promises that apply (nil: the client has none).
 type Rules interface {
 	Calendar(clientID string) *Calendar
-	Response(clientID string) *ResponsePolicy
+	Policies(clientID string) *PolicySet
 }
 
 // ResponseClocks evaluates the response policy over messages as of now
@@ -104,9 +104,9 @@ func ResponseClocks(msgs []Message, rules Rules, now time.Time) []Clock {
 }
 
 func responseClock(start *Message, rules Rules, reply *time.Time, now time.Time) (Clock, bool) {
-	pol := rules.Response(start.ClientID)
+	ps := rules.Policies(start.ClientID)
 	cal := rules.Calendar(start.ClientID)
-	if pol == nil || cal == nil || pol.Target.IsZero() {
+	if ps == nil || ps.Response == nil || cal == nil || ps.Response.Target.IsZero() {
 		return Clock{}, false
 	}
 	c := Clock{
@@ -126,6 +126,6 @@ func responseClock(start *Message, rules Rules, reply *time.Time, now time.Time)
 		}
 		stopped = &s
 	}
-	settle(&c, cal, stopped, pol.Target, pol.Warn, now)
+	settle(&c, cal, stopped, ps.Response.Target, ps.Response.Warn, now)
 	return c, true
 }

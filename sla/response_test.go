@@ -10,8 +10,8 @@ type testRules struct {
 	pol *ResponsePolicy
 }
 
-func (r testRules) Calendar(string) *Calendar       { return r.cal }
-func (r testRules) Response(string) *ResponsePolicy { return r.pol }
+func (r testRules) Calendar(string) *Calendar  { return r.cal }
+func (r testRules) Policies(string) *PolicySet { return &PolicySet{Response: r.pol} }
 
 func berlinOffice(t *testing.T, holidays ...string) *Calendar {
 	t.Helper()

@@ -98,13 +98,43 @@ func duration(s string) sla.Duration {
 	return sla.Duration{Days: d.Days, Time: d.Time}
 }
 
-// Response is a client's response policy, nil when it has none.
-func (r *Rules) Response(clientID string) *sla.ResponsePolicy {
+// Policies are the promises of a client's policy set, nil when it has none.
+func (r *Rules) Policies(clientID string) *sla.PolicySet {
 	ps, ok := r.set(clientID)
-	if !ok || ps.Response == nil {
+	if !ok {
 		return nil
 	}
-	return &sla.ResponsePolicy{Target: duration(ps.Response.Target), Warn: duration(ps.Response.Warn)}
+	out := &sla.PolicySet{UntrackedWork: ps.UntrackedWork}
+	if p := ps.Response; p != nil {
+		out.Response = &sla.ResponsePolicy{Target: duration(p.Target), Warn: duration(p.Warn)}
+	}
+	if len(ps.StageLimits) > 0 {
+		out.StageLimits = map[string]sla.Duration{}
+		for status, d := range ps.StageLimits {
+			out.StageLimits[status] = duration(d)
+		}
+	}
+	if p := ps.WaitingClient; p != nil {
+		out.WaitingClient = &sla.ReminderPolicy{RemindEvery: duration(p.RemindEvery)}
+	}
+	if p := ps.DueDate; p != nil {
+		out.DueDate = &sla.DuePolicy{WarnBefore: duration(p.WarnBefore)}
+	}
+	if p := ps.Brief; p != nil {
+		out.Brief = &sla.BriefPolicy{MinDescription: p.MinDescription, Checklist: p.Checklist}
+	}
+	if p := ps.Hygiene; p != nil {
+		out.Hygiene = &sla.HygienePolicy{RequireAssignee: p.RequireAssignee, RequireDue: p.RequireDue}
+	}
+	if p := ps.ClientContact; p != nil {
+		out.ClientContact = &sla.ContactPolicy{MaxDays: p.MaxDays}
+	}
+	if p := ps.HourBudget; p != nil {
+		c := r.clients[clientID]
+		out.HourBudget = &sla.BudgetPolicy{MonthlyHours: c.Budget.MonthlyHours, Rollover: c.Budget.Rollover,
+			Thresholds: p.Thresholds, WarnUnused: p.WarnUnused, ProjectOverrun: p.ProjectOverrun}
+	}
+	return out
 }
 
 type messageRow struct {

@@ -50,8 +50,8 @@ func TestCalendarSpec(t *testing.T) {
 		t.Errorf("weekend = %v %v", spec.Week[5], spec.Week[6])
 	}
 	r := rules(t)
-	if r.Response("free") != nil || r.Response("acme") == nil || r.Response("acme").Target != (sla.Duration{Time: 2 * time.Hour}) {
-		t.Errorf("policies wrong: free %v, acme %v", r.Response("free"), r.Response("acme"))
+	if r.Policies("free") != nil || r.Policies("acme").Response == nil || r.Policies("acme").Response.Target != (sla.Duration{Time: 2 * time.Hour}) {
+		t.Errorf("policies wrong: free %v, acme %v", r.Policies("free"), r.Policies("acme"))
 	}
 }
 
