@@ -44,6 +44,7 @@ var suite = []struct {
 	{"runs are recorded", testRuns},
 	{"model sync writes only changes", testSyncModel},
 	{"text in any language round trips", testUnicode},
+	{"clocks save once, with transitions and notifications", testSaveClocks},
 }
 
 var t0 = time.Date(2026, 10, 5, 9, 30, 0, 0, time.UTC)
@@ -288,5 +289,50 @@ func testUnicode(t *testing.T, st *store.Store) {
 	}
 	if !sent.Equal(t0) {
 		t.Errorf("sent_at = %v, want %v", sent, t0)
+	}
+}
+
+func testSaveClocks(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	due := t0.Add(6 * time.Hour)
+	running := store.ClockRow{ID: "response-1", Policy: "response", ClientID: "acme", SubjectKind: "task",
+		SubjectSourceID: "trello", SubjectExternalID: "c1", State: "running", StartedAt: t0, DueAt: &due, Detail: "{}"}
+	notify := func(old *store.ClockRow, c store.ClockRow) *store.Notification {
+		if c.State != "breached" {
+			return nil
+		}
+		return &store.Notification{Kind: "sla_transition", Sink: "route", Payload: map[string]string{"clock": c.ID}}
+	}
+	ch, err := st.SaveClocks(ctx, []store.ClockRow{running}, notify)
+	if err != nil || ch.New != 1 || ch.Transitions != 1 || ch.Outbox != 0 {
+		t.Fatalf("first save = %+v, %v", ch, err)
+	}
+	if ch, _ := st.SaveClocks(ctx, []store.ClockRow{running}, notify); ch != (store.ClockChanges{}) {
+		t.Fatalf("same evaluation again wrote %+v", ch)
+	}
+	if err := st.Waive(ctx, "response-1", "client on holiday"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Waive(ctx, "nope", "x"); err == nil {
+		t.Error("waiving an unknown clock succeeded")
+	}
+	breached := running
+	breached.State, breached.BreachedAt, breached.BusinessSeconds = "breached", &due, 7*3600
+	ch, err = st.SaveClocks(ctx, []store.ClockRow{breached}, notify)
+	if err != nil || ch.Updated != 1 || ch.Transitions != 1 || ch.Outbox != 1 {
+		t.Fatalf("breach = %+v, %v", ch, err)
+	}
+	if ch, _ := st.SaveClocks(ctx, []store.ClockRow{breached}, notify); ch != (store.ClockChanges{}) {
+		t.Fatalf("same breach again wrote %+v", ch)
+	}
+	w, _ := st.Waivers(ctx)
+	if w["response-1"] != "client on holiday" {
+		t.Errorf("waiver lost on update: %v", w)
+	}
+	if n := count(t, st, "SELECT COUNT(*) FROM sla_transitions WHERE clock_id = 'response-1'"); n != 2 {
+		t.Errorf("%d transitions, want 2", n)
+	}
+	if n := count(t, st, "SELECT COUNT(*) FROM outbox WHERE idempotency_key = 'response-1:breached' AND client_id = 'acme'"); n != 1 {
+		t.Errorf("%d outbox rows, want 1", n)
 	}
 }

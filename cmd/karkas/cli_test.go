@@ -116,9 +116,16 @@ func TestDemoSyncTwice(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "rows changed: containers 6") {
 		t.Fatalf("first sync: exit %d\n%s\n%s", code, out, errOut)
 	}
+	if !regexp.MustCompile(`SLA: \d+ clocks .*; [1-9]\d* new, \d+ changed, [1-9]\d* transitions, [1-9]\d* notifications queued`).MatchString(out) {
+		t.Fatalf("first sync stored no clocks:\n%s", out)
+	}
 	code, out, errOut = runCLI(t, env, "sync", "-c", config)
 	if code != exitOK || !strings.Contains(out, "no rows changed") || strings.Count(out, "ok (unchanged)") != 3 {
 		t.Fatalf("second sync: exit %d\n%s\n%s", code, out, errOut)
+	}
+	// Nothing new: no clock, transition or notification is added.
+	if !regexp.MustCompile(`; 0 new, \d+ changed, 0 transitions, 0 notifications queued`).MatchString(out) {
+		t.Fatalf("second sync added SLA rows:\n%s", out)
 	}
 	// The time entries, pulled after the boards, link to their cards by
 	// card id and by short link, and get the card's client.
@@ -182,6 +189,24 @@ func TestSLAOnDemo(t *testing.T) {
 	}
 	if _, again, _ := runCLI(t, env, args...); again != out {
 		t.Error("a second evaluation at the same instant differs")
+	}
+	// Waive a breached clock: it stays listed, with the reason.
+	var breachedID string
+	for _, c := range clocks {
+		if c["state"] == "breached" {
+			breachedID = c["id"].(string)
+			break
+		}
+	}
+	if code, out, errOut := runCLI(t, env, "sla", "waive", breachedID, "-c", config, "--reason", "client on holiday"); code != exitOK {
+		t.Fatalf("waive: %d\n%s%s", code, out, errOut)
+	}
+	_, out, _ = runCLI(t, env, args...)
+	if !strings.Contains(out, `"waived": true`) || !strings.Contains(out, `"reason": "client on holiday"`) {
+		t.Errorf("the waived clock is not shown as waived")
+	}
+	if code, _, _ := runCLI(t, env, "sla", "waive", breachedID, "-c", config); code != exitUsage {
+		t.Errorf("waive without --reason exits %d", code)
 	}
 	if code, _, _ := runCLI(t, env, "sla", "-c", config, "--state", "late"); code != exitUsage {
 		t.Errorf("a bad --state exits %d, want %d", code, exitUsage)

@@ -83,6 +83,10 @@ same conversation, email or card, within the target).`,
 			if err != nil {
 				return withCode(exitStore, err)
 			}
+			waivers, err := st.Waivers(ctx)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
 			var out []slaClock
 			for _, c := range sla.ResponseClocks(msgs, rules, now) {
 				if (client != "" && c.ClientID != client) || (policy != "" && c.Policy != policy) ||
@@ -92,6 +96,9 @@ same conversation, email or card, within the target).`,
 				out = append(out, slaClock{ID: c.ID, Policy: c.Policy, Client: c.ClientID, State: c.State, Subject: c.Subject,
 					StartedAt: c.StartedAt, DueAt: c.DueAt, BreachedAt: c.BreachedAt, StoppedAt: c.StoppedAt,
 					BusinessSecondsElapsed: int64(c.BusinessElapsed / time.Second)})
+				if reason, ok := waivers[c.ID]; ok {
+					out[len(out)-1].Waived, out[len(out)-1].Reason = true, reason
+				}
 			}
 			if format == "json" {
 				if out == nil {
@@ -118,6 +125,39 @@ same conversation, email or card, within the target).`,
 	f.StringVar(&states, "state", "", "only these states, comma-separated: running,at_risk,breached,met,resolved,paused")
 	f.StringVar(&atFlag, "at", "", "evaluate as of this instant (RFC 3339) instead of now")
 	f.StringVar(&format, "format", "table", "table or json")
+	cmd.AddCommand(newWaiveCmd(g))
+	return cmd
+}
+
+func newWaiveCmd(g *globals) *cobra.Command {
+	var reason string
+	cmd := &cobra.Command{
+		Use:   "waive CLOCK_ID --reason TEXT",
+		Short: "Record an agreed exception on a clock",
+		Long: `waive marks a clock as an agreed exception (a client holiday, an agreed delay). The
+clock keeps its state and stays visible in lists and reports, with the reason.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(reason) == "" {
+				return withCode(exitUsage, fmt.Errorf("--reason is required: say why the exception was agreed"))
+			}
+			l, err := g.mustConfig()
+			if err != nil {
+				return err
+			}
+			st, err := g.openStore(cmd.Context(), l.Config)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			if err := st.Waive(cmd.Context(), args[0], reason); err != nil {
+				return withCode(exitFailed, err)
+			}
+			fmt.Fprintf(g.stdout, "waived %s: %s\n", args[0], reason)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why the exception was agreed (required)")
 	return cmd
 }
 

@@ -74,6 +74,29 @@ live rows held per client, and source statuses that no status rule maps yet.`,
 					(time.Duration(c.Seconds) * time.Second).Hours())
 			}
 			w.Flush()
+			clocks, err := st.ClockCounts(ctx)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			if len(clocks) > 0 {
+				byClient := map[string]map[string]int{}
+				var ids []string
+				for _, c := range clocks {
+					if byClient[c.ClientID] == nil {
+						byClient[c.ClientID] = map[string]int{}
+						ids = append(ids, c.ClientID)
+					}
+					byClient[c.ClientID][c.State] += c.Clocks
+				}
+				fmt.Fprintln(out, "\nSLA clocks at the last sync (karkas sla lists them):")
+				w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(w, "client\tbreached\tat risk\trunning\tresolved\tmet\t")
+				for _, id := range ids {
+					m := byClient[id]
+					fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t\n", id, m["breached"], m["at_risk"], m["running"], m["resolved"], m["met"])
+				}
+				w.Flush()
+			}
 			problems, err := st.RecentProblems(ctx, 10)
 			if err != nil {
 				return withCode(exitStore, err)

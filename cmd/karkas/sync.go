@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/engine"
+	"github.com/karkas/karkas/sync/evaluate"
 )
 
 func newSyncCmd(g *globals) *cobra.Command {
@@ -92,6 +94,11 @@ shows what would change.`,
 				results = append(results, res)
 			}
 			printResults(g, selected, results, dryRun)
+			if !dryRun && ctx.Err() == nil {
+				if err := g.evaluate(ctx, l.Config, st); err != nil {
+					return err
+				}
+			}
 			if ctx.Err() != nil {
 				return withCode(exitCanceled, ctx.Err())
 			}
@@ -157,4 +164,25 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")
 	return line
+}
+
+// evaluate runs the SLA policies over the store as of now, stores the
+// clocks with their transitions and notifications, and prints a line.
+func (g *globals) evaluate(ctx context.Context, cfg *mapping.Config, st *store.Store) error {
+	rules, err := evaluate.NewRules(cfg)
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	res, err := evaluate.Run(ctx, st, rules, time.Now().UTC())
+	if err != nil {
+		return withCode(exitStore, err)
+	}
+	states := map[string]int{}
+	for _, c := range res.Clocks {
+		states[c.State]++
+	}
+	fmt.Fprintf(g.stdout, "\nSLA: %d clocks (%d breached, %d at risk, %d running); %d new, %d changed, %d transitions, %d notifications queued\n",
+		len(res.Clocks), states["breached"], states["at_risk"], states["running"], res.Changes.New, res.Changes.Updated,
+		res.Changes.Transitions, res.Changes.Outbox)
+	return nil
 }

@@ -7,6 +7,7 @@ package evaluate
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -188,4 +189,82 @@ func Messages(ctx context.Context, st *store.Store) ([]sla.Message, error) {
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// Result is what an evaluation found and stored.
+type Result struct {
+	Clocks  []sla.Clock
+	Changes store.ClockChanges
+}
+
+// Run evaluates every policy over the store as of now and stores the
+// clocks, their transitions and the notifications they cause, in one
+// transaction. Running it twice at the same instant writes nothing.
+func Run(ctx context.Context, st *store.Store, rules *Rules, now time.Time) (Result, error) {
+	msgs, err := Messages(ctx, st)
+	if err != nil {
+		return Result{}, err
+	}
+	clocks := sla.ResponseClocks(msgs, rules, now)
+	rows := make([]store.ClockRow, 0, len(clocks))
+	for _, c := range clocks {
+		rows = append(rows, clockRow(c))
+	}
+	ch, err := st.SaveClocks(ctx, rows, notification)
+	if err != nil {
+		return Result{}, fmt.Errorf("storing clocks: %w", err)
+	}
+	return Result{Clocks: clocks, Changes: ch}, nil
+}
+
+func clockRow(c sla.Clock) store.ClockRow {
+	detail, _ := json.Marshal(map[string]string{"title": c.Subject.Title, "url": c.Subject.URL})
+	utc := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		u := t.UTC()
+		return &u
+	}
+	return store.ClockRow{ID: c.ID, Policy: c.Policy, ClientID: c.ClientID, SubjectKind: c.Subject.Kind,
+		SubjectSourceID: c.Subject.Source, SubjectExternalID: c.Subject.ExternalID, State: c.State,
+		StartedAt: c.StartedAt.UTC(), WarnAt: utc(c.WarnAt), DueAt: utc(c.DueAt), BreachedAt: utc(c.BreachedAt),
+		StoppedAt: utc(c.StoppedAt), BusinessSeconds: int64(c.BusinessElapsed / time.Second), Detail: string(detail)}
+}
+
+// Notice is the outbox payload of a clock transition: everything a sink
+// needs to tell people, without reading the store again.
+type Notice struct {
+	ClockID         string     `json:"clock_id"`
+	Policy          string     `json:"policy"`
+	Client          string     `json:"client"`
+	From            string     `json:"from"`
+	To              string     `json:"to"`
+	SubjectKind     string     `json:"subject_kind"`
+	SubjectSource   string     `json:"subject_source"`
+	SubjectID       string     `json:"subject_external_id"`
+	Detail          string     `json:"detail"`
+	StartedAt       time.Time  `json:"started_at"`
+	DueAt           *time.Time `json:"due_at,omitempty"`
+	BreachedAt      *time.Time `json:"breached_at,omitempty"`
+	BusinessSeconds int64      `json:"business_seconds_elapsed"`
+}
+
+// notification decides which transitions reach people: entering at_risk or
+// breached, and leaving them (a label to remove, a thread to close). A
+// clock first seen already over (met, resolved) tells nobody: it is
+// history, not news.
+func notification(old *store.ClockRow, c store.ClockRow) *store.Notification {
+	loud := func(s string) bool { return s == sla.AtRisk || s == sla.Breached }
+	from := ""
+	if old != nil {
+		from = old.State
+	}
+	if !loud(c.State) && !loud(from) {
+		return nil
+	}
+	return &store.Notification{Kind: "sla_transition", Sink: "route", Payload: Notice{
+		ClockID: c.ID, Policy: c.Policy, Client: c.ClientID, From: from, To: c.State,
+		SubjectKind: c.SubjectKind, SubjectSource: c.SubjectSourceID, SubjectID: c.SubjectExternalID, Detail: c.Detail,
+		StartedAt: c.StartedAt, DueAt: c.DueAt, BreachedAt: c.BreachedAt, BusinessSeconds: c.BusinessSeconds}}
 }

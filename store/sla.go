@@ -1,0 +1,214 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ClockRow is a row of sla_clocks: the last evaluated state of a clock.
+type ClockRow struct {
+	ID                string     `db:"id"`
+	Policy            string     `db:"policy"`
+	ClientID          string     `db:"client_id"`
+	SubjectKind       string     `db:"subject_kind"`
+	SubjectSourceID   string     `db:"subject_source_id"`
+	SubjectExternalID string     `db:"subject_external_id"`
+	State             string     `db:"state"`
+	StartedAt         time.Time  `db:"started_at"`
+	WarnAt            *time.Time `db:"warn_at"`
+	DueAt             *time.Time `db:"due_at"`
+	BreachedAt        *time.Time `db:"breached_at"`
+	StoppedAt         *time.Time `db:"stopped_at"`
+	BusinessSeconds   int64      `db:"business_seconds"`
+	Waived            bool       `db:"waived"`
+	WaiverReason      string     `db:"waiver_reason"`
+	// Detail is JSON the push side needs: the subject's title and link.
+	Detail    string    `db:"detail"`
+	UpdatedAt time.Time `db:"updated_at"`
+}
+
+// Notification is an outbox row a clock transition asks for.
+type Notification struct {
+	Kind    string
+	Sink    string
+	Payload any
+}
+
+// ClockChanges counts what SaveClocks wrote.
+type ClockChanges struct {
+	New, Updated, Transitions, Outbox int
+}
+
+// SaveClocks stores an evaluation: new clocks, changed clocks, one
+// transition row per change of state, and the outbox rows notify asks for,
+// all in one transaction, so a crash never leaves a transition without its
+// notification or the reverse. A clock whose stored row already holds the
+// same values is not rewritten, and an outbox row is keyed by clock and new
+// state, so saving the same evaluation twice writes nothing. Waivers in the
+// store are kept.
+func (s *Store) SaveClocks(ctx context.Context, clocks []ClockRow, notify func(old *ClockRow, new ClockRow) *Notification) (ClockChanges, error) {
+	var ch ClockChanges
+	err := s.inTx(ctx, false, func(tx *sqlx.Tx) error {
+		stored := map[string]ClockRow{}
+		rows, err := tx.QueryxContext(ctx, `SELECT * FROM sla_clocks`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var r ClockRow
+			if err := rows.StructScan(&r); err != nil {
+				rows.Close()
+				return err
+			}
+			stored[r.ID] = r
+		}
+		rows.Close()
+		now := s.Now()
+		for _, c := range clocks {
+			old, exists := stored[c.ID]
+			if exists {
+				c.Waived, c.WaiverReason = old.Waived, old.WaiverReason
+				if sameClock(old, c) {
+					continue
+				}
+			}
+			c.UpdatedAt = now
+			if _, err := tx.NamedExecContext(ctx, `INSERT INTO sla_clocks (id, policy, client_id, subject_kind, subject_source_id,
+				subject_external_id, state, started_at, warn_at, due_at, breached_at, stopped_at, business_seconds, waived,
+				waiver_reason, detail, updated_at) VALUES (:id, :policy, :client_id, :subject_kind, :subject_source_id,
+				:subject_external_id, :state, :started_at, :warn_at, :due_at, :breached_at, :stopped_at, :business_seconds,
+				:waived, :waiver_reason, :detail, :updated_at)
+				ON CONFLICT (id) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, warn_at = excluded.warn_at,
+				due_at = excluded.due_at, breached_at = excluded.breached_at, stopped_at = excluded.stopped_at,
+				business_seconds = excluded.business_seconds, detail = excluded.detail, updated_at = excluded.updated_at`, c); err != nil {
+				return fmt.Errorf("saving clock %s: %w", c.ID, err)
+			}
+			if exists {
+				ch.Updated++
+			} else {
+				ch.New++
+			}
+			if exists && old.State == c.State {
+				continue
+			}
+			from := ""
+			var oldp *ClockRow
+			if exists {
+				from, oldp = old.State, &old
+			}
+			// The transition happened when the clock says, not when
+			// karkas noticed: a first sync finds months of history.
+			at := now
+			switch {
+			case c.State == "breached" && c.BreachedAt != nil:
+				at = *c.BreachedAt
+			case c.State == "at_risk" && c.WarnAt != nil:
+				at = *c.WarnAt
+			case c.StoppedAt != nil:
+				at = *c.StoppedAt
+			case c.State == "running":
+				at = c.StartedAt
+			}
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO sla_transitions (clock_id, from_state, to_state, at, business_seconds)
+				VALUES (?, ?, ?, ?, ?)`), c.ID, from, c.State, at.UTC(), c.BusinessSeconds); err != nil {
+				return fmt.Errorf("recording transition of %s: %w", c.ID, err)
+			}
+			ch.Transitions++
+			if notify == nil {
+				continue
+			}
+			n := notify(oldp, c)
+			if n == nil {
+				continue
+			}
+			payload, err := json.Marshal(n.Payload)
+			if err != nil {
+				return fmt.Errorf("encoding notification of %s: %w", c.ID, err)
+			}
+			res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO outbox (idempotency_key, kind, sink, client_id, payload, created_at)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`),
+				c.ID+":"+c.State, n.Kind, n.Sink, c.ClientID, string(payload), now)
+			if err != nil {
+				return fmt.Errorf("queueing notification of %s: %w", c.ID, err)
+			}
+			if k, _ := res.RowsAffected(); k > 0 {
+				ch.Outbox++
+			}
+		}
+		return nil
+	})
+	return ch, err
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+func sameClock(a, b ClockRow) bool {
+	return a.State == b.State && a.StartedAt.Equal(b.StartedAt) && sameTime(a.WarnAt, b.WarnAt) &&
+		sameTime(a.DueAt, b.DueAt) && sameTime(a.BreachedAt, b.BreachedAt) && sameTime(a.StoppedAt, b.StoppedAt) &&
+		a.BusinessSeconds == b.BusinessSeconds && a.Detail == b.Detail && a.Policy == b.Policy && a.ClientID == b.ClientID
+}
+
+// Waive records an agreed exception on a stored clock. Waived breaches stay
+// visible, with the reason.
+func (s *Store) Waive(ctx context.Context, clockID, reason string) error {
+	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE sla_clocks SET waived = ?, waiver_reason = ?, updated_at = ? WHERE id = ?`),
+		true, reason, s.Now(), clockID)
+	if err != nil {
+		return fmt.Errorf("waiving %s: %w", clockID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("no clock %s (karkas sla lists them; clocks are stored by karkas sync): %w", clockID, ErrNotFound)
+	}
+	return nil
+}
+
+// Waivers maps waived clock ids to their reasons.
+func (s *Store) Waivers(ctx context.Context) (map[string]string, error) {
+	rows, err := s.DB.QueryxContext(ctx, `SELECT id, waiver_reason FROM sla_clocks WHERE waived`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, reason string
+		if err := rows.Scan(&id, &reason); err != nil {
+			return nil, err
+		}
+		out[id] = reason
+	}
+	return out, rows.Err()
+}
+
+// ClockCount is the number of stored clocks of a client in a state.
+type ClockCount struct {
+	ClientID string `db:"client_id"`
+	State    string `db:"state"`
+	Policy   string `db:"policy"`
+	Clocks   int    `db:"clocks"`
+}
+
+// ClockCounts counts stored clocks by client, policy and state.
+func (s *Store) ClockCounts(ctx context.Context) ([]ClockCount, error) {
+	var out []ClockCount
+	err := s.DB.SelectContext(ctx, &out, `SELECT client_id, state, policy, COUNT(*) AS clocks FROM sla_clocks
+		GROUP BY client_id, state, policy ORDER BY client_id, policy, state`)
+	return out, err
+}
+
+// CountRows counts the rows of a table (SLA and outbox tables included).
+func (s *Store) CountRows(ctx context.Context, table string) (int, error) {
+	var n sql.NullInt64
+	err := s.DB.GetContext(ctx, &n, "SELECT COUNT(*) FROM "+table)
+	return int(n.Int64), err
+}
