@@ -1,0 +1,555 @@
+package sla
+
+import (
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Policy names, as clocks carry them in Clock.Policy.
+const (
+	PolicyResponse      = "response"
+	PolicyStageLimit    = "stage_limit"
+	PolicyWaitingClient = "waiting_client"
+	PolicyDueDate       = "due_date"
+	PolicyBrief         = "brief"
+	PolicyHygiene       = "hygiene"
+	PolicyUntracked     = "untracked_work"
+	PolicyClientContact = "client_contact"
+	PolicyHourBudget    = "hour_budget"
+)
+
+// maxReminders bounds the reminder clocks of one waiting stay, so that a
+// calendar with next to no hours cannot make WaitingClocks run away.
+const maxReminders = 10_000
+
+// StageClocks evaluates the stage-limit policy as of now: every stay of a
+// task in a status that has a limit in PolicySet.StageLimits is a clock,
+// from the move into the status (counted from the next business instant)
+// to the move out of it, or to now while the task is still there. Each
+// stay is its own clock, so a task sent back to review twice has two
+// review clocks.
+//
+// A stay is Met if the task left in time, Resolved if it left late and
+// Breached if it is still there past the limit. A limit of at least two
+// business hours warns at half of it (AtRisk); shorter limits do not warn,
+// because a warning minutes before the breach helps nobody.
+//
+// waiting_client has no limit unless StageLimits names it: the client, not
+// the agency, holds such work, and WaitingClocks chases it instead. Stays
+// that end where they begin (two moves at one instant) are skipped.
+func StageClocks(tasks []Task, rules Rules, now time.Time) []Clock {
+	rc := newRuleCache(rules)
+	var out []Clock
+	for i := range tasks {
+		t := &tasks[i]
+		ps, cal := rc.get(t.ClientID)
+		if ps == nil || cal == nil || len(ps.StageLimits) == 0 {
+			continue
+		}
+		for _, s := range taskStays(t, now) {
+			limit := ps.StageLimits[s.status]
+			if limit.IsZero() || s.empty() {
+				continue
+			}
+			c := taskClock(t, PolicyStageLimit, cal, s.from, s.status, instantKey(s.from))
+			due := limit.After(cal, c.StartedAt)
+			var warn Duration
+			if total := cal.Between(c.StartedAt, due); total >= 2*time.Hour {
+				warn = Duration{Time: total / 2}
+			}
+			settle(&c, cal, clampStop(s.to, c.StartedAt), limit, warn, now)
+			out = append(out, c)
+		}
+	}
+	return sortClocks(out)
+}
+
+// WaitingClocks evaluates the waiting-client policy as of now: while a task
+// waits on the client, a polite reminder is due every RemindEvery of
+// business time. Each due reminder is its own clock, numbered 1, 2, ...
+// within the stay: reminder 1 starts at the entry into waiting_client (the
+// next business instant), reminder n+1 at the next business instant after
+// reminder n fell due, and each is due RemindEvery after its start.
+//
+// A reminder clock is Running until it is due and Breached once it is
+// (meaning "a reminder is owed now"). When the task leaves waiting_client,
+// the reminders that had fallen due become Resolved and the one still
+// counting becomes Met. Stage limits of the task's other statuses are
+// unaffected by the wait; the due-date clock pauses (see DueClocks).
+func WaitingClocks(tasks []Task, rules Rules, now time.Time) []Clock {
+	rc := newRuleCache(rules)
+	var out []Clock
+	for i := range tasks {
+		t := &tasks[i]
+		ps, cal := rc.get(t.ClientID)
+		if ps == nil || cal == nil || ps.WaitingClient == nil || ps.WaitingClient.RemindEvery.IsZero() {
+			continue
+		}
+		every := ps.WaitingClient.RemindEvery
+		for _, s := range taskStays(t, now) {
+			if s.status != StatusWaitingClient || s.empty() {
+				continue
+			}
+			start := cal.NextBusiness(s.from)
+			for n := 1; n <= maxReminders; n++ {
+				c := taskClock(t, PolicyWaitingClient, cal, start, instantKey(s.from), strconv.Itoa(n))
+				settle(&c, cal, clampStop(s.to, c.StartedAt), every, Duration{}, now)
+				out = append(out, c)
+				due := *c.DueAt
+				if c.State != Breached && c.State != Resolved {
+					break // this reminder is not due yet or the wait ended before it
+				}
+				next := cal.NextBusiness(due)
+				if !next.After(start) || (s.to != nil && !s.to.After(next)) {
+					break // the wait ended before the next reminder began counting
+				}
+				start = next
+			}
+		}
+	}
+	return sortClocks(out)
+}
+
+// DueClocks evaluates the due-date policy as of now for every task with a
+// due time. The clock starts at the task's creation (the next business
+// instant; its first move when CreatedAt is unknown) and is due at DueAt
+// itself. It is AtRisk from the instant at which only WarnBefore of
+// business time remains before DueAt (see before) and Breached after DueAt.
+//
+// It stops at the task's first move to done, or to archived for a task
+// archived without being done, provided the task is done or archived at
+// now; it is then Met if that move came before DueAt, else Resolved. A task
+// reopened since is still open. DueDone (the source's "due date complete"
+// flag) makes the clock Met even without such a move; as the facts do not
+// say when it was set, such a clock has no StoppedAt.
+//
+// While the task waits on the client at now, the open clock is Paused: the
+// client holds the work, which is how agencies read a due date. The
+// deadline does not move; once the task comes back, the clock is Breached
+// if DueAt has passed.
+//
+// The facts hold the current DueAt, not its history, so a replay at an
+// earlier now uses today's due time. The clock's ID includes DueAt, so a
+// changed due date starts a new clock.
+func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
+	rc := newRuleCache(rules)
+	var out []Clock
+	for i := range tasks {
+		t := &tasks[i]
+		ps, cal := rc.get(t.ClientID)
+		if ps == nil || cal == nil || ps.DueDate == nil || t.DueAt == nil {
+			continue
+		}
+		ss := taskStays(t, now)
+		created := t.CreatedAt
+		if created.IsZero() {
+			if len(ss) == 0 {
+				continue // nothing says when the task began
+			}
+			created = ss[0].from
+		}
+		if created.After(now) {
+			continue
+		}
+		due := *t.DueAt
+		c := taskClock(t, PolicyDueDate, cal, created, instantKey(due))
+		var warnAt *time.Time
+		if !ps.DueDate.WarnBefore.IsZero() {
+			w := before(cal, due, ps.DueDate.WarnBefore)
+			warnAt = &w
+		}
+		status := statusAt(t, ss)
+		var stopped *time.Time
+		if status == StatusDone || status == StatusArchived {
+			if s := firstStay(ss, StatusDone); s != nil {
+				stopped = clampStop(&s.from, c.StartedAt)
+			} else if s := firstStay(ss, StatusArchived); s != nil {
+				stopped = clampStop(&s.from, c.StartedAt)
+			}
+		}
+		settleAt(&c, cal, stopped, due, warnAt, now)
+		switch {
+		case stopped == nil && t.DueDone:
+			c.State, c.BreachedAt = Met, nil
+			c.BusinessElapsed = cal.Between(c.StartedAt, minTime(now, due))
+		case stopped == nil && status == StatusWaitingClient:
+			c.State, c.BreachedAt = Paused, nil
+		}
+		out = append(out, c)
+	}
+	return sortClocks(out)
+}
+
+// BriefClocks evaluates the brief policy as of now: a task whose first
+// entry into in_progress came without a brief is flagged at once. A brief
+// is a description of at least MinDescription characters (at least one
+// when MinDescription is 0) or a checklist named Checklist, in any case.
+// The clock starts at that move (the next business instant) with a target
+// of zero, so it is Breached from its start; it is Resolved at the task's
+// first move to done or archived once the task is done or archived, as
+// the flag no longer asks for anything.
+//
+// Limitation: the facts hold the task's current description and
+// checklists, not their history, so a brief written after work started
+// clears the flag, and a replay at an earlier now judges by today's brief.
+func BriefClocks(tasks []Task, rules Rules, now time.Time) []Clock {
+	rc := newRuleCache(rules)
+	var out []Clock
+	for i := range tasks {
+		t := &tasks[i]
+		ps, cal := rc.get(t.ClientID)
+		if ps == nil || cal == nil || ps.Brief == nil || hasBrief(t, ps.Brief) {
+			continue
+		}
+		ss := taskStays(t, now)
+		entry := firstStay(ss, StatusInProgress)
+		if entry == nil {
+			continue
+		}
+		c := taskClock(t, PolicyBrief, cal, entry.from, instantKey(entry.from))
+		settleAt(&c, cal, closedAt(t, ss, c.StartedAt), c.StartedAt, nil, now)
+		out = append(out, c)
+	}
+	return sortClocks(out)
+}
+
+func hasBrief(t *Task, p *BriefPolicy) bool {
+	if t.DescriptionLen >= max(p.MinDescription, 1) {
+		return true
+	}
+	if p.Checklist == "" {
+		return false
+	}
+	for _, name := range t.Checklists {
+		if strings.EqualFold(strings.TrimSpace(name), strings.TrimSpace(p.Checklist)) {
+			return true
+		}
+	}
+	return false
+}
+
+// HygieneClocks evaluates the hygiene policy as of now: a task in
+// in_progress at now that lacks an assignee (with RequireAssignee) or a
+// due date (with RequireDue) gets one Breached clock per missing item,
+// started at its entry into its current in_progress stay. Like the brief,
+// assignees and due dates are current facts without history.
+func HygieneClocks(tasks []Task, rules Rules, now time.Time) []Clock {
+	rc := newRuleCache(rules)
+	var out []Clock
+	for i := range tasks {
+		t := &tasks[i]
+		ps, cal := rc.get(t.ClientID)
+		if ps == nil || cal == nil || ps.Hygiene == nil {
+			continue
+		}
+		ss := taskStays(t, now)
+		if len(ss) == 0 || ss[len(ss)-1].status != StatusInProgress {
+			continue
+		}
+		entry := ss[len(ss)-1].from
+		for _, item := range []struct {
+			name    string
+			missing bool
+		}{
+			{"assignee", ps.Hygiene.RequireAssignee && t.Assignees == 0},
+			{"due", ps.Hygiene.RequireDue && t.DueAt == nil},
+		} {
+			if !item.missing {
+				continue
+			}
+			c := taskClock(t, PolicyHygiene, cal, entry, item.name, instantKey(entry))
+			settleAt(&c, cal, nil, c.StartedAt, nil, now)
+			out = append(out, c)
+		}
+	}
+	return sortClocks(out)
+}
+
+// UntrackedClocks evaluates the untracked-work policy as of now: a task
+// that is done (or archived after being done) at now with no time logged
+// gets a Breached clock started at its first move to done. LoggedSeconds
+// is the current total, so a replay counts time logged later.
+func UntrackedClocks(tasks []Task, rules Rules, now time.Time) []Clock {
+	rc := newRuleCache(rules)
+	var out []Clock
+	for i := range tasks {
+		t := &tasks[i]
+		ps, cal := rc.get(t.ClientID)
+		if ps == nil || cal == nil || !ps.UntrackedWork || t.LoggedSeconds > 0 {
+			continue
+		}
+		ss := taskStays(t, now)
+		if st := statusAt(t, ss); st != StatusDone && st != StatusArchived {
+			continue
+		}
+		done := firstStay(ss, StatusDone)
+		if done == nil {
+			continue
+		}
+		c := taskClock(t, PolicyUntracked, cal, done.from, instantKey(done.from))
+		settleAt(&c, cal, nil, c.StartedAt, nil, now)
+		out = append(out, c)
+	}
+	return sortClocks(out)
+}
+
+// stay is a task's time in one status: from the move into it to the move
+// out of it, nil while the task is still there at the evaluation instant.
+type stay struct {
+	status string
+	from   time.Time
+	to     *time.Time
+}
+
+func (s stay) empty() bool { return s.to != nil && !s.to.After(s.from) }
+
+// taskStays returns the stays of t up to now, oldest first. Moves after
+// now are ignored; a move into the status the task is already in changes
+// nothing. The status before the first move (its From, or Status when the
+// task never moved) counts from CreatedAt when that is known.
+func taskStays(t *Task, now time.Time) []stay {
+	if t.CreatedAt.After(now) {
+		return nil
+	}
+	moves := sortedMoves(t.Moves)
+	var out []stay
+	enter := func(status string, at time.Time) {
+		if n := len(out); n > 0 {
+			to := at
+			out[n-1].to = &to
+		}
+		out = append(out, stay{status: status, from: at})
+	}
+	initial := t.Status
+	if len(moves) > 0 {
+		initial = moves[0].From
+	}
+	if initial != "" && !t.CreatedAt.IsZero() && (len(moves) == 0 || moves[0].At.After(t.CreatedAt)) {
+		enter(initial, t.CreatedAt)
+	}
+	for _, m := range moves {
+		if m.At.After(now) {
+			break
+		}
+		if m.To == "" || (len(out) > 0 && out[len(out)-1].status == m.To) {
+			continue
+		}
+		enter(m.To, m.At)
+	}
+	return out
+}
+
+// statusAt returns the task's status at the end of its stays.
+func statusAt(t *Task, ss []stay) string {
+	if len(ss) > 0 {
+		return ss[len(ss)-1].status
+	}
+	if len(t.Moves) == 0 {
+		return t.Status
+	}
+	return sortedMoves(t.Moves)[0].From
+}
+
+// sortedMoves returns moves oldest first, sorting a copy only when the
+// caller's order is off.
+func sortedMoves(moves []Move) []Move {
+	if sort.SliceIsSorted(moves, func(i, j int) bool { return moves[i].At.Before(moves[j].At) }) {
+		return moves
+	}
+	s := append([]Move(nil), moves...)
+	sort.SliceStable(s, func(i, j int) bool { return s[i].At.Before(s[j].At) })
+	return s
+}
+
+func firstStay(ss []stay, status string) *stay {
+	for i := range ss {
+		if ss[i].status == status {
+			return &ss[i]
+		}
+	}
+	return nil
+}
+
+// closedAt returns when the task was closed (its first move to done, else
+// to archived), if it is done or archived at the end of ss; never before
+// start.
+func closedAt(t *Task, ss []stay, start time.Time) *time.Time {
+	if st := statusAt(t, ss); st != StatusDone && st != StatusArchived {
+		return nil
+	}
+	s := firstStay(ss, StatusDone)
+	if s == nil {
+		s = firstStay(ss, StatusArchived)
+	}
+	if s == nil {
+		return nil
+	}
+	return clampStop(&s.from, start)
+}
+
+// taskClock returns a clock of policy on t started by the event at from;
+// parts name the event in the clock's ID after the task's key.
+func taskClock(t *Task, policy string, cal *Calendar, from time.Time, parts ...string) Clock {
+	subj := t.Subject
+	subj.Kind = "task"
+	if subj.ExternalID == "" {
+		subj.ExternalID = t.Key
+	}
+	return Clock{
+		ID:        ClockID(policy, append([]string{t.Key}, parts...)...),
+		Policy:    policy,
+		ClientID:  t.ClientID,
+		Subject:   subj,
+		StartedAt: cal.NextBusiness(from),
+	}
+}
+
+// clampStop returns a copy of stop moved up to start when it came before
+// it (the task left before the clock's first business instant: zero time
+// counted), or nil.
+func clampStop(stop *time.Time, start time.Time) *time.Time {
+	if stop == nil {
+		return nil
+	}
+	s := *stop
+	if s.Before(start) {
+		s = start
+	}
+	return &s
+}
+
+// settleAt is settle for a deadline given as an instant rather than as
+// business time after the start; the states follow the same rules.
+func settleAt(c *Clock, cal *Calendar, stopped *time.Time, due time.Time, warnAt *time.Time, now time.Time) {
+	c.DueAt = &due
+	if warnAt != nil {
+		w := *warnAt
+		c.WarnAt = &w
+	}
+	end := now
+	if stopped != nil {
+		end = *stopped
+		s := end
+		c.StoppedAt = &s
+	}
+	if cal != nil {
+		c.BusinessElapsed = cal.Between(c.StartedAt, end)
+	}
+	switch {
+	case !end.Before(due):
+		b := due
+		c.BreachedAt = &b
+		c.State = Breached
+		if stopped != nil {
+			c.State = Resolved
+		}
+	case stopped != nil:
+		c.State = Met
+	case c.WarnAt != nil && !now.Before(*c.WarnAt):
+		c.State = AtRisk
+	default:
+		c.State = Running
+	}
+}
+
+// before returns the earliest instant w with d.After(cal, w) landing on t
+// in business terms: whole days are counted back with AddDays(-Days),
+// which lands on a business instant, and the time part is then walked back
+// exactly, to the earliest w with Between(w, t') == d.Time. Earliest means
+// that when the walk ends at the start of a working interval it returns
+// the end of the previous one (Friday 18:00 rather than Monday 09:00), so
+// a due date is "at risk" from the moment only d of business time remains.
+//
+// The walk is the inverse of Calendar.Add over the same year tables: it
+// finds the target in the cumulative business time by binary search over
+// the days, never stepping through minutes.
+func before(cal *Calendar, t time.Time, d Duration) time.Time {
+	if d.Days > 0 {
+		t = cal.AddDays(t, -d.Days)
+	}
+	if d.Time <= 0 {
+		return t
+	}
+	tab, cum := cal.cumAt(t)
+	target := cum - int64(d.Time) // ns since the start of tab's year
+	for years := 0; target <= 0; years++ {
+		if years > 100 {
+			return t // a calendar without hours for a century: nothing to walk
+		}
+		tab = cal.year(tab.year - 1)
+		target += tab.total()
+	}
+	days := tab.days()
+	i := sort.Search(days, func(i int) bool { return tab.cum[i+1] >= target })
+	return cal.dayInstant(tab, i, target-tab.cum[i]).In(t.Location())
+}
+
+// ruleCache asks Rules once per client.
+type ruleCache struct {
+	rules Rules
+	m     map[string]clientRules
+}
+
+type clientRules struct {
+	ps  *PolicySet
+	cal *Calendar
+}
+
+func newRuleCache(rules Rules) *ruleCache {
+	return &ruleCache{rules: rules, m: map[string]clientRules{}}
+}
+
+func (rc *ruleCache) get(clientID string) (*PolicySet, *Calendar) {
+	cr, ok := rc.m[clientID]
+	if !ok {
+		cr = clientRules{rc.rules.Policies(clientID), rc.rules.Calendar(clientID)}
+		rc.m[clientID] = cr
+	}
+	return cr.ps, cr.cal
+}
+
+// instantKey writes an instant for a clock ID, independent of the
+// location it came in.
+func instantKey(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// sortClocks orders clocks by start, then ID, and returns them. IDs are
+// unique, so the order is total. It sorts indices rather than the clocks
+// themselves (a Clock is some 150 bytes) and returns at once when the
+// clocks are in order already, as Evaluate's concatenation of one policy's
+// sorted clocks often is.
+func sortClocks(cs []Clock) []Clock {
+	sorted := true
+	for i := 1; i < len(cs) && sorted; i++ {
+		sorted = compareClocks(&cs[i-1], &cs[i]) <= 0
+	}
+	if sorted {
+		return cs
+	}
+	idx := make([]int32, len(cs))
+	for i := range idx {
+		idx[i] = int32(i)
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return compareClocks(&cs[a], &cs[b]) })
+	out := make([]Clock, len(cs))
+	for i, j := range idx {
+		out[i] = cs[j]
+	}
+	return out
+}
+
+func compareClocks(a, b *Clock) int {
+	if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+		return c
+	}
+	return strings.Compare(a.ID, b.ID)
+}
