@@ -1,7 +1,8 @@
 package sla
 
 import (
-	"sort"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -51,56 +52,67 @@ type Rules interface {
 // calendar; the next human agency message stops it. Clocks come back in
 // a stable order (by start, then id).
 func ResponseClocks(msgs []Message, rules Rules, now time.Time) []Clock {
-	byConv := map[string][]Message{}
-	var convs []string
-	for _, m := range msgs {
+	// One sort of the eligible messages by (conversation, time, key), then
+	// one walk: no map of per-conversation slices, which at a million
+	// messages costs more in allocation than the evaluation itself.
+	idx := make([]int32, 0, len(msgs))
+	for i := range msgs {
+		m := &msgs[i]
 		if m.Automated || m.SentAt.After(now) || m.Conversation == "" {
 			continue
 		}
-		if _, ok := byConv[m.Conversation]; !ok {
-			convs = append(convs, m.Conversation)
-		}
-		byConv[m.Conversation] = append(byConv[m.Conversation], m)
+		idx = append(idx, int32(i))
 	}
-	var out []Clock
-	for _, conv := range convs {
-		ms := byConv[conv]
-		sort.SliceStable(ms, func(i, j int) bool {
-			if !ms[i].SentAt.Equal(ms[j].SentAt) {
-				return ms[i].SentAt.Before(ms[j].SentAt)
-			}
-			return ms[i].Key < ms[j].Key
-		})
-		var open *Message
-		for i := range ms {
-			m := &ms[i]
-			switch m.Side {
-			case SideClient:
-				if open == nil {
-					open = m
-				}
-			case SideAgency:
-				if open != nil {
-					if c, ok := responseClock(open, rules, &m.SentAt, now); ok {
-						out = append(out, c)
-					}
-					open = nil
-				}
-			}
+	slices.SortFunc(idx, func(a, b int32) int {
+		x, y := &msgs[a], &msgs[b]
+		if c := strings.Compare(x.Conversation, y.Conversation); c != 0 {
+			return c
 		}
-		if open != nil {
-			if c, ok := responseClock(open, rules, nil, now); ok {
-				out = append(out, c)
-			}
+		if c := x.SentAt.Compare(y.SentAt); c != 0 {
+			return c
 		}
-	}
-	sort.SliceStable(out, func(i, j int) bool {
-		if !out[i].StartedAt.Equal(out[j].StartedAt) {
-			return out[i].StartedAt.Before(out[j].StartedAt)
-		}
-		return out[i].ID < out[j].ID
+		return strings.Compare(x.Key, y.Key)
 	})
-	return out
+	// At most one clock per client message: sized once, because growing a
+	// slice of a million clocks copies pointers under the GC's barriers.
+	clients := 0
+	for _, i := range idx {
+		if msgs[i].Side == SideClient {
+			clients++
+		}
+	}
+	out := make([]Clock, 0, clients)
+	var open *Message
+	for k, i := range idx {
+		m := &msgs[i]
+		if k > 0 && msgs[idx[k-1]].Conversation != m.Conversation {
+			if open != nil {
+				if c, ok := responseClock(open, rules, nil, now); ok {
+					out = append(out, c)
+				}
+			}
+			open = nil
+		}
+		switch m.Side {
+		case SideClient:
+			if open == nil {
+				open = m
+			}
+		case SideAgency:
+			if open != nil {
+				if c, ok := responseClock(open, rules, &m.SentAt, now); ok {
+					out = append(out, c)
+				}
+				open = nil
+			}
+		}
+	}
+	if open != nil {
+		if c, ok := responseClock(open, rules, nil, now); ok {
+			out = append(out, c)
+		}
+	}
+	return sortClocks(out)
 }
 
 func responseClock(start *Message, rules Rules, reply *time.Time, now time.Time) (Clock, bool) {
