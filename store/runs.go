@@ -314,18 +314,24 @@ func (s *Store) UnmappedStatuses(ctx context.Context) ([]Unmapped, error) {
 
 // ClientNames maps client ids to names as the store holds them.
 func (s *Store) ClientNames(ctx context.Context) (map[string]string, error) {
-	rows, err := s.DB.QueryxContext(ctx, `SELECT id, name FROM clients`)
+	return s.stringMap(ctx, `SELECT id, name FROM clients`)
+}
+
+// stringMap runs a query of two text columns into a map of the first to
+// the second.
+func (s *Store) stringMap(ctx context.Context, query string, args ...any) (map[string]string, error) {
+	rows, err := s.DB.QueryxContext(ctx, s.DB.Rebind(query), args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	out := map[string]string{}
 	for rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
+		var k, v string
+		if err := rows.Scan(&k, &v); err != nil {
 			return nil, err
 		}
-		out[id] = name
+		out[k] = v
 	}
 	return out, rows.Err()
 }

@@ -174,20 +174,7 @@ func (s *Store) Waive(ctx context.Context, clockID, reason string) error {
 
 // Waivers maps waived clock ids to their reasons.
 func (s *Store) Waivers(ctx context.Context) (map[string]string, error) {
-	rows, err := s.DB.QueryxContext(ctx, `SELECT id, waiver_reason FROM sla_clocks WHERE waived`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]string{}
-	for rows.Next() {
-		var id, reason string
-		if err := rows.Scan(&id, &reason); err != nil {
-			return nil, err
-		}
-		out[id] = reason
-	}
-	return out, rows.Err()
+	return s.stringMap(ctx, `SELECT id, waiver_reason FROM sla_clocks WHERE waived`)
 }
 
 // ClockCount is the number of stored clocks of a client in a state.
