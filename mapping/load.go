@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -103,13 +104,11 @@ func syntaxProblem(path string, err error) Problem {
 		fmt.Sscan(m[1], &p.Line)
 		p.Message = m[2]
 	}
-	if errors.Is(err, errEmpty) || err.Error() == "EOF" {
+	if errors.Is(err, io.EOF) {
 		p.Message = "the file is empty"
 	}
 	return p
 }
-
-var errEmpty = errors.New("EOF")
 
 // StoreURL is the store's URL with the default filled in and a relative
 // SQLite path anchored at the config's folder.

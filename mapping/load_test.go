@@ -196,6 +196,14 @@ func TestSyntaxError(t *testing.T) {
 	}
 }
 
+func TestEmptyFile(t *testing.T) {
+	t.Parallel()
+	_, ps := parse(t, "", nil)
+	if len(ps) != 1 || ps[0].String() != "karkas.yaml:1:1: the file is empty" {
+		t.Fatalf("got %v", ps)
+	}
+}
+
 func TestEnvExpansion(t *testing.T) {
 	t.Parallel()
 	text := strings.Replace(base, "agency:\n", "store:\n  url: ${DB_URL:-sqlite:default.db}\nagency:\n", 1)

@@ -230,10 +230,7 @@ func (s *Store) SyncModel(ctx context.Context, clients []ConfigClient, people []
 			return err
 		}
 		for _, p := range people {
-			p.Hash = Hash(struct {
-				ConfigPerson
-				Identities []string
-			}{p, p.Identities})
+			p.Hash = Hash(p) // Identities included: only json:"-" fields are left out
 			if cur[p.ID] == p.Hash {
 				delete(cur, p.ID)
 				continue

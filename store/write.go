@@ -239,9 +239,9 @@ func (s *Store) upsertCopy(ctx context.Context, tx *sqlx.Tx, tb *table, rv refle
 		`CREATE TEMP TABLE IF NOT EXISTS %s (LIKE %s INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`, stage, tb.name)); err != nil {
 		return 0, err
 	}
-	// A failed earlier statement in this transaction would have aborted it,
-	// so the staging table is empty here unless this table is written twice
-	// in one batch, which WriteBatch never does.
+	// The staging table is empty here: ON COMMIT DELETE ROWS clears it at
+	// every commit, a rollback discards it, and WriteBatch writes each table
+	// once per transaction.
 	// lib/pq turns a prepared COPY … FROM STDIN into its copy protocol.
 	stmt, err := tx.PrepareContext(ctx, fmt.Sprintf("COPY %s (%s) FROM STDIN", stage, strings.Join(tb.columns, ", ")))
 	if err != nil {
@@ -266,9 +266,6 @@ func (s *Store) upsertCopy(ctx context.Context, tx *sqlx.Tx, tb *table, rv refle
 	res, err := tx.ExecContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s%s",
 		tb.name, cols, cols, stage, tb.conflictClause()))
 	if err != nil {
-		return 0, err
-	}
-	if _, err := tx.ExecContext(ctx, "TRUNCATE "+stage); err != nil {
 		return 0, err
 	}
 	n, _ := res.RowsAffected()

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/karkas/karkas/mapping"
-	"github.com/karkas/karkas/sync/engine"
 )
 
 func newRemapCmd(g *globals) *cobra.Command {
@@ -30,15 +29,9 @@ pulled from the sources.`,
 				return err
 			}
 			defer st.Close()
-			eng, err := engine.New(ctx, st, mapping.NewResolver(l.Config), g.logger)
+			eng, prog, err := g.newEngine(ctx, l.Config, st, dryRun, "remapping")
 			if err != nil {
-				return withCode(exitStore, err)
-			}
-			eng.DryRun = dryRun
-			prog := newProgress(g.stderr, g.logger, "remapping")
-			eng.Progress = prog
-			if _, err := eng.SyncModel(ctx, l.Config); err != nil {
-				return withCode(exitStore, err)
+				return err
 			}
 			var infos []mapping.SourceInfo
 			for _, s := range l.Sources {

@@ -53,15 +53,9 @@ shows what would change.`,
 				return err
 			}
 			defer st.Close()
-			eng, err := engine.New(ctx, st, mapping.NewResolver(l.Config), g.logger)
+			eng, prog, err := g.newEngine(ctx, l.Config, st, dryRun, "syncing")
 			if err != nil {
-				return withCode(exitStore, err)
-			}
-			eng.DryRun = dryRun
-			prog := newProgress(g.stderr, g.logger, "syncing")
-			eng.Progress = prog
-			if _, err := eng.SyncModel(ctx, l.Config); err != nil {
-				return withCode(exitStore, err)
+				return err
 			}
 			// Sources that cannot even be opened fail alone; the others run.
 			var jobs []engine.Job
@@ -185,4 +179,21 @@ func (g *globals) evaluate(ctx context.Context, cfg *mapping.Config, st *store.S
 		len(res.Clocks), states["breached"], states["at_risk"], states["running"], res.Changes.New, res.Changes.Updated,
 		res.Changes.Transitions, res.Changes.Outbox)
 	return nil
+}
+
+// newEngine builds the engine sync and remap share: linking loaded from
+// the store, progress on stderr, and the config's clients and people
+// copied into the store first.
+func (g *globals) newEngine(ctx context.Context, cfg *mapping.Config, st *store.Store, dryRun bool, verb string) (*engine.Engine, *progress, error) {
+	eng, err := engine.New(ctx, st, mapping.NewResolver(cfg), g.logger)
+	if err != nil {
+		return nil, nil, withCode(exitStore, err)
+	}
+	eng.DryRun = dryRun
+	prog := newProgress(g.stderr, g.logger, verb)
+	eng.Progress = prog
+	if _, err := eng.SyncModel(ctx, cfg); err != nil {
+		return nil, nil, withCode(exitStore, err)
+	}
+	return eng, prog, nil
 }

@@ -61,7 +61,7 @@ type Job struct {
 type Result struct {
 	SourceID string
 	RunID    int64
-	// Skipped is true when the source had nothing new (no batch emitted).
+	// Batches is 0 when the source had nothing new.
 	Received store.Counts
 	Written  store.Counts
 	Deleted  store.Counts
