@@ -30,6 +30,13 @@ type slaClock struct {
 	Reason                 string      `json:"reason"`
 }
 
+// newSLAClock is c as the CLI prints it.
+func newSLAClock(c sla.Clock) slaClock {
+	return slaClock{ID: c.ID, Policy: c.Policy, Client: c.ClientID, State: c.State, Subject: c.Subject,
+		StartedAt: c.StartedAt, DueAt: c.DueAt, BreachedAt: c.BreachedAt, StoppedAt: c.StoppedAt,
+		BusinessSecondsElapsed: int64(c.BusinessElapsed / time.Second)}
+}
+
 func newSLACmd(g *globals) *cobra.Command {
 	var client, policy, states, atFlag, format string
 	cmd := &cobra.Command{
@@ -93,9 +100,7 @@ same conversation, email or card, within the target).`,
 					(len(wantStates) > 0 && !slices.Contains(wantStates, c.State)) {
 					continue
 				}
-				out = append(out, slaClock{ID: c.ID, Policy: c.Policy, Client: c.ClientID, State: c.State, Subject: c.Subject,
-					StartedAt: c.StartedAt, DueAt: c.DueAt, BreachedAt: c.BreachedAt, StoppedAt: c.StoppedAt,
-					BusinessSecondsElapsed: int64(c.BusinessElapsed / time.Second)})
+				out = append(out, newSLAClock(c))
 				if reason, ok := waivers[c.ID]; ok {
 					out[len(out)-1].Waived, out[len(out)-1].Reason = true, reason
 				}

@@ -7,7 +7,6 @@ package evaluate
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -215,21 +214,6 @@ func Run(ctx context.Context, st *store.Store, rules *Rules, now time.Time) (Res
 		return Result{}, fmt.Errorf("storing clocks: %w", err)
 	}
 	return Result{Clocks: clocks, Changes: ch}, nil
-}
-
-func clockRow(c sla.Clock) store.ClockRow {
-	detail, _ := json.Marshal(map[string]string{"title": c.Subject.Title, "url": c.Subject.URL})
-	utc := func(t *time.Time) *time.Time {
-		if t == nil {
-			return nil
-		}
-		u := t.UTC()
-		return &u
-	}
-	return store.ClockRow{ID: c.ID, Policy: c.Policy, ClientID: c.ClientID, SubjectKind: c.Subject.Kind,
-		SubjectSourceID: c.Subject.Source, SubjectExternalID: c.Subject.ExternalID, State: c.State,
-		StartedAt: c.StartedAt.UTC(), WarnAt: utc(c.WarnAt), DueAt: utc(c.DueAt), BreachedAt: utc(c.BreachedAt),
-		StoppedAt: utc(c.StoppedAt), BusinessSeconds: int64(c.BusinessElapsed / time.Second), Detail: string(detail)}
 }
 
 // Notice is the outbox payload of a clock transition: everything a sink

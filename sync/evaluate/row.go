@@ -1,0 +1,25 @@
+package evaluate
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/karkas/karkas/sla"
+	"github.com/karkas/karkas/store"
+)
+
+// clockRow is a clock as the store keeps it.
+func clockRow(c sla.Clock) store.ClockRow {
+	detail, _ := json.Marshal(map[string]string{"title": c.Subject.Title, "url": c.Subject.URL})
+	utc := func(t *time.Time) *time.Time {
+		if t == nil {
+			return nil
+		}
+		u := t.UTC()
+		return &u
+	}
+	return store.ClockRow{ID: c.ID, Policy: c.Policy, ClientID: c.ClientID, SubjectKind: c.Subject.Kind,
+		SubjectSourceID: c.Subject.Source, SubjectExternalID: c.Subject.ExternalID, State: c.State,
+		StartedAt: c.StartedAt.UTC(), WarnAt: utc(c.WarnAt), DueAt: utc(c.DueAt), BreachedAt: utc(c.BreachedAt),
+		StoppedAt: utc(c.StoppedAt), BusinessSeconds: int64(c.BusinessElapsed / time.Second), Detail: string(detail)}
+}
