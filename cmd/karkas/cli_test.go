@@ -167,7 +167,7 @@ func TestSLAOnDemo(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &clocks); err != nil {
 		t.Fatalf("sla json: %v\n%s", err, out)
 	}
-	states := map[string]int{}
+	states, breachedKinds := map[string]int{}, map[string]int{}
 	for _, c := range clocks {
 		for _, k := range []string{"id", "policy", "client", "state", "subject", "started_at", "due_at", "breached_at", "business_seconds_elapsed", "waived", "reason"} {
 			if _, ok := c[k]; !ok {
@@ -176,16 +176,28 @@ func TestSLAOnDemo(t *testing.T) {
 		}
 		subj := c["subject"].(map[string]any)
 		for _, k := range []string{"kind", "source", "external_id", "title"} {
+			if k == "source" && subj["kind"] == "client" {
+				continue // a client-level clock (contact, budget) comes from no source
+			}
 			if subj[k] == "" || subj[k] == nil {
 				t.Fatalf("clock subject without %q: %v", k, c)
 			}
 		}
 		states[c["state"].(string)]++
+		if c["state"] == "breached" {
+			breachedKinds[c["policy"].(string)]++
+		}
+		if subj["kind"] == "client" && c["client"] == "betta" && subj["title"] != "Бетта Строй" {
+			t.Errorf("a client-level clock is not titled with the client's name: %v", subj)
+		}
 	}
-	for _, s := range []string{"met", "breached", "resolved"} {
+	for _, s := range []string{"met", "breached", "resolved", "running"} {
 		if states[s] == 0 {
 			t.Errorf("no %s clock on the demo: %v", s, states)
 		}
+	}
+	if len(breachedKinds) < 5 {
+		t.Errorf("the demo shows breaches of %d policy kinds, want at least 5: %v", len(breachedKinds), breachedKinds)
 	}
 	if _, again, _ := runCLI(t, env, args...); again != out {
 		t.Error("a second evaluation at the same instant differs")
@@ -210,5 +222,18 @@ func TestSLAOnDemo(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, env, "sla", "-c", config, "--state", "late"); code != exitUsage {
 		t.Errorf("a bad --state exits %d, want %d", code, exitUsage)
+	}
+	if code, _, _ := runCLI(t, env, "sla", "-c", config, "--policy", "stage"); code != exitUsage {
+		t.Errorf("a bad --policy exits %d, want %d", code, exitUsage)
+	}
+	_, out, _ = runCLI(t, env, "sla", "-c", config, "--at", "2026-11-20T18:00:00+01:00", "--format", "json", "--policy", "stage_limit", "--state", "breached")
+	var stage []map[string]any
+	if err := json.Unmarshal([]byte(out), &stage); err != nil || len(stage) == 0 {
+		t.Fatalf("--policy stage_limit --state breached: %v\n%s", err, out)
+	}
+	for _, c := range stage {
+		if c["policy"] != "stage_limit" || c["state"] != "breached" {
+			t.Errorf("filters let through %v", c)
+		}
 	}
 }

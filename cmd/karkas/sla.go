@@ -47,8 +47,13 @@ in the client's business calendar, and lists the clocks: running, at_risk, breac
 resolved (answered after a breach). --at evaluates as of a past instant from the same
 history, so a changed policy can be tried on last month before it is published.
 
-Policies evaluated so far: response (every client message gets an agency reply in the
-same conversation, email or card, within the target).`,
+Policies: response (every client message answered in its conversation, email or card,
+within the target), stage_limit (longest stay in a status), waiting_client (a reminder
+owed to the client every N business days while work waits on them), due_date, brief
+(work started without a brief), hygiene (work in progress without an assignee or a due
+date), client_contact (days without an agency message to the client), hour_budget
+(thresholds, projected overrun, hours left unused) and untracked_work (done with no
+time logged). Each runs only for clients whose policy set configures it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -62,6 +67,11 @@ same conversation, email or card, within the target).`,
 			}
 			if format != "table" && format != "json" {
 				return withCode(exitUsage, fmt.Errorf("--format: %q is not one of table, json", format))
+			}
+			policies := []string{sla.PolicyResponse, sla.PolicyStageLimit, sla.PolicyWaitingClient, sla.PolicyDueDate,
+				sla.PolicyBrief, sla.PolicyHygiene, sla.PolicyClientContact, sla.PolicyHourBudget, sla.PolicyUntracked}
+			if policy != "" && !slices.Contains(policies, policy) {
+				return withCode(exitUsage, fmt.Errorf("--policy: %q is not one of %s", policy, strings.Join(policies, ", ")))
 			}
 			var wantStates []string
 			if states != "" {
@@ -86,7 +96,7 @@ same conversation, email or card, within the target).`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			msgs, err := evaluate.Messages(ctx, st)
+			facts, err := evaluate.LoadFacts(ctx, st)
 			if err != nil {
 				return withCode(exitStore, err)
 			}
@@ -95,7 +105,7 @@ same conversation, email or card, within the target).`,
 				return withCode(exitStore, err)
 			}
 			var out []slaClock
-			for _, c := range sla.ResponseClocks(msgs, rules, now) {
+			for _, c := range evaluate.Evaluate(facts, rules, now) {
 				if (client != "" && c.ClientID != client) || (policy != "" && c.Policy != policy) ||
 					(len(wantStates) > 0 && !slices.Contains(wantStates, c.State)) {
 					continue
@@ -126,7 +136,7 @@ same conversation, email or card, within the target).`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&client, "client", "", "only this client id")
-	f.StringVar(&policy, "policy", "", "only this policy (response)")
+	f.StringVar(&policy, "policy", "", "only this policy: response, stage_limit, waiting_client, due_date, brief, hygiene, client_contact, hour_budget, untracked_work")
 	f.StringVar(&states, "state", "", "only these states, comma-separated: running,at_risk,breached,met,resolved,paused")
 	f.StringVar(&atFlag, "at", "", "evaluate as of this instant (RFC 3339) instead of now")
 	f.StringVar(&format, "format", "table", "table or json")

@@ -190,6 +190,22 @@ func Messages(ctx context.Context, st *store.Store) ([]sla.Message, error) {
 	return out, nil
 }
 
+// Evaluate runs every policy over facts as of now (see sla.Evaluate) and
+// names client-level clocks (contact, budget) by the client's name.
+func Evaluate(facts sla.Facts, rules *Rules, now time.Time) []sla.Clock {
+	clocks := sla.Evaluate(facts, rules, now)
+	for i := range clocks {
+		s := &clocks[i].Subject
+		if s.Kind != "client" {
+			continue
+		}
+		if c, ok := rules.clients[s.ExternalID]; ok && c.Name != "" {
+			s.Title = c.Name
+		}
+	}
+	return clocks
+}
+
 // Result is what an evaluation found and stored.
 type Result struct {
 	Clocks  []sla.Clock
@@ -200,11 +216,11 @@ type Result struct {
 // clocks, their transitions and the notifications they cause, in one
 // transaction. Running it twice at the same instant writes nothing.
 func Run(ctx context.Context, st *store.Store, rules *Rules, now time.Time) (Result, error) {
-	msgs, err := Messages(ctx, st)
+	facts, err := LoadFacts(ctx, st)
 	if err != nil {
 		return Result{}, err
 	}
-	clocks := sla.ResponseClocks(msgs, rules, now)
+	clocks := Evaluate(facts, rules, now)
 	rows := make([]store.ClockRow, 0, len(clocks))
 	for _, c := range clocks {
 		rows = append(rows, clockRow(c))

@@ -90,3 +90,89 @@ func TestReplyOnAnotherChannel(t *testing.T) {
 		t.Errorf("clock = %+v", c)
 	}
 }
+
+// The task and time facts come out of the store as the policies need them,
+// on both databases: moves in order plus one to the current status when
+// the source recorded none (an archived card), description length in
+// characters, checklist names from the stored record, assignees, time
+// logged on the task, and a client's time summed per day.
+func TestLoadFacts(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range []string{store.SQLite, store.Postgres} {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			st := testdb.Open(t, dialect)
+			ctx := context.Background()
+			loc, _ := time.LoadLocation("Europe/Berlin")
+			at := func(day, h int) time.Time { return time.Date(2026, 10, day, h, 0, 0, 0, loc).UTC() }
+			due := at(9, 17)
+			tasks := []store.TaskRow{
+				{SourceID: "trello", ExternalID: "c1", ClientID: "acme", Title: "Landing page", Description: "Кратко",
+					Status: "archived", Closed: true, Labels: "[]", AssigneeIDs: `["anna","boris"]`, CreatedAt: at(5, 9), DueAt: &due,
+					Raw: `{"external_id":"c1","checklists":[{"name":"Brief","items":3,"done":1}],"updated_at":"2026-10-07T10:00:00Z"}`, Hash: "t1"},
+				{SourceID: "trello", ExternalID: "c2", Title: "Nobody's", Status: "todo", Labels: "[]", AssigneeIDs: "[]",
+					CreatedAt: at(5, 9), Raw: "{}", Hash: "t2"},
+			}
+			moves := []store.StatusChangeRow{
+				{SourceID: "trello", ExternalID: "m2", TaskID: "c1", ClientID: "acme", FromStatus: "in_progress", ToStatus: "review", At: at(6, 10), Raw: "{}", Hash: "m2"},
+				{SourceID: "trello", ExternalID: "m1", TaskID: "c1", ClientID: "acme", FromStatus: "todo", ToStatus: "in_progress", At: at(5, 10), Raw: "{}", Hash: "m1"},
+				{SourceID: "trello", ExternalID: "m3", TaskID: "c2", FromStatus: "", ToStatus: "todo", At: at(5, 9), Raw: "{}", Hash: "m3"},
+			}
+			entry := func(id, client, date string, secs int64, billable bool, task string) store.TimeEntryRow {
+				e := store.TimeEntryRow{SourceID: "everhour", ExternalID: id, ClientID: client, EntryDate: date, Seconds: secs,
+					Category: "production", Billable: billable, Tags: "[]", Raw: "{}", Hash: id}
+				if task != "" {
+					e.TaskSourceID, e.TaskID = "trello", task
+				}
+				return e
+			}
+			entries := []store.TimeEntryRow{
+				entry("e1", "acme", "2026-10-05", 3600, true, "c1"),
+				entry("e2", "acme", "2026-10-05", 1800, true, "c1"),
+				entry("e3", "acme", "2026-10-05", 900, false, ""),
+				entry("e4", "acme", "2026-10-06", 7200, true, "c1"),
+				entry("e5", "", "2026-10-06", 600, true, ""),
+			}
+			if _, err := st.WriteBatch(ctx, "x", 0, &store.Batch{Tasks: tasks, StatusChanges: moves, TimeEntries: entries}, "", false); err != nil {
+				t.Fatal(err)
+			}
+			// An entry deleted upstream no longer counts.
+			if _, err := st.DB.Exec(st.DB.Rebind(`UPDATE time_entries SET deleted_at = ? WHERE external_id = 'e4'`), at(8, 9)); err != nil {
+				t.Fatal(err)
+			}
+			f, err := LoadFacts(ctx, st)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(f.Tasks) != 1 {
+				t.Fatalf("got %d tasks, want only the client's one: %+v", len(f.Tasks), f.Tasks)
+			}
+			task := f.Tasks[0]
+			wantMoves := []sla.Move{
+				{At: at(5, 10), From: "todo", To: "in_progress"},
+				{At: at(6, 10), From: "in_progress", To: "review"},
+				{At: time.Date(2026, 10, 7, 10, 0, 0, 0, time.UTC), From: "review", To: "archived"},
+			}
+			if len(task.Moves) != len(wantMoves) {
+				t.Fatalf("moves = %+v, want %+v", task.Moves, wantMoves)
+			}
+			for i, m := range wantMoves {
+				if !task.Moves[i].At.Equal(m.At) || task.Moves[i].From != m.From || task.Moves[i].To != m.To {
+					t.Errorf("move %d = %+v, want %+v", i, task.Moves[i], m)
+				}
+			}
+			if task.Key != "trello/c1" || task.DescriptionLen != 6 || len(task.Checklists) != 1 || task.Checklists[0] != "Brief" ||
+				task.Assignees != 2 || task.DueAt == nil || !task.DueAt.Equal(due) || task.LoggedSeconds != 5400 ||
+				task.Subject.Title != "Landing page" || !task.CreatedAt.Equal(at(5, 9)) {
+				t.Errorf("task = %+v", task)
+			}
+			want := []sla.TimeEntry{
+				{ClientID: "acme", Date: "2026-10-05", Seconds: 900, Billable: false},
+				{ClientID: "acme", Date: "2026-10-05", Seconds: 5400, Billable: true},
+			}
+			if len(f.TimeEntries) != len(want) || f.TimeEntries[0] != want[0] || f.TimeEntries[1] != want[1] {
+				t.Errorf("time entries = %+v, want %+v", f.TimeEntries, want)
+			}
+		})
+	}
+}

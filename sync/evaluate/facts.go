@@ -1,0 +1,192 @@
+package evaluate
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/karkas/karkas/sla"
+	"github.com/karkas/karkas/store"
+)
+
+// LoadFacts reads everything the policies need from the store: the
+// messages, the tasks with their status history and logged time, and the
+// clients' time per day.
+func LoadFacts(ctx context.Context, st *store.Store) (sla.Facts, error) {
+	var f sla.Facts
+	var err error
+	if f.Messages, err = Messages(ctx, st); err != nil {
+		return f, err
+	}
+	if f.Tasks, err = Tasks(ctx, st); err != nil {
+		return f, err
+	}
+	if f.TimeEntries, err = TimeEntries(ctx, st); err != nil {
+		return f, err
+	}
+	return f, nil
+}
+
+type taskRow struct {
+	SourceID    string     `db:"source_id"`
+	ExternalID  string     `db:"external_id"`
+	ClientID    string     `db:"client_id"`
+	Title       string     `db:"title"`
+	URL         string     `db:"url"`
+	Description string     `db:"description"`
+	Status      string     `db:"status"`
+	Assignees   string     `db:"assignee_ids"`
+	CreatedAt   time.Time  `db:"created_at"`
+	DueAt       *time.Time `db:"due_at"`
+	DueDone     bool       `db:"due_done"`
+	Raw         string     `db:"raw"`
+	Logged      int64      `db:"logged"`
+}
+
+// rawTask is the part of a stored task's neutral record that has no column
+// of its own.
+type rawTask struct {
+	Checklists []struct {
+		Name string `json:"name"`
+	} `json:"checklists"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type moveRow struct {
+	SourceID string    `db:"source_id"`
+	TaskID   string    `db:"task_id"`
+	From     string    `db:"from_status"`
+	To       string    `db:"to_status"`
+	At       time.Time `db:"at"`
+}
+
+// Tasks loads the live tasks of clients as task-policy facts: normalized
+// status and its history, description length, checklist names, assignees,
+// due date and the time logged on each.
+//
+// Sources do not always say when a task reached its current status: an
+// archived card carries no move to "archived", and a board export holds
+// only its newest actions. When the current status differs from where the
+// recorded moves leave the task, a move to the current status is added at
+// the task's last activity (the source's updated time), or at its last
+// recorded move when the source gives none, so that a card archived while
+// in progress stops its clocks instead of breaching forever.
+func Tasks(ctx context.Context, st *store.Store) ([]sla.Task, error) {
+	var rows []taskRow
+	err := st.DB.SelectContext(ctx, &rows, `
+		SELECT t.source_id, t.external_id, t.client_id, t.title, t.url, t.description, t.status, t.assignee_ids,
+		       t.created_at, t.due_at, t.due_done, t.raw, COALESCE(l.logged, 0) AS logged
+		FROM tasks t
+		LEFT JOIN (SELECT task_source_id, task_id, SUM(seconds) AS logged FROM time_entries
+		           WHERE deleted_at IS NULL AND task_id <> '' GROUP BY task_source_id, task_id) l
+		       ON l.task_source_id = t.source_id AND l.task_id = t.external_id
+		WHERE t.deleted_at IS NULL AND t.client_id <> ''
+		ORDER BY t.source_id, t.external_id`)
+	if err != nil {
+		return nil, fmt.Errorf("loading tasks: %w", err)
+	}
+	var moves []moveRow
+	err = st.DB.SelectContext(ctx, &moves, `
+		SELECT source_id, task_id, from_status, to_status, at FROM task_status_changes
+		WHERE deleted_at IS NULL AND client_id <> ''
+		ORDER BY source_id, task_id, at, external_id`)
+	if err != nil {
+		return nil, fmt.Errorf("loading status changes: %w", err)
+	}
+	out := make([]sla.Task, 0, len(rows))
+	updated := make([]time.Time, 0, len(rows)) // the source's last activity, per task
+	index := make(map[[2]string]int, len(rows))
+	for _, r := range rows {
+		t := sla.Task{
+			Key:            r.SourceID + "/" + r.ExternalID,
+			ClientID:       r.ClientID,
+			Subject:        sla.Subject{Kind: "task", Source: r.SourceID, ExternalID: r.ExternalID, Title: r.Title, URL: r.URL},
+			Status:         r.Status,
+			CreatedAt:      r.CreatedAt.UTC(),
+			DescriptionLen: utf8.RuneCountInString(r.Description),
+			DueDone:        r.DueDone,
+			LoggedSeconds:  r.Logged,
+		}
+		if r.DueAt != nil {
+			d := r.DueAt.UTC()
+			t.DueAt = &d
+		}
+		var assignees []string
+		if err := json.Unmarshal([]byte(r.Assignees), &assignees); err != nil {
+			return nil, fmt.Errorf("task %s: assignees: %w", t.Key, err)
+		}
+		t.Assignees = len(assignees)
+		var raw rawTask
+		if err := json.Unmarshal([]byte(r.Raw), &raw); err != nil {
+			return nil, fmt.Errorf("task %s: stored record: %w", t.Key, err)
+		}
+		for _, c := range raw.Checklists {
+			t.Checklists = append(t.Checklists, c.Name)
+		}
+		index[[2]string{r.SourceID, r.ExternalID}] = len(out)
+		out = append(out, t)
+		updated = append(updated, raw.UpdatedAt.UTC())
+	}
+	for _, m := range moves {
+		i, ok := index[[2]string{m.SourceID, m.TaskID}]
+		if !ok {
+			continue // a move of a deleted task, or of one without a client
+		}
+		out[i].Moves = append(out[i].Moves, sla.Move{At: m.At.UTC(), From: m.From, To: m.To})
+	}
+	for i := range out {
+		alignCurrent(&out[i], updated[i])
+	}
+	return out, nil
+}
+
+// alignCurrent adds a move to t's current status when its recorded moves
+// leave it elsewhere (see Tasks).
+func alignCurrent(t *sla.Task, updated time.Time) {
+	if len(t.Moves) == 0 || t.Status == "" {
+		return
+	}
+	last := ""
+	lastAt := t.Moves[len(t.Moves)-1].At
+	for _, m := range t.Moves {
+		if m.To != "" {
+			last = m.To
+		}
+	}
+	if last == t.Status {
+		return
+	}
+	at := lastAt
+	if updated.After(at) {
+		at = updated
+	}
+	t.Moves = append(t.Moves, sla.Move{At: at, From: last, To: t.Status})
+}
+
+type entryRow struct {
+	ClientID string `db:"client_id"`
+	Date     string `db:"entry_date"`
+	Billable bool   `db:"billable"`
+	Seconds  int64  `db:"seconds"`
+}
+
+// TimeEntries loads the clients' live time, summed per client, day and
+// billability: the hour budget reads nothing finer.
+func TimeEntries(ctx context.Context, st *store.Store) ([]sla.TimeEntry, error) {
+	var rows []entryRow
+	err := st.DB.SelectContext(ctx, &rows, `
+		SELECT client_id, entry_date, billable, SUM(seconds) AS seconds FROM time_entries
+		WHERE deleted_at IS NULL AND client_id <> ''
+		GROUP BY client_id, entry_date, billable
+		ORDER BY client_id, entry_date, billable`)
+	if err != nil {
+		return nil, fmt.Errorf("loading time entries: %w", err)
+	}
+	out := make([]sla.TimeEntry, len(rows))
+	for i, r := range rows {
+		out[i] = sla.TimeEntry{ClientID: r.ClientID, Date: r.Date, Seconds: r.Seconds, Billable: r.Billable}
+	}
+	return out, nil
+}
