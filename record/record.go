@@ -9,7 +9,10 @@
 // the standard library, so that every connector can depend on it cheaply.
 package record
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // Container kinds.
 const (
@@ -193,6 +196,57 @@ type Batch struct {
 	// emit are gone upstream, and the engine soft-deletes them. Only the
 	// last batch of a pull may set it.
 	EndOfSnapshot bool
+	// Complete lists parts of the source that this batch holds whole: a
+	// card's comments re-read, a window of time entries re-pulled. Live
+	// rows of the source inside such a scope that the batch does not hold
+	// are gone upstream, and the engine soft-deletes them in the batch's
+	// transaction. A scope must fit in one batch; split a large one by
+	// container or time window.
+	Complete []Scope
+}
+
+// Scope names a part of a source's records; see Batch.Complete. Empty
+// fields do not narrow it.
+type Scope struct {
+	// Kind is the records in scope: ScopeTasks, ScopeStatusChanges,
+	// ScopeMessages or ScopeTimeEntries.
+	Kind string
+	// ContainerID keeps the records of one container (a board): tasks
+	// in it, and status changes and messages of its tasks. Not for time
+	// entries.
+	ContainerID string
+	// TaskID keeps the records of one task of the same source: the task,
+	// its status changes, its messages. Not for time entries.
+	TaskID string
+	// From and To keep records whose own time lies in [From, To): a
+	// task's CreatedAt, a status change's At, a message's SentAt, a time
+	// entry's Date (compared as dates in UTC). Zero means unbounded.
+	From, To time.Time
+}
+
+// Scope kinds.
+const (
+	ScopeTasks         = "tasks"
+	ScopeStatusChanges = "status_changes"
+	ScopeMessages      = "messages"
+	ScopeTimeEntries   = "time_entries"
+)
+
+// Validate reports a scope the engine cannot apply.
+func (s Scope) Validate() error {
+	switch s.Kind {
+	case ScopeTasks, ScopeStatusChanges, ScopeMessages:
+	case ScopeTimeEntries:
+		if s.ContainerID != "" || s.TaskID != "" {
+			return fmt.Errorf("scope %s: only From and To narrow time entries", s.Kind)
+		}
+	default:
+		return fmt.Errorf("scope kind %q is not one of tasks, status_changes, messages, time_entries", s.Kind)
+	}
+	if !s.From.IsZero() && !s.To.IsZero() && !s.To.After(s.From) {
+		return fmt.Errorf("scope %s: To %s is not after From %s", s.Kind, s.To.Format(time.RFC3339), s.From.Format(time.RFC3339))
+	}
+	return nil
 }
 
 // Len is the number of records in the batch, problems excluded.

@@ -65,8 +65,23 @@ func (c Counts) Add(o Counts) {
 // many rows each table really wrote (or, with dryRun, would write: the
 // transaction is then rolled back).
 func (s *Store) WriteBatch(ctx context.Context, sourceID string, runID int64, b *Batch, cursor string, dryRun bool) (Counts, error) {
-	written := Counts{}
-	err := s.inTx(ctx, dryRun, func(tx *sqlx.Tx) error {
+	written, _, err := s.WriteBatchComplete(ctx, sourceID, runID, b, nil, cursor, dryRun)
+	return written, err
+}
+
+// WriteBatchComplete is WriteBatch for a batch that holds some parts of the
+// source whole (see record.Batch.Complete): in the same transaction, the
+// source's live rows inside each scope that the batch does not hold are
+// soft-deleted. It returns the rows written and the rows so deleted.
+func (s *Store) WriteBatchComplete(ctx context.Context, sourceID string, runID int64, b *Batch, scopes []record.Scope,
+	cursor string, dryRun bool) (written, deleted Counts, err error) {
+	for _, sc := range scopes {
+		if err := sc.Validate(); err != nil {
+			return nil, nil, err
+		}
+	}
+	written, deleted = Counts{}, Counts{}
+	err = s.inTx(ctx, dryRun, func(tx *sqlx.Tx) error {
 		now := s.Now()
 		for _, rows := range []any{b.Containers, b.People, b.Tasks, b.StatusChanges, b.Messages, b.TimeEntries} {
 			n, name, err := s.upsert(ctx, tx, rows, now)
@@ -88,6 +103,15 @@ func (s *Store) WriteBatch(ctx context.Context, sourceID string, runID int64, b 
 				written["problems"] += int(n)
 			}
 		}
+		for _, sc := range scopes {
+			table, n, err := s.deleteOutside(ctx, tx, sourceID, sc, b, now)
+			if err != nil {
+				return fmt.Errorf("completing %s scope: %w", sc.Kind, err)
+			}
+			if n > 0 {
+				deleted[table] += n
+			}
+		}
 		if cursor != "" {
 			if err := setCursor(ctx, tx, sourceID, cursor, now); err != nil {
 				return err
@@ -96,9 +120,117 @@ func (s *Store) WriteBatch(ctx context.Context, sourceID string, runID int64, b 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return written, nil
+	return written, deleted, nil
+}
+
+// scopedRow is a stored row a scope may hold: its id and its own time.
+type scopedRow struct {
+	ID string `db:"external_id"`
+	At string `db:"at"`
+}
+
+// deleteOutside soft-deletes the live rows of sourceID inside sc that b
+// does not hold, and returns the table and how many rows it marked.
+func (s *Store) deleteOutside(ctx context.Context, tx *sqlx.Tx, sourceID string, sc record.Scope, b *Batch, now time.Time) (string, int, error) {
+	var table, timeCol, taskCol string
+	held := map[string]struct{}{}
+	switch sc.Kind {
+	case record.ScopeTasks:
+		table, timeCol, taskCol = "tasks", "created_at", "external_id"
+		for _, r := range b.Tasks {
+			held[r.ExternalID] = struct{}{}
+		}
+	case record.ScopeStatusChanges:
+		table, timeCol, taskCol = "task_status_changes", "at", "task_id"
+		for _, r := range b.StatusChanges {
+			held[r.ExternalID] = struct{}{}
+		}
+	case record.ScopeMessages:
+		table, timeCol, taskCol = "messages", "sent_at", "task_id"
+		for _, r := range b.Messages {
+			held[r.ExternalID] = struct{}{}
+		}
+	case record.ScopeTimeEntries:
+		table, timeCol = "time_entries", "entry_date"
+		for _, r := range b.TimeEntries {
+			held[r.ExternalID] = struct{}{}
+		}
+	}
+	// The time is read as text and compared here, not in SQL, so that the
+	// comparison is the same whether the driver hands back a timestamp
+	// (database/sql formats it as RFC 3339) or SQLite's text.
+	q := fmt.Sprintf(`SELECT external_id, %s AS at FROM %s WHERE source_id = ? AND deleted_at IS NULL`, timeCol, table)
+	args := []any{sourceID}
+	if table == "messages" && (sc.TaskID != "" || sc.ContainerID != "") {
+		// A message belongs to a task of its own source (a card comment),
+		// not to one it merely links (an email naming a card).
+		q += ` AND task_source_id = ?`
+		args = append(args, sourceID)
+	}
+	if sc.TaskID != "" {
+		q += fmt.Sprintf(` AND %s = ?`, taskCol)
+		args = append(args, sc.TaskID)
+	}
+	if sc.ContainerID != "" {
+		if table == "tasks" {
+			q += ` AND container_id = ?`
+		} else {
+			q += ` AND task_id IN (SELECT external_id FROM tasks WHERE source_id = ? AND container_id = ?)`
+			args = append(args, sourceID)
+		}
+		args = append(args, sc.ContainerID)
+	}
+	var rows []scopedRow
+	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
+		return table, 0, err
+	}
+	var gone []string
+	for _, r := range rows {
+		if _, ok := held[r.ID]; ok {
+			continue
+		}
+		at, err := parseStoredTime(r.At)
+		if err != nil {
+			return table, 0, fmt.Errorf("row %s: %w", r.ID, err)
+		}
+		if (!sc.From.IsZero() && at.Before(sc.From)) || (!sc.To.IsZero() && !at.Before(sc.To)) {
+			continue
+		}
+		gone = append(gone, r.ID)
+	}
+	n, err := markGone(ctx, tx, table, sourceID, gone, now)
+	return table, n, err
+}
+
+// parseStoredTime reads a time column as text: RFC 3339 (a timestamp that
+// database/sql formatted), SQLite's "2006-01-02 15:04:05.999999999-07:00",
+// or a date (time entries).
+func parseStoredTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999-07:00", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("unreadable stored time %q", s)
+}
+
+// markGone soft-deletes rows of a source by id. Their hash changes too, so
+// that a row seen again later is written back to life.
+func markGone(ctx context.Context, tx *sqlx.Tx, table, sourceID string, ids []string, now time.Time) (int, error) {
+	marked := 0
+	for _, id := range ids {
+		res, err := tx.ExecContext(ctx, tx.Rebind(fmt.Sprintf(
+			`UPDATE %s SET deleted_at = ?, hash = 'gone:' || hash, synced_at = ? WHERE source_id = ? AND external_id = ?`, table)),
+			now, now, sourceID, id)
+		if err != nil {
+			return marked, err
+		}
+		n, _ := res.RowsAffected()
+		marked += int(n)
+	}
+	return marked, nil
 }
 
 // inTx runs fn in a transaction; with rollback the transaction is undone
@@ -288,18 +420,18 @@ func (s *Store) SoftDeleteMissing(ctx context.Context, sourceID string, seen map
 				`SELECT external_id FROM %s WHERE source_id = ? AND deleted_at IS NULL`, tableName)), sourceID); err != nil {
 				return err
 			}
+			var gone []string
 			for _, id := range ids {
-				if _, ok := seen[tableName][id]; ok {
-					continue
+				if _, ok := seen[tableName][id]; !ok {
+					gone = append(gone, id)
 				}
-				res, err := tx.ExecContext(ctx, tx.Rebind(fmt.Sprintf(
-					`UPDATE %s SET deleted_at = ?, hash = 'gone:' || hash, synced_at = ? WHERE source_id = ? AND external_id = ?`, tableName)),
-					now, now, sourceID, id)
-				if err != nil {
-					return err
-				}
-				n, _ := res.RowsAffected()
-				marked[tableName] += int(n)
+			}
+			n, err := markGone(ctx, tx, tableName, sourceID, gone, now)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				marked[tableName] += n
 			}
 		}
 		if cursor != "" {

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -144,6 +145,7 @@ type writeJob struct {
 	rows     *store.Batch
 	cursor   string
 	snapshot bool
+	scopes   []record.Scope // parts of the source the rows hold whole
 	first, n int // the batches it holds, first to n (several once grouped)
 	received int
 	last     bool // marks the end of the run's batches
@@ -201,13 +203,19 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 		if err := r.failed(); err != nil {
 			return err
 		}
+		for _, sc := range batch.Complete {
+			if err := sc.Validate(); err != nil {
+				return fmt.Errorf("source %s emitted a bad scope: %w", job.Info.ID, err)
+			}
+		}
 		b.now = e.Store.Now()
 		rows := b.build(batch)
 		markSeen(r.seen, rows)
 		countReceived(res.Received, batch)
 		res.Problems += len(batch.Problems)
 		res.Batches++
-		j := writeJob{run: r, rows: rows, cursor: batch.Cursor, snapshot: batch.EndOfSnapshot, first: res.Batches, n: res.Batches, received: res.Received.Total()}
+		j := writeJob{run: r, rows: rows, cursor: batch.Cursor, snapshot: batch.EndOfSnapshot,
+			scopes: slices.Clone(batch.Complete), first: res.Batches, n: res.Batches, received: res.Received.Total()}
 		w.reserve(rows.Len())
 		select {
 		case w.queue <- j:
@@ -356,7 +364,9 @@ func (w *writer) write(ctx context.Context, e *Engine, j writeJob) {
 			r.deleted.Add(deleted)
 		}
 	} else {
-		written, err = e.Store.WriteBatch(ctx, sourceID, r.res.RunID, j.rows, j.cursor, e.DryRun)
+		var deleted store.Counts
+		written, deleted, err = e.Store.WriteBatchComplete(ctx, sourceID, r.res.RunID, j.rows, j.scopes, j.cursor, e.DryRun)
+		r.deleted.Add(deleted)
 	}
 	if err != nil {
 		which := fmt.Sprintf("batch %d", j.n)
@@ -414,6 +424,7 @@ func (w *writer) group(j writeJob) (writeJob, *writeJob) {
 			j.cursor = k.cursor
 		}
 		j.snapshot = k.snapshot
+		j.scopes = append(j.scopes, k.scopes...)
 		j.n, j.received = k.n, k.received
 		if k.snapshot {
 			break

@@ -237,3 +237,104 @@ func TestWriteFailureStopsSource(t *testing.T) {
 		t.Errorf("cursor = %q, want none", c)
 	}
 }
+
+// funcSource pulls by calling a function, so that a test can emit what it
+// needs batch by batch.
+type funcSource func(ctx context.Context, cursor string, emit connectors.Emit) error
+
+func (f funcSource) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	return f(ctx, cursor, emit)
+}
+
+// A batch that holds a part of the source whole (a card's comments re-read,
+// a window of time entries) deletes the stored rows of that part it does
+// not hold, and nothing outside the part: not another card's comments, not
+// an email that merely links the card, not entries outside the window.
+func TestCompleteScopes(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			st := testdb.Open(t, dialect)
+			ctx := context.Background()
+			day := func(d, h int) time.Time { return time.Date(2026, 10, d, h, 0, 0, 0, time.UTC) }
+			comment := func(id, card string, at time.Time) record.Message {
+				return record.Message{ExternalID: id, Channel: record.ChannelCardComment, ThreadKey: card, TaskID: card,
+					ContainerID: "b1", AuthorID: "m-john", Body: "?", SentAt: at}
+			}
+			entry := func(id, date string) record.TimeEntry {
+				return record.TimeEntry{ExternalID: id, PersonID: "Anna", Date: date, Seconds: 600}
+			}
+			first := &record.Batch{
+				Containers: []record.Container{{ExternalID: "b1", Kind: record.ContainerBoard, Name: "Acme"}},
+				Tasks:      cards(2),
+				Messages: []record.Message{comment("m1", "c000", day(1, 9)), comment("m2", "c000", day(2, 9)),
+					comment("m3", "c000", day(3, 9)), comment("m4", "c001", day(2, 9))},
+				TimeEntries: []record.TimeEntry{entry("e1", "2026-09-30"), entry("e2", "2026-10-01"), entry("e3", "2026-10-31"), entry("e4", "2026-11-01")},
+			}
+			run := func(b *record.Batch) engine.Result {
+				t.Helper()
+				res := newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: funcSource(func(ctx context.Context, _ string, emit connectors.Emit) error {
+					return emit(ctx, b)
+				})})
+				if res.Err != nil {
+					t.Fatal(res.Err)
+				}
+				return res
+			}
+			run(first)
+			// The mail source links an email to card c000; it is not the
+			// board's to delete.
+			mail := mapping.SourceInfo{ID: "mail", Kind: "fake", Identity: mapping.IdentityEmail}
+			if _, err := st.DB.Exec(st.DB.Rebind(`INSERT INTO messages (source_id, external_id, channel, thread_key, task_source_id, task_id,
+				author_side, direction, sent_at, raw, hash, synced_at) VALUES (?, 'x@y', 'email', 'x@y', 'board', 'c000', 'client', 'inbound', ?, '{}', 'h', ?)`),
+				mail.ID, day(2, 10), day(2, 10)); err != nil {
+				t.Fatal(err)
+			}
+			// Card c000's comments re-read from Oct 2 on: m2 is gone, m3
+			// stays; m1 is older than the window and so not judged. The
+			// October time entries re-pulled: e2 is gone.
+			second := &record.Batch{
+				Messages:    []record.Message{comment("m3", "c000", day(3, 9))},
+				TimeEntries: []record.TimeEntry{entry("e3", "2026-10-31")},
+				Complete: []record.Scope{
+					{Kind: record.ScopeMessages, TaskID: "c000", From: day(2, 0)},
+					{Kind: record.ScopeTimeEntries, From: day(1, 0), To: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)},
+				},
+			}
+			res := run(second)
+			if res.Deleted["messages"] != 1 || res.Deleted["time_entries"] != 1 {
+				t.Errorf("deleted = %v, want one message and one time entry", res.Deleted)
+			}
+			live := func(table string) string {
+				var ids []string
+				st.DB.Select(&ids, fmt.Sprintf("SELECT external_id FROM %s WHERE deleted_at IS NULL ORDER BY external_id", table))
+				return strings.Join(ids, ",")
+			}
+			if got := live("messages"); got != "m1,m3,m4,x@y" {
+				t.Errorf("live messages = %s, want m1,m3,m4,x@y", got)
+			}
+			if got := live("time_entries"); got != "e1,e3,e4" {
+				t.Errorf("live time entries = %s, want e1,e3,e4", got)
+			}
+			// A whole board's tasks: c001 is gone, and a comment seen again
+			// comes back to life.
+			third := &record.Batch{Tasks: cards(1), Messages: []record.Message{comment("m2", "c000", day(2, 9))},
+				Complete: []record.Scope{{Kind: record.ScopeTasks, ContainerID: "b1"}}}
+			run(third)
+			if got := live("tasks"); got != "c000" {
+				t.Errorf("live tasks = %s, want c000", got)
+			}
+			if got := live("messages"); got != "m1,m2,m3,m4,x@y" {
+				t.Errorf("live messages = %s, want m1,m2,m3,m4,x@y", got)
+			}
+			// A bad scope is the source's error, before anything is stored.
+			res = newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: funcSource(func(ctx context.Context, _ string, emit connectors.Emit) error {
+				return emit(ctx, &record.Batch{Complete: []record.Scope{{Kind: record.ScopeTimeEntries, TaskID: "c000"}}})
+			})})
+			if res.Err == nil || !strings.Contains(res.Err.Error(), "only From and To narrow time entries") {
+				t.Errorf("bad scope: err = %v", res.Err)
+			}
+		})
+	}
+}
