@@ -146,7 +146,7 @@ type writeJob struct {
 	cursor   string
 	snapshot bool
 	scopes   []record.Scope // parts of the source the rows hold whole
-	first, n int // the batches it holds, first to n (several once grouped)
+	first, n int            // the batches it holds, first to n (several once grouped)
 	received int
 	last     bool // marks the end of the run's batches
 }
