@@ -106,3 +106,22 @@ func (e *RateLimitError) Unwrap() error { return e.Err }
 // ErrUnauthorized marks a source whose credentials were refused; it stays
 // stopped until they are fixed.
 var ErrUnauthorized = errors.New("unauthorized")
+
+// AttentionError ends a pull that did what it could but found something
+// only a human can fix: a board deleted or no longer shared, a repository
+// gone. The source keeps the part's data, pulls its other parts, and
+// returns this error at the end; the engine stores what was emitted and
+// shows Why on the source until a later pull succeeds.
+type AttentionError struct {
+	Why string
+	Err error
+}
+
+func (e *AttentionError) Error() string {
+	if e.Err == nil {
+		return e.Why
+	}
+	return e.Why + ": " + e.Err.Error()
+}
+
+func (e *AttentionError) Unwrap() error { return e.Err }

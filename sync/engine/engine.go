@@ -251,9 +251,12 @@ func (e *Engine) finish(ctx context.Context, r *run) Result {
 	if e.DryRun || res.RunID == 0 {
 		return res
 	}
+	var attention *connectors.AttentionError
 	switch {
 	case errors.Is(res.Err, connectors.ErrUnauthorized):
 		_ = e.Store.SetAttention(fctx, res.SourceID, "credentials refused: fix the token and run again")
+	case errors.As(res.Err, &attention):
+		_ = e.Store.SetAttention(fctx, res.SourceID, attention.Why)
 	case res.Err == nil && res.Batches > 0:
 		_ = e.Store.SetAttention(fctx, res.SourceID, "")
 	}

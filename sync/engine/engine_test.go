@@ -338,3 +338,43 @@ func TestCompleteScopes(t *testing.T) {
 		})
 	}
 }
+
+// A source that pulled what it could but found a part only a human can fix
+// keeps what it emitted and flags the source; a later good pull clears it.
+func TestAttention(t *testing.T) {
+	t.Parallel()
+	st := testdb.Open(t, store.SQLite)
+	ctx := context.Background()
+	attention := func() string {
+		t.Helper()
+		srcs, err := st.Sources(ctx)
+		if err != nil || len(srcs) != 1 {
+			t.Fatalf("sources: %v %v", srcs, err)
+		}
+		return srcs[0].Attention
+	}
+	res := newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: funcSource(func(ctx context.Context, _ string, emit connectors.Emit) error {
+		if err := emit(ctx, &record.Batch{Tasks: cards(3)}); err != nil {
+			return err
+		}
+		return &connectors.AttentionError{Why: "board Old (b9) is gone or no longer shared; its data is kept", Err: errors.New("404 Not Found")}
+	})})
+	if res.Err == nil || res.Written["tasks"] != 3 {
+		t.Fatalf("run: err %v, written %v", res.Err, res.Written)
+	}
+	if got := attention(); got != "board Old (b9) is gone or no longer shared; its data is kept" {
+		t.Errorf("attention = %q", got)
+	}
+	res = newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: funcSource(func(ctx context.Context, _ string, emit connectors.Emit) error {
+		return emit(ctx, &record.Batch{Tasks: cards(4)})
+	})})
+	if res.Err != nil || attention() != "" {
+		t.Errorf("a good pull left attention %q (err %v)", attention(), res.Err)
+	}
+	res = newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: funcSource(func(ctx context.Context, _ string, emit connectors.Emit) error {
+		return fmt.Errorf("listing boards: %w", connectors.ErrUnauthorized)
+	})})
+	if !errors.Is(res.Err, connectors.ErrUnauthorized) || !strings.Contains(attention(), "credentials refused") {
+		t.Errorf("a refused token: err %v, attention %q", res.Err, attention())
+	}
+}
