@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	_ "time/tzdata" // calendars must not depend on the server's zoneinfo
@@ -374,12 +375,10 @@ func ParseInterval(s string) (from, to int, err error) {
 	if m == nil {
 		return 0, 0, fmt.Errorf("%q is not an interval like 09:00-13:00", s)
 	}
-	var h1, m1, h2, m2 int
-	fmt.Sscan(m[1], &h1)
-	fmt.Sscan(m[2], &m1)
-	fmt.Sscan(m[3], &h2)
-	fmt.Sscan(m[4], &m2)
-	from, to = h1*60+m1, h2*60+m2
+	// strconv, not fmt.Sscan: Sscan reads "09" as an octal prefix and
+	// stops at the 9, which made 09:00 midnight.
+	n := func(s string) int { v, _ := strconv.Atoi(s); return v } // the pattern admits digits only
+	from, to = n(m[1])*60+n(m[2]), n(m[3])*60+n(m[4])
 	if from >= to || to > 24*60 {
 		return 0, 0, fmt.Errorf("%q ends before it starts", s)
 	}

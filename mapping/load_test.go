@@ -265,3 +265,27 @@ func TestSourceOptionsDecoded(t *testing.T) {
 		t.Errorf("options = %+v", o)
 	}
 }
+
+// Hours with a leading zero read as decimal: 09:00 is nine, not midnight
+// (fmt.Sscan once took "09" for an octal prefix).
+func TestParseInterval(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		in       string
+		from, to int
+		bad      bool
+	}{
+		{in: "09:00-18:00", from: 9 * 60, to: 18 * 60},
+		{in: "08:09-09:08", from: 8*60 + 9, to: 9*60 + 8},
+		{in: "00:00-24:00", from: 0, to: 24 * 60},
+		{in: " 14:30-17:45 ", from: 14*60 + 30, to: 17*60 + 45},
+		{in: "18:00-09:00", bad: true},
+		{in: "9:00-18:00", bad: true},
+		{in: "24:00-24:30", bad: true},
+	} {
+		from, to, err := ParseInterval(c.in)
+		if (err != nil) != c.bad || (!c.bad && (from != c.from || to != c.to)) {
+			t.Errorf("ParseInterval(%q) = %d, %d, %v; want %d, %d (bad %v)", c.in, from, to, err, c.from, c.to, c.bad)
+		}
+	}
+}
