@@ -77,8 +77,9 @@ type CalendarSpec struct {
 	WorkingDays []string
 }
 
-// Calendar answers business-time questions for one CalendarSpec. It is
-// immutable after NewCalendar and safe for concurrent use.
+// Calendar answers business-time questions for one CalendarSpec, or for a
+// calendar's versions over time (see [NewCalendarHistory]). It is immutable
+// after NewCalendar or NewCalendarHistory and safe for concurrent use.
 //
 // Internally it builds, lazily and once per calendar year, a table over
 // the days of the year: each day's start instant, its working intervals as
@@ -93,6 +94,13 @@ type Calendar struct {
 	country  []*cal.Holiday
 	holidays map[int]bool // civil dates, see civil
 	working  map[int]bool
+
+	spec CalendarSpec // as given, for Spec
+	// versions is set on a calendar NewCalendarHistory built from two or
+	// more versions: its year tables are then built from theirs (see
+	// buildHistoryYear). Its name, loc and spec are the latest version's;
+	// week, extra, country, holidays and working are left empty.
+	versions []version
 
 	mu    sync.Mutex // serialises building year tables
 	years atomic.Pointer[yearSet]
@@ -163,7 +171,7 @@ func Countries() []string {
 // problem it finds in one error.
 func NewCalendar(spec CalendarSpec) (*Calendar, error) {
 	var errs []error
-	c := &Calendar{name: spec.Name, loc: spec.Location, holidays: map[int]bool{}, working: map[int]bool{}}
+	c := &Calendar{name: spec.Name, loc: spec.Location, spec: cloneSpec(spec), holidays: map[int]bool{}, working: map[int]bool{}}
 	if spec.Location == nil {
 		errs = append(errs, errors.New("no location (an IANA zone such as Europe/Berlin)"))
 	}
@@ -229,7 +237,22 @@ func NewCalendar(spec CalendarSpec) (*Calendar, error) {
 func (c *Calendar) Name() string { return c.name }
 
 // Location returns the zone the calendar reads its dates and hours in.
+// For a calendar with history it is the zone of the latest version; each
+// version still reads its own hours and dates in its own zone.
 func (c *Calendar) Location() *time.Location { return c.loc }
+
+// Spec returns a copy of the spec the calendar was built from; for a
+// calendar with history, the latest version's.
+func (c *Calendar) Spec() CalendarSpec { return cloneSpec(c.spec) }
+
+func cloneSpec(s CalendarSpec) CalendarSpec {
+	for wd := range s.Week {
+		s.Week[wd] = slices.Clone(s.Week[wd])
+	}
+	s.Holidays = slices.Clone(s.Holidays)
+	s.WorkingDays = slices.Clone(s.WorkingDays)
+	return s
+}
 
 // Between returns the business time in [a, b); 0 if b <= a.
 func (c *Calendar) Between(a, b time.Time) time.Duration {
@@ -282,6 +305,18 @@ func (c *Calendar) Add(t time.Time, d time.Duration) time.Time {
 // interval when the day is shorter. Like Add, an amount that runs out at the
 // end of an interval gives that end. A negative n counts days backwards;
 // n == 0 gives NextBusiness(t).
+//
+// For a calendar with history (see [NewCalendarHistory]) a day is a local
+// date of the version in force when the day starts: it begins at that
+// version's midnight and lasts until the next day begins. The day on which
+// an edit takes effect therefore starts at the old version's midnight and
+// runs to the first midnight of the new version after the edit (not 24
+// hours when the edit changes the zone). A day counts, and its elapsed
+// business time is measured, as Between counts it: the old hours before
+// the edit, the new hours after. So with 09:00-18:00 edited to 10:00-16:00
+// at Monday 12:00, Monday holds 09:00-12:00 and 12:00-16:00, 7 hours, and
+// AddDays(Friday 11:00, 1) is Monday 11:00 (2 hours into the day) while
+// AddDays(Friday 11:00, 2) is Tuesday 12:00.
 func (c *Calendar) AddDays(t time.Time, n int) time.Time {
 	t = c.NextBusiness(t)
 	tab, i := c.locate(t)
@@ -340,7 +375,14 @@ func (c *Calendar) IsBusiness(t time.Time) bool {
 // zone, is a working day: a WorkingDays date, or a weekday with hours that
 // is not a public or extra holiday. A clock change can still leave such a
 // day without business time (an 02:00-03:00 shift on the spring change).
+//
+// For a calendar with history the version in force at the instant date
+// answers, reading the date in its own zone: on the day of an edit, asking
+// before and after the edit can give different answers.
 func (c *Calendar) IsWorkday(date time.Time) bool {
+	if c.versions != nil {
+		return c.versionAt(date.Unix()).IsWorkday(date)
+	}
 	tab, i := c.locate(date)
 	return tab.work[i]
 }
@@ -455,6 +497,9 @@ func (c *Calendar) year(y int) *yearTable {
 
 // buildYear computes the table of calendar year y.
 func (c *Calendar) buildYear(y int) *yearTable {
+	if c.versions != nil {
+		return c.buildHistoryYear(y)
+	}
 	jan1 := time.Date(y, time.January, 1, 0, 0, 0, 0, time.UTC)
 	days := time.Date(y, time.December, 31, 0, 0, 0, 0, time.UTC).YearDay()
 	tab := &yearTable{

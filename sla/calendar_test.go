@@ -15,8 +15,12 @@ import (
 
 // calendarCase is one golden question in testdata/calendar/<case>/case.json.
 type calendarCase struct {
-	Why      string       `json:"why"`
-	Calendar calendarJSON `json:"calendar"`
+	Why string `json:"why"`
+	// Calendar is the calendar asked; or Versions, a calendar edited over
+	// time, each version with the instant it took effect (the first
+	// version's "from" may be left out: it holds since always).
+	Calendar calendarJSON  `json:"calendar"`
+	Versions []versionJSON `json:"versions,omitempty"`
 	// Op is between, add, add_days, next_business, is_business or is_workday.
 	Op       string          `json:"op"`
 	From     string          `json:"from"`
@@ -36,7 +40,48 @@ type calendarJSON struct {
 	WorkingDays []string            `json:"working_days,omitempty"`
 }
 
+// versionJSON is one version of a calendar in a golden case.
+type versionJSON struct {
+	From     string       `json:"from,omitempty"`
+	Calendar calendarJSON `json:"calendar"`
+}
+
 var dayKeys = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+
+// calendar builds the case's calendar: a plain one, or one with history.
+func (tc calendarCase) calendar(t *testing.T, name string) *Calendar {
+	t.Helper()
+	if len(tc.Versions) == 0 {
+		spec, err := tc.Calendar.spec(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return mustCalendar(t, spec)
+	}
+	if tc.Calendar.Zone != "" || len(tc.Calendar.Week) > 0 {
+		t.Fatal(`a case has "calendar" or "versions", not both`)
+	}
+	var vs []CalendarVersion
+	for i, v := range tc.Versions {
+		spec, err := v.Calendar.spec(name)
+		if err != nil {
+			t.Fatalf("version %d: %v", i+1, err)
+		}
+		cv := CalendarVersion{Spec: spec}
+		switch {
+		case v.From != "":
+			cv.From = parseInstant(t, v.From)
+		case i > 0:
+			t.Fatalf(`version %d: no "from": when did the edit take effect?`, i+1)
+		}
+		vs = append(vs, cv)
+	}
+	c, err := NewCalendarHistory(vs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
 
 func (cj calendarJSON) spec(name string) (CalendarSpec, error) {
 	loc, err := time.LoadLocation(cj.Zone)
@@ -90,14 +135,7 @@ func TestCalendarGolden(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			tc := readCase(t, path)
-			spec, err := tc.Calendar.spec(name)
-			if err != nil {
-				t.Fatal(err)
-			}
-			c, err := NewCalendar(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := tc.calendar(t, name)
 			from := parseInstant(t, tc.From)
 			switch tc.Op {
 			case "between":

@@ -32,4 +32,29 @@
 // America/Santiago, where clocks jump from 00:00 to 01:00) starts at 01:00.
 // The rule is computed from the zone's transitions rather than left to
 // time.Date, whose choice for repeated times is unspecified.
+//
+// # Calendar edits
+//
+// Admins edit calendars: the hours change, a holiday is added, the office
+// moves to another zone. An edit takes effect from the instant karkas first
+// saw it and never rewrites the past: business time before that instant is
+// counted with the calendar then in force, business time after it with the
+// new one. A clock that runs across the edit counts its earlier part in the
+// old hours and its later part in the new hours; a clock that closed before
+// the edit keeps its answer.
+//
+// For example, Berlin 09:00-18:00 becomes 10:00-16:00 on Monday 2026-11-16
+// at 12:00. A client message of Friday 16:00 read on Tuesday 11:00 has
+// waited 10 business hours: Friday 16:00-18:00 (2h), Monday 09:00-12:00 in
+// the old hours (3h), Monday 12:00-16:00 in the new hours (4h) and Tuesday
+// 10:00-11:00 (1h). The old calendar alone would say 13h, the new one
+// alone 7h.
+//
+// [NewCalendarHistory] builds such a calendar from its versions, each with
+// the instant it took effect; a calendar of one version is a plain
+// [NewCalendar] calendar. The same rule holds for added holidays (a date
+// made a holiday after it passed stays a working day in the past) and for
+// a changed zone (days before the edit are the old zone's dates).
+// Remembering the versions, and when karkas first saw each, is the
+// caller's job: karkas keeps them in its store.
 package sla

@@ -237,3 +237,52 @@ func TestSLAOnDemo(t *testing.T) {
 		}
 	}
 }
+
+// An edited calendar: karkas sla previews it from now without recording
+// it, the next sync records it once, and a sync after that records
+// nothing.
+func TestCalendarEdit(t *testing.T) {
+	t.Parallel()
+	config, data := demoSetup(t, 1, 2000)
+	dbURL := "sqlite:" + filepath.Join(t.TempDir(), "demo.db")
+	env := map[string]string{"KARKAS_DEMO_DATA": data, "KARKAS_STORE": dbURL}
+	if code, out, errOut := runCLI(t, env, "sync", "-c", config); code != exitOK {
+		t.Fatalf("sync: %d\n%s%s", code, out, errOut)
+	}
+	versions := func() int {
+		st, err := store.Open(context.Background(), dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var n int
+		if err := st.DB.Get(&n, "SELECT COUNT(*) FROM calendar_versions WHERE calendar = 'berlin'"); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := versions(); n != 1 {
+		t.Fatalf("%d berlin versions after the first sync, want 1", n)
+	}
+	text, _ := os.ReadFile(config)
+	edited := strings.Replace(string(text), `mon-fri: ["09:00-13:00", "14:00-18:00"]`, `mon-fri: ["10:00-16:00"]`, 1)
+	if edited == string(text) {
+		t.Fatal("the demo config no longer holds the Berlin hours this test edits")
+	}
+	os.WriteFile(config, []byte(edited), 0o644)
+	code, _, errOut := runCLI(t, env, "sla", "-c", config, "--format", "json")
+	if code != exitOK || !strings.Contains(errOut, "calendar berlin: the config differs") || versions() != 1 {
+		t.Fatalf("sla on an edited calendar: exit %d, %d versions\n%s", code, versions(), errOut)
+	}
+	for i := range 2 {
+		if code, out, errOut := runCLI(t, env, "sync", "-c", config); code != exitOK {
+			t.Fatalf("sync %d: %d\n%s%s", i, code, out, errOut)
+		}
+		if n := versions(); n != 2 {
+			t.Fatalf("%d berlin versions after sync %d of the edit, want 2", n, i)
+		}
+	}
+	if _, _, errOut := runCLI(t, env, "sla", "-c", config); strings.Contains(errOut, "differs") {
+		t.Errorf("sla still previews a recorded edit:\n%s", errOut)
+	}
+}

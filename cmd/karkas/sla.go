@@ -96,6 +96,16 @@ time logged). Each runs only for clients whose policy set configures it.`,
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
+			// Calendars as recorded by syncs; a calendar edited in the
+			// config since the last sync counts from now, without being
+			// recorded (sync records it).
+			preview, err := rules.UseHistory(ctx, st, time.Now().UTC(), false)
+			if err != nil {
+				return withCode(exitStore, err)
+			}
+			for _, name := range preview {
+				fmt.Fprintf(g.stderr, "calendar %s: the config differs from the calendar the last sync recorded; evaluating with the edit from now on (karkas sync records it)\n", name)
+			}
 			facts, err := evaluate.LoadFacts(ctx, st)
 			if err != nil {
 				return withCode(exitStore, err)

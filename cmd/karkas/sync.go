@@ -167,7 +167,17 @@ func (g *globals) evaluate(ctx context.Context, cfg *mapping.Config, st *store.S
 	if err != nil {
 		return withCode(exitUsage, err)
 	}
-	res, err := evaluate.Run(ctx, st, rules, time.Now().UTC())
+	now := time.Now().UTC()
+	// A calendar edited in the config counts from now on; the business
+	// time before the edit stays counted in the hours then in force.
+	edited, err := rules.UseHistory(ctx, st, now, true)
+	if err != nil {
+		return withCode(exitStore, err)
+	}
+	for _, name := range edited {
+		g.logger.Info("calendar version recorded", "calendar", name, "effective_from", now.Format(time.RFC3339))
+	}
+	res, err := evaluate.Run(ctx, st, rules, now)
 	if err != nil {
 		return withCode(exitStore, err)
 	}
