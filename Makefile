@@ -30,11 +30,21 @@ test: ## the whole suite: vet, then go test -race on SQLite and PostgreSQL (star
 test-short: ## go test without -race and without PostgreSQL, for quick loops
 	$(GO) test -count=1 ./...
 
-bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x dataset on SQLite and PostgreSQL
+bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x dataset on SQLite and PostgreSQL, business calendar, SLA response evaluation (clocks/s on one core)
 	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
 	  $(GO) run ./cmd/karkas-bench
+	@echo; echo "trello API pull (fake Trello, real limits, virtual time):"
+	@$(GO) run ./cmd/karkas-bench -trello
 	@echo; echo "business calendar (clocks/s per core; goal >= 1,000,000):"
 	@$(GO) test -run '^$$' -bench 'Between$$|Add$$' -count 1 ./sla | grep -E '^Benchmark' 
+	@echo
+	@set -o pipefail; $(GO) test -run '^$$' -bench 'EvaluateResponse$$' -cpu 1 -count 3 ./sla | awk ' \
+	  function commas(n,  s, out) { s = sprintf("%d", n); while (length(s) > 3) { out = "," substr(s, length(s) - 2) out; s = substr(s, 1, length(s) - 3) } return s out } \
+	  /^BenchmarkEvaluateResponse/ { for (i = 2; i < NF; i++) { \
+	    if ($$(i + 1) == "clocks/s" && $$i > warm) warm = $$i; \
+	    if ($$(i + 1) == "first-clocks/s" && $$i > first) first = $$i } } \
+	  END { if (!warm) { print "BenchmarkEvaluateResponse: no result"; exit 1 } \
+	    printf "SLA response evaluation: %s clocks/s on one core (goal >= 1,000,000; best of 3); first evaluation, page faults included: %s clocks/s\n", commas(warm), commas(first) }'
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi

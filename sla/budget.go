@@ -122,7 +122,7 @@ func BudgetClocks(entries []TimeEntry, rules Rules, now time.Time) []Clock {
 				if perDay[d] > 0 && run >= limit {
 					day := time.Date(y, m, d, 0, 0, 0, 0, loc)
 					c := clock(Breached, day, "threshold", strconv.FormatFloat(f, 'g', -1, 64))
-					c.BreachedAt = &day
+					c.BreachedAt = day
 					out = append(out, c)
 					break
 				}
@@ -140,16 +140,14 @@ func BudgetClocks(entries []TimeEntry, rules Rules, now time.Time) []Clock {
 			}
 			if elapsed > 0 && float64(used)/float64(elapsed)*float64(total) > budget {
 				c := clock(AtRisk, monthStart, "projected")
-				end := nextMonth
-				c.DueAt = &end
+				c.DueAt = nextMonth
 				out = append(out, c)
 			}
 		}
 		if lastWeek := daysInMonth - 6; p.WarnUnused > 0 && today >= lastWeek &&
 			(budget-float64(used))/budget > p.WarnUnused {
 			c := clock(AtRisk, time.Date(y, m, lastWeek, 0, 0, 0, 0, loc), "unused")
-			end := nextMonth
-			c.DueAt = &end
+			c.DueAt = nextMonth
 			out = append(out, c)
 		}
 	}

@@ -25,15 +25,20 @@ func ContactClocks(msgs []Message, rules Rules, now time.Time) []Clock {
 		hasLast     bool
 	}
 	byClient := map[string]*contact{}
+	var c *contact // the last message's client's, found without a map lookup
+	lastID := ""
 	for i := range msgs {
 		m := &msgs[i]
 		if m.ClientID == "" || m.SentAt.After(now) {
 			continue
 		}
-		c := byClient[m.ClientID]
-		if c == nil {
-			c = &contact{first: m.SentAt}
-			byClient[m.ClientID] = c
+		if c == nil || m.ClientID != lastID {
+			c = byClient[m.ClientID]
+			if c == nil {
+				c = &contact{first: m.SentAt}
+				byClient[m.ClientID] = c
+			}
+			lastID = m.ClientID
 		}
 		if m.SentAt.Before(c.first) {
 			c.first = m.SentAt
@@ -67,7 +72,7 @@ func ContactClocks(msgs []Message, rules Rules, now time.Time) []Clock {
 			StartedAt: start,
 		}
 		due := start.Add(time.Duration(ps.ClientContact.MaxDays) * 24 * time.Hour)
-		settleAt(&c, cal, nil, due, nil, now)
+		settleAt(&c, cal, time.Time{}, due, time.Time{}, now)
 		out = append(out, c)
 	}
 	return sortClocks(out)

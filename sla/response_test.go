@@ -1,6 +1,12 @@
 package sla
 
 import (
+	"cmp"
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -132,5 +138,117 @@ func TestResponseClocks(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestClockIDIsStable pins IDs computed by the first implementation:
+// clock IDs are stored (clocks, waivers), so a change here orphans them.
+func TestClockIDIsStable(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		policy string
+		parts  []string
+		want   string
+	}{
+		{"response", PolicyResponse, []string{"thread:imap/abc@example.com", "imap/42"}, "response-c7771d2d331f0b52"},
+		{"stage limit", PolicyStageLimit, []string{"trello/c1", "2026-10-05T08:00:00Z", "review"}, "stage_limit-9cb2e72999390b32"},
+		{"hour budget", PolicyHourBudget, []string{"acme", "2026-10"}, "hour_budget-ca44307f12084a75"},
+		{"parts longer than the stack buffer", PolicyResponse, []string{strings.Repeat("x", 300), "k"}, "response-baa3fd73877995fe"},
+		{"no parts", "p", nil, "p-148de9c5a7a44d19"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := ClockID(tc.policy, tc.parts...); got != tc.want {
+				t.Errorf("ClockID = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestClockJSONOmitsAbsentInstants(t *testing.T) {
+	t.Parallel()
+	start := time.Date(2026, 10, 5, 9, 0, 0, 0, time.UTC)
+	c := Clock{ID: "response-1", Policy: PolicyResponse, State: Running, StartedAt: start, DueAt: start.Add(6 * time.Hour)}
+	b, err := json.Marshal(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got map[string]any
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got["due_at"] != "2026-10-05T15:00:00Z" || got["started_at"] != "2026-10-05T09:00:00Z" {
+		t.Errorf("instants: %s", b)
+	}
+	for _, k := range []string{"warn_at", "breached_at", "stopped_at"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("%s present though absent: %s", k, b)
+		}
+	}
+}
+
+// TestResponseClocksHashCollisions runs the response policy with hashes
+// that put several or all conversations in one group: the answer must be
+// the one the real hash gives.
+func TestResponseClocksHashCollisions(t *testing.T) {
+	t.Parallel()
+	f, rules := fixture(t)
+	// Repeated instants inside conversations, so that ties are broken by key.
+	for i := 0; i+1 < len(f.Messages); i += 7 {
+		if f.Messages[i].Conversation == f.Messages[i+1].Conversation {
+			f.Messages[i+1].SentAt = f.Messages[i].SentAt
+		}
+	}
+	hashes := map[string]func(string) uint64{
+		"all collide": func(string) uint64 { return 42 },
+		"two groups":  func(s string) uint64 { return uint64(len(s) % 2) },
+		"top bits only": func(s string) uint64 {
+			return fnv64(s) & (0xff << 56)
+		},
+	}
+	for _, s := range replayNows {
+		now := at(t, s)
+		want := ResponseClocks(f.Messages, rules, now)
+		if len(want) == 0 {
+			t.Fatalf("now %s: no clocks, the test proves nothing", s)
+		}
+		for name, h := range hashes {
+			if got := responseClocks(f.Messages, rules, now, h); !reflect.DeepEqual(got, want) {
+				t.Errorf("now %s, %s: clocks differ\n%s", s, name, diffClocks(want, got))
+			}
+		}
+	}
+}
+
+func TestRadixSort(t *testing.T) {
+	t.Parallel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, n := range []int{0, 1, 2, 3, 100, 5000} {
+		s := make([]pendingClock, n)
+		for i := range s {
+			// Few distinct values per field, so that ties are common, and
+			// seconds of both signs.
+			s[i] = pendingClock{sec: rng.Int64N(7) - 3 + rng.Int64N(2)*(1<<40), nsec: int32(rng.IntN(3)) * 1e8,
+				sum: rng.Uint64() >> (rng.IntN(2) * 62), open: int32(i)}
+		}
+		want := slices.Clone(s)
+		slices.SortStableFunc(want, func(a, b pendingClock) int {
+			if c := cmp.Compare(a.sec, b.sec); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.nsec, b.nsec); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.sum, b.sum)
+		})
+		tmp := make([]pendingClock, n)
+		got, tmp := radixSort(s, tmp, func(p *pendingClock) uint64 { return p.sum })
+		got, tmp = radixSort(got, tmp, func(p *pendingClock) uint64 { return uint64(p.nsec) })
+		got, _ = radixSort(got, tmp, func(p *pendingClock) uint64 { return uint64(p.sec) ^ 1<<63 })
+		if !slices.Equal(got, want) {
+			t.Errorf("n=%d: radix order differs from a stable comparison sort", n)
+		}
 	}
 }

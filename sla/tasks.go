@@ -98,7 +98,7 @@ func WaitingClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 				c := taskClock(t, PolicyWaitingClient, cal, start, instantKey(s.from), strconv.Itoa(n))
 				settle(&c, cal, clampStop(s.to, c.StartedAt), every, Duration{}, now)
 				out = append(out, c)
-				due := *c.DueAt
+				due := c.DueAt
 				if c.State != Breached && c.State != Resolved {
 					break // this reminder is not due yet or the wait ended before it
 				}
@@ -156,13 +156,12 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 		}
 		due := *t.DueAt
 		c := taskClock(t, PolicyDueDate, cal, created, instantKey(due))
-		var warnAt *time.Time
+		var warnAt time.Time
 		if !ps.DueDate.WarnBefore.IsZero() {
-			w := before(cal, due, ps.DueDate.WarnBefore)
-			warnAt = &w
+			warnAt = before(cal, due, ps.DueDate.WarnBefore)
 		}
 		status := statusAt(t, ss)
-		var stopped *time.Time
+		var stopped time.Time
 		if status == StatusDone || status == StatusArchived {
 			if s := firstStay(ss, StatusDone); s != nil {
 				stopped = clampStop(&s.from, c.StartedAt)
@@ -172,11 +171,11 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 		}
 		settleAt(&c, cal, stopped, due, warnAt, now)
 		switch {
-		case stopped == nil && t.DueDone:
-			c.State, c.BreachedAt = Met, nil
+		case stopped.IsZero() && t.DueDone:
+			c.State, c.BreachedAt = Met, time.Time{}
 			c.BusinessElapsed = cal.Between(c.StartedAt, minTime(now, due))
-		case stopped == nil && status == StatusWaitingClient:
-			c.State, c.BreachedAt = Paused, nil
+		case stopped.IsZero() && status == StatusWaitingClient:
+			c.State, c.BreachedAt = Paused, time.Time{}
 		}
 		out = append(out, c)
 	}
@@ -210,7 +209,7 @@ func BriefClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 			continue
 		}
 		c := taskClock(t, PolicyBrief, cal, entry.from, instantKey(entry.from))
-		settleAt(&c, cal, closedAt(t, ss, c.StartedAt), c.StartedAt, nil, now)
+		settleAt(&c, cal, closedAt(t, ss, c.StartedAt), c.StartedAt, time.Time{}, now)
 		out = append(out, c)
 	}
 	return sortClocks(out)
@@ -261,7 +260,7 @@ func HygieneClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 				continue
 			}
 			c := taskClock(t, PolicyHygiene, cal, entry, item.name, instantKey(entry))
-			settleAt(&c, cal, nil, c.StartedAt, nil, now)
+			settleAt(&c, cal, time.Time{}, c.StartedAt, time.Time{}, now)
 			out = append(out, c)
 		}
 	}
@@ -290,7 +289,7 @@ func UntrackedClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 			continue
 		}
 		c := taskClock(t, PolicyUntracked, cal, done.from, instantKey(done.from))
-		settleAt(&c, cal, nil, c.StartedAt, nil, now)
+		settleAt(&c, cal, time.Time{}, c.StartedAt, time.Time{}, now)
 		out = append(out, c)
 	}
 	return sortClocks(out)
@@ -375,17 +374,17 @@ func firstStay(ss []stay, status string) *stay {
 
 // closedAt returns when the task was closed (its first move to done, else
 // to archived), if it is done or archived at the end of ss; never before
-// start.
-func closedAt(t *Task, ss []stay, start time.Time) *time.Time {
+// start. It is zero when the task is open.
+func closedAt(t *Task, ss []stay, start time.Time) time.Time {
 	if st := statusAt(t, ss); st != StatusDone && st != StatusArchived {
-		return nil
+		return time.Time{}
 	}
 	s := firstStay(ss, StatusDone)
 	if s == nil {
 		s = firstStay(ss, StatusArchived)
 	}
 	if s == nil {
-		return nil
+		return time.Time{}
 	}
 	return clampStop(&s.from, start)
 }
@@ -407,52 +406,17 @@ func taskClock(t *Task, policy string, cal *Calendar, from time.Time, parts ...s
 	}
 }
 
-// clampStop returns a copy of stop moved up to start when it came before
-// it (the task left before the clock's first business instant: zero time
-// counted), or nil.
-func clampStop(stop *time.Time, start time.Time) *time.Time {
+// clampStop returns stop moved up to start when it came before it (the
+// task left before the clock's first business instant: zero time counted),
+// or the zero time for a nil stop (still there).
+func clampStop(stop *time.Time, start time.Time) time.Time {
 	if stop == nil {
-		return nil
+		return time.Time{}
 	}
-	s := *stop
-	if s.Before(start) {
-		s = start
+	if stop.Before(start) {
+		return start
 	}
-	return &s
-}
-
-// settleAt is settle for a deadline given as an instant rather than as
-// business time after the start; the states follow the same rules.
-func settleAt(c *Clock, cal *Calendar, stopped *time.Time, due time.Time, warnAt *time.Time, now time.Time) {
-	c.DueAt = &due
-	if warnAt != nil {
-		w := *warnAt
-		c.WarnAt = &w
-	}
-	end := now
-	if stopped != nil {
-		end = *stopped
-		s := end
-		c.StoppedAt = &s
-	}
-	if cal != nil {
-		c.BusinessElapsed = cal.Between(c.StartedAt, end)
-	}
-	switch {
-	case !end.Before(due):
-		b := due
-		c.BreachedAt = &b
-		c.State = Breached
-		if stopped != nil {
-			c.State = Resolved
-		}
-	case stopped != nil:
-		c.State = Met
-	case c.WarnAt != nil && !now.Before(*c.WarnAt):
-		c.State = AtRisk
-	default:
-		c.State = Running
-	}
+	return *stop
 }
 
 // before returns the earliest instant w with d.After(cal, w) landing on t
@@ -491,6 +455,11 @@ func before(cal *Calendar, t time.Time, d Duration) time.Time {
 type ruleCache struct {
 	rules Rules
 	m     map[string]clientRules
+	// The last client asked for, answered without hashing its ID: facts
+	// often come grouped by client.
+	lastID string
+	last   clientRules
+	isLast bool
 }
 
 type clientRules struct {
@@ -503,11 +472,15 @@ func newRuleCache(rules Rules) *ruleCache {
 }
 
 func (rc *ruleCache) get(clientID string) (*PolicySet, *Calendar) {
+	if rc.isLast && clientID == rc.lastID {
+		return rc.last.ps, rc.last.cal
+	}
 	cr, ok := rc.m[clientID]
 	if !ok {
 		cr = clientRules{rc.rules.Policies(clientID), rc.rules.Calendar(clientID)}
 		rc.m[clientID] = cr
 	}
+	rc.lastID, rc.last, rc.isLast = clientID, cr, true
 	return cr.ps, cr.cal
 }
 

@@ -16,7 +16,7 @@ func (r setRules) Calendar(string) *Calendar  { return r.cal }
 func (r setRules) Policies(string) *PolicySet { return r.ps }
 
 // wantClock is a clock as a test writes it: instants are Berlin wall times
-// ("2006-01-02 15:04"), "" where the field must be nil.
+// ("2006-01-02 15:04"), "" where the field must be zero.
 type wantClock struct {
 	state                          string
 	start, warn, due, breach, stop string
@@ -46,13 +46,13 @@ func checkClocks(t *testing.T, got []Clock, want []wantClock) {
 		}
 		for _, f := range []struct {
 			name string
-			got  *time.Time
+			got  time.Time
 			want string
 		}{{"warn", g.WarnAt, w.warn}, {"due", g.DueAt, w.due}, {"breached", g.BreachedAt, w.breach}, {"stopped", g.StoppedAt, w.stop}} {
 			switch {
-			case f.want == "" && f.got != nil:
+			case f.want == "" && !f.got.IsZero():
 				t.Errorf("clock %d: %s at %s, want none", i, f.name, f.got)
-			case f.want != "" && f.got == nil:
+			case f.want != "" && f.got.IsZero():
 				t.Errorf("clock %d: no %s, want %s", i, f.name, f.want)
 			case f.want != "" && !f.got.Equal(at(t, f.want)):
 				t.Errorf("clock %d: %s at %s, want %s", i, f.name, f.got.In(g.StartedAt.Location()), f.want)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -12,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/karkas/karkas/internal/demogen"
 	"github.com/karkas/karkas/internal/testdb"
@@ -100,7 +100,11 @@ func snapshot(t *testing.T, storeURL string) []rowKey {
 }
 
 func syncCmd(bin, config, data, storeURL string) *exec.Cmd {
-	cmd := exec.Command(bin, "--config", config, "--log-level", "error", "sync")
+	return syncCmdLevel(bin, config, data, storeURL, "error")
+}
+
+func syncCmdLevel(bin, config, data, storeURL, level string) *exec.Cmd {
+	cmd := exec.Command(bin, "--config", config, "--log-level", level, "sync")
 	cmd.Env = append(os.Environ(), "KARKAS_DEMO_DATA="+data, "KARKAS_STORE="+storeURL)
 	return cmd
 }
@@ -117,11 +121,9 @@ func TestKillAnywhere(t *testing.T) {
 	for _, dialect := range testdb.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			refURL := testdb.URL(t, dialect)
-			start := time.Now()
 			if out, err := syncCmd(bin, config, data, refURL).CombinedOutput(); err != nil {
 				t.Fatalf("reference sync: %v\n%s", err, out)
 			}
-			full := time.Since(start)
 			want := snapshot(t, refURL)
 			if len(want) < 5000 {
 				t.Fatalf("reference run stored %d rows; the demo at scale 2 has more", len(want))
@@ -129,19 +131,34 @@ func TestKillAnywhere(t *testing.T) {
 
 			killURL := testdb.URL(t, dialect)
 			partial := 0
-			for _, frac := range []float64{0.15, 0.35, 0.55, 0.75, 0.9} {
-				cmd := syncCmd(bin, config, data, killURL)
+			// Kill points are counted in stored batches, not in time, so
+			// that they land mid-run however loaded the machine is. The
+			// kill comes while the process goes on, so it lands somewhere
+			// in or after the next batch. Each run resumes the last.
+			for _, after := range []int{1, 2, 3, 5, 8} {
+				cmd := syncCmdLevel(bin, config, data, killURL, "debug")
+				stderr, err := cmd.StderrPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
-				time.Sleep(time.Duration(frac * float64(full)))
-				cmd.Process.Signal(syscall.SIGKILL)
-				err := cmd.Wait()
+				sc := bufio.NewScanner(stderr)
+				stored := 0
+				for sc.Scan() {
+					if strings.Contains(sc.Text(), "batch stored") {
+						if stored++; stored == after {
+							cmd.Process.Signal(syscall.SIGKILL)
+						}
+					}
+				}
+				err = cmd.Wait()
 				got := snapshot(t, killURL)
 				if err != nil && len(got) > 0 && len(got) < len(want) {
 					partial++
 				}
-				t.Logf("killed at %.0f%% of a full run: %d of %d rows stored (%v)", frac*100, len(got), len(want), err)
+				t.Logf("killed after %d stored batches: %d of %d rows stored (%v)", after, len(got), len(want), err)
 			}
 			if partial == 0 {
 				t.Fatalf("no kill landed in the middle of a run: the test proved nothing")

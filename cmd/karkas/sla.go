@@ -30,10 +30,17 @@ type slaClock struct {
 	Reason                 string      `json:"reason"`
 }
 
-// newSLAClock is c as the CLI prints it.
+// newSLAClock is c as the CLI prints it: an absent instant (the clock's
+// zero time) prints as null.
 func newSLAClock(c sla.Clock) slaClock {
+	orNull := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
 	return slaClock{ID: c.ID, Policy: c.Policy, Client: c.ClientID, State: c.State, Subject: c.Subject,
-		StartedAt: c.StartedAt, DueAt: c.DueAt, BreachedAt: c.BreachedAt, StoppedAt: c.StoppedAt,
+		StartedAt: c.StartedAt, DueAt: orNull(c.DueAt), BreachedAt: orNull(c.BreachedAt), StoppedAt: orNull(c.StoppedAt),
 		BusinessSecondsElapsed: int64(c.BusinessElapsed / time.Second)}
 }
 

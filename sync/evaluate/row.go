@@ -11,8 +11,9 @@ import (
 // clockRow is a clock as the store keeps it.
 func clockRow(c sla.Clock) store.ClockRow {
 	detail, _ := json.Marshal(map[string]string{"title": c.Subject.Title, "url": c.Subject.URL})
-	utc := func(t *time.Time) *time.Time {
-		if t == nil {
+	// The store keeps an absent instant as NULL: the clock's zero time.
+	utc := func(t time.Time) *time.Time {
+		if t.IsZero() {
 			return nil
 		}
 		u := t.UTC()
