@@ -21,6 +21,7 @@ func Evaluate(f Facts, rules Rules, now time.Time) []Clock {
 	lists := [][]Clock{
 		ResponseClocks(f.Messages, rules, now),
 		ContactClocks(f.Messages, rules, now),
+		ThreadWaitingClocks(f.Messages, rules, now),
 	}
 	for _, policy := range []func([]Task, Rules, time.Time) []Clock{
 		StageClocks, WaitingClocks, DueClocks, BriefClocks, HygieneClocks, UntrackedClocks,

@@ -38,6 +38,10 @@ type Task struct {
 	Moves []Move
 	// LoggedSeconds is the time logged on the task (live entries).
 	LoggedSeconds int64
+	// Contacts are when the agency's people wrote to the client about the
+	// task (human messages on its conversation, any channel), oldest
+	// first: while the task waits on the client, each is a reminder given.
+	Contacts []time.Time
 }
 
 // TimeEntry is what the hour budget needs to know of a time entry.

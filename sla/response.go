@@ -31,6 +31,11 @@ type Message struct {
 	SentAt    time.Time
 	// Subject names the conversation for people: the task or the thread.
 	Subject Subject
+	// Asks says that the message, in its own words (quoted history
+	// aside), asks the other side something: an agency message that asks
+	// and gets no answer leaves the thread waiting on the client (see
+	// ThreadWaitingClocks).
+	Asks bool
 }
 
 // ResponsePolicy is the first-response promise: every client message gets

@@ -68,17 +68,20 @@ func StageClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 }
 
 // WaitingClocks evaluates the waiting-client policy as of now: while a task
-// waits on the client, a polite reminder is due every RemindEvery of
-// business time. Each due reminder is its own clock, numbered 1, 2, ...
-// within the stay: reminder 1 starts at the entry into waiting_client (the
-// next business instant), reminder n+1 at the next business instant after
-// reminder n fell due, and each is due RemindEvery after its start.
-//
-// A reminder clock is Running until it is due and Breached once it is
-// (meaning "a reminder is owed now"). When the task leaves waiting_client,
-// the reminders that had fallen due become Resolved and the one still
-// counting becomes Met. Stage limits of the task's other statuses are
-// unaffected by the wait; the due-date clock pauses (see DueClocks).
+// waits on the client, the agency owes the client a polite reminder every
+// RemindEvery of business time without a word from the agency. Each
+// reminder is its own clock, numbered 1, 2, ... within the stay (see
+// reminderClocks): reminder 1 starts at the entry into waiting_client (the
+// next business instant) and is due RemindEvery later. A human message of
+// the agency on the task's conversation during the wait (Task.Contacts: a
+// card comment, an email that links the card) is a reminder given: it
+// stops the counting clock, Met if in time and Resolved if late, and the
+// next reminder counts from it. A reminder not given is Breached ("a
+// reminder is owed now") and stays the one open clock of the stay until
+// the agency writes or the task leaves waiting_client (then it is
+// Resolved; a reminder still counting when the task leaves is Met). Stage
+// limits of the task's other statuses are unaffected by the wait; the
+// due-date clock pauses (see DueClocks).
 func WaitingClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 	rc := newRuleCache(rules)
 	var out []Clock
@@ -88,29 +91,56 @@ func WaitingClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 		if ps == nil || cal == nil || ps.WaitingClient == nil || ps.WaitingClient.RemindEvery.IsZero() {
 			continue
 		}
-		every := ps.WaitingClient.RemindEvery
 		for _, s := range taskStays(t, now) {
 			if s.status != StatusWaitingClient || s.empty() {
 				continue
 			}
-			start := cal.NextBusiness(s.from)
-			for n := 1; n <= maxReminders; n++ {
-				c := taskClock(t, PolicyWaitingClient, cal, start, instantKey(s.from), strconv.Itoa(n))
-				settle(&c, cal, clampStop(s.to, c.StartedAt), every, Duration{}, now)
-				out = append(out, c)
-				due := c.DueAt
-				if c.State != Breached && c.State != Resolved {
-					break // this reminder is not due yet or the wait ended before it
-				}
-				next := cal.NextBusiness(due)
-				if !next.After(start) || (s.to != nil && !s.to.After(next)) {
-					break // the wait ended before the next reminder began counting
-				}
-				start = next
-			}
+			out = reminderClocks(out, cal, ps.WaitingClient.RemindEvery, s.from, s.to, t.Contacts, now,
+				func(start time.Time, n int) Clock {
+					return taskClock(t, PolicyWaitingClient, cal, start, instantKey(s.from), strconv.Itoa(n))
+				})
 		}
 	}
 	return sortClocks(out)
+}
+
+// reminderClocks appends the reminder clocks of one wait on the client,
+// from `from` to `to` (nil: still waiting at now). contacts are the
+// agency's human messages to the client, oldest first; those inside the
+// wait (after from, before to, not after now) are reminders given.
+// Reminder n is made by mk from its start (a business instant) and due
+// every after it. It stops at the first contact after its start, and the
+// next reminder starts at the next business instant after that contact;
+// contacts up to that instant (a note sent at night and an email before
+// office hours) are the same reminder. A reminder that no contact stops ends
+// the chain: it is stopped by the end of the wait, or open at now.
+func reminderClocks(out []Clock, cal *Calendar, every Duration, from time.Time, to *time.Time, contacts []time.Time,
+	now time.Time, mk func(start time.Time, n int) Clock) []Clock {
+	start := cal.NextBusiness(from)
+	k := 0
+	for k < len(contacts) && !contacts[k].After(from) {
+		k++
+	}
+	for n := 1; n <= maxReminders; n++ {
+		c := mk(start, n)
+		given := k < len(contacts) && !contacts[k].After(now) && (to == nil || contacts[k].Before(*to))
+		if !given {
+			settle(&c, cal, clampStop(to, c.StartedAt), every, Duration{}, now)
+			return append(out, c)
+		}
+		r := contacts[k]
+		settle(&c, cal, clampStop(&r, c.StartedAt), every, Duration{}, now)
+		out = append(out, c)
+		next := cal.NextBusiness(r)
+		for k < len(contacts) && !contacts[k].After(next) {
+			k++
+		}
+		if !next.After(start) || (to != nil && !to.After(next)) {
+			return out // the wait ended before the next reminder began counting
+		}
+		start = next
+	}
+	return out
 }
 
 // DueClocks evaluates the due-date policy as of now for every task with a

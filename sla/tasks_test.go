@@ -188,16 +188,41 @@ func TestWaitingClocks(t *testing.T) {
 		want  []wantClock
 	}{
 		{
-			// Reminder 1 due Wed 10:00, reminder 2 Fri 10:00, both owed;
-			// reminder 3 counts towards Tue 13th 10:00.
-			name:  "still waiting: two reminders owed, the third running",
+			// Reminder 1 fell due Wed 10:00 and was never given: it is
+			// the one open clock, Mon 10-18 + Tue + Wed + Thu + Fri 9-11.
+			name:  "still waiting, no word from the agency: one reminder owed",
 			every: twoDays,
 			tasks: []Task{task(t, "c1", "2026-10-05 10:00 waiting_client")},
 			now:   "2026-10-09 11:00",
 			want: []wantClock{
 				{state: Breached, start: "2026-10-05 10:00", due: "2026-10-07 10:00", breach: "2026-10-07 10:00", elapsed: 37 * time.Hour},
-				{state: Breached, start: "2026-10-07 10:00", due: "2026-10-09 10:00", breach: "2026-10-09 10:00", elapsed: 19 * time.Hour},
-				{state: Running, start: "2026-10-09 10:00", due: "2026-10-13 10:00", elapsed: time.Hour},
+			},
+		},
+		{
+			// A comment Tue 22:00 gives reminder 1 (Mon 10-18 + Tue 9-18
+			// = 17 h); the email Wed 08:00 comes before the next business
+			// instant and is the same reminder. Reminder 2 counts from
+			// Wed 09:00, is due Fri 09:00 and is owed at Fri 11:00.
+			name:  "reminders given by the agency restart the count",
+			every: twoDays,
+			tasks: []Task{withContacts(t, task(t, "c1", "2026-10-05 10:00 waiting_client"), "2026-10-06 22:00", "2026-10-07 08:00")},
+			now:   "2026-10-09 11:00",
+			want: []wantClock{
+				{state: Met, start: "2026-10-05 10:00", due: "2026-10-07 10:00", stop: "2026-10-06 22:00", elapsed: 17 * time.Hour},
+				{state: Breached, start: "2026-10-07 09:00", due: "2026-10-09 09:00", breach: "2026-10-09 09:00", elapsed: 20 * time.Hour},
+			},
+		},
+		{
+			// A late reminder (Wed 10:30, due Wed 10:00) is Resolved;
+			// the next counts from it. Agency words before the wait
+			// (Mon 09:00) are not reminders.
+			name:  "a late reminder",
+			every: twoDays,
+			tasks: []Task{withContacts(t, task(t, "c1", "2026-10-05 10:00 waiting_client"), "2026-10-05 09:00", "2026-10-07 10:30")},
+			now:   "2026-10-07 11:00",
+			want: []wantClock{
+				{state: Resolved, start: "2026-10-05 10:00", due: "2026-10-07 10:00", breach: "2026-10-07 10:00", stop: "2026-10-07 10:30", elapsed: 18*time.Hour + 30*time.Minute},
+				{state: Running, start: "2026-10-07 10:30", due: "2026-10-09 10:30", elapsed: 30 * time.Minute},
 			},
 		},
 		{
@@ -208,26 +233,23 @@ func TestWaitingClocks(t *testing.T) {
 			want:  []wantClock{{state: Met, start: "2026-10-05 10:00", due: "2026-10-07 10:00", stop: "2026-10-06 10:00", elapsed: 9 * time.Hour}},
 		},
 		{
-			// Mon 10-18 + Tue + Wed + Thu 9-12 = 29 h; Wed 10 -> Thu 12 = 11 h.
-			name:  "left after one reminder fell due",
+			// Mon 10-18 + Tue + Wed + Thu 9-12 = 29 h.
+			name:  "left after the reminder fell due",
 			every: twoDays,
 			tasks: []Task{task(t, "c1", "2026-10-05 10:00 waiting_client", "2026-10-08 12:00 todo")},
 			now:   "2026-10-09 11:00",
 			want: []wantClock{
 				{state: Resolved, start: "2026-10-05 10:00", due: "2026-10-07 10:00", breach: "2026-10-07 10:00", stop: "2026-10-08 12:00", elapsed: 29 * time.Hour},
-				{state: Met, start: "2026-10-07 10:00", due: "2026-10-09 10:00", stop: "2026-10-08 12:00", elapsed: 11 * time.Hour},
 			},
 		},
 		{
-			// 9 h from Mon 09:00 ends at Mon 18:00 (Add's earliest instant);
-			// the next reminder counts from Tue 09:00, not Mon 18:00.
-			name:  "a reminder due at the end of a day: the next starts next morning",
+			// 9 h from Mon 09:00 ends at Mon 18:00 (Add's earliest instant).
+			name:  "a reminder due at the end of a day",
 			every: &ReminderPolicy{RemindEvery: Duration{Time: 9 * time.Hour}},
 			tasks: []Task{task(t, "c1", "2026-10-03 12:00 waiting_client")},
 			now:   "2026-10-06 10:00",
 			want: []wantClock{
 				{state: Breached, start: "2026-10-05 09:00", due: "2026-10-05 18:00", breach: "2026-10-05 18:00", elapsed: 10 * time.Hour},
-				{state: Running, start: "2026-10-06 09:00", due: "2026-10-06 18:00", elapsed: time.Hour},
 			},
 		},
 		{
@@ -243,6 +265,14 @@ func TestWaitingClocks(t *testing.T) {
 			checkClocks(t, WaitingClocks(tc.tasks, rules, at(t, tc.now)), tc.want)
 		})
 	}
+}
+
+// withContacts sets when the agency wrote to the client about tk.
+func withContacts(t *testing.T, tk Task, times ...string) Task {
+	for _, s := range times {
+		tk.Contacts = append(tk.Contacts, at(t, s))
+	}
+	return tk
 }
 
 func TestDueClocks(t *testing.T) {

@@ -150,6 +150,7 @@ type messageRow struct {
 	Subject      string    `db:"subject"`
 	TaskTitle    *string   `db:"task_title"`
 	TaskURL      *string   `db:"task_url"`
+	Body         string    `db:"body"`
 }
 
 // Messages loads the live messages of clients as response-policy facts.
@@ -159,7 +160,8 @@ func Messages(ctx context.Context, st *store.Store) ([]sla.Message, error) {
 	var rows []messageRow
 	err := st.DB.SelectContext(ctx, &rows, `
 		SELECT m.source_id, m.external_id, m.thread_key, m.task_source_id, m.task_id, m.client_id, m.author_side,
-		       m.automated, m.sent_at, m.subject, t.title AS task_title, t.url AS task_url
+		       m.automated, m.sent_at, m.subject, t.title AS task_title, t.url AS task_url,
+		       CASE WHEN m.author_side = 'agency' THEN m.body ELSE '' END AS body
 		FROM messages m
 		LEFT JOIN tasks t ON t.source_id = m.task_source_id AND t.external_id = m.task_id
 		WHERE m.deleted_at IS NULL AND m.client_id <> ''
@@ -171,7 +173,7 @@ func Messages(ctx context.Context, st *store.Store) ([]sla.Message, error) {
 	subjects := map[string]string{} // thread -> first subject
 	for _, r := range rows {
 		m := sla.Message{Key: r.SourceID + "/" + r.ExternalID, ClientID: r.ClientID, Side: r.Side,
-			Automated: r.Automated, SentAt: r.SentAt.UTC()}
+			Automated: r.Automated, SentAt: r.SentAt.UTC(), Asks: Asks(r.Body)}
 		if r.TaskID != "" && r.TaskTitle != nil {
 			m.Conversation = "task:" + r.TaskSourceID + "/" + r.TaskID
 			m.Subject = sla.Subject{Kind: "task", Source: r.TaskSourceID, ExternalID: r.TaskID, Title: *r.TaskTitle}

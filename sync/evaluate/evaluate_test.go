@@ -133,7 +133,15 @@ func TestLoadFacts(t *testing.T) {
 				entry("e4", "acme", "2026-10-06", 7200, true, "c1"),
 				entry("e5", "", "2026-10-06", 600, true, ""),
 			}
-			if _, err := st.WriteBatch(ctx, "x", 0, &store.Batch{Tasks: tasks, StatusChanges: moves, TimeEntries: entries}, "", false); err != nil {
+			// The agency's comment on the card is a contact with the
+			// client about it; its auto-reply is not.
+			msgs := []store.MessageRow{
+				{SourceID: "trello", ExternalID: "a1", Channel: "card_comment", ThreadKey: "c1", TaskSourceID: "trello", TaskID: "c1",
+					ClientID: "acme", AuthorSide: "agency", Direction: "outbound", Body: "Could you check?", SentAt: at(6, 11), Raw: "{}", Hash: "a1"},
+				{SourceID: "mail", ExternalID: "oof", Channel: "email", ThreadKey: "oof", TaskSourceID: "trello", TaskID: "c1",
+					ClientID: "acme", AuthorSide: "agency", Direction: "outbound", Automated: true, SentAt: at(6, 12), Raw: "{}", Hash: "a2"},
+			}
+			if _, err := st.WriteBatch(ctx, "x", 0, &store.Batch{Tasks: tasks, StatusChanges: moves, TimeEntries: entries, Messages: msgs}, "", false); err != nil {
 				t.Fatal(err)
 			}
 			// An entry deleted upstream no longer counts.
@@ -166,6 +174,12 @@ func TestLoadFacts(t *testing.T) {
 				task.Subject.Title != "Landing page" || !task.CreatedAt.Equal(at(5, 9)) {
 				t.Errorf("task = %+v", task)
 			}
+			if len(task.Contacts) != 1 || !task.Contacts[0].Equal(at(6, 11)) {
+				t.Errorf("contacts = %v, want the agency's comment only", task.Contacts)
+			}
+			if len(f.Messages) != 2 || !f.Messages[0].Asks {
+				t.Errorf("messages = %+v, want the comment marked as asking", f.Messages)
+			}
 			want := []sla.TimeEntry{
 				{ClientID: "acme", Date: "2026-10-05", Seconds: 900, Billable: false},
 				{ClientID: "acme", Date: "2026-10-05", Seconds: 5400, Billable: true},
@@ -174,5 +188,22 @@ func TestLoadFacts(t *testing.T) {
 				t.Errorf("time entries = %+v, want %+v", f.TimeEntries, want)
 			}
 		})
+	}
+}
+
+func TestAsks(t *testing.T) {
+	t.Parallel()
+	for body, want := range map[string]bool{
+		"Could you send the logo in SVG?":                                        true,
+		"Пришлите, пожалуйста, логотип в SVG?\n\n-- \nАнна":                      true,
+		"Done, thanks!\n\nOn Mon, 5 Oct 2026 at 10:00, John wrote:\n> Any news?": false,
+		"Готово.\n\n5 окт. 2026 г., в 10:00, Ольга писал(а):\n> Как дела?":       false,
+		"Deployed.\n> can you deploy?":                                           false,
+		"Sent.\n-----Original Message-----\nFrom: John\nReady?":                  false,
+		"": false,
+	} {
+		if got := Asks(body); got != want {
+			t.Errorf("Asks(%q) = %v, want %v", body, got, want)
+		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -26,7 +28,34 @@ func LoadFacts(ctx context.Context, st *store.Store) (sla.Facts, error) {
 	if f.TimeEntries, err = TimeEntries(ctx, st); err != nil {
 		return f, err
 	}
+	// The agency's human messages on a task's conversation are its
+	// contacts with the client about it (reminders while it waits).
+	byKey := make(map[string]int, len(f.Tasks))
+	for i := range f.Tasks {
+		byKey["task:"+f.Tasks[i].Key] = i
+	}
+	for _, m := range f.Messages { // sorted by time
+		if i, ok := byKey[m.Conversation]; ok && m.Side == sla.SideAgency && !m.Automated {
+			f.Tasks[i].Contacts = append(f.Tasks[i].Contacts, m.SentAt)
+		}
+	}
 	return f, nil
+}
+
+// quoteStart matches the line where a reply's quoted history begins: a
+// quoted line, an attribution ("On Mon, ... wrote:", "… писал(а):"), or
+// an Outlook separator.
+var quoteStart = regexp.MustCompile(`(?im)^(>|.*\b(wrote|написал|писал|пишет)\b.*:\s*$|-{2,}\s*(original message|исходное сообщение|пересылаемое сообщение)|_{5,})`)
+
+// Asks says whether a message, in its own words (what precedes its quoted
+// history), asks something: it holds a question mark. A heuristic, but one
+// that works in every language the agencies write in, and the cost of a
+// miss is a reminder not owed rather than a false alarm.
+func Asks(body string) bool {
+	if loc := quoteStart.FindStringIndex(body); loc != nil {
+		body = body[:loc[0]]
+	}
+	return strings.ContainsAny(body, "?？")
 }
 
 type taskRow struct {
