@@ -30,8 +30,19 @@ func main() {
 	bin := flag.String("bin", "bin/karkas", "the karkas binary to measure")
 	config := flag.String("config", "configs/demo.yaml", "config whose sources read the dataset")
 	work := flag.String("work", "var/bench", "working folder for datasets and stores")
+	trelloOnly := flag.Bool("trello", false, "measure the Trello API pull against the fake under Trello's limits in virtual time, and nothing else")
+	trelloBoards := flag.Int("trello-boards", 20, "boards of the Trello benchmark")
+	trelloCards := flag.Int("trello-cards", 10000, "cards of the Trello benchmark, over all boards")
+	trelloActions := flag.Int("trello-actions", 100000, "actions of the Trello benchmark, over all boards")
 	runs := flag.Int("runs", 3, "measure each ingest and bare write this many times and keep the best: this machine's disk is noisy")
 	flag.Parse()
+	if *trelloOnly {
+		if err := trelloBench(*trelloBoards, *trelloCards, *trelloActions); err != nil {
+			fmt.Fprintln(os.Stderr, "karkas-bench: trello:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*scale, *runs, *bin, *config, *work); err != nil {
 		fmt.Fprintln(os.Stderr, "karkas-bench:", err)
 		os.Exit(1)

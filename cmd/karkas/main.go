@@ -135,7 +135,7 @@ Exit codes:
 	f.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	f.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for performance work)")
 	f.MarkHidden("cpuprofile")
-	root.AddCommand(newValidateCmd(g), newSyncCmd(g), newStatusCmd(g), newRemapCmd(g), newMigrateCmd(g), newSchemaCmd(g), newSLACmd(g), newVersionCmd(g))
+	root.AddCommand(newValidateCmd(g), newSyncCmd(g), newStatusCmd(g), newRemapCmd(g), newMigrateCmd(g), newSchemaCmd(g), newSLACmd(g), newDiscoverCmd(g), newVersionCmd(g))
 	return root
 }
 

@@ -12,6 +12,7 @@ import (
 func registry() *connectors.Registry {
 	return connectors.NewRegistry(
 		trello.ExportKind(),
+		trello.Kind(),
 		timecsv.Kind(),
 		email.FileKind(),
 	)

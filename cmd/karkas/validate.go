@@ -10,7 +10,8 @@ import (
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var online bool
+	cmd := &cobra.Command{
 		Use:   "validate",
 		Short: "Check the config and print every problem in it",
 		Long: `validate loads the config, expands ${VAR} and ${VAR:-default}, and checks it whole:
@@ -20,7 +21,11 @@ source's options against its connector. Each problem is printed as
 
   file:line:col: path: message
 
-and validate exits 1 when there is any error (warnings alone exit 0).`,
+and validate exits 1 when there is any error (warnings alone exit 0).
+
+With --online it also asks the services: for trello sources, every board a client
+names, every list name a status rule matches and every Trello identity of a person
+must exist on the boards the sources pull.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			l, err := g.loadConfig()
@@ -39,9 +44,23 @@ and validate exits 1 when there is any error (warnings alone exit 0).`,
 				}
 				return withCode(exitFailed, fmt.Errorf("%d error(s) in %s", len(ps), g.config))
 			}
+			if online {
+				ps, err := g.checkTrelloOnline(cmd.Context(), l)
+				if err != nil {
+					return withCode(exitFailed, fmt.Errorf("validate --online: %w", err))
+				}
+				for _, p := range ps {
+					fmt.Fprintln(g.stdout, p.String())
+				}
+				if errs := ps.Errors(); len(errs) > 0 {
+					return withCode(exitFailed, fmt.Errorf("%d error(s) in %s against the services", len(errs), g.config))
+				}
+			}
 			fmt.Fprintf(g.stdout, "%s: ok (%d clients, %d people, %d sources)\n",
 				g.config, len(l.Clients), len(l.People), len(l.Sources))
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&online, "online", false, "also check names against the services (trello: boards, lists, members)")
+	return cmd
 }

@@ -1,6 +1,9 @@
 // Package trello connects karkas to Trello: it reads boards from the JSON
-// files Trello's "Export as JSON" writes (kind trello_export) and turns
-// their cards, list moves and comments into records.
+// files Trello's "Export as JSON" writes (kind trello_export) or pulls them
+// incrementally through the REST API (kind trello, pull.go), and turns
+// their cards, list moves and comments into records; push.go writes marked
+// comments and labels back for the outbox, discover.go lists what a
+// mapping names.
 //
 // The JSON types (types.go) and the conversion to records (convert.go) do
 // not depend on how the JSON arrived, so that the REST pull gives the same

@@ -229,6 +229,10 @@ const (
 	// FaultRateLimited answers 429 API_TOKEN_LIMIT_EXCEEDED with the
 	// token's remaining header at 0, as when another process spent it.
 	FaultRateLimited
+	// FaultLoseReply carries the request out (a write takes effect), then
+	// holds the reply until the client gives up: the ambiguous failure a
+	// write must not blindly retry.
+	FaultLoseReply
 )
 
 // Fault arms the server to misbehave on the next Times requests (1 when 0;
@@ -384,6 +388,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if hook != nil {
 			hook(*rep.page)
 		}
+	}
+	if fault != nil && fault.Kind == FaultLoseReply {
+		select {
+		case <-r.Context().Done():
+		case <-s.closing:
+		}
+		return
 	}
 	if fault != nil && fault.Kind == FaultTruncate {
 		s.writeTruncated(w, v.headers, rep)

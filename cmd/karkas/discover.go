@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/karkas/karkas/connectors/trello"
+	"github.com/karkas/karkas/mapping"
+)
+
+func newDiscoverCmd(g *globals) *cobra.Command {
+	var sourceID string
+	cmd := &cobra.Command{
+		Use:   "discover trello --source ID",
+		Short: "List a source's boards, lists and members and print a mapping skeleton",
+		Long: `discover trello reads the boards the source selects (its boards or board_names
+option), with their lists and members, and prints a YAML skeleton of the mapping to
+paste into the config: a client per board, the list names sorted under the normalized
+statuses they look like (names it cannot place are left commented), and a person per
+member with side: TODO. Fill in the TODOs, then run karkas validate (and
+karkas validate --online to check the names against Trello again).`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if args[0] != "trello" {
+				return withCode(exitUsage, fmt.Errorf("discover: %q is not a kind discover knows (trello)", args[0]))
+			}
+			l, err := g.mustConfig()
+			if err != nil {
+				return err
+			}
+			src, err := g.trelloSource(l, sourceID)
+			if err != nil {
+				return err
+			}
+			boards, err := src.Discover(cmd.Context())
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			writeSkeleton(g.stdout, sourceID, boards)
+			for _, b := range boards {
+				if b.Err != nil {
+					fmt.Fprintf(g.stderr, "board %s could not be read: %v\n", b.Board.ID, b.Err)
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&sourceID, "source", "", "id of a source of kind trello in the config")
+	return cmd
+}
+
+// trelloSource opens the config's trello source id (the only one when id
+// is empty).
+func (g *globals) trelloSource(l *mapping.Loaded, id string) (*trello.Source, error) {
+	var ids []string
+	for _, s := range l.Sources {
+		if s.Kind == trello.KindName && (id == "" || s.ID == id) {
+			ids = append(ids, s.ID)
+		}
+	}
+	switch {
+	case len(ids) == 0 && id != "":
+		return nil, withCode(exitUsage, fmt.Errorf("--source %s: no source of kind trello with that id in %s", id, g.config))
+	case len(ids) == 0:
+		return nil, withCode(exitUsage, fmt.Errorf("no source of kind trello in %s", g.config))
+	case len(ids) > 1:
+		return nil, withCode(exitUsage, fmt.Errorf("several trello sources (%s): name one with --source", strings.Join(ids, ", ")))
+	}
+	for _, s := range l.Sources {
+		if s.ID == ids[0] {
+			src, err := g.openSource(l, s)
+			if err != nil {
+				return nil, withCode(exitUsage, err)
+			}
+			return src.(*trello.Source), nil
+		}
+	}
+	panic("unreachable")
+}
+
+// statusGuesses are list names (lowercase) by the normalized status they
+// usually mean, in English and Russian.
+var statusGuesses = []struct {
+	status string
+	names  []string
+}{
+	{"backlog", []string{"backlog", "icebox", "ideas", "someday", "бэклог", "идеи"}},
+	{"todo", []string{"to do", "todo", "to-do", "next", "planned", "up next", "сделать", "нужно сделать", "к выполнению", "запланировано", "очередь"}},
+	{"in_progress", []string{"doing", "in progress", "wip", "working", "в работе", "в процессе", "делаем"}},
+	{"review", []string{"review", "code review", "in review", "qa", "testing", "на проверке", "проверка", "ревью", "тестирование"}},
+	{"waiting_client", []string{"waiting for client", "waiting on client", "waiting", "blocked", "on hold", "на согласовании", "ждём клиента", "ждем клиента", "ожидает клиента"}},
+	{"done", []string{"done", "complete", "completed", "finished", "released", "готово", "сделано", "выполнено"}},
+	{"archived", []string{"archive", "archived", "архив"}},
+}
+
+func guessStatus(list string) string {
+	n := strings.ToLower(strings.TrimSpace(list))
+	for _, g := range statusGuesses {
+		if slices.Contains(g.names, n) {
+			return g.status
+		}
+	}
+	return ""
+}
+
+// slug makes a config id from a name: lowercase ASCII letters and digits
+// joined by dashes.
+func slug(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+		} else {
+			dash = true
+		}
+	}
+	return b.String()
+}
+
+// writeSkeleton prints the mapping skeleton for the discovered boards.
+func writeSkeleton(w io.Writer, sourceID string, boards []trello.DiscoveredBoard) {
+	q := strconv.Quote
+	fmt.Fprintf(w, "# karkas discover trello --source %s: paste into the config, fill in every TODO.\n", sourceID)
+	fmt.Fprintln(w, "clients:")
+	used := map[string]bool{}
+	for _, b := range boards {
+		if b.Err != nil {
+			fmt.Fprintf(w, "  # board %s could not be read: %v\n", b.Board.ID, b.Err)
+			continue
+		}
+		id := slug(b.Board.Name)
+		if id == "" {
+			id = "board-" + strings.ToLower(b.Board.ShortLink)
+		}
+		for base, n := id, 2; used[id]; n++ {
+			id = fmt.Sprintf("%s-%d", base, n)
+		}
+		used[id] = true
+		fmt.Fprintf(w, "  - id: %s\n    name: %s\n    boards: [%s]   # %s\n", id, q(b.Board.Name), b.Board.ID, b.Board.URL)
+	}
+
+	type names struct{ list []string }
+	by := map[string]*names{}
+	var unknown []string
+	seen := map[string]bool{}
+	for _, b := range boards {
+		for _, l := range b.Lists {
+			key := strings.ToLower(strings.TrimSpace(l.Name))
+			if key == "" || seen[key] {
+				continue
+			}
+			seen[key] = true
+			st := guessStatus(l.Name)
+			if st == "" {
+				unknown = append(unknown, l.Name)
+				continue
+			}
+			if by[st] == nil {
+				by[st] = &names{}
+			}
+			by[st].list = append(by[st].list, l.Name)
+		}
+	}
+	fmt.Fprintln(w, "statuses:")
+	for _, g := range statusGuesses {
+		if n := by[g.status]; n != nil {
+			quoted := make([]string, len(n.list))
+			for i, s := range n.list {
+				quoted[i] = q(s)
+			}
+			fmt.Fprintf(w, "  - {match: [%s], status: %s}\n", strings.Join(quoted, ", "), g.status)
+		}
+	}
+	for _, s := range unknown {
+		fmt.Fprintf(w, "  # - {match: [%s], status: TODO}   # one of backlog, todo, in_progress, review, waiting_client, done, archived\n", q(s))
+	}
+
+	fmt.Fprintln(w, "people:")
+	seenM := map[string]bool{}
+	usedP := map[string]bool{}
+	for _, b := range boards {
+		for _, m := range b.Members {
+			if seenM[m.ID] {
+				continue
+			}
+			seenM[m.ID] = true
+			id := slug(m.Username)
+			if id == "" {
+				id = "member-" + m.ID
+			}
+			for base, n := id, 2; usedP[id]; n++ {
+				id = fmt.Sprintf("%s-%d", base, n)
+			}
+			usedP[id] = true
+			name := m.FullName
+			if name == "" {
+				name = m.Username
+			}
+			fmt.Fprintf(w, "  - id: %s\n    name: %s\n    side: TODO   # agency or client (client people also need client: <client id>)\n    trello: [%s, %s]\n",
+				id, q(name), m.Username, m.ID)
+		}
+	}
+}
+
+// checkTrelloOnline checks the names the mapping gives Trello things
+// against what the config's trello sources see: every board of a client,
+// every list name of a status rule that applies to them, every Trello
+// identity of a person. Problems are positioned in the config file when
+// the value can be found in it. When the config also reads Trello
+// exports, a name the API does not know may be the export's, and the
+// problem is a warning.
+func (g *globals) checkTrelloOnline(ctx context.Context, l *mapping.Loaded) (mapping.Problems, error) {
+	var sources []mapping.Source
+	soft := false
+	for _, s := range l.Sources {
+		switch {
+		case s.Disabled:
+		case s.Kind == trello.KindName:
+			sources = append(sources, s)
+		case s.Kind == trello.ExportKindName:
+			soft = true
+		}
+	}
+	if len(sources) == 0 {
+		return nil, nil
+	}
+	boards := map[string]bool{}
+	lists := map[string]bool{}
+	var listNames []string
+	members := map[string]bool{}
+	var problems mapping.Problems
+	pos := newPositions(l.File)
+	report := func(path, msg string, keys ...any) {
+		line, col := pos.find(keys...)
+		problems = append(problems, mapping.Problem{File: l.File, Line: line, Col: col, Path: path, Message: msg, Warning: soft})
+	}
+	trelloIDs := map[string]bool{}
+	for _, s := range sources {
+		trelloIDs[s.ID] = true
+		src, err := g.trelloSource(l, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		found, err := src.Discover(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", s.ID, err)
+		}
+		for _, b := range found {
+			if b.Err != nil {
+				problems = append(problems, mapping.Problem{File: l.File, Path: "sources." + s.ID,
+					Message: fmt.Sprintf("board %s cannot be read: %v", b.Board.ID, b.Err)})
+				continue
+			}
+			for _, k := range []string{b.Board.ID, b.Board.ShortLink, b.Board.Name} {
+				boards[strings.ToLower(k)] = true
+			}
+			for _, li := range b.Lists {
+				k := strings.ToLower(strings.TrimSpace(li.Name))
+				if !lists[k] {
+					lists[k] = true
+					listNames = append(listNames, li.Name)
+				}
+			}
+			for _, m := range b.Members {
+				members[m.ID] = true
+				members[strings.ToLower(m.Username)] = true
+			}
+		}
+	}
+	for i, c := range l.Clients {
+		for j, b := range c.Boards {
+			if !boards[strings.ToLower(b)] {
+				report(fmt.Sprintf("clients[%d].boards[%d]", i, j),
+					fmt.Sprintf("no board %q among the boards the trello source(s) pull", b), "clients", i, "boards", j)
+			}
+		}
+	}
+	slices.Sort(listNames)
+	for i, r := range l.Statuses {
+		if r.Source != "" && r.Source != trello.KindName && !trelloIDs[r.Source] {
+			continue
+		}
+		for j, m := range r.Match {
+			if !lists[strings.ToLower(strings.TrimSpace(m))] {
+				report(fmt.Sprintf("statuses[%d].match[%d]", i, j),
+					fmt.Sprintf("no list named %q on the pulled boards (known: %s)", m, strings.Join(listNames, ", ")), "statuses", i, "match", j)
+			}
+		}
+	}
+	for i, p := range l.People {
+		for j, id := range p.Trello {
+			if !members[id] && !members[strings.ToLower(id)] {
+				report(fmt.Sprintf("people[%d].trello[%d]", i, j),
+					fmt.Sprintf("no member %q on the pulled boards", id), "people", i, "trello", j)
+			}
+		}
+	}
+	return problems, nil
+}
+
+// positions finds values in the config file's node tree.
+type positions struct{ root *yaml.Node }
+
+func newPositions(path string) positions {
+	var doc yaml.Node
+	data, err := os.ReadFile(path)
+	if err != nil || yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return positions{}
+	}
+	return positions{root: doc.Content[0]}
+}
+
+// find walks keys (strings for mapping keys, ints for sequence items) and
+// returns the node's line and column, or zeros.
+func (p positions) find(keys ...any) (int, int) {
+	n := p.root
+	for _, k := range keys {
+		if n == nil {
+			return 0, 0
+		}
+		switch k := k.(type) {
+		case string:
+			var next *yaml.Node
+			if n.Kind == yaml.MappingNode {
+				for i := 0; i+1 < len(n.Content); i += 2 {
+					if n.Content[i].Value == k {
+						next = n.Content[i+1]
+					}
+				}
+			}
+			n = next
+		case int:
+			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
+				return 0, 0
+			}
+			n = n.Content[k]
+		}
+	}
+	if n == nil {
+		return 0, 0
+	}
+	return n.Line, n.Column
+}

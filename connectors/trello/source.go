@@ -1,0 +1,164 @@
+package trello
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/karkas/karkas/connectors"
+)
+
+// KindName is what `kind:` says in the config for the REST API source.
+const KindName = "trello"
+
+// Defaults of the trello source's options.
+const (
+	DefaultReconcileWindow = 14 * 24 * time.Hour
+	DefaultReconcileEvery  = 6 * time.Hour
+	DefaultConcurrency     = 4
+)
+
+// APIOptions configure a trello source. Exactly one of Boards and BoardNames
+// selects the boards.
+type APIOptions struct {
+	Key       string `yaml:"key" secret:"true" doc:"Trello API key; write ${TRELLO_KEY} so it comes from the environment"`
+	Token     string `yaml:"token" secret:"true" doc:"Trello user token; write ${TRELLO_TOKEN} so it comes from the environment"`
+	KeyFile   string `yaml:"key_file" doc:"file holding the API key instead of key (relative to the config file)"`
+	TokenFile string `yaml:"token_file" doc:"file holding the token instead of token (relative to the config file)"`
+
+	Boards              []string `yaml:"boards" doc:"board ids or short links to pull"`
+	BoardNames          string   `yaml:"board_names" doc:"regular expression over the names of the token member's boards; every match is pulled"`
+	IncludeClosedBoards bool     `yaml:"include_closed_boards" doc:"with board_names, also pull closed (archived) boards"`
+
+	ReconcileWindow time.Duration `yaml:"reconcile_window" doc:"how far back comments are re-read to catch edits and deletions (default 336h, 14 days)"`
+	ReconcileEvery  time.Duration `yaml:"reconcile_every" doc:"how often a board is reconciled: comments of the window and every card re-read (default 6h)"`
+	Concurrency     int           `yaml:"concurrency" doc:"boards pulled at once, sharing one rate-limit budget (default 4)"`
+	BaseURL         string        `yaml:"base_url" doc:"API root (default https://api.trello.com/1); for tests"`
+	BatchSize       int           `yaml:"batch_size" doc:"most records in one stored batch (default 2000)"`
+}
+
+// DefaultOptions returns the options a config's block is decoded into.
+func DefaultOptions() *APIOptions {
+	return &APIOptions{
+		ReconcileWindow: DefaultReconcileWindow,
+		ReconcileEvery:  DefaultReconcileEvery,
+		Concurrency:     DefaultConcurrency,
+		BaseURL:         DefaultBaseURL,
+		BatchSize:       DefaultBatchSize,
+	}
+}
+
+// Kind describes the trello source for the registry.
+func Kind() connectors.Kind {
+	return connectors.Kind{
+		Name:       KindName,
+		Doc:        "Trello boards through the REST API: cards, list moves, comments, incrementally by actions",
+		Identity:   "trello",
+		NewOptions: func() any { return DefaultOptions() },
+		Open: func(opts any, env connectors.Env) (connectors.Source, error) {
+			o, ok := opts.(*APIOptions)
+			if !ok {
+				return nil, fmt.Errorf("opening %s: options are %T, want *trello.APIOptions", KindName, opts)
+			}
+			return NewSource(*o, env, nil)
+		},
+	}
+}
+
+// credentials returns the key and token from the options or their files.
+func (o APIOptions) credentials(baseDir string) (key, token string, err error) {
+	read := func(name, inline, file string) (string, error) {
+		switch {
+		case inline != "" && file != "":
+			return "", fmt.Errorf("%s and %s_file are both set; keep one", name, name)
+		case inline != "":
+			return strings.TrimSpace(inline), nil
+		case file != "":
+			if !filepath.IsAbs(file) {
+				file = filepath.Join(baseDir, file)
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				return "", fmt.Errorf("reading %s_file: %w", name, err)
+			}
+			s := strings.TrimSpace(string(b))
+			if s == "" {
+				return "", fmt.Errorf("%s_file %s is empty", name, file)
+			}
+			return s, nil
+		}
+		return "", fmt.Errorf("%s: set %s (e.g. ${TRELLO_%s}) or %s_file", name, name, strings.ToUpper(name), name)
+	}
+	if key, err = read("key", o.Key, o.KeyFile); err != nil {
+		return "", "", err
+	}
+	if token, err = read("token", o.Token, o.TokenFile); err != nil {
+		return "", "", err
+	}
+	return key, token, nil
+}
+
+// check validates the options that need no credentials.
+func (o *APIOptions) check() (*regexp.Regexp, error) {
+	var re *regexp.Regexp
+	switch {
+	case len(o.Boards) == 0 && o.BoardNames == "":
+		return nil, errors.New("boards or board_names: one of them is needed to select boards")
+	case len(o.Boards) > 0 && o.BoardNames != "":
+		return nil, errors.New("boards and board_names are both set; keep one")
+	case o.BoardNames != "":
+		var err error
+		if re, err = regexp.Compile(o.BoardNames); err != nil {
+			return nil, fmt.Errorf("board_names: %w", err)
+		}
+	}
+	for _, b := range o.Boards {
+		if !isBoardRef(b) {
+			return nil, fmt.Errorf("boards: %q is neither a board id (24 hex digits) nor a short link (8 letters and digits)", b)
+		}
+	}
+	if o.IncludeClosedBoards && o.BoardNames == "" {
+		return nil, errors.New("include_closed_boards only applies with board_names")
+	}
+	if o.ReconcileWindow <= 0 {
+		return nil, fmt.Errorf("reconcile_window must be positive, got %s", o.ReconcileWindow)
+	}
+	if o.ReconcileEvery <= 0 {
+		return nil, fmt.Errorf("reconcile_every must be positive, got %s", o.ReconcileEvery)
+	}
+	if o.Concurrency <= 0 {
+		return nil, fmt.Errorf("concurrency must be positive, got %d", o.Concurrency)
+	}
+	if o.BatchSize <= 0 {
+		return nil, fmt.Errorf("batch_size must be positive, got %d", o.BatchSize)
+	}
+	if o.BaseURL == "" {
+		o.BaseURL = DefaultBaseURL
+	}
+	return re, nil
+}
+
+// isBoardRef reports whether s looks like a board id or a short link.
+func isBoardRef(s string) bool {
+	if isObjectID(s) {
+		return true
+	}
+	if len(s) != 8 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func isObjectID(s string) bool {
+	_, ok := objectIDTime(s)
+	return ok
+}
