@@ -21,11 +21,17 @@ import (
 // An agency message that asks nothing ("Thanks, done!") starts no wait,
 // so a conversation that simply ended does not nag anyone.
 func ThreadWaitingClocks(msgs []Message, rules Rules, now time.Time) []Clock {
-	idx := make([]int32, 0)
+	// Only the messages of clients that have the policy are sorted, so
+	// that clients without it (and the response benchmark) pay one pass.
+	rc := newRuleCache(rules)
+	var idx []int32
 	for i := range msgs {
 		m := &msgs[i]
 		if m.Automated || m.SentAt.After(now) || m.Conversation == "" || m.Subject.Kind == "task" ||
 			(m.Side != SideAgency && m.Side != SideClient) {
+			continue
+		}
+		if ps, cal := rc.get(m.ClientID); ps == nil || cal == nil || ps.WaitingClient == nil || ps.WaitingClient.RemindEvery.IsZero() {
 			continue
 		}
 		idx = append(idx, int32(i))
@@ -40,7 +46,6 @@ func ThreadWaitingClocks(msgs []Message, rules Rules, now time.Time) []Clock {
 		}
 		return strings.Compare(x.Key, y.Key)
 	})
-	rc := newRuleCache(rules)
 	var out []Clock
 	var asked *Message // the agency message that started the current wait
 	var contacts []time.Time
@@ -48,8 +53,7 @@ func ThreadWaitingClocks(msgs []Message, rules Rules, now time.Time) []Clock {
 		if asked == nil {
 			return
 		}
-		ps, cal := rc.get(asked.ClientID)
-		if ps != nil && cal != nil && ps.WaitingClient != nil && !ps.WaitingClient.RemindEvery.IsZero() {
+		if ps, cal := rc.get(asked.ClientID); ps != nil && cal != nil { // the policy is there: see the filter above
 			start := asked
 			out = reminderClocks(out, cal, ps.WaitingClient.RemindEvery, start.SentAt, to, contacts, now,
 				func(at time.Time, n int) Clock {

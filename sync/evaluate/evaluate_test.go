@@ -140,6 +140,8 @@ func TestLoadFacts(t *testing.T) {
 					ClientID: "acme", AuthorSide: "agency", Direction: "outbound", Body: "Could you check?", SentAt: at(6, 11), Raw: "{}", Hash: "a1"},
 				{SourceID: "mail", ExternalID: "oof", Channel: "email", ThreadKey: "oof", TaskSourceID: "trello", TaskID: "c1",
 					ClientID: "acme", AuthorSide: "agency", Direction: "outbound", Automated: true, SentAt: at(6, 12), Raw: "{}", Hash: "a2"},
+				{SourceID: "mail", ExternalID: "q@x", Channel: "email", ThreadKey: "q@x", ClientID: "acme", AuthorSide: "agency",
+					Direction: "outbound", Body: "Any news?\n\nOn Mon John wrote:\n> ok", SentAt: at(6, 13), Raw: "{}", Hash: "a3"},
 			}
 			if _, err := st.WriteBatch(ctx, "x", 0, &store.Batch{Tasks: tasks, StatusChanges: moves, TimeEntries: entries, Messages: msgs}, "", false); err != nil {
 				t.Fatal(err)
@@ -177,8 +179,10 @@ func TestLoadFacts(t *testing.T) {
 			if len(task.Contacts) != 1 || !task.Contacts[0].Equal(at(6, 11)) {
 				t.Errorf("contacts = %v, want the agency's comment only", task.Contacts)
 			}
-			if len(f.Messages) != 2 || !f.Messages[0].Asks {
-				t.Errorf("messages = %+v, want the comment marked as asking", f.Messages)
+			// Whether a message asks matters only on threads of no task
+			// (a task waits with its status), so only those bodies are read.
+			if len(f.Messages) != 3 || f.Messages[0].Asks || !f.Messages[2].Asks {
+				t.Errorf("messages = %+v, want only the email thread's message marked as asking", f.Messages)
 			}
 			want := []sla.TimeEntry{
 				{ClientID: "acme", Date: "2026-10-05", Seconds: 900, Billable: false},
