@@ -227,6 +227,7 @@ type request struct {
 	path   []string
 	query  url.Values
 	form   url.Values
+	routes int // routes carried by a /1/batch request
 }
 
 func (r request) display() string {
@@ -257,7 +258,7 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	where := r.display()
 	n429 := 0
 	for attempt := 1; ; attempt++ {
-		tk, err := c.budget.acquire(ctx, c.tokenID)
+		tk, err := c.budget.acquire(ctx, c.tokenID, r.routes)
 		if err != nil {
 			return c.fail(r, where, false, fmt.Errorf("waiting for rate-limit budget: %w", err))
 		}
@@ -547,8 +548,7 @@ func (c *Client) CustomFields(ctx context.Context, boardID string) ([]CustomFiel
 // FullCard is a card with the arrays the cards route nests on request.
 type FullCard struct {
 	Card
-	CustomFieldItems []CustomFieldItem `json:"customFieldItems"`
-	Checklists       []Checklist       `json:"checklists"`
+	Checklists []Checklist `json:"checklists"`
 }
 
 // CardsOptions narrow Cards.
@@ -784,7 +784,8 @@ func (c *Client) Batch(ctx context.Context, urls []string) ([]BatchResult, error
 		chunk := urls[start:min(start+maxBatch, len(urls))]
 		var raw []map[string]json.RawMessage
 		q := url.Values{"urls": {strings.Join(chunk, ",")}}
-		if err := c.get(ctx, &raw, q, "batch"); err != nil {
+		r := request{method: http.MethodGet, path: []string{"batch"}, query: q, routes: len(chunk)}
+		if err := c.do(ctx, r, &raw); err != nil {
 			return nil, fmt.Errorf("batch of %d routes: %w", len(chunk), err)
 		}
 		if len(raw) != len(chunk) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -192,3 +194,67 @@ func TestPullChangesBetweenPages(t *testing.T) {
 }
 
 func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+// TestPullStrictestLimits pulls under the strictest reading of what Trello
+// leaves undocumented: sliding windows, and a batch counted once per route
+// it carries. The budget learns the true count from the remaining headers,
+// so the backfill, an incremental pull and a reconcile all finish without
+// losing a row and with no more than a handful of 429s.
+func TestPullStrictestLimits(t *testing.T) {
+	t.Parallel()
+	clock := trellofake.NewVirtualClock(epoch)
+	w := trellofake.Generate(trellofake.GenerateOptions{Seed: 5, Boards: 24, CardsPerBoard: 20, ActionsPerBoard: 300, Clock: clock})
+	f := newFixtureLimits(t, w, clock, trellofake.Limits{Mode: trellofake.SlidingWindow, BatchCountsEachURL: true})
+	src := f.source(t, trello.APIOptions{BoardNames: ".", BatchSize: 200, Concurrency: 4, ReconcileEvery: time.Hour})
+	var ids []string
+	for _, b := range w.Boards() {
+		ids = append(ids, b.ID)
+	}
+	m := newMemStore()
+	if err := pullInto(t, src, m); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "backfill", m, exported(t, w, ids...))
+	for i, b := range w.Boards() {
+		cards := w.Cards(b.ID)
+		clock.Advance(time.Minute)
+		w.CommentCard(w.Me().ID, cards[i%len(cards)].ID, fmt.Sprintf("ещё комментарий %d", i))
+	}
+	if err := pullInto(t, src, m); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "incremental", m, exported(t, w, ids...))
+	clock.Advance(2 * time.Hour) // due for reconcile
+	if err := pullInto(t, src, m); err != nil {
+		t.Fatal(err)
+	}
+	diff(t, "reconcile", m, exported(t, w, ids...))
+	// A handful per window, and few in all: the budget must learn the true
+	// cost from the headers rather than keep running into the wall.
+	var refused []trellofake.Request
+	for _, r := range f.srv.Requests() {
+		if r.Status == http.StatusTooManyRequests {
+			refused = append(refused, r)
+		}
+	}
+	t.Logf("%d requests, %d 429s, %v of virtual time", f.srv.Total(), len(refused), clock.Now().Sub(epoch))
+	if n := maxInSpan(refused, 10*time.Second); n > 2 {
+		t.Errorf("%d 429s in one 10 s span", n)
+	}
+	if len(refused) > 4 {
+		t.Errorf("%d 429s over three pulls", len(refused))
+	}
+}
+
+// maxInSpan is the most requests in any span of d.
+func maxInSpan(reqs []trellofake.Request, d time.Duration) int {
+	best := 0
+	for i := range reqs {
+		n := 0
+		for j := i; j < len(reqs) && reqs[j].At.Sub(reqs[i].At) < d; j++ {
+			n++
+		}
+		best = max(best, n)
+	}
+	return best
+}

@@ -80,6 +80,10 @@ var TrelloLimits = Limits{TokenMax: 100, KeyMax: 300, Interval: 10 * time.Second
 // token) spends the budget too. A 429 closes the window it names for a full
 // Interval, which is certain to reach into Trello's next window, since no
 // Retry-After comes with it.
+//
+// Whether a /1/batch request counts once or once per route it carries is
+// not documented. The budget counts it once until the remaining headers
+// show that a batch of n routes cost n, and from then on reserves n.
 type Budget struct {
 	clock  Clock
 	limits Limits
@@ -89,13 +93,16 @@ type Budget struct {
 	tokens  map[[32]byte]*window
 	changed chan struct{} // closed and replaced when a request completes
 	recent  []time.Time   // 429s in the last Interval
+	// batchPerRoute is set once a batch's headers showed it counted per
+	// route.
+	batchPerRoute bool
 }
 
 // window is a sliding log of requests.
 type window struct {
 	max          int
 	interval     time.Duration
-	pending      int         // sent, no response yet: counted as now
+	pending      int         // slots of requests sent, no response yet: counted as now
 	done         []time.Time // response times, oldest first
 	blockedUntil time.Time   // after a 429
 }
@@ -176,18 +183,20 @@ func (w *window) count(now time.Time) int {
 	return w.pending + len(w.done)
 }
 
-// room reports whether a request may go now; if not, wake is when it may
-// (zero when that depends on a pending request completing first).
-func (w *window) room(now time.Time) (ok bool, wake time.Time) {
+// room reports whether a request costing cost slots may go now; if not,
+// wake is when it may (zero when that depends on a pending request
+// completing first).
+func (w *window) room(now time.Time, cost int) (ok bool, wake time.Time) {
 	if now.Before(w.blockedUntil) {
 		return false, w.blockedUntil
 	}
+	cost = min(cost, w.max)
 	n := w.count(now)
-	if n < w.max {
+	if n+cost <= w.max {
 		return true, time.Time{}
 	}
-	// The (n-max+1)th oldest completed request must leave the window.
-	k := n - w.max
+	// The (n+cost-max)th oldest completed request must leave the window.
+	k := n + cost - w.max - 1
 	if k >= len(w.done) {
 		return false, time.Time{}
 	}
@@ -197,13 +206,16 @@ func (w *window) room(now time.Time) (ok bool, wake time.Time) {
 // ticket is a request admitted by the budget; finish must be called once
 // its response (or failure) is in.
 type ticket struct {
-	b     *Budget
-	token *window
+	b      *Budget
+	token  *window
+	cost   int // slots reserved
+	routes int // routes in a batch, 0 for any other request
 }
 
 // acquire waits until the token's and the key's windows both have room
-// and reserves a slot in each.
-func (b *Budget) acquire(ctx context.Context, tokenID [32]byte) (*ticket, error) {
+// and reserves the request's slots in each: one, or one per route of a
+// batch (routes > 0) once batches have been seen to count so.
+func (b *Budget) acquire(ctx context.Context, tokenID [32]byte, routes int) (*ticket, error) {
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -211,13 +223,17 @@ func (b *Budget) acquire(ctx context.Context, tokenID [32]byte) (*ticket, error)
 		b.mu.Lock()
 		now := b.clock.Now()
 		tw := b.token(tokenID)
-		okT, wakeT := tw.room(now)
-		okK, wakeK := b.key.room(now)
+		cost := 1
+		if routes > 1 && b.batchPerRoute {
+			cost = routes
+		}
+		okT, wakeT := tw.room(now, cost)
+		okK, wakeK := b.key.room(now, cost)
 		if okT && okK {
-			tw.pending++
-			b.key.pending++
+			tw.pending += cost
+			b.key.pending += cost
 			b.mu.Unlock()
-			return &ticket{b: b, token: tw}, nil
+			return &ticket{b: b, token: tw, cost: cost, routes: routes}, nil
 		}
 		ch := b.changed
 		var wake time.Time
@@ -286,8 +302,19 @@ func (t *ticket) finish(h http.Header) {
 	defer b.mu.Unlock()
 	now := b.clock.Now()
 	for _, w := range []*window{t.token, b.key} {
-		w.pending--
-		w.done = append(w.done, now)
+		w.pending -= t.cost
+		for range t.cost {
+			w.done = append(w.done, now)
+		}
+	}
+	if h != nil && t.routes > 1 && !b.batchPerRoute {
+		// The server counted the other routes too if it sees at least
+		// routes-1 more requests than this process made.
+		if rem, ok := headerInt(h, "X-Rate-Limit-Api-Token-Remaining"); ok {
+			if used := t.token.max - rem; used-t.token.count(now) >= t.routes-1 {
+				b.batchPerRoute = true
+			}
+		}
 	}
 	if h != nil {
 		t.token.observe(now, h, "Token")
@@ -303,12 +330,7 @@ func (t *ticket) finish(h http.Header) {
 // added as if made now.
 func (w *window) observe(now time.Time, h http.Header, which string) {
 	num := func(name string) (int, bool) {
-		v := h.Get("X-Rate-Limit-Api-" + which + "-" + name)
-		if v == "" {
-			return 0, false
-		}
-		n, err := strconv.Atoi(v)
-		return n, err == nil && n >= 0
+		return headerInt(h, "X-Rate-Limit-Api-"+which+"-"+name)
 	}
 	if m, ok := num("Max"); ok && m > 0 && m < w.max {
 		w.max = m
@@ -350,4 +372,14 @@ func (b *Budget) refused(tokenID [32]byte, code string) (wait time.Duration, giv
 	}
 	b.recent = append(b.recent[cut:], now)
 	return w.interval, len(b.recent) > b.limits.Max429
+}
+
+// headerInt reads a non-negative integer header.
+func headerInt(h http.Header, name string) (int, bool) {
+	v := h.Get(name)
+	if v == "" {
+		return 0, false
+	}
+	n, err := strconv.Atoi(v)
+	return n, err == nil && n >= 0
 }

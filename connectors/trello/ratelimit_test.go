@@ -111,21 +111,21 @@ func TestWindow(t *testing.T) {
 	now := testEpoch
 	w := &window{max: 3, interval: 10 * time.Second}
 	for i := range 3 {
-		if ok, _ := w.room(now); !ok {
+		if ok, _ := w.room(now, 1); !ok {
 			t.Fatalf("no room for request %d", i+1)
 		}
 		w.done = append(w.done, now.Add(time.Duration(i)*time.Second))
 	}
 	now = now.Add(2 * time.Second)
-	if ok, wake := w.room(now); ok || !wake.Equal(testEpoch.Add(10*time.Second)) {
+	if ok, wake := w.room(now, 1); ok || !wake.Equal(testEpoch.Add(10*time.Second)) {
 		t.Errorf("full window: ok=%v wake=%v, want the first request's expiry", ok, wake)
 	}
-	if ok, _ := w.room(testEpoch.Add(10 * time.Second)); !ok {
+	if ok, _ := w.room(testEpoch.Add(10*time.Second), 1); !ok {
 		t.Error("no room once the first request left the window")
 	}
 	// A pending request frees nothing by itself: wake is unknown.
 	p := &window{max: 1, interval: 10 * time.Second, pending: 1}
-	if ok, wake := p.room(now); ok || !wake.IsZero() {
+	if ok, wake := p.room(now, 1); ok || !wake.IsZero() {
 		t.Errorf("pending: ok=%v wake=%v", ok, wake)
 	}
 
@@ -155,10 +155,10 @@ func TestBudgetRefused(t *testing.T) {
 	if wait != 10*time.Second || giveUp {
 		t.Errorf("first 429: wait %v giveUp %v", wait, giveUp)
 	}
-	if ok, wake := b.key.room(clock.Now()); ok || !wake.Equal(testEpoch.Add(10*time.Second)) {
+	if ok, wake := b.key.room(clock.Now(), 1); ok || !wake.Equal(testEpoch.Add(10*time.Second)) {
 		t.Errorf("key window after API_KEY_LIMIT_EXCEEDED: ok=%v wake=%v", ok, wake)
 	}
-	if ok, _ := b.token(tok).room(clock.Now()); !ok {
+	if ok, _ := b.token(tok).room(clock.Now(), 1); !ok {
 		t.Error("the token window closed for a key 429")
 	}
 	b.refused(tok, "API_TOKEN_LIMIT_EXCEEDED")
@@ -171,7 +171,7 @@ func TestBudgetRefused(t *testing.T) {
 	}
 	// acquire waits out the block on the virtual clock.
 	start := clock.Now()
-	tk, err := b.acquire(context.Background(), tok)
+	tk, err := b.acquire(context.Background(), tok, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
