@@ -88,7 +88,10 @@ type Task struct {
 	DueAt      *time.Time  `json:"due_at,omitempty"`
 	DueDone    bool        `json:"due_done,omitempty"`
 	Checklists []Checklist `json:"checklists,omitempty"`
-	URL        string      `json:"url,omitempty"`
+	// Fields are the task's custom fields by name, each value as the
+	// source shows it (a list field's chosen option, a number, a date).
+	Fields map[string]string `json:"fields,omitempty"`
+	URL    string            `json:"url,omitempty"`
 	// Closed is true for an archived card or a closed issue.
 	Closed  bool `json:"closed,omitempty"`
 	Deleted bool `json:"deleted,omitempty"`

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	gslug "github.com/gosimple/slug"
 	"io"
 	"os"
 	"slices"
@@ -111,23 +112,11 @@ func guessStatus(list string) string {
 	return ""
 }
 
-// slug makes a config id from a name: lowercase ASCII letters and digits
-// joined by dashes.
+// slug makes an id of a name: lower-case ASCII words joined by dashes,
+// other scripts transliterated ("Бетта Строй" is betta-stroi), so that
+// clients with Cyrillic names get readable ids too.
 func slug(s string) string {
-	var b strings.Builder
-	dash := false
-	for _, r := range strings.ToLower(s) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
-			if dash && b.Len() > 0 {
-				b.WriteByte('-')
-			}
-			b.WriteRune(r)
-			dash = false
-		} else {
-			dash = true
-		}
-	}
-	return b.String()
+	return gslug.Make(s)
 }
 
 // writeSkeleton prints the mapping skeleton for the discovered boards.

@@ -188,6 +188,15 @@ func (g *globals) evaluate(ctx context.Context, cfg *mapping.Config, st *store.S
 	fmt.Fprintf(g.stdout, "\nSLA: %d clocks (%d breached, %d at risk, %d running); %d new, %d changed, %d transitions, %d notifications queued\n",
 		len(res.Clocks), states["breached"], states["at_risk"], states["running"], res.Changes.New, res.Changes.Updated,
 		res.Changes.Transitions, res.Changes.Outbox)
+	withSet := 0
+	for _, c := range cfg.Clients {
+		if c.PolicySet != "" {
+			withSet++
+		}
+	}
+	if withSet == 0 {
+		fmt.Fprintln(g.stdout, "no client has a policy_set: define policy_sets and give clients one to watch promises (README, Configuration)")
+	}
 	return nil
 }
 

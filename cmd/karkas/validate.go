@@ -56,11 +56,24 @@ must exist on the boards the sources pull.`,
 					return withCode(exitFailed, fmt.Errorf("%d error(s) in %s against the services", len(errs), g.config))
 				}
 			}
-			fmt.Fprintf(g.stdout, "%s: ok (%d clients, %d people, %d sources)\n",
-				g.config, len(l.Clients), len(l.People), len(l.Sources))
+			fmt.Fprintf(g.stdout, "%s: ok (%s, %s, %s)\n", g.config,
+				plural(len(l.Clients), "client"), plural(len(l.People), "person", "people"), plural(len(l.Sources), "source"))
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&online, "online", false, "also check names against the services (trello: boards, lists, members)")
 	return cmd
+}
+
+// plural is "1 source", "2 sources"; forms gives the singular and, when
+// it is not the singular plus s, the plural.
+func plural(n int, forms ...string) string {
+	word := forms[0]
+	if n != 1 {
+		word += "s"
+		if len(forms) > 1 {
+			word = forms[1]
+		}
+	}
+	return fmt.Sprintf("%d %s", n, word)
 }

@@ -63,6 +63,8 @@ type boardIndex struct {
 	// actionLists names lists that no longer exist, by the newest name an
 	// action gave them.
 	actionLists map[string]actionListName
+	// fields are the board's custom field definitions.
+	fields map[string]CustomField
 }
 
 type actionListName struct {
@@ -79,6 +81,7 @@ func newBoardIndex(b Board) *boardIndex {
 		checklists:  map[string][]checklistEntry{},
 		created:     map[string]creation{},
 		cards:       map[string]bool{},
+		fields:      map[string]CustomField{},
 		actionLists: map[string]actionListName{},
 	}
 }
@@ -89,6 +92,38 @@ func (ix *boardIndex) addList(l List) error {
 	}
 	ix.lists[l.ID] = l
 	return nil
+}
+
+func (ix *boardIndex) addField(f CustomField) error {
+	if f.ID == "" {
+		return errors.New("custom field without id")
+	}
+	ix.fields[f.ID] = f
+	return nil
+}
+
+// fieldValue is a custom field item as text: a list field's option, a
+// number or date as Trello wrote it, a checkbox as "true". ok is false for
+// an item of a field the board no longer defines, or an empty one.
+func (ix *boardIndex) fieldValue(it CustomFieldItem) (name, value string, ok bool) {
+	f, known := ix.fields[it.IDCustomField]
+	if !known || f.Name == "" {
+		return "", "", false
+	}
+	if it.IDValue != "" {
+		for _, o := range f.Options {
+			if o.ID == it.IDValue {
+				return f.Name, o.Value.Text, true
+			}
+		}
+		return "", "", false
+	}
+	for _, k := range []string{"text", "number", "date", "checked"} {
+		if v, has := it.Value[k]; has && v != "" {
+			return f.Name, v, true
+		}
+	}
+	return "", "", false
 }
 
 func (ix *boardIndex) addLabel(l Label) error {
@@ -318,6 +353,14 @@ func (ix *boardIndex) task(c Card) (t record.Task, warnings []string, err error)
 			warnings = append(warnings, fmt.Sprintf("card %s: bad due: %v", c.ID, err))
 		} else {
 			t.DueAt = &due
+		}
+	}
+	for _, it := range c.CustomFieldItems {
+		if name, v, ok := ix.fieldValue(it); ok {
+			if t.Fields == nil {
+				t.Fields = map[string]string{}
+			}
+			t.Fields[name] = v
 		}
 	}
 	if cls := ix.checklists[c.ID]; len(cls) > 0 {

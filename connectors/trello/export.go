@@ -392,7 +392,7 @@ func scanBoard(r io.Reader) (*boardScan, error) {
 			field = &b.IDOrganization
 		case "dateLastActivity":
 			field = &b.DateLastActivity
-		case "lists", "labels", "members", "checklists", "cards", "actions":
+		case "lists", "labels", "members", "checklists", "customFields", "cards", "actions":
 			if err := sc.scanArray(dec, key); err != nil {
 				return nil, err
 			}
@@ -468,6 +468,9 @@ func (sc *boardScan) scanElement(dec *json.Decoder, key string, i int) error {
 	case "members":
 		m := new(Member)
 		v, use = m, func() error { return sc.ix.addMember(*m) }
+	case "customFields":
+		f := new(CustomField)
+		v, use = f, func() error { return sc.ix.addField(*f) }
 	case "checklists":
 		c := new(Checklist)
 		v, use = c, func() error { return sc.ix.addChecklist(*c) }

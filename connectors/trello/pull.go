@@ -143,6 +143,10 @@ func (s *Source) targets(ctx context.Context, cur pullCursor) ([]target, error) 
 			byRef[bc.Ref] = id
 		}
 	}
+	excluded := map[string]bool{}
+	for _, ref := range s.opts.ExcludeBoards {
+		excluded[ref] = true
+	}
 	var out []target
 	add := func(t target) {
 		if id, ok := byRef[t.ref]; ok {
@@ -161,7 +165,7 @@ func (s *Source) targets(ctx context.Context, cur pullCursor) ([]target, error) 
 	if s.names == nil {
 		seen := map[string]bool{}
 		for _, ref := range s.opts.Boards {
-			if !seen[ref] {
+			if !seen[ref] && !excluded[ref] {
 				seen[ref] = true
 				add(target{ref: ref})
 			}
@@ -177,10 +181,27 @@ func (s *Source) targets(ctx context.Context, cur pullCursor) ([]target, error) 
 		return nil, err
 	}
 	slices.SortFunc(boards, func(a, b Board) int { return strings.Compare(a.ID, b.ID) })
+	listed := map[string]bool{}
 	for _, b := range boards {
-		if s.names.MatchString(b.Name) {
+		listed[b.ID] = true
+		if s.names.MatchString(b.Name) && !excluded[b.ID] && !excluded[b.ShortLink] {
 			add(target{ref: b.ID, id: b.ID, name: b.Name})
 		}
+	}
+	// A board pulled before that the listing no longer shows was deleted,
+	// unshared or archived: it is asked for as before, so that the first
+	// two mark the source for attention and an archived board keeps its
+	// final state. A board still listed under a name the pattern no longer
+	// matches has left the selection; its data stays.
+	var missing []string
+	for id, bc := range cur.Boards {
+		if !listed[id] && !excluded[id] && (bc.Ref == "" || !excluded[bc.Ref]) {
+			missing = append(missing, id)
+		}
+	}
+	slices.Sort(missing)
+	for _, id := range missing {
+		add(target{ref: id, id: id})
 	}
 	return out, nil
 }
@@ -287,7 +308,7 @@ func (p *pull) flag(t target, err error) {
 	}
 	p.amu.Lock()
 	defer p.amu.Unlock()
-	p.attention = append(p.attention, fmt.Sprintf("board %s is gone or no longer shared with the token; its data is kept", name))
+	p.attention = append(p.attention, fmt.Sprintf("board %s is gone or no longer shared with the token; its data is kept (list it under exclude_boards to stop syncing it)", name))
 	p.causes = append(p.causes, err)
 }
 
@@ -449,7 +470,7 @@ func (p *pull) more(ctx context.Context, q ActionsQuery, page []Action) ([]Actio
 const creationFilter = "createCard,copyCard,convertToCardFromCheckItem,moveCardToBoard"
 
 func cardsQuery() url.Values {
-	return url.Values{"filter": {"all"}, "limit": {strconv.Itoa(MaxPage)}, "checklists": {"all"}}
+	return url.Values{"filter": {"all"}, "limit": {strconv.Itoa(MaxPage)}, "checklists": {"all"}, "customFieldItems": {"true"}}
 }
 
 // readWhole reads the whole board in one batch plus the further pages:
@@ -498,7 +519,7 @@ func (p *pull) readWhole(ctx context.Context, t target, rd *boardRead, now time.
 	for i, r := range res {
 		if err := r.Decode(dst[i]); err != nil {
 			if _, ok := dst[i].(*[]CustomField); ok && !isGone(err) && !errors.Is(err, connectors.ErrUnauthorized) {
-				continue // custom fields feed no record; their absence is no reason to fail
+				continue // a board without the power-up: cards keep no custom field values
 			}
 			return fmt.Errorf("reading board %s: %w", ref, err)
 		}
@@ -585,8 +606,12 @@ func (p *pull) readChanged(ctx context.Context, t target, rd *boardRead) error {
 			BatchURL(url.Values{"fields": {"username,fullName,initials,avatarHash"}}, "boards", t.id, "members"),
 		)
 	}
+	if len(ids) > 0 {
+		// The cards' custom field values name fields by id.
+		urls = append(urls, BatchURL(nil, "boards", t.id, "customFields"))
+	}
 	fixed := len(urls)
-	cq := url.Values{"checklists": {"all"}, "actions": {creationFilter}, "actions_limit": {strconv.Itoa(MaxPage)}}
+	cq := url.Values{"checklists": {"all"}, "customFieldItems": {"true"}, "actions": {creationFilter}, "actions_limit": {strconv.Itoa(MaxPage)}}
 	for _, id := range ids {
 		urls = append(urls, BatchURL(cq, "cards", id))
 	}
@@ -599,8 +624,14 @@ func (p *pull) readChanged(ctx context.Context, t target, rd *boardRead) error {
 	if needBoard {
 		dst = append(dst, &board, &rd.labels, &rd.members)
 	}
+	if len(ids) > 0 {
+		dst = append(dst, &rd.fields)
+	}
 	for i := range fixed {
 		if err := res[i].Decode(dst[i]); err != nil {
+			if _, ok := dst[i].(*[]CustomField); ok && !isGone(err) && !errors.Is(err, connectors.ErrUnauthorized) {
+				continue
+			}
 			return fmt.Errorf("re-reading board %s: %w", t.id, err)
 		}
 	}
@@ -663,6 +694,11 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 	for _, m := range rd.members {
 		if err := ix.addMember(m); err != nil {
 			bad("members", err)
+		}
+	}
+	for _, f := range rd.fields {
+		if err := ix.addField(f); err != nil {
+			bad("custom fields", err)
 		}
 	}
 	for _, c := range rd.cards {

@@ -160,7 +160,13 @@ type fixture struct {
 
 func newFixture(t *testing.T, w *trellofake.World, clock *trellofake.VirtualClock) *fixture {
 	t.Helper()
-	srv := trellofake.New(t, trellofake.Options{World: w})
+	return newFixtureLimits(t, w, clock, trellofake.Limits{})
+}
+
+// newFixtureLimits is newFixture with the fake counting by l.
+func newFixtureLimits(t *testing.T, w *trellofake.World, clock *trellofake.VirtualClock, l trellofake.Limits) *fixture {
+	t.Helper()
+	srv := trellofake.New(t, trellofake.Options{World: w, Limits: l})
 	c, err := trello.NewClient(trello.ClientOptions{BaseURL: srv.BaseURL(), HTTPClient: srv.Client(), Key: srv.Key(), Token: srv.Token(),
 		Budget: trello.NewBudget(trello.Limits{}, clock), Clock: clock, Timeout: 500 * time.Millisecond, MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: 4 * time.Second})
 	if err != nil {
@@ -340,6 +346,16 @@ func TestPullGeneratedBoards(t *testing.T) {
 		ids = append(ids, b.ID)
 	}
 	diff(t, "backfill", m, exported(t, w, ids...))
+	// The generator gives every third board Priority and Estimate fields.
+	withFields := 0
+	for _, tk := range m.tasks {
+		if tk.Fields["Priority"] != "" {
+			withFields++
+		}
+	}
+	if withFields == 0 {
+		t.Error("no pulled card carries its Priority custom field")
+	}
 	// One request to list the boards, one batch for their actions.
 	f.srv.ResetStats()
 	if err := pullInto(t, src, m); err != nil {
@@ -356,10 +372,18 @@ func TestPullGeneratedBoards(t *testing.T) {
 		w.CommentCard(w.Me().ID, cards[i+1].ID, fmt.Sprintf("comment %d", i))
 		w.CreateCard(w.Me().ID, lists[0].ID, "new")
 	}
+	// A custom field set on a card the actions name: the re-read card
+	// carries the new value.
+	field := w.AddCustomField(ids[1], "Срочность", "list", "Высокая", "Низкая")
+	card := w.Cards(ids[1])[5]
+	w.SetCustomField(w.Me().ID, card.ID, field.ID, "Высокая")
 	if err := pullInto(t, src, m); err != nil {
 		t.Fatal(err)
 	}
 	diff(t, "incremental", m, exported(t, w, ids...))
+	if got := m.tasks[card.ID].Fields["Срочность"]; got != "Высокая" {
+		t.Errorf("custom field after an incremental pull = %q, want Высокая", got)
+	}
 }
 
 // A deleted board and a board the token no longer sees: the others are

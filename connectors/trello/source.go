@@ -33,6 +33,7 @@ type APIOptions struct {
 	Boards              []string `yaml:"boards" doc:"board ids or short links to pull"`
 	BoardNames          string   `yaml:"board_names" doc:"regular expression over the names of the token member's boards; every match is pulled"`
 	IncludeClosedBoards bool     `yaml:"include_closed_boards" doc:"with board_names, also pull closed (archived) boards"`
+	ExcludeBoards       []string `yaml:"exclude_boards" doc:"board ids or short links never pulled: a board board_names matches that is not a client's, or a deleted board to stop being reminded of"`
 
 	ReconcileWindow time.Duration `yaml:"reconcile_window" doc:"how far back comments are re-read to catch edits and deletions (default 336h, 14 days)"`
 	ReconcileEvery  time.Duration `yaml:"reconcile_every" doc:"how often a board is reconciled: comments of the window and every card re-read (default 6h)"`

@@ -72,6 +72,9 @@ type Card struct {
 	DateLastActivity string   `json:"dateLastActivity"`
 	Pos              float64  `json:"pos"`
 	IDShort          int      `json:"idShort"`
+	// CustomFieldItems are the card's custom field values: in an export,
+	// and from the cards route with customFieldItems=true.
+	CustomFieldItems []CustomFieldItem `json:"customFieldItems"`
 }
 
 // Checklist is a card's checklist with its items.

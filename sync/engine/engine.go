@@ -257,7 +257,8 @@ func (e *Engine) finish(ctx context.Context, r *run) Result {
 		_ = e.Store.SetAttention(fctx, res.SourceID, "credentials refused: fix the token and run again")
 	case errors.As(res.Err, &attention):
 		_ = e.Store.SetAttention(fctx, res.SourceID, attention.Why)
-	case res.Err == nil && res.Batches > 0:
+	case res.Err == nil:
+		// A clean pull, even one with nothing new, shows the source works.
 		_ = e.Store.SetAttention(fctx, res.SourceID, "")
 	}
 	if err := e.Store.FinishRun(fctx, res.RunID, store.RunResult{Batches: res.Batches, Received: res.Received,

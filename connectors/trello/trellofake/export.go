@@ -4,6 +4,8 @@ import "fmt"
 
 // ExportJSON writes a board the way Trello's "Export as JSON" does
 // (GET /1/boards/{id}?actions=all&cards=all&lists=all&labels=all&members=all&checklists=all),
+// with each card's customFieldItems (which the export carries when the
+// board uses custom fields [unverified for boards without them]),
 // except that it holds every action rather than the newest 1000: the state
 // a sync of the board should arrive at, readable by the trello_export
 // source.
@@ -22,7 +24,11 @@ func (w *World) ExportJSON(boardID string) ([]byte, error) {
 	cards := make([]obj, 0, len(b.cards))
 	var checklists []obj
 	for _, c := range b.cards {
-		cards = append(cards, c.render())
+		items := make([]obj, 0, len(c.customItems))
+		for _, it := range c.customItems {
+			items = append(items, it.render(c))
+		}
+		cards = append(cards, append(c.render(), field{"customFieldItems", items}))
 		for _, cl := range c.checklists {
 			checklists = append(checklists, cl.render())
 		}
