@@ -4,7 +4,8 @@
 // (connectors/trello, connectors/email, ...) named after it.
 //
 // This package imports only the record package and the standard library;
-// connector packages import this one and record, and nothing else of karkas.
+// connector packages import this one, record and internal/vclock (time that
+// tests can move), and nothing else of karkas.
 package connectors
 
 import (

@@ -1,0 +1,173 @@
+package timetrack_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/internal/vclock"
+)
+
+// script answers requests in turn; the last answer repeats.
+type script struct {
+	mu      sync.Mutex
+	answers []func(w http.ResponseWriter)
+	seen    []*http.Request
+	at      []time.Time
+	clock   *vclock.Virtual
+}
+
+func (s *script) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.seen = append(s.seen, r)
+	s.at = append(s.at, s.clock.Now())
+	i := min(len(s.seen)-1, len(s.answers)-1)
+	s.mu.Unlock()
+	s.answers[i](w)
+}
+
+func status(code int, body string, h ...string) func(http.ResponseWriter) {
+	return func(w http.ResponseWriter) {
+		for i := 0; i+1 < len(h); i += 2 {
+			w.Header().Set(h[i], h[i+1])
+		}
+		w.WriteHeader(code)
+		_, _ = w.Write([]byte(body))
+	}
+}
+
+func newHTTP(t *testing.T, s *script) *timetrack.HTTP {
+	t.Helper()
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	base, _ := url.Parse(srv.URL + "/api")
+	return &timetrack.HTTP{Base: base, Client: srv.Client(), Clock: s.clock,
+		Header: http.Header{"X-Api-Key": {"sekret-token"}}, Timeout: 2 * time.Second, BackoffBase: time.Second}
+}
+
+func TestHTTPAnswers(t *testing.T) {
+	t.Parallel()
+	ok := status(200, `{"n": 1}`)
+	tests := []struct {
+		name    string
+		answers []func(http.ResponseWriter)
+		check   func(t *testing.T, err error, s *script, waited time.Duration)
+	}{
+		{"429 waits Retry-After", []func(http.ResponseWriter){status(429, `{"code":429,"message":"Too Many Requests"}`, "Retry-After", "7"), ok},
+			func(t *testing.T, err error, s *script, waited time.Duration) {
+				if err != nil || len(s.seen) != 2 || waited != 7*time.Second {
+					t.Errorf("err %v, %d requests, waited %v; want success after 7 s", err, len(s.seen), waited)
+				}
+			}},
+		{"5xx retried", []func(http.ResponseWriter){status(502, "bad gateway"), status(503, "busy"), ok},
+			func(t *testing.T, err error, s *script, _ time.Duration) {
+				if err != nil || len(s.seen) != 3 {
+					t.Errorf("err %v after %d requests", err, len(s.seen))
+				}
+			}},
+		{"truncated JSON retried", []func(http.ResponseWriter){status(200, `{"n": `), ok},
+			func(t *testing.T, err error, s *script, _ time.Duration) {
+				if err != nil || len(s.seen) != 2 {
+					t.Errorf("err %v after %d requests", err, len(s.seen))
+				}
+			}},
+		{"5xx gives up", []func(http.ResponseWriter){status(500, "boom")},
+			func(t *testing.T, err error, s *script, _ time.Duration) {
+				if err == nil || len(s.seen) != 5 || !strings.Contains(err.Error(), "giving up after 5 attempts") {
+					t.Errorf("err %v after %d requests", err, len(s.seen))
+				}
+			}},
+		{"401 is unauthorized", []func(http.ResponseWriter){status(401, `{"message":"Invalid API key"}`)},
+			func(t *testing.T, err error, s *script, _ time.Duration) {
+				if !errors.Is(err, connectors.ErrUnauthorized) || len(s.seen) != 1 {
+					t.Errorf("err %v after %d requests", err, len(s.seen))
+				}
+			}},
+		{"404 not retried", []func(http.ResponseWriter){status(404, "Not found")},
+			func(t *testing.T, err error, s *script, _ time.Duration) {
+				var ae *timetrack.APIError
+				if !errors.As(err, &ae) || ae.Status != 404 || len(s.seen) != 1 {
+					t.Errorf("err %v after %d requests", err, len(s.seen))
+				}
+			}},
+		{"429 storm ends in RateLimitError", []func(http.ResponseWriter){status(429, "slow down", "Retry-After", "1")},
+			func(t *testing.T, err error, s *script, _ time.Duration) {
+				var rl *connectors.RateLimitError
+				if !errors.As(err, &rl) || len(s.seen) != 21 {
+					t.Errorf("err %v after %d requests", err, len(s.seen))
+				}
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := &script{answers: tt.answers, clock: vclock.NewVirtual(t0)}
+			c := newHTTP(t, s)
+			var out struct{ N int }
+			_, err := c.Get(context.Background(), "time", url.Values{"page": {"1"}}, &out)
+			if err != nil && strings.Contains(err.Error(), "sekret") {
+				t.Errorf("the error shows the token: %v", err)
+			}
+			if s.seen[0].Header.Get("X-Api-Key") != "sekret-token" || s.seen[0].URL.Path != "/api/time" {
+				t.Errorf("request: %s %v", s.seen[0].URL, s.seen[0].Header)
+			}
+			tt.check(t, err, s, s.clock.Now().Sub(t0))
+		})
+	}
+}
+
+// The pace keeps Max requests in any Interval.
+func TestHTTPPace(t *testing.T) {
+	t.Parallel()
+	s := &script{answers: []func(http.ResponseWriter){status(200, `{}`)}, clock: vclock.NewVirtual(t0)}
+	c := newHTTP(t, s)
+	c.Max, c.Interval = 20, 10*time.Second
+	for range 65 {
+		if _, err := c.Get(context.Background(), "x", nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range s.at {
+		n := 0
+		for j := i; j < len(s.at) && s.at[j].Sub(s.at[i]) < 10*time.Second; j++ {
+			n++
+		}
+		if n > 20 {
+			t.Fatalf("%d requests within 10 s from request %d", n, i)
+		}
+	}
+	if got := s.clock.Now().Sub(t0); got != 30*time.Second {
+		t.Errorf("65 requests at 20 per 10 s took %v, want 30 s", got)
+	}
+}
+
+// A tracker's own "slow down" answer (Toggl's 402) waits as the hook says;
+// a link to another host never gets the auth headers.
+func TestHTTPThrottledHookAndForeignLinks(t *testing.T) {
+	t.Parallel()
+	s := &script{answers: []func(http.ResponseWriter){status(402, "quota", "X-Quota-Resets-In", "90"), status(200, `{}`)}, clock: vclock.NewVirtual(t0)}
+	c := newHTTP(t, s)
+	c.Throttled = func(code int, h http.Header, _ []byte) (time.Duration, bool) {
+		if code != http.StatusPaymentRequired {
+			return 0, false
+		}
+		return 90 * time.Second, true
+	}
+	if _, err := c.Get(context.Background(), "x", nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.clock.Now().Sub(t0); got != 90*time.Second || c.Stats().Throttled != 1 {
+		t.Errorf("waited %v, %d throttled; want 90 s, 1", got, c.Stats().Throttled)
+	}
+	if _, err := c.Do(context.Background(), http.MethodGet, "https://evil.example/steal", nil, nil, nil); err == nil || !strings.Contains(err.Error(), "another host") {
+		t.Errorf("a foreign link: %v", err)
+	}
+}
