@@ -39,13 +39,24 @@ func TestExamplesValidate(t *testing.T) {
 	if len(files) == 0 {
 		t.Fatal("configs/ has no yaml")
 	}
-	for i, b := range blocks {
-		path := filepath.Join(t.TempDir(), "karkas.yaml")
+	// Secret files an example names are made, as its reader would.
+	secretFile := regexp.MustCompile(`(?m)^\s*\w+_file:\s*(\S+)`)
+	for _, b := range blocks {
+		dir := t.TempDir()
+		path := filepath.Join(dir, "karkas.yaml")
 		if err := os.WriteFile(path, []byte(b[1]), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		for _, m := range secretFile.FindAllStringSubmatch(b[1], -1) {
+			p := filepath.Join(dir, m[1])
+			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte("not-a-real-secret\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
 		files = append(files, path)
-		_ = i
 	}
 	for _, f := range files {
 		code, out, errOut := runCLI(t, nil, "validate", "--config", f)

@@ -44,6 +44,26 @@ must exist on the boards the sources pull.`,
 				}
 				return withCode(exitFailed, fmt.Errorf("%d error(s) in %s", len(ps), g.config))
 			}
+			// Opening a source reads its secrets and checks what the
+			// decoder cannot (a token that expanded to nothing).
+			pos := newPositions(l.File)
+			var opened mapping.Problems
+			for i, s := range l.Sources {
+				if _, err := g.openSource(l, s); err != nil {
+					line, col := pos.find("sources", i, "options")
+					if line == 0 {
+						line, col = pos.find("sources", i)
+					}
+					opened = append(opened, mapping.Problem{File: l.File, Line: line, Col: col,
+						Path: fmt.Sprintf("sources[%d].options", i), Message: err.Error()})
+				}
+			}
+			if len(opened) > 0 {
+				for _, p := range opened {
+					fmt.Fprintln(g.stdout, p.String())
+				}
+				return withCode(exitFailed, fmt.Errorf("%d error(s) in %s", len(opened), g.config))
+			}
 			if online {
 				ps, err := g.checkTrelloOnline(cmd.Context(), l)
 				if err != nil {
