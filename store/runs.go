@@ -140,6 +140,9 @@ type ClientCounts struct {
 	Messages      int    `db:"messages"`
 	TimeEntries   int    `db:"time_entries"`
 	Seconds       int64  `db:"seconds"`
+	// CommSeconds is the part of Seconds in the communication category:
+	// billable, and shown apart.
+	CommSeconds int64 `db:"comm_seconds"`
 }
 
 // CountsByClient counts live rows per client ("" for rows no client claims).
@@ -147,12 +150,13 @@ func (s *Store) CountsByClient(ctx context.Context) ([]ClientCounts, error) {
 	var out []ClientCounts
 	err := s.DB.SelectContext(ctx, &out, `
 		SELECT client_id, SUM(tasks) AS tasks, SUM(status_changes) AS status_changes, SUM(messages) AS messages,
-		       SUM(time_entries) AS time_entries, SUM(seconds) AS seconds FROM (
-			SELECT client_id, COUNT(*) AS tasks, 0 AS status_changes, 0 AS messages, 0 AS time_entries, 0 AS seconds
+		       SUM(time_entries) AS time_entries, SUM(seconds) AS seconds, SUM(comm_seconds) AS comm_seconds FROM (
+			SELECT client_id, COUNT(*) AS tasks, 0 AS status_changes, 0 AS messages, 0 AS time_entries, 0 AS seconds, 0 AS comm_seconds
 			  FROM tasks WHERE deleted_at IS NULL GROUP BY client_id
-			UNION ALL SELECT client_id, 0, COUNT(*), 0, 0, 0 FROM task_status_changes WHERE deleted_at IS NULL GROUP BY client_id
-			UNION ALL SELECT client_id, 0, 0, COUNT(*), 0, 0 FROM messages WHERE deleted_at IS NULL GROUP BY client_id
-			UNION ALL SELECT client_id, 0, 0, 0, COUNT(*), SUM(seconds) FROM time_entries WHERE deleted_at IS NULL GROUP BY client_id
+			UNION ALL SELECT client_id, 0, COUNT(*), 0, 0, 0, 0 FROM task_status_changes WHERE deleted_at IS NULL GROUP BY client_id
+			UNION ALL SELECT client_id, 0, 0, COUNT(*), 0, 0, 0 FROM messages WHERE deleted_at IS NULL GROUP BY client_id
+			UNION ALL SELECT client_id, 0, 0, 0, COUNT(*), SUM(seconds), SUM(CASE WHEN category = 'communication' THEN seconds ELSE 0 END)
+			  FROM time_entries WHERE deleted_at IS NULL GROUP BY client_id
 		) t GROUP BY client_id ORDER BY client_id`)
 	return out, err
 }

@@ -64,14 +64,14 @@ live rows held per client, and source statuses that no status rule maps yet.`,
 			}
 			fmt.Fprintln(out)
 			w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(w, "client\tname\ttasks\tstatus moves\tmessages\ttime entries\thours\t")
+			fmt.Fprintln(w, "client\tname\ttasks\tstatus moves\tmessages\ttime entries\thours\tof which communication\t")
 			for _, c := range counts {
 				id, name := c.ClientID, names[c.ClientID]
 				if id == "" {
 					id, name = "(no client)", "internal time, newsletters, strangers"
 				}
-				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t\n", id, name, c.Tasks, c.StatusChanges, c.Messages, c.TimeEntries,
-					(time.Duration(c.Seconds) * time.Second).Hours())
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%.1f\t%.1f\t\n", id, name, c.Tasks, c.StatusChanges, c.Messages, c.TimeEntries,
+					(time.Duration(c.Seconds) * time.Second).Hours(), (time.Duration(c.CommSeconds) * time.Second).Hours())
 			}
 			w.Flush()
 			clocks, err := st.ClockCounts(ctx)
