@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -156,6 +157,13 @@ func TestDemoSyncTwice(t *testing.T) {
 	if code != exitOK || !regexp.MustCompile(`(?m)^acme\s+Acme Foods\s+52\s`).MatchString(out) ||
 		!regexp.MustCompile(`(?m)^betta\s+Бетта Строй\s+52\s`).MatchString(out) {
 		t.Fatalf("status: exit %d\n%s", code, out)
+	}
+	// Communication hours, apart: the demo's config puts entries tagged
+	// communication in that category.
+	var comm float64
+	st.DB.Get(&comm, "SELECT COALESCE(SUM(seconds), 0) / 3600.0 FROM time_entries WHERE deleted_at IS NULL AND client_id = 'cobalt' AND category = 'communication'")
+	if comm == 0 || !regexp.MustCompile(fmt.Sprintf(`(?m)^cobalt\s.*\s%.1f\s*$`, comm)).MatchString(out) {
+		t.Errorf("status does not show Cobalt's %.1f communication hours:\n%s", comm, out)
 	}
 }
 
