@@ -35,6 +35,7 @@ bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x
 	  $(GO) run ./cmd/karkas-bench
 	@echo; echo "trello API pull (fake Trello, real limits, virtual time):"
 	@$(GO) run ./cmd/karkas-bench -trello
+	@echo; echo "everhour API backfill (fake Everhour, real limit, virtual time):"; $(GO) run ./cmd/karkas-bench -everhour
 	@echo; echo "business calendar (clocks/s per core; goal >= 1,000,000):"
 	@$(GO) test -run '^$$' -bench 'Between$$|Add$$' -count 1 ./sla | grep -E '^Benchmark' 
 	@echo

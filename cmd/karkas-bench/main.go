@@ -34,11 +34,22 @@ func main() {
 	trelloBoards := flag.Int("trello-boards", 20, "boards of the Trello benchmark")
 	trelloCards := flag.Int("trello-cards", 10000, "cards of the Trello benchmark, over all boards")
 	trelloActions := flag.Int("trello-actions", 100000, "actions of the Trello benchmark, over all boards")
+	everhourOnly := flag.Bool("everhour", false, "measure the Everhour API backfill against the fake under Everhour's limit in virtual time, and nothing else")
+	everhourUsers := flag.Int("everhour-users", 40, "users of the Everhour benchmark")
+	everhourEntries := flag.Int("everhour-entries", 200000, "time records of the Everhour benchmark")
+	everhourMonths := flag.Int("everhour-months", 12, "months the Everhour benchmark's records span (and it backfills)")
 	runs := flag.Int("runs", 3, "measure each ingest and bare write this many times and keep the best: this machine's disk is noisy")
 	flag.Parse()
 	if *trelloOnly {
 		if err := trelloBench(*trelloBoards, *trelloCards, *trelloActions); err != nil {
 			fmt.Fprintln(os.Stderr, "karkas-bench: trello:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *everhourOnly {
+		if err := everhourBench(*everhourUsers, *everhourEntries, *everhourMonths); err != nil {
+			fmt.Fprintln(os.Stderr, "karkas-bench: everhour:", err)
 			os.Exit(1)
 		}
 		return

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/email"
+	"github.com/karkas/karkas/connectors/everhour"
 	"github.com/karkas/karkas/connectors/timecsv"
 	"github.com/karkas/karkas/connectors/trello"
 )
@@ -14,6 +15,7 @@ func registry() *connectors.Registry {
 		trello.ExportKind(),
 		trello.Kind(),
 		timecsv.Kind(),
+		everhour.Kind(),
 		email.FileKind(),
 	)
 }

@@ -1,0 +1,301 @@
+package everhour_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/connectors/everhour"
+	"github.com/karkas/karkas/connectors/everhour/everhourfake"
+	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/connectors/trello"
+	"github.com/karkas/karkas/connectors/trello/trellofake"
+	"github.com/karkas/karkas/internal/testdb"
+	"github.com/karkas/karkas/internal/vclock"
+	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/store"
+	"github.com/karkas/karkas/sync/engine"
+)
+
+// loadConfig parses a config whose everhour source options are checked
+// against the kind's, and returns it with the everhour options.
+func loadConfig(t *testing.T, dir, yaml string) (*mapping.Loaded, *timetrack.Options) {
+	t.Helper()
+	path := filepath.Join(dir, "karkas.yaml")
+	l, err := mapping.Parse(path, []byte(yaml), mapping.LoadOptions{
+		SourceOptions: func(kind string) (any, bool) {
+			switch kind {
+			case everhour.KindName:
+				return everhour.Kind().NewOptions(), true
+			case trello.ExportKindName:
+				return trello.ExportKind().NewOptions(), true
+			}
+			return nil, false
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, ok := l.SourceOptions["everhour"].(*timetrack.Options)
+	if !ok {
+		t.Fatalf("everhour options are %T", l.SourceOptions["everhour"])
+	}
+	return l, o
+}
+
+// everhourSource opens the source the way the kind does, but with the
+// test's virtual clock in the client.
+func everhourSource(t *testing.T, o *timetrack.Options, srv *everhourfake.Server, clock *vclock.Virtual) connectors.Source {
+	t.Helper()
+	tr, err := everhour.New(everhour.Config{BaseURL: o.BaseURL, Token: o.Token, HTTPClient: srv.Client(), Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return timetrack.NewSource(tr, *o, connectors.Env{Now: clock.Now})
+}
+
+var everhourInfo = mapping.SourceInfo{ID: "everhour", Kind: everhour.KindName, Identity: mapping.IdentityTimeTracker}
+
+func run(t *testing.T, st *store.Store, l *mapping.Loaded, jobs ...engine.Job) {
+	t.Helper()
+	ctx := context.Background()
+	e, err := engine.New(ctx, st, mapping.NewResolver(l.Config), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, res := range e.RunAll(ctx, jobs) {
+		if res.Err != nil {
+			t.Fatalf("sync of %s: %v", res.SourceID, res.Err)
+		}
+	}
+}
+
+// storeHours sums the live seconds of the source's entries by column.
+func storeHours(t *testing.T, st *store.Store, col string) map[string]int64 {
+	t.Helper()
+	var rows []struct {
+		K string `db:"k"`
+		S int64  `db:"s"`
+	}
+	q := st.DB.Rebind(fmt.Sprintf(`SELECT %s AS k, SUM(seconds) AS s FROM time_entries
+		WHERE source_id = ? AND deleted_at IS NULL GROUP BY %s`, col, col))
+	if err := st.DB.Select(&rows, q, "everhour"); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, r := range rows {
+		out[r.K] = r.S
+	}
+	return out
+}
+
+func sameHours(t *testing.T, what string, got, want map[string]int64) {
+	t.Helper()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s %q: store %d s, fake %d s", what, k, got[k], v)
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s %q: store %d s, fake none", what, k, v)
+		}
+	}
+}
+
+// The issue's "done means" for Everhour, on SQLite and PostgreSQL: a
+// month (and its backfill) synced from the fake through the real engine
+// into a real store; one entry edited, one deleted, one added; synced
+// again: the live hours per person, per task and per client in the store
+// equal the fake's exactly.
+func TestSyncIntoStore(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			st := testdb.Open(t, dialect)
+			clock := vclock.NewVirtual(start)
+			w := everhourfake.NewWorld(clock)
+			w.Generate(5, 6, 600, 3)
+			srv := everhourfake.New(t, everhourfake.Options{World: w})
+
+			var cfg strings.Builder
+			cfg.WriteString("agency: {name: Northwind, domains: [northwind.agency]}\nclients:\n")
+			clientID := map[string]string{"": ""}
+			for i, c := range w.Clients() {
+				id := fmt.Sprintf("c%d", i+1)
+				clientID[c.Name] = id
+				fmt.Fprintf(&cfg, "  - {id: %s, name: %q}\n", id, c.Name)
+			}
+			fmt.Fprintf(&cfg, "sources:\n  - {id: everhour, kind: everhour, options: {base_url: %q, token: %q, backfill_months: 3}}\n",
+				srv.BaseURL(), srv.APIKey())
+			l, o := loadConfig(t, t.TempDir(), cfg.String())
+			src := everhourSource(t, o, srv, clock)
+			job := engine.Job{Info: everhourInfo, Source: src}
+
+			check := func(what string) {
+				t.Helper()
+				person, task, client := map[string]int64{}, map[string]int64{}, map[string]int64{}
+				n := 0
+				for _, e := range w.Entries() {
+					n++
+					person[strconv.FormatInt(e.User, 10)] += e.Time
+					task[e.TaskID] += e.Time
+					client[clientID[w.ClientOf(e.TaskID).Name]] += e.Time
+				}
+				sameHours(t, what+": person", storeHours(t, st, "person_ref"), person)
+				sameHours(t, what+": task", storeHours(t, st, "task_ref"), task)
+				sameHours(t, what+": client", storeHours(t, st, "client_id"), client)
+				live, _, err := st.TableCounts(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if live["time_entries"] != n {
+					t.Errorf("%s: %d live entries, fake has %d", what, live["time_entries"], n)
+				}
+			}
+			run(t, st, l, job)
+			check("first sync")
+			if n := len(storeHours(t, st, "client_id")); n < 3 {
+				t.Errorf("entries of %d clients, want several", n)
+			}
+
+			// Edit, delete and add in the current month.
+			var edited, deleted everhourfake.Entry
+			for _, e := range w.Entries() {
+				if strings.HasPrefix(e.Date, "2026-03") {
+					if edited.ID == 0 {
+						edited = e
+					} else if deleted.ID == 0 && e.User != edited.User {
+						deleted = e
+					}
+				}
+			}
+			clock.Advance(time.Hour)
+			w.EditEntry(edited.ID, edited.Time+45*60, "правка")
+			w.DeleteEntry(deleted.ID)
+			added := w.AddEntry(w.Users()[1].ID, w.Tasks()[2].ID, "2026-03-18", 2700, "новая запись")
+			run(t, st, l, job)
+			check("after an edit, a delete and an add")
+
+			var gone int
+			if err := st.DB.Get(&gone, st.DB.Rebind(`SELECT COUNT(*) FROM time_entries WHERE source_id = ? AND deleted_at IS NOT NULL`), "everhour"); err != nil {
+				t.Fatal(err)
+			}
+			if gone != 1 {
+				t.Errorf("%d soft-deleted entries, want the 1 deleted", gone)
+			}
+			var note string
+			if err := st.DB.Get(&note, st.DB.Rebind(`SELECT note FROM time_entries WHERE source_id = ? AND external_id = ?`), "everhour", strconv.FormatInt(added.ID, 10)); err != nil || note != "новая запись" {
+				t.Errorf("added entry: note %q, err %v", note, err)
+			}
+		})
+	}
+}
+
+// An Everhour entry on a Trello-linked task, by card id or by short link,
+// lands on the same task row as the card's comments.
+func TestTrelloLinkedTask(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			st := testdb.Open(t, dialect)
+			dir := t.TempDir()
+			clock := vclock.NewVirtual(start)
+
+			tw := trellofake.NewWorld(clock)
+			board := tw.AddBoard("Acme")
+			list := tw.AddList(board.ID, "To Do")
+			byID := tw.CreateCard(tw.Me().ID, list.ID, "Landing page")
+			byLink := tw.CreateCard(tw.Me().ID, list.ID, "Логотип")
+			tw.CommentCard(tw.Me().ID, byID.ID, "Draft is up")
+			tw.CommentCard(tw.Me().ID, byLink.ID, "Версия 2")
+			export, err := tw.ExportJSON(board.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "acme.json"), export, 0o644); err != nil {
+				t.Fatal(err)
+			}
+
+			w := everhourfake.NewWorld(clock)
+			u := w.AddUser("Anna Petrova", "anna@northwind.agency")
+			acme := w.AddClient("Acme Foods Inc")
+			proj := w.AddProject("tr", "Acme", acme.ID)
+			t1 := w.AddTask(proj.ID, "tr:"+byID.ID, byID.Name)
+			t2 := w.AddTask(proj.ID, "tr:"+byLink.ShortLink, byLink.Name)
+			other := w.AddTask(w.AddProject("ev", "Internal", 0).ID, "", "Admin")
+			e1 := w.AddEntry(u.ID, t1.ID, "2026-03-10", 3600, "")
+			e2 := w.AddEntry(u.ID, t2.ID, "2026-03-11", 1800, "")
+			e3 := w.AddEntry(u.ID, other.ID, "2026-03-11", 900, "")
+			srv := everhourfake.New(t, everhourfake.Options{World: w})
+
+			l, o := loadConfig(t, dir, fmt.Sprintf(`agency: {name: Northwind, domains: [northwind.agency]}
+clients:
+  - {id: acme, name: Acme, boards: [%s]}
+sources:
+  - {id: trello, kind: trello_export, options: {files: [acme.json]}}
+  - {id: everhour, kind: everhour, options: {base_url: %q, token: %q, backfill_months: 1, reconcile_months: 1}}
+`, board.ID, srv.BaseURL(), srv.APIKey()))
+			exp, err := trello.ExportKind().Open(l.SourceOptions["trello"], connectors.Env{BaseDir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			run(t, st, l,
+				engine.Job{Info: mapping.SourceInfo{ID: "trello", Kind: trello.ExportKindName, Identity: mapping.IdentityTrello}, Source: exp},
+				engine.Job{Info: everhourInfo, Source: everhourSource(t, o, srv, clock)})
+
+			type link struct {
+				Source string `db:"task_source_id"`
+				Task   string `db:"task_id"`
+				Client string `db:"client_id"`
+			}
+			entryLink := func(id int64) link {
+				var l link
+				if err := st.DB.Get(&l, st.DB.Rebind(`SELECT task_source_id, task_id, client_id FROM time_entries WHERE source_id = ? AND external_id = ?`),
+					"everhour", strconv.FormatInt(id, 10)); err != nil {
+					t.Fatal(err)
+				}
+				return l
+			}
+			commentLink := func(cardID string) link {
+				var ls []link
+				if err := st.DB.Select(&ls, st.DB.Rebind(`SELECT m.task_source_id, m.task_id, m.client_id FROM messages m
+					JOIN tasks t ON t.source_id = m.task_source_id AND t.external_id = m.task_id
+					WHERE t.external_id = ? AND m.deleted_at IS NULL`), cardID); err != nil {
+					t.Fatal(err)
+				}
+				if len(ls) != 1 {
+					t.Fatalf("card %s: %d comments linked, want 1", cardID, len(ls))
+				}
+				return ls[0]
+			}
+			var shortRow string
+			if err := st.DB.Get(&shortRow, st.DB.Rebind(`SELECT external_id FROM tasks WHERE source_id = 'trello' AND short_ref = ?`), byLink.ShortLink); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				name  string
+				entry int64
+				card  string
+			}{{"card id", e1.ID, byID.ID}, {"short link", e2.ID, shortRow}} {
+				got, want := entryLink(c.entry), commentLink(c.card)
+				if got != want || got.Source != "trello" || got.Client != "acme" {
+					t.Errorf("%s: entry linked to %+v, the card's comments to %+v", c.name, got, want)
+				}
+			}
+			if got := entryLink(e3.ID); got.Task != "" {
+				t.Errorf("native task linked to %+v", got)
+			}
+		})
+	}
+}
