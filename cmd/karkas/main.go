@@ -13,6 +13,9 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+	// Time zones are compiled in: calendars and trackers' members name
+	// IANA zones, and a slim container may have no zoneinfo.
+	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
 )

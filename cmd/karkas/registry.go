@@ -2,9 +2,12 @@ package main
 
 import (
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/connectors/clockify"
 	"github.com/karkas/karkas/connectors/email"
 	"github.com/karkas/karkas/connectors/everhour"
+	"github.com/karkas/karkas/connectors/harvest"
 	"github.com/karkas/karkas/connectors/timecsv"
+	"github.com/karkas/karkas/connectors/toggl"
 	"github.com/karkas/karkas/connectors/trello"
 )
 
@@ -16,6 +19,9 @@ func registry() *connectors.Registry {
 		trello.Kind(),
 		timecsv.Kind(),
 		everhour.Kind(),
+		toggl.Kind(),
+		clockify.Kind(),
+		harvest.Kind(),
 		email.FileKind(),
 	)
 }

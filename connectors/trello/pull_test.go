@@ -167,8 +167,11 @@ func newFixture(t *testing.T, w *trellofake.World, clock *trellofake.VirtualCloc
 func newFixtureLimits(t *testing.T, w *trellofake.World, clock *trellofake.VirtualClock, l trellofake.Limits) *fixture {
 	t.Helper()
 	srv := trellofake.New(t, trellofake.Options{World: w, Limits: l})
+	// The attempt timeout is real time: under -race on a loaded machine the
+	// fake takes well over a second to render a large board, and a timeout
+	// near that would fail the pull for no fault of the client's.
 	c, err := trello.NewClient(trello.ClientOptions{BaseURL: srv.BaseURL(), HTTPClient: srv.Client(), Key: srv.Key(), Token: srv.Token(),
-		Budget: trello.NewBudget(trello.Limits{}, clock), Clock: clock, Timeout: 500 * time.Millisecond, MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: 4 * time.Second})
+		Budget: trello.NewBudget(trello.Limits{}, clock), Clock: clock, Timeout: 5 * time.Second, MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: 4 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

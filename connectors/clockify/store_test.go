@@ -1,0 +1,158 @@
+package clockify_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/connectors/clockify"
+	"github.com/karkas/karkas/connectors/clockify/clockifyfake"
+	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/internal/testdb"
+	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/store"
+	"github.com/karkas/karkas/sync/engine"
+)
+
+const storeCfg = `agency: {name: Northwind, domains: [northwind.agency]}
+people:
+  - {id: anna, name: Anna Smith, side: agency, time_tracker: ["%s"]}
+  - {id: boris, name: Борис Иванов, side: agency, time_tracker: ["%s"]}
+clients:
+  - {id: acme, name: Acme, projects: ["%s"]}
+  - {id: romashka, name: Ромашка, projects: ["%s"]}
+sources:
+  - {id: clockify, kind: clockify}
+`
+
+// liveHours sums the store's live seconds per person, task and client.
+func liveHours(t *testing.T, st *store.Store) map[string]int64 {
+	t.Helper()
+	var rows []struct {
+		Person  string `db:"person_id"`
+		Task    string `db:"task_ref"`
+		Client  string `db:"client_id"`
+		Seconds int64  `db:"seconds"`
+	}
+	err := st.DB.Select(&rows, `SELECT person_id, task_ref, client_id, SUM(seconds) AS seconds FROM time_entries
+		WHERE source_id = 'clockify' AND deleted_at IS NULL GROUP BY person_id, task_ref, client_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, r := range rows {
+		out[r.Person+"|"+r.Task+"|"+r.Client] = r.Seconds
+	}
+	return out
+}
+
+// fakeHours sums the fake's entries dated from..to the same way, naming
+// people and clients as the config does.
+func fakeHours(w *world, from, to string) map[string]int64 {
+	person := map[string]string{w.anna: "anna", w.boris: "boris"}
+	client := map[string]string{w.acme: "acme", w.romashka: "romashka"}
+	out := map[string]int64{}
+	for _, e := range want(w, from, to) {
+		task := e.TaskID
+		out[person[e.UserID]+"|"+task+"|"+client[e.ProjectID]] += e.Seconds()
+	}
+	return out
+}
+
+func sameHours(t *testing.T, what string, got, want map[string]int64) {
+	t.Helper()
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s: %s has %d s in the store, %d in Clockify", what, k, got[k], v)
+		}
+	}
+	for k, v := range got {
+		if _, ok := want[k]; !ok {
+			t.Errorf("%s: %s has %d s in the store, none in Clockify", what, k, v)
+		}
+	}
+}
+
+// The issue's "done means": February and March synced from the fake
+// through the engine into SQLite and PostgreSQL under a limit of two
+// requests a second (so the sync meets 429s and waits them out), one
+// entry edited, one deleted, one added, synced again: the store's live
+// hours per person, task and client equal Clockify's exactly. A 401 stops the
+// source with ErrUnauthorized.
+func TestSyncIntoStore(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			st := testdb.Open(t, dialect)
+			ctx := context.Background()
+			w := newWorld(t, clockifyfake.Options{Limit: 2})
+			w.fillDays(2026, 1, 31, 20) // before the backfill: never read
+			feb := w.fillDays(2026, 2, 28, 150)
+			w.fillDays(2026, 3, 19, 140)
+			w.fake.AddEntry(clockifyfake.Entry{UserID: w.boris, ProjectID: w.acme, Start: start.Add(-time.Hour)}) // in progress
+			w.clock.Advance(time.Hour)
+
+			l, err := mapping.Parse("karkas.yaml", []byte(fmt.Sprintf(storeCfg, w.anna, w.boris, w.acme, w.romashka)), mapping.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			info := mapping.SourceInfo{ID: "clockify", Kind: clockify.KindName, Identity: mapping.IdentityTimeTracker}
+			tr := w.tracker(t, w.fake.Key())
+			opts := timetrack.NewOptions(w.fake.BaseURL())
+			opts.BackfillMonths, opts.ReconcileMonths, opts.BatchSize = 2, 2, 100
+			src := timetrack.NewSource(tr, *opts, connectors.Env{Now: w.clock.Now})
+			sync := func() engine.Result {
+				t.Helper()
+				e, err := engine.New(ctx, st, mapping.NewResolver(l.Config), slog.New(slog.NewTextHandler(io.Discard, nil)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return e.Run(ctx, engine.Job{Info: info, Source: src})
+			}
+			// The window ends a day after today, for members ahead of UTC.
+			window := func() map[string]int64 { return fakeHours(w, "2026-02-01", "2026-03-21") }
+
+			if res := sync(); res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			if w.fake.TooMany() == 0 {
+				t.Error("the first sync never met the limit; the test proves nothing about 429")
+			}
+			sameHours(t, "first sync", liveHours(t, st), window())
+
+			w.clock.Advance(time.Minute)
+			w.fake.Edit(feb[10], func(e *clockifyfake.Entry) { e.End, e.ProjectID = e.Start.Add(5*time.Hour+17*time.Second), w.romashka })
+			w.fake.Delete(feb[11])
+			w.fake.Lock(feb[12])
+			begin := time.Date(2026, 3, 19, 9, 0, 0, 0, time.UTC)
+			w.fake.AddEntry(clockifyfake.Entry{UserID: w.boris, ProjectID: w.acme, TaskID: w.task, Description: "созвон",
+				Start: begin, End: begin.Add(2*time.Hour + 45*time.Minute)})
+			if res := sync(); res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			sameHours(t, "after edit, delete, add", liveHours(t, st), window())
+			var locked bool
+			st.DB.Get(&locked, st.DB.Rebind(`SELECT locked FROM time_entries WHERE source_id = 'clockify' AND external_id = ?`), feb[12])
+			if !locked {
+				t.Error("the locked entry is not locked in the store")
+			}
+			if live, _, _ := st.TableCounts(ctx); live["time_entries"] != len(want(w, "2026-02-01", "2026-03-21")) {
+				t.Errorf("%d live rows, want %d", live["time_entries"], len(want(w, "2026-02-01", "2026-03-21")))
+			}
+
+			before := liveHours(t, st)
+			w.clock.Advance(time.Minute)
+			w.fake.Arm(clockifyfake.Fault{Kind: clockifyfake.FaultUnauthorized, Times: -1})
+			if res := sync(); !errors.Is(res.Err, connectors.ErrUnauthorized) {
+				t.Fatalf("401: err = %v", res.Err)
+			}
+			sameHours(t, "after a 401", liveHours(t, st), before)
+		})
+	}
+}
