@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -13,9 +11,9 @@ import (
 	"github.com/karkas/karkas/connectors/clockify"
 	"github.com/karkas/karkas/connectors/clockify/clockifyfake"
 	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/connectors/timetrack/timetracktest"
 	"github.com/karkas/karkas/internal/testdb"
 	"github.com/karkas/karkas/mapping"
-	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/engine"
 )
 
@@ -30,27 +28,6 @@ sources:
   - {id: clockify, kind: clockify}
 `
 
-// liveHours sums the store's live seconds per person, task and client.
-func liveHours(t *testing.T, st *store.Store) map[string]int64 {
-	t.Helper()
-	var rows []struct {
-		Person  string `db:"person_id"`
-		Task    string `db:"task_ref"`
-		Client  string `db:"client_id"`
-		Seconds int64  `db:"seconds"`
-	}
-	err := st.DB.Select(&rows, `SELECT person_id, task_ref, client_id, SUM(seconds) AS seconds FROM time_entries
-		WHERE source_id = 'clockify' AND deleted_at IS NULL GROUP BY person_id, task_ref, client_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int64{}
-	for _, r := range rows {
-		out[r.Person+"|"+r.Task+"|"+r.Client] = r.Seconds
-	}
-	return out
-}
-
 // fakeHours sums the fake's entries dated from..to the same way, naming
 // people and clients as the config does.
 func fakeHours(w *world, from, to string) map[string]int64 {
@@ -62,20 +39,6 @@ func fakeHours(w *world, from, to string) map[string]int64 {
 		out[person[e.UserID]+"|"+task+"|"+client[e.ProjectID]] += e.Seconds()
 	}
 	return out
-}
-
-func sameHours(t *testing.T, what string, got, want map[string]int64) {
-	t.Helper()
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: %s has %d s in the store, %d in Clockify", what, k, got[k], v)
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: %s has %d s in the store, none in Clockify", what, k, v)
-		}
-	}
 }
 
 // The issue's "done means": February and March synced from the fake
@@ -107,14 +70,7 @@ func TestSyncIntoStore(t *testing.T) {
 			opts := timetrack.NewOptions(w.fake.BaseURL())
 			opts.BackfillMonths, opts.ReconcileMonths, opts.BatchSize = 2, 2, 100
 			src := timetrack.NewSource(tr, *opts, connectors.Env{Now: w.clock.Now})
-			sync := func() engine.Result {
-				t.Helper()
-				e, err := engine.New(ctx, st, mapping.NewResolver(l.Config), slog.New(slog.NewTextHandler(io.Discard, nil)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return e.Run(ctx, engine.Job{Info: info, Source: src})
-			}
+			sync := func() engine.Result { t.Helper(); return timetracktest.Sync(t, st, l.Config, info, src) }
 			// The window ends a day after today, for members ahead of UTC.
 			window := func() map[string]int64 { return fakeHours(w, "2026-02-01", "2026-03-21") }
 
@@ -124,7 +80,7 @@ func TestSyncIntoStore(t *testing.T) {
 			if w.fake.TooMany() == 0 {
 				t.Error("the first sync never met the limit; the test proves nothing about 429")
 			}
-			sameHours(t, "first sync", liveHours(t, st), window())
+			timetracktest.SameHours(t, "first sync", "Clockify", timetracktest.LiveHours(t, st, "clockify"), window())
 
 			w.clock.Advance(time.Minute)
 			w.fake.Edit(feb[10], func(e *clockifyfake.Entry) { e.End, e.ProjectID = e.Start.Add(5*time.Hour+17*time.Second), w.romashka })
@@ -136,7 +92,7 @@ func TestSyncIntoStore(t *testing.T) {
 			if res := sync(); res.Err != nil {
 				t.Fatal(res.Err)
 			}
-			sameHours(t, "after edit, delete, add", liveHours(t, st), window())
+			timetracktest.SameHours(t, "after edit, delete, add", "Clockify", timetracktest.LiveHours(t, st, "clockify"), window())
 			var locked bool
 			st.DB.Get(&locked, st.DB.Rebind(`SELECT locked FROM time_entries WHERE source_id = 'clockify' AND external_id = ?`), feb[12])
 			if !locked {
@@ -146,13 +102,13 @@ func TestSyncIntoStore(t *testing.T) {
 				t.Errorf("%d live rows, want %d", live["time_entries"], len(want(w, "2026-02-01", "2026-03-21")))
 			}
 
-			before := liveHours(t, st)
+			before := timetracktest.LiveHours(t, st, "clockify")
 			w.clock.Advance(time.Minute)
 			w.fake.Arm(clockifyfake.Fault{Kind: clockifyfake.FaultUnauthorized, Times: -1})
 			if res := sync(); !errors.Is(res.Err, connectors.ErrUnauthorized) {
 				t.Fatalf("401: err = %v", res.Err)
 			}
-			sameHours(t, "after a 401", liveHours(t, st), before)
+			timetracktest.SameHours(t, "after a 401", "Clockify", timetracktest.LiveHours(t, st, "clockify"), before)
 		})
 	}
 }

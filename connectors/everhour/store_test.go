@@ -16,6 +16,7 @@ import (
 	"github.com/karkas/karkas/connectors/everhour"
 	"github.com/karkas/karkas/connectors/everhour/everhourfake"
 	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/connectors/timetrack/timetracktest"
 	"github.com/karkas/karkas/connectors/trello"
 	"github.com/karkas/karkas/connectors/trello/trellofake"
 	"github.com/karkas/karkas/internal/testdb"
@@ -97,20 +98,6 @@ func storeHours(t *testing.T, st *store.Store, col string) map[string]int64 {
 	return out
 }
 
-func sameHours(t *testing.T, what string, got, want map[string]int64) {
-	t.Helper()
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s %q: store %d s, fake %d s", what, k, got[k], v)
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s %q: store %d s, fake none", what, k, v)
-		}
-	}
-}
-
 // The "done means" for Everhour, on SQLite and PostgreSQL: a
 // month (and its backfill) synced from the fake through the real engine
 // into a real store; one entry edited, one deleted, one added; synced
@@ -151,9 +138,9 @@ func TestSyncIntoStore(t *testing.T) {
 					task[e.TaskID] += e.Time
 					client[clientID[w.ClientOf(e.TaskID).Name]] += e.Time
 				}
-				sameHours(t, what+": person", storeHours(t, st, "person_ref"), person)
-				sameHours(t, what+": task", storeHours(t, st, "task_ref"), task)
-				sameHours(t, what+": client", storeHours(t, st, "client_id"), client)
+				timetracktest.SameHours(t, what+": person", "Everhour", storeHours(t, st, "person_ref"), person)
+				timetracktest.SameHours(t, what+": task", "Everhour", storeHours(t, st, "task_ref"), task)
+				timetracktest.SameHours(t, what+": client", "Everhour", storeHours(t, st, "client_id"), client)
 				live, _, err := st.TableCounts(context.Background())
 				if err != nil {
 					t.Fatal(err)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"math"
 	"testing"
 	"time"
@@ -14,9 +12,9 @@ import (
 	"github.com/karkas/karkas/connectors/harvest"
 	"github.com/karkas/karkas/connectors/harvest/harvestfake"
 	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/connectors/timetrack/timetracktest"
 	"github.com/karkas/karkas/internal/testdb"
 	"github.com/karkas/karkas/mapping"
-	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/engine"
 )
 
@@ -30,27 +28,6 @@ clients:
 sources:
   - {id: harvest, kind: harvest}
 `
-
-// liveHours sums the store's live seconds per person, task and client.
-func liveHours(t *testing.T, st *store.Store) map[string]int64 {
-	t.Helper()
-	var rows []struct {
-		Person  string `db:"person_id"`
-		Task    string `db:"task_ref"`
-		Client  string `db:"client_id"`
-		Seconds int64  `db:"seconds"`
-	}
-	err := st.DB.Select(&rows, `SELECT person_id, task_ref, client_id, SUM(seconds) AS seconds FROM time_entries
-		WHERE source_id = 'harvest' AND deleted_at IS NULL GROUP BY person_id, task_ref, client_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int64{}
-	for _, r := range rows {
-		out[r.Person+"|"+r.Task+"|"+r.Client] = r.Seconds
-	}
-	return out
-}
 
 // fakeHours sums the fake's entries dated from..to the same way, naming
 // people and clients as the config does.
@@ -66,20 +43,6 @@ func fakeHours(w *world, from, to string) map[string]int64 {
 		out[person[e.UserID]+"|"+task+"|"+client[e.ProjectID]] += harvest.Seconds(math.Round(e.Hours*100) / 100)
 	}
 	return out
-}
-
-func sameHours(t *testing.T, what string, got, want map[string]int64) {
-	t.Helper()
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: %s has %d s in the store, %d in Harvest", what, k, got[k], v)
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: %s has %d s in the store, none in Harvest", what, k, v)
-		}
-	}
 }
 
 // The issue's "done means": a month and a half synced from the fake
@@ -116,14 +79,7 @@ func TestSyncIntoStore(t *testing.T) {
 			opts := timetrack.NewOptions(w.fake.BaseURL())
 			opts.BackfillMonths, opts.ReconcileMonths, opts.BatchSize = 2, 2, 500
 			src := timetrack.NewSource(tr, *opts, connectors.Env{Now: w.clock.Now})
-			sync := func() engine.Result {
-				t.Helper()
-				e, err := engine.New(ctx, st, mapping.NewResolver(l.Config), slog.New(slog.NewTextHandler(io.Discard, nil)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return e.Run(ctx, engine.Job{Info: info, Source: src})
-			}
+			sync := func() engine.Result { t.Helper(); return timetracktest.Sync(t, st, l.Config, info, src) }
 
 			w.fake.Arm(harvestfake.Fault{Kind: harvestfake.FaultRateLimited, Path: "/v2/time_entries", Skip: 1, Times: 2, RetryAfter: 15})
 			if res := sync(); res.Err != nil {
@@ -132,7 +88,7 @@ func TestSyncIntoStore(t *testing.T) {
 			if n := tr.HTTP().Stats().Throttled; n != 2 {
 				t.Errorf("%d throttling answers seen, want the 2 armed", n)
 			}
-			sameHours(t, "first sync", liveHours(t, st), fakeHours(w, "2026-02-01", "2026-03-21"))
+			timetracktest.SameHours(t, "first sync", "Harvest", timetracktest.LiveHours(t, st, "harvest"), fakeHours(w, "2026-02-01", "2026-03-21"))
 			if h := fakeHours(w, "2026-02-01", "2026-03-21"); h["anna|tr:AbCd1234|acme"] != 5400 {
 				t.Errorf("the Trello-linked entry is not where expected: %v", h)
 			}
@@ -165,19 +121,19 @@ func TestSyncIntoStore(t *testing.T) {
 			if res := sync(); res.Err != nil {
 				t.Fatal(res.Err)
 			}
-			sameHours(t, "after edit, delete, add", liveHours(t, st), fakeHours(w, "2026-02-01", "2026-03-21"))
+			timetracktest.SameHours(t, "after edit, delete, add", "Harvest", timetracktest.LiveHours(t, st, "harvest"), fakeHours(w, "2026-02-01", "2026-03-21"))
 			if live, _, _ := st.TableCounts(ctx); live["time_entries"] != len(want(w, "2026-02-01", "2026-03-21")) {
 				t.Errorf("%d live rows, want %d", live["time_entries"], len(want(w, "2026-02-01", "2026-03-21")))
 			}
 
 			// A revoked token stops the source and changes nothing.
-			before := liveHours(t, st)
+			before := timetracktest.LiveHours(t, st, "harvest")
 			w.clock.Advance(time.Minute)
 			w.fake.Arm(harvestfake.Fault{Kind: harvestfake.FaultUnauthorized, Times: -1})
 			if res := sync(); !errors.Is(res.Err, connectors.ErrUnauthorized) {
 				t.Fatalf("401: err = %v", res.Err)
 			}
-			sameHours(t, "after a 401", liveHours(t, st), before)
+			timetracktest.SameHours(t, "after a 401", "Harvest", timetracktest.LiveHours(t, st, "harvest"), before)
 		})
 	}
 }

@@ -2,6 +2,7 @@ package timetrack
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -168,8 +169,8 @@ func (c *HTTP) Do(ctx context.Context, method, path string, q url.Values, body, 
 	if u.RawQuery != "" {
 		where += "?" + u.RawQuery
 	}
-	attempts := cmpOr(c.Attempts, 5)
-	maxThrottled := cmpOr(c.MaxThrottled, 20)
+	attempts := cmp.Or(c.Attempts, 5)
+	maxThrottled := cmp.Or(c.MaxThrottled, 20)
 	throttled := 0
 	for attempt := 1; ; {
 		if err := c.pace(ctx); err != nil {
@@ -247,11 +248,11 @@ func (c *HTTP) throttleWait(status int, h http.Header, body []byte) time.Duratio
 			return max(t.Sub(c.clock().Now()), 100*time.Millisecond)
 		}
 	}
-	return cmpOr(c.Interval, 10*time.Second)
+	return cmp.Or(c.Interval, 10*time.Second)
 }
 
 func (c *HTTP) backoff(attempt int) time.Duration {
-	base := cmpOr(c.BackoffBase, time.Second)
+	base := cmp.Or(c.BackoffBase, time.Second)
 	d := base << (attempt - 1)
 	if d > 30*time.Second || d <= 0 {
 		d = 30 * time.Second
@@ -261,7 +262,7 @@ func (c *HTTP) backoff(attempt int) time.Duration {
 
 // once sends one attempt and reads the whole body.
 func (c *HTTP) once(ctx context.Context, method, u string, payload []byte) (int, http.Header, []byte, error) {
-	actx, cancel := context.WithTimeout(ctx, cmpOr(c.Timeout, 30*time.Second))
+	actx, cancel := context.WithTimeout(ctx, cmp.Or(c.Timeout, 30*time.Second))
 	defer cancel()
 	var rd io.Reader
 	if payload != nil {
@@ -312,12 +313,4 @@ func snippet(b []byte) string {
 		s = s[:300] + "…"
 	}
 	return s
-}
-
-func cmpOr[T comparable](v, def T) T {
-	var zero T
-	if v == zero {
-		return def
-	}
-	return v
 }

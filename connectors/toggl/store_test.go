@@ -4,18 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/connectors/timetrack/timetracktest"
 	"github.com/karkas/karkas/connectors/toggl"
 	"github.com/karkas/karkas/connectors/toggl/togglfake"
 	"github.com/karkas/karkas/internal/testdb"
 	"github.com/karkas/karkas/mapping"
-	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/engine"
 )
 
@@ -29,27 +27,6 @@ clients:
 sources:
   - {id: toggl, kind: toggl}
 `
-
-// liveHours sums the store's live seconds per person, task and client.
-func liveHours(t *testing.T, st *store.Store) map[string]int64 {
-	t.Helper()
-	var rows []struct {
-		Person  string `db:"person_id"`
-		Task    string `db:"task_ref"`
-		Client  string `db:"client_id"`
-		Seconds int64  `db:"seconds"`
-	}
-	err := st.DB.Select(&rows, `SELECT person_id, task_ref, client_id, SUM(seconds) AS seconds FROM time_entries
-		WHERE source_id = 'toggl' AND deleted_at IS NULL GROUP BY person_id, task_ref, client_id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]int64{}
-	for _, r := range rows {
-		out[r.Person+"|"+r.Task+"|"+r.Client] = r.Seconds
-	}
-	return out
-}
 
 // fakeHours sums the fake's entries dated from..to the same way, naming
 // people and clients as the config does.
@@ -65,20 +42,6 @@ func fakeHours(w *world, from, to string) map[string]int64 {
 		out[person[e.UserID]+"|"+task+"|"+client[e.ProjectID]] += e.Seconds()
 	}
 	return out
-}
-
-func sameHours(t *testing.T, what string, got, want map[string]int64) {
-	t.Helper()
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("%s: %s has %d s in the store, %d in Toggl", what, k, got[k], v)
-		}
-	}
-	for k, v := range got {
-		if _, ok := want[k]; !ok {
-			t.Errorf("%s: %s has %d s in the store, none in Toggl", what, k, v)
-		}
-	}
 }
 
 // The issue's "done means": February and March synced from the fake
@@ -110,14 +73,7 @@ func TestSyncIntoStore(t *testing.T) {
 			opts := timetrack.NewOptions(w.fake.BaseURL())
 			opts.BackfillMonths, opts.ReconcileMonths, opts.BatchSize = 2, 2, 100
 			src := timetrack.NewSource(tr, *opts, connectors.Env{Now: w.clock.Now})
-			sync := func() engine.Result {
-				t.Helper()
-				e, err := engine.New(ctx, st, mapping.NewResolver(l.Config), slog.New(slog.NewTextHandler(io.Discard, nil)))
-				if err != nil {
-					t.Fatal(err)
-				}
-				return e.Run(ctx, engine.Job{Info: info, Source: src})
-			}
+			sync := func() engine.Result { t.Helper(); return timetracktest.Sync(t, st, l.Config, info, src) }
 			// The window ends a day after today, for members ahead of UTC.
 			window := func() map[string]int64 { return fakeHours(w, "2026-02-01", "2026-03-21") }
 
@@ -127,7 +83,7 @@ func TestSyncIntoStore(t *testing.T) {
 			if w.fake.QuotaSpent() == 0 {
 				t.Error("the first sync never met the quota; the test proves nothing about 402")
 			}
-			sameHours(t, "first sync", liveHours(t, st), window())
+			timetracktest.SameHours(t, "first sync", "Toggl", timetracktest.LiveHours(t, st, "toggl"), window())
 
 			w.clock.Advance(time.Minute)
 			w.fake.Edit(feb[10], func(e *togglfake.Entry) { e.Stop, e.ProjectID = e.Start.Add(5*time.Hour+17*time.Second), w.romashka })
@@ -138,18 +94,18 @@ func TestSyncIntoStore(t *testing.T) {
 			if res := sync(); res.Err != nil {
 				t.Fatal(res.Err)
 			}
-			sameHours(t, "after edit, delete, add", liveHours(t, st), window())
+			timetracktest.SameHours(t, "after edit, delete, add", "Toggl", timetracktest.LiveHours(t, st, "toggl"), window())
 			if live, _, _ := st.TableCounts(ctx); live["time_entries"] != len(want(w, "2026-02-01", "2026-03-21")) {
 				t.Errorf("%d live rows, want %d", live["time_entries"], len(want(w, "2026-02-01", "2026-03-21")))
 			}
 
-			before := liveHours(t, st)
+			before := timetracktest.LiveHours(t, st, "toggl")
 			w.clock.Advance(time.Minute)
 			w.fake.Arm(togglfake.Fault{Kind: togglfake.FaultUnauthorized, Times: -1})
 			if res := sync(); !errors.Is(res.Err, connectors.ErrUnauthorized) {
 				t.Fatalf("401: err = %v", res.Err)
 			}
-			sameHours(t, "after a 401", liveHours(t, st), before)
+			timetracktest.SameHours(t, "after a 401", "Toggl", timetracktest.LiveHours(t, st, "toggl"), before)
 		})
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/internal/vclock"
 )
 
 // Client is karkas's own small client for Trello's REST API: the reads a
@@ -132,7 +133,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		c.httpc = http.DefaultClient
 	}
 	if c.clock == nil {
-		c.clock = wallClock{}
+		c.clock = vclock.Real{}
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)

@@ -7,39 +7,17 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/karkas/karkas/internal/vclock"
 )
 
 // Clock is the time source of a Client and its Budget: rate-limit windows,
 // backoff between retries. Tests and the benchmark pass a virtual clock
 // (trellofake.VirtualClock) so that waiting out a window costs no real
-// time; production uses the wall clock.
-type Clock interface {
-	Now() time.Time
-	// SleepUntil returns when the clock reaches t, or ctx.Err() when ctx
-	// ends first. Waiting by deadline rather than duration keeps
-	// concurrent waiters on a virtual clock from adding their waits up.
-	SleepUntil(ctx context.Context, t time.Time) error
-}
-
-// wallClock is the real clock.
-type wallClock struct{}
-
-func (wallClock) Now() time.Time { return time.Now() }
-
-func (wallClock) SleepUntil(ctx context.Context, t time.Time) error {
-	d := time.Until(t)
-	if d <= 0 {
-		return ctx.Err()
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timer.C:
-		return nil
-	}
-}
+// time; production uses the wall clock (vclock.Real). SleepUntil waits by
+// deadline rather than duration, which keeps concurrent waiters on a
+// virtual clock from adding their waits up.
+type Clock = vclock.Clock
 
 // Limits are the request windows a Budget keeps.
 type Limits struct {
@@ -123,7 +101,7 @@ func NewBudget(l Limits, clock Clock) *Budget {
 		l.Max429 = TrelloLimits.Max429
 	}
 	if clock == nil {
-		clock = wallClock{}
+		clock = vclock.Real{}
 	}
 	return &Budget{
 		clock:   clock,
