@@ -195,7 +195,7 @@ func TestQuota402SlowsDown(t *testing.T) {
 	w := newWorld(t, togglfake.Options{Quota: 2})
 	w.fillDays(2026, 2, 28, 240) // five pages
 	tr := w.tracker(t, w.fake.Token())
-	w.fake.Arm(togglfake.Fault{Kind: togglfake.FaultQuota, Skip: 1, ResetsIn: -1})
+	w.fake.Arm(togglfake.Fault{Kind: togglfake.FaultQuota, Skip: 1, RetryAfter: -1})
 	before := w.clock.Now()
 	got, err := collect(t, tr, "2026-02-01", "2026-02-28")
 	if err != nil {

@@ -15,13 +15,12 @@
 package clockifyfake
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
@@ -29,6 +28,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/karkas/karkas/internal/fakeapi"
+	"github.com/karkas/karkas/internal/vclock"
 )
 
 // Defaults of a server whose options name none.
@@ -44,15 +46,17 @@ const (
 	MaxPageSize = 5000
 )
 
-// Clock tells the fake the time.
-type Clock interface{ Now() time.Time }
-
 // Options configure a Server.
 type Options struct {
+	// Key and Workspace are what the server accepts; empty takes
+	// DefaultKey and DefaultWorkspace.
 	Key, Workspace string
-	Clock          Clock
-	Limit          int
-	Window         time.Duration
+	// Clock tells the time; nil is the wall clock.
+	Clock vclock.Clock
+	// Limit requests per Window; zero takes Clockify's, a negative Limit
+	// none.
+	Limit  int
+	Window time.Duration
 }
 
 // User is a workspace member; Zone is the profile's time zone.
@@ -84,40 +88,32 @@ type Entry struct {
 func (e Entry) Seconds() int64 { return int64(e.End.Sub(e.Start) / time.Second) }
 
 // Request is one line of the request log.
-type Request struct {
-	Method, Path, Query string
-	Status              int
-	At                  time.Time
-}
+type Request = fakeapi.Request
 
 // FaultKind names what a fault does.
-type FaultKind int
+type FaultKind = fakeapi.Kind
 
+// The faults Clockify's fake answers.
 const (
-	FaultServerError FaultKind = iota + 1
-	FaultHang
-	FaultTruncated
-	FaultUnauthorized
-	FaultNotFound
-	FaultRateLimited
+	FaultServerError  = fakeapi.ServerError  // 500 (or Status) with a JSON error
+	FaultHang         = fakeapi.Hang         // no answer until the client gives up
+	FaultTruncated    = fakeapi.Truncated    // 200 with the JSON cut
+	FaultUnauthorized = fakeapi.Unauthorized // 401
+	FaultNotFound     = fakeapi.NotFound     // 404
+	FaultRateLimited  = fakeapi.RateLimited  // 429 with Retry-After (RetryAfter, default 1)
 )
 
 // Fault answers matching requests (Path prefix, "" for any) after
 // skipping Skip, Times times (-1: until disarmed).
-type Fault struct {
-	Kind       FaultKind
-	Path       string
-	Skip       int
-	Times      int
-	RetryAfter int // seconds, default 1
-}
+type Fault = fakeapi.Fault
 
 // Server is the fake.
 type Server struct {
-	opts Options
-	ts   *httptest.Server
-	done chan struct{}
-	once sync.Once
+	opts   Options
+	host   *fakeapi.Host
+	log    fakeapi.Log
+	faults fakeapi.Faults
+	limit  *fakeapi.Window
 
 	mu       sync.Mutex
 	users    []User
@@ -126,51 +122,41 @@ type Server struct {
 	tasks    map[string]Task
 	tags     map[string]Tag
 	entries  map[string]*Entry
-	faults   []*Fault
-	log      []Request
-	sent     []time.Time
-	tooMany  int
 	pages    int
-	pageHook func(page int)
+	onPage   fakeapi.Hook[int]
 }
 
 // New starts a server for a test and closes it when the test ends.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if opts.Key == "" {
-		opts.Key = DefaultKey
-	}
-	if opts.Workspace == "" {
-		opts.Workspace = DefaultWorkspace
-	}
-	if opts.Limit == 0 {
-		opts.Limit = Limit
-	}
-	if opts.Window == 0 {
-		opts.Window = Window
-	}
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
-	}
-	s := &Server{opts: opts, done: make(chan struct{}), clients: map[string]Client{}, projects: map[string]Project{},
-		tasks: map[string]Task{}, tags: map[string]Tag{}, entries: map[string]*Entry{}}
-	s.ts = httptest.NewServer(s)
+	s := NewServer(opts)
 	t.Cleanup(s.Close)
 	return s
 }
 
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
+// NewServer starts a server; Close stops it.
+func NewServer(opts Options) *Server {
+	opts.Key = cmp.Or(opts.Key, DefaultKey)
+	opts.Workspace = cmp.Or(opts.Workspace, DefaultWorkspace)
+	opts.Limit = cmp.Or(opts.Limit, Limit)
+	opts.Window = cmp.Or(opts.Window, Window)
+	if opts.Clock == nil {
+		opts.Clock = vclock.Real{}
+	}
+	s := &Server{opts: opts, limit: fakeapi.NewWindow(opts.Limit, opts.Window), clients: map[string]Client{},
+		projects: map[string]Project{}, tasks: map[string]Task{}, tags: map[string]Tag{}, entries: map[string]*Entry{}}
+	s.host = fakeapi.Start(s)
+	return s
+}
 
 // Close stops the server, releasing hung requests.
-func (s *Server) Close() { s.once.Do(func() { close(s.done); s.ts.Close() }) }
+func (s *Server) Close() { s.host.Close() }
 
 // BaseURL is the API root, like https://api.clockify.me/api.
-func (s *Server) BaseURL() string { return s.ts.URL + "/api" }
+func (s *Server) BaseURL() string { return s.host.URL() + "/api" }
 
 // Client is an HTTP client for the server.
-func (s *Server) Client() *http.Client { return s.ts.Client() }
+func (s *Server) Client() *http.Client { return s.host.Client() }
 
 // Key and Workspace are what the server accepts.
 func (s *Server) Key() string       { return s.opts.Key }
@@ -284,42 +270,19 @@ func (s *Server) Zone(userID string) *time.Location {
 }
 
 // Arm adds a fault; Disarm removes them all.
-func (s *Server) Arm(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.Times == 0 {
-		f.Times = 1
-	}
-	s.faults = append(s.faults, &f)
-}
+func (s *Server) Arm(f Fault) { s.faults.Arm(f) }
 
-func (s *Server) Disarm() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) Disarm() { s.faults.Disarm() }
 
 // OnPage sets a hook called with the count of time-entry pages served,
 // after each, before the next is asked for.
-func (s *Server) OnPage(fn func(page int)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pageHook = fn
-}
+func (s *Server) OnPage(fn func(page int)) { s.onPage.Set(fn) }
 
 // Requests returns the request log.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.log)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // TooMany counts the 429s the limiter (not a fault) answered.
-func (s *Server) TooMany() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tooMany
-}
+func (s *Server) TooMany() int { return s.limit.TooMany() }
 
 var (
 	usersRoute   = regexp.MustCompile(`^/api/v1/workspaces/([^/]+)/users$`)
@@ -328,30 +291,17 @@ var (
 
 // ServeHTTP answers: log, fault, auth, limit, route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
 	now := s.opts.Clock.Now()
-	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, At: now})
-	i := len(s.log) - 1
-	f := s.fault(r.URL.Path)
-	s.mu.Unlock()
-	rec := &statusWriter{ResponseWriter: w}
-	defer func() {
-		s.mu.Lock()
-		s.log[i].Status = rec.status
-		s.mu.Unlock()
-	}()
-	if f != nil {
-		s.injure(rec, r, f)
+	rec := s.log.Begin(w, fakeapi.Arrival(r, now))
+	if f, ok := s.faults.Take(r); ok && answers.Answer(rec, r, f, s.host.Done()) {
 		return
 	}
 	if r.Header.Get("X-Api-Key") != s.opts.Key {
-		// [unverified] code value.
-		apiError(rec, http.StatusUnauthorized, "Full authentication is required to access this resource", 1000)
+		answers.Unauthorized(rec)
 		return
 	}
-	if wait, ok := s.admit(now); !ok {
-		rec.Header().Set("Retry-After", strconv.Itoa(wait))
-		apiError(rec, http.StatusTooManyRequests, "Too many requests", 429) // [unverified] body
+	if ok, wait := s.limit.Admit(now); !ok {
+		answers.RateLimited(rec, wait)
 		return
 	}
 	if r.Method != http.MethodGet {
@@ -387,60 +337,26 @@ func (s *Server) workspace(w http.ResponseWriter, id string) bool {
 	return true
 }
 
-func (s *Server) admit(now time.Time) (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cut := 0
-	for cut < len(s.sent) && !s.sent[cut].After(now.Add(-s.opts.Window)) {
-		cut++
-	}
-	s.sent = s.sent[cut:]
-	if len(s.sent) >= s.opts.Limit {
-		s.tooMany++
-		wait := s.sent[0].Add(s.opts.Window).Sub(now)
-		return max(1, int(math.Ceil(wait.Seconds()))), false
-	}
-	s.sent = append(s.sent, now)
-	return 0, true
-}
-
-func (s *Server) fault(path string) *Fault {
-	for _, f := range s.faults {
-		if f.Times == 0 || !strings.HasPrefix(path, f.Path) {
-			continue
-		}
-		if f.Skip > 0 {
-			f.Skip--
-			continue
-		}
-		if f.Times > 0 {
-			f.Times--
-		}
-		return f
-	}
-	return nil
-}
-
-func (s *Server) injure(w http.ResponseWriter, r *http.Request, f *Fault) {
-	switch f.Kind {
-	case FaultServerError:
-		apiError(w, http.StatusInternalServerError, "Internal Server Error", 500)
-	case FaultHang:
-		select {
-		case <-r.Context().Done():
-		case <-s.done:
-		}
-	case FaultTruncated:
+// answers are Clockify's answers to the faults, and to a bad key or a
+// spent limit.
+var answers = fakeapi.Answers{
+	ServerError: func(w http.ResponseWriter, status int) {
+		apiError(w, status, http.StatusText(status), status)
+	},
+	Truncated: func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `[{"id":"64a1f0c2e4b0a1b2c3d4e5f7","description":"`)
-	case FaultUnauthorized:
+	},
+	Unauthorized: func(w http.ResponseWriter) {
+		// [unverified] code value.
 		apiError(w, http.StatusUnauthorized, "Full authentication is required to access this resource", 1000)
-	case FaultNotFound:
-		apiError(w, http.StatusNotFound, "Not found", 404)
-	case FaultRateLimited:
-		w.Header().Set("Retry-After", strconv.Itoa(max(f.RetryAfter, 1)))
-		apiError(w, http.StatusTooManyRequests, "Too many requests", 429)
-	}
+	},
+	NotFound: func(w http.ResponseWriter) { apiError(w, http.StatusNotFound, "Not found", 404) },
+	RateLimited: func(w http.ResponseWriter, retryAfter int) {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		apiError(w, http.StatusTooManyRequests, "Too many requests", 429) // [unverified] body
+	},
+	RetryAfter: 1,
 }
 
 // paging reads page and page-size (defaults 1 and 50).
@@ -532,12 +448,10 @@ func (s *Server) listEntries(w http.ResponseWriter, r *http.Request, userID stri
 		out = append(out, s.render(e, hydrated))
 	}
 	s.pages++
-	n, hook := s.pages, s.pageHook
+	n := s.pages
 	s.mu.Unlock()
 	writeJSON(w, out)
-	if hook != nil {
-		hook(n)
-	}
+	s.onPage.Call(n)
 }
 
 func (s *Server) render(e *Entry, hydrated bool) map[string]any {
@@ -622,23 +536,4 @@ func writeJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	json.NewEncoder(w).Encode(v)
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
 }

@@ -26,6 +26,6 @@
 // Behaviour the fake had to choose without a source says so where it is
 // implemented, marked [unverified].
 //
-// It imports no karkas package, and nothing but tests
-// and benchmarks should import it.
+// It imports no karkas package but internal/vclock and internal/fakeapi,
+// and nothing but tests and benchmarks should import it.
 package everhourfake

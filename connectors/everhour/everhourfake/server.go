@@ -1,16 +1,14 @@
 package everhourfake
 
 import (
+	"cmp"
 	"encoding/json"
-	"math"
 	"net/http"
-	"net/http/httptest"
-	"path"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/karkas/karkas/internal/fakeapi"
 )
 
 // DefaultAPIKey is the key of a server whose options name none (the
@@ -48,14 +46,9 @@ type Options struct {
 }
 
 // Request is one entry of the request log (headers are not logged).
-type Request struct {
-	Method, Path, Query string
-	// Route names the route matched, e.g. "GET /team/time" (empty when
-	// none did).
-	Route  string
-	Status int // 0 when the server hung up without answering
-	At     time.Time
-}
+// Route names the route matched, e.g. "GET /team/time" (empty when none
+// did); Status is 0 when the server hung up without answering.
+type Request = fakeapi.Request
 
 // PageEvent tells a page hook which page of /team/time was just computed.
 type PageEvent struct {
@@ -71,22 +64,13 @@ type PageEvent struct {
 // fake does not implement answer 500 "no route in fake", so a client
 // calling something unexpected fails loudly.
 type Server struct {
-	world   *World
-	key     string
-	limits  Limits
-	ts      *httptest.Server
-	closing chan struct{}
-	once    sync.Once
-
-	mu       sync.Mutex
-	sent     []time.Time
-	faults   []*Fault
-	pageHook func(PageEvent)
-	log      []Request
-	routes   map[string]int
-	total    int
-	tooMany  int
-	gen      int
+	world  *World
+	key    string
+	host   *fakeapi.Host
+	log    fakeapi.Log
+	faults fakeapi.Faults
+	limit  *fakeapi.Window
+	onPage fakeapi.Hook[PageEvent]
 }
 
 // New starts a server for a test and closes it when the test ends.
@@ -103,30 +87,23 @@ func NewServer(opts Options) *Server {
 	if w == nil {
 		w = NewWorld(nil)
 	}
-	s := &Server{world: w, key: opts.APIKey, limits: opts.Limits, closing: make(chan struct{}), routes: map[string]int{}}
-	if s.key == "" {
-		s.key = DefaultAPIKey
+	limits := opts.Limits
+	if limits.Max == 0 {
+		limits = EverhourLimits
 	}
-	if s.limits.Max == 0 {
-		s.limits = EverhourLimits
-	}
-	s.ts = httptest.NewServer(s)
+	s := &Server{world: w, key: cmp.Or(opts.APIKey, DefaultAPIKey), limit: fakeapi.NewWindow(limits.Max, limits.Interval)}
+	s.host = fakeapi.Start(s)
 	return s
 }
 
 // Close stops the server, releasing requests held by a hang fault.
-func (s *Server) Close() {
-	s.once.Do(func() {
-		close(s.closing)
-		s.ts.Close()
-	})
-}
+func (s *Server) Close() { s.host.Close() }
 
 // BaseURL is the API root, like https://api.everhour.com.
-func (s *Server) BaseURL() string { return s.ts.URL }
+func (s *Server) BaseURL() string { return s.host.URL() }
 
 // Client returns an HTTP client for the server.
-func (s *Server) Client() *http.Client { return s.ts.Client() }
+func (s *Server) Client() *http.Client { return s.host.Client() }
 
 // World returns the world the server serves.
 func (s *Server) World() *World { return s.world }
@@ -138,143 +115,54 @@ func (s *Server) APIKey() string { return s.key }
 // before it is sent, so that a test can change the world between two
 // pages; fn runs without the world's lock and may call its mutators. nil
 // removes the hook.
-func (s *Server) SetPageHook(fn func(PageEvent)) {
-	s.mu.Lock()
-	s.pageHook = fn
-	s.mu.Unlock()
-}
+func (s *Server) SetPageHook(fn func(PageEvent)) { s.onPage.Set(fn) }
 
 // Requests returns a copy of the request log.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // Total is how many HTTP requests the server received.
-func (s *Server) Total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
+func (s *Server) Total() int { return s.log.Len() }
 
-// TooMany is how many requests were answered 429.
-func (s *Server) TooMany() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tooMany
-}
+// TooMany is how many requests were answered 429 (by the limit or a
+// fault).
+func (s *Server) TooMany() int { return s.log.Count("", http.StatusTooManyRequests) }
 
 // RouteCount is how many requests matched route, e.g. "GET /team/time".
 func (s *Server) RouteCount(route string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.routes[route]
+	return s.log.CountFunc(func(r Request) bool { return r.Route == route })
 }
 
 // ResetStats clears the log and the counts (not the rate-limit window).
-func (s *Server) ResetStats() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.log, s.total, s.tooMany = nil, 0, 0
-	s.routes = map[string]int{}
-	s.gen++
-}
+func (s *Server) ResetStats() { s.log.Reset() }
 
-// FaultKind is what an armed fault does to a request.
-type FaultKind int
+// FaultKind is what an armed fault does to a request (see fakeapi.Kind).
+type FaultKind = fakeapi.Kind
 
+// The kinds of fault. Everhour's fake answers FaultStatus with an HTML
+// page for 502 and 504, as a proxy in front of the API would, and the JSON
+// error body otherwise; FaultTruncate with the route's own answer cut in
+// half under a Content-Length promising all of it; FaultRateLimited with
+// Retry-After 10 unless RetryAfter is set.
 const (
-	// FaultStatus answers Status (500 unless set): an HTML page for 502
-	// and 504, as a proxy in front of the API would, the JSON error body
-	// otherwise.
-	FaultStatus FaultKind = iota + 1
-	// FaultHang holds the request until the client gives up or the
-	// server closes.
-	FaultHang
-	// FaultTruncate serves the request, then sends half of the body
-	// under a Content-Length promising all of it and drops the
-	// connection.
-	FaultTruncate
-	// FaultUnauthorized answers 401, as for a key revoked a moment ago.
-	FaultUnauthorized
-	// FaultNotFound answers 404.
-	FaultNotFound
-	// FaultRateLimited answers 429 with Retry-After (RetryAfter seconds,
-	// 10 unless set), as when another client spent the key's budget.
-	FaultRateLimited
+	FaultStatus       = fakeapi.ServerError
+	FaultHang         = fakeapi.Hang
+	FaultTruncate     = fakeapi.Truncated
+	FaultUnauthorized = fakeapi.Unauthorized
+	FaultNotFound     = fakeapi.NotFound
+	FaultRateLimited  = fakeapi.RateLimited
 )
 
 // Fault arms the server to misbehave on the next Times requests (1 when 0;
 // negative until Disarm) whose path matches Route, a path.Match pattern
-// such as "/team/time" (any when empty). Faults are tried in the order
-// armed.
-type Fault struct {
-	Kind       FaultKind
-	Status     int
-	Route      string
-	Times      int
-	RetryAfter int
-}
+// such as "/team/time" (any when empty); Path, Method and Skip narrow it
+// further. Faults are tried in the order armed.
+type Fault = fakeapi.Fault
 
 // Arm adds a fault.
-func (s *Server) Arm(f Fault) {
-	if f.Times == 0 {
-		f.Times = 1
-	}
-	s.mu.Lock()
-	s.faults = append(s.faults, &f)
-	s.mu.Unlock()
-}
+func (s *Server) Arm(f Fault) { s.faults.Arm(f) }
 
 // Disarm removes every fault.
-func (s *Server) Disarm() {
-	s.mu.Lock()
-	s.faults = nil
-	s.mu.Unlock()
-}
-
-func (s *Server) takeFault(p string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Route != "" {
-			if ok, _ := path.Match(f.Route, p); !ok {
-				continue
-			}
-		}
-		out := *f
-		if f.Times > 0 {
-			f.Times--
-			if f.Times == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-		}
-		return &out
-	}
-	return nil
-}
-
-// admit counts a request against the sliding log, or says how many whole
-// seconds to wait. A request at exactly now-Interval has left the window.
-func (s *Server) admit(now time.Time) (bool, int) {
-	if s.limits.Max < 0 {
-		return true, 0
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cut := 0
-	for cut < len(s.sent) && !s.sent[cut].After(now.Add(-s.limits.Interval)) {
-		cut++
-	}
-	s.sent = s.sent[cut:]
-	if len(s.sent) < s.limits.Max {
-		s.sent = append(s.sent, now)
-		return true, 0
-	}
-	wait := s.sent[0].Add(s.limits.Interval).Sub(now)
-	return false, max(1, int(math.Ceil(wait.Seconds())))
-}
+func (s *Server) Disarm() { s.faults.Disarm() }
 
 // Error texts. The Error schema is {code, message}; the messages Everhour
 // writes are [unverified].
@@ -287,119 +175,53 @@ const (
 // ServeHTTP answers one request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := s.world.clock.Now()
-	rt, params := match(r.Method, r.URL.Path)
-	entry := Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, At: now}
+	rt, params := routes.Match(r.Method, r.URL.Path)
+	entry := fakeapi.Arrival(r, now)
 	if rt != nil {
-		entry.Route = rt.name
+		entry.Route = rt.Name
 	}
-	s.mu.Lock()
-	idx, gen := len(s.log), s.gen
-	s.log = append(s.log, entry)
-	s.total++
-	if entry.Route != "" {
-		s.routes[entry.Route]++
-	}
-	s.mu.Unlock()
-	w = &statusWriter{ResponseWriter: w, s: s, idx: idx, gen: gen}
+	w = s.log.Begin(w, entry)
 
-	fault := s.takeFault(r.URL.Path)
-	if fault != nil {
-		switch fault.Kind {
-		case FaultStatus:
-			writeFaultStatus(w, fault.Status)
-			return
-		case FaultHang:
-			select {
-			case <-r.Context().Done():
-			case <-s.closing:
-			}
-			return
-		case FaultUnauthorized:
-			writeError(w, http.StatusUnauthorized, msgUnauthorized)
-			return
-		case FaultNotFound:
-			writeError(w, http.StatusNotFound, msgNotFound)
-			return
-		case FaultRateLimited:
-			ra := fault.RetryAfter
-			if ra == 0 {
-				ra = 10
-			}
-			w.Header().Set("Retry-After", strconv.Itoa(ra))
-			writeError(w, http.StatusTooManyRequests, msgTooMany)
-			return
-		}
-	}
-	if r.Header.Get("X-Api-Key") != s.key {
-		writeError(w, http.StatusUnauthorized, msgUnauthorized)
+	fault, faulted := s.faults.Take(r)
+	if faulted && answers.Answer(w, r, fault, s.host.Done()) {
 		return
 	}
-	if ok, wait := s.admit(now); !ok {
-		w.Header().Set("Retry-After", strconv.Itoa(wait))
-		writeError(w, http.StatusTooManyRequests, msgTooMany)
+	if r.Header.Get("X-Api-Key") != s.key {
+		answers.Unauthorized(w)
+		return
+	}
+	if ok, wait := s.limit.Admit(now); !ok {
+		answers.RateLimited(w, wait)
 		return
 	}
 	if rt == nil {
 		writeError(w, http.StatusInternalServerError, "no route in fake: "+r.Method+" "+r.URL.Path)
 		return
 	}
-	rep := rt.h(s, r, params)
+	rep := rt.Handler(s, r, params)
 	if rep.page != nil {
-		s.mu.Lock()
-		hook := s.pageHook
-		s.mu.Unlock()
-		if hook != nil {
-			hook(*rep.page)
-		}
+		s.onPage.Call(*rep.page)
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	if faulted && fault.Kind == FaultTruncate {
+		fakeapi.CutBody(w, rep.status, rep.body)
+	}
 	w.Header().Set("Content-Length", strconv.Itoa(len(rep.body)))
 	w.WriteHeader(rep.status)
-	if fault != nil && fault.Kind == FaultTruncate {
-		_, _ = w.Write(rep.body[:len(rep.body)/2])
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-		// net/http drops the connection without logging for this value.
-		panic(http.ErrAbortHandler)
-	}
 	_, _ = w.Write(rep.body)
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	s    *Server
-	idx  int
-	gen  int
-	done bool
-}
-
-func (sw *statusWriter) WriteHeader(status int) {
-	if !sw.done {
-		sw.done = true
-		sw.s.mu.Lock()
-		if sw.gen == sw.s.gen {
-			sw.s.log[sw.idx].Status = status
-		}
-		if status == http.StatusTooManyRequests {
-			sw.s.tooMany++
-		}
-		sw.s.mu.Unlock()
-	}
-	sw.ResponseWriter.WriteHeader(status)
-}
-
-func (sw *statusWriter) Write(b []byte) (int, error) {
-	if !sw.done {
-		sw.WriteHeader(http.StatusOK)
-	}
-	return sw.ResponseWriter.Write(b)
-}
-
-func (sw *statusWriter) Flush() {
-	if f, ok := sw.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+// answers are Everhour's answers to the faults (a truncated body aside:
+// the route's own answer is cut), and to a bad key or a spent limit.
+var answers = fakeapi.Answers{
+	ServerError:  writeFaultStatus,
+	Unauthorized: func(w http.ResponseWriter) { writeError(w, http.StatusUnauthorized, msgUnauthorized) },
+	NotFound:     func(w http.ResponseWriter) { writeError(w, http.StatusNotFound, msgNotFound) },
+	RateLimited: func(w http.ResponseWriter, retryAfter int) {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		writeError(w, http.StatusTooManyRequests, msgTooMany)
+	},
+	RetryAfter: 10,
 }
 
 type errorBody struct {
@@ -415,9 +237,6 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 }
 
 func writeFaultStatus(w http.ResponseWriter, status int) {
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
 	if status == http.StatusBadGateway || status == http.StatusGatewayTimeout {
 		text := strconv.Itoa(status) + " " + http.StatusText(status)
 		w.Header().Set("Content-Type", "text/html")
@@ -448,52 +267,15 @@ func errReply(status int, msg string) reply {
 	return reply{status: status, body: b}
 }
 
-type route struct {
-	name   string
-	method string
-	segs   []string
-	h      func(s *Server, r *http.Request, params []string) reply
-}
+// routes are the routes the fake serves; the rest answer 500.
+var routes fakeapi.Routes[func(s *Server, r *http.Request, params []string) reply]
 
-var routeTable = []*route{
-	newRoute("GET", "team/time", teamTime),
-	newRoute("GET", "team/users", teamUsers),
-	newRoute("GET", "users/me", usersMe),
-	newRoute("GET", "projects", projects),
-	newRoute("GET", "projects/{id}", project),
-	newRoute("GET", "clients", clients),
-	newRoute("GET", "tasks/{id}", task),
-}
-
-func newRoute(method, pattern string, h func(*Server, *http.Request, []string) reply) *route {
-	return &route{name: method + " /" + pattern, method: method, segs: strings.Split(pattern, "/"), h: h}
-}
-
-func match(method, p string) (*route, []string) {
-	segs := strings.Split(strings.Trim(p, "/"), "/")
-	var best *route
-	var bestParams []string
-	bestLiterals := -1
-	for _, rt := range routeTable {
-		if rt.method != method || len(rt.segs) != len(segs) {
-			continue
-		}
-		var params []string
-		literals, ok := 0, true
-		for i, sg := range rt.segs {
-			if strings.HasPrefix(sg, "{") {
-				params = append(params, segs[i])
-				continue
-			}
-			if sg != segs[i] {
-				ok = false
-				break
-			}
-			literals++
-		}
-		if ok && literals > bestLiterals {
-			best, bestParams, bestLiterals = rt, params, literals
-		}
-	}
-	return best, bestParams
+func init() {
+	routes.Add("GET", "/team/time", teamTime)
+	routes.Add("GET", "/team/users", teamUsers)
+	routes.Add("GET", "/users/me", usersMe)
+	routes.Add("GET", "/projects", projects)
+	routes.Add("GET", "/projects/{id}", project)
+	routes.Add("GET", "/clients", clients)
+	routes.Add("GET", "/tasks/{id}", task)
 }

@@ -7,19 +7,16 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/karkas/karkas/internal/vclock"
 )
 
 // Clock tells the fake what time it is: the rate-limit window and the
 // history of time records read it.
-type Clock interface {
-	Now() time.Time
-}
+type Clock = vclock.Clock
 
 // RealClock is the wall clock, the default.
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
+type RealClock = vclock.Real
 
 // User is a team member.
 type User struct {

@@ -11,17 +11,17 @@
 // the limit costs no real time. Behaviour chosen without a source says so,
 // marked [unverified].
 //
-// It imports no karkas package but vclock's interface shape, and nothing but
+// It imports no karkas package but vclock and fakeapi, and nothing but
 // tests should import it.
 package harvestfake
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strconv"
@@ -29,6 +29,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/karkas/karkas/internal/fakeapi"
+	"github.com/karkas/karkas/internal/vclock"
 )
 
 // Defaults of a server whose options name none.
@@ -43,14 +46,15 @@ const (
 	MaxPerPage = 2000
 )
 
-// Clock tells the fake the time.
-type Clock interface{ Now() time.Time }
-
 // Options configure a Server.
 type Options struct {
+	// Token and Account are the credentials the server accepts; empty
+	// takes DefaultToken and DefaultAccount.
 	Token, Account string
-	Clock          Clock
-	// Limit requests per Window, per token; zero takes Harvest's.
+	// Clock tells the time; nil is the wall clock.
+	Clock vclock.Clock
+	// Limit requests per Window, per token; zero takes Harvest's, a
+	// negative Limit none.
 	Limit  int
 	Window time.Duration
 }
@@ -103,43 +107,35 @@ type Entry struct {
 	CreatedAt, UpdatedAt      time.Time
 }
 
-// Request is one line of the request log.
-type Request struct {
-	Method, Path, Query string
-	Status              int // 0 when the server hung up
-	At                  time.Time
-}
+// Request is one line of the request log (Status is 0 when the server
+// hung up).
+type Request = fakeapi.Request
 
 // FaultKind names what a fault does.
-type FaultKind int
+type FaultKind = fakeapi.Kind
 
+// The faults Harvest's fake answers.
 const (
-	FaultServerError  FaultKind = iota + 1 // 500 with an HTML body
-	FaultHang                              // no answer until the client gives up
-	FaultTruncated                         // 200 with the JSON cut in half
-	FaultUnauthorized                      // 401 invalid_token
-	FaultNotFound                          // 404
-	FaultRateLimited                       // 429 with Retry-After
+	FaultServerError  = fakeapi.ServerError  // 500 (or Status) with an HTML body
+	FaultHang         = fakeapi.Hang         // no answer until the client gives up
+	FaultTruncated    = fakeapi.Truncated    // 200 with the JSON cut in half
+	FaultUnauthorized = fakeapi.Unauthorized // 401 invalid_token
+	FaultNotFound     = fakeapi.NotFound     // 404
+	FaultRateLimited  = fakeapi.RateLimited  // 429 with Retry-After (RetryAfter, default 3)
 )
 
 // Fault is an armed failure: it answers matching requests (Path prefix,
 // "" for any) after skipping Skip of them, Times times (-1: until
 // disarmed).
-type Fault struct {
-	Kind  FaultKind
-	Path  string
-	Skip  int
-	Times int
-	// RetryAfter is the 429's Retry-After in seconds (default 3).
-	RetryAfter int
-}
+type Fault = fakeapi.Fault
 
 // Server is the fake.
 type Server struct {
-	opts Options
-	ts   *httptest.Server
-	done chan struct{}
-	once sync.Once
+	opts   Options
+	host   *fakeapi.Host
+	log    fakeapi.Log
+	faults fakeapi.Faults
+	limit  *fakeapi.Window
 
 	mu       sync.Mutex
 	nextID   int64
@@ -148,55 +144,43 @@ type Server struct {
 	projects map[int64]Project
 	tasks    map[int64]Task
 	entries  map[int64]*Entry
-	faults   []*Fault
-	log      []Request
-	sent     []time.Time
-	tooMany  int
-	pageHook func(page int)
+	onPage   fakeapi.Hook[int]
 }
 
 // New starts a server for a test and closes it when the test ends.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if opts.Token == "" {
-		opts.Token = DefaultToken
-	}
-	if opts.Account == "" {
-		opts.Account = DefaultAccount
-	}
-	if opts.Limit == 0 {
-		opts.Limit = Limit
-	}
-	if opts.Window == 0 {
-		opts.Window = Window
-	}
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
-	}
-	s := &Server{
-		opts: opts, done: make(chan struct{}), nextID: 100000,
-		users: map[int64]User{}, clients: map[int64]Client{}, projects: map[int64]Project{},
-		tasks: map[int64]Task{}, entries: map[int64]*Entry{},
-	}
-	s.ts = httptest.NewServer(s)
+	s := NewServer(opts)
 	t.Cleanup(s.Close)
 	return s
 }
 
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
-
-// Close stops the server, releasing hung requests.
-func (s *Server) Close() {
-	s.once.Do(func() { close(s.done); s.ts.Close() })
+// NewServer starts a server; Close stops it.
+func NewServer(opts Options) *Server {
+	opts.Token = cmp.Or(opts.Token, DefaultToken)
+	opts.Account = cmp.Or(opts.Account, DefaultAccount)
+	opts.Limit = cmp.Or(opts.Limit, Limit)
+	opts.Window = cmp.Or(opts.Window, Window)
+	if opts.Clock == nil {
+		opts.Clock = vclock.Real{}
+	}
+	s := &Server{
+		opts: opts, limit: fakeapi.NewWindow(opts.Limit, opts.Window), nextID: 100000,
+		users: map[int64]User{}, clients: map[int64]Client{}, projects: map[int64]Project{},
+		tasks: map[int64]Task{}, entries: map[int64]*Entry{},
+	}
+	s.host = fakeapi.Start(s)
+	return s
 }
 
+// Close stops the server, releasing hung requests.
+func (s *Server) Close() { s.host.Close() }
+
 // BaseURL is the API root, like https://api.harvestapp.com/v2.
-func (s *Server) BaseURL() string { return s.ts.URL + "/v2" }
+func (s *Server) BaseURL() string { return s.host.URL() + "/v2" }
 
 // Client is an HTTP client for the server.
-func (s *Server) Client() *http.Client { return s.ts.Client() }
+func (s *Server) Client() *http.Client { return s.host.Client() }
 
 // Token and Account are the credentials the server accepts.
 func (s *Server) Token() string   { return s.opts.Token }
@@ -287,74 +271,30 @@ func (s *Server) Entries() []Entry {
 }
 
 // Arm adds a fault; Disarm removes them all.
-func (s *Server) Arm(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.Times == 0 {
-		f.Times = 1
-	}
-	s.faults = append(s.faults, &f)
-}
+func (s *Server) Arm(f Fault) { s.faults.Arm(f) }
 
-func (s *Server) Disarm() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) Disarm() { s.faults.Disarm() }
 
 // OnPage sets a hook called with the page number after a page of time
 // entries is computed and before the next one is asked for: a test edits
 // entries there to change them between pages.
-func (s *Server) OnPage(fn func(page int)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pageHook = fn
-}
+func (s *Server) OnPage(fn func(page int)) { s.onPage.Set(fn) }
 
 // Requests returns the request log.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.log)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
-// Count is how many logged requests had the path and, when status is not
-// zero, the status.
-func (s *Server) Count(path string, status int) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := 0
-	for _, r := range s.log {
-		if r.Path == path && (status == 0 || r.Status == status) {
-			n++
-		}
-	}
-	return n
-}
+// Count is how many logged requests had the path (any when empty) and,
+// when status is not zero, the status.
+func (s *Server) Count(path string, status int) int { return s.log.Count(path, status) }
 
 // TooMany counts the 429s the limiter (not a fault) answered.
-func (s *Server) TooMany() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tooMany
-}
+func (s *Server) TooMany() int { return s.limit.TooMany() }
 
 // ServeHTTP answers: log, fault, headers and auth, limit, route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
 	now := s.opts.Clock.Now()
-	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery, At: now})
-	i := len(s.log) - 1
-	f := s.fault(r.URL.Path)
-	s.mu.Unlock()
-	rec := &statusWriter{ResponseWriter: w}
-	defer func() {
-		s.mu.Lock()
-		s.log[i].Status = rec.status
-		s.mu.Unlock()
-	}()
-	if f != nil {
-		s.injure(rec, r, f)
+	rec := s.log.Begin(w, fakeapi.Arrival(r, now))
+	if f, ok := s.faults.Take(r); ok && answers.Answer(rec, r, f, s.host.Done()) {
 		return
 	}
 	if r.Header.Get("User-Agent") == "" {
@@ -363,7 +303,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.Header.Get("Authorization") != "Bearer "+s.opts.Token {
-		writeJSON(rec, http.StatusUnauthorized, invalidToken)
+		answers.Unauthorized(rec)
 		return
 	}
 	if r.Header.Get("Harvest-Account-Id") != s.opts.Account {
@@ -372,15 +312,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(rec, http.StatusForbidden, map[string]string{"error": "forbidden", "error_description": "The account is not accessible with this token."})
 		return
 	}
-	if wait, ok := s.admit(now); !ok {
-		rec.Header().Set("Retry-After", strconv.Itoa(wait))
-		// [unverified] body text.
-		writeJSON(rec, http.StatusTooManyRequests, map[string]any{"status": 429, "error": "Too Many Requests"})
+	if ok, wait := s.limit.Admit(now); !ok {
+		answers.RateLimited(rec, wait)
 		return
 	}
 	if r.Method != http.MethodGet || r.URL.Path != "/v2/time_entries" {
 		if strings.HasPrefix(r.URL.Path, "/v2/") {
-			writeJSON(rec, http.StatusNotFound, notFound)
+			answers.NotFound(rec)
 			return
 		}
 		http.Error(rec, "no route in fake", http.StatusInternalServerError)
@@ -389,70 +327,32 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.timeEntries(rec, r)
 }
 
-var (
-	invalidToken = map[string]string{"error": "invalid_token", "error_description": "The access token provided is expired, revoked, malformed or invalid for other reasons."}
-	// [unverified] Harvest's 404 body.
-	notFound = map[string]any{"status": 404, "error": "Not Found"}
-)
-
-// admit counts a request against the sliding window; when full it says how
-// many whole seconds until a place frees.
-func (s *Server) admit(now time.Time) (int, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cut := 0
-	for cut < len(s.sent) && !s.sent[cut].After(now.Add(-s.opts.Window)) {
-		cut++
-	}
-	s.sent = s.sent[cut:]
-	if len(s.sent) >= s.opts.Limit {
-		s.tooMany++
-		wait := s.sent[0].Add(s.opts.Window).Sub(now)
-		return max(1, int(math.Ceil(wait.Seconds()))), false
-	}
-	s.sent = append(s.sent, now)
-	return 0, true
-}
-
-func (s *Server) fault(path string) *Fault {
-	for _, f := range s.faults {
-		if f.Times == 0 || !strings.HasPrefix(path, f.Path) {
-			continue
-		}
-		if f.Skip > 0 {
-			f.Skip--
-			continue
-		}
-		if f.Times > 0 {
-			f.Times--
-		}
-		return f
-	}
-	return nil
-}
-
-func (s *Server) injure(w http.ResponseWriter, r *http.Request, f *Fault) {
-	switch f.Kind {
-	case FaultServerError:
+// answers are Harvest's answers to the faults, and to a bad token, a
+// spent limit or an unknown route.
+var answers = fakeapi.Answers{
+	ServerError: func(w http.ResponseWriter, status int) {
 		w.Header().Set("Content-Type", "text/html")
-		w.WriteHeader(http.StatusInternalServerError)
+		w.WriteHeader(status)
 		fmt.Fprint(w, "<html><body><h1>We're sorry, but something went wrong.</h1></body></html>")
-	case FaultHang:
-		select {
-		case <-r.Context().Done():
-		case <-s.done:
-		}
-	case FaultTruncated:
+	},
+	Truncated: func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `{"time_entries":[{"id":1,"spent_date":"20`)
-	case FaultUnauthorized:
-		writeJSON(w, http.StatusUnauthorized, invalidToken)
-	case FaultNotFound:
-		writeJSON(w, http.StatusNotFound, notFound)
-	case FaultRateLimited:
-		w.Header().Set("Retry-After", strconv.Itoa(cmpOr(f.RetryAfter, 3)))
+	},
+	Unauthorized: func(w http.ResponseWriter) {
+		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token",
+			"error_description": "The access token provided is expired, revoked, malformed or invalid for other reasons."})
+	},
+	NotFound: func(w http.ResponseWriter) {
+		// [unverified] Harvest's 404 body.
+		writeJSON(w, http.StatusNotFound, map[string]any{"status": 404, "error": "Not Found"})
+	},
+	RateLimited: func(w http.ResponseWriter, retryAfter int) {
+		w.Header().Set("Retry-After", strconv.Itoa(retryAfter))
+		// [unverified] body text.
 		writeJSON(w, http.StatusTooManyRequests, map[string]any{"status": 429, "error": "Too Many Requests"})
-	}
+	},
+	RetryAfter: 3,
 }
 
 // cursor is what links.next carries: where the previous page ended in the
@@ -544,7 +444,6 @@ func (s *Server) timeEntries(w http.ResponseWriter, r *http.Request) {
 	for _, e := range all[start:end] {
 		out = append(out, s.render(e))
 	}
-	hook := s.pageHook
 	s.mu.Unlock()
 
 	total := (len(all) + perPage - 1) / perPage
@@ -585,9 +484,7 @@ func (s *Server) timeEntries(w http.ResponseWriter, r *http.Request) {
 		"page":          page,
 		"links":         links,
 	})
-	if hook != nil {
-		hook(page)
-	}
+	s.onPage.Call(page)
 }
 
 // before says whether e comes after the cursor in the listing order.
@@ -651,30 +548,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func cmpOr(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }

@@ -15,12 +15,12 @@
 package togglfake
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strconv"
@@ -28,6 +28,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/karkas/karkas/internal/fakeapi"
+	"github.com/karkas/karkas/internal/vclock"
 )
 
 // Defaults of a server whose options name none.
@@ -42,14 +45,14 @@ const (
 	MaxPageSize = 50
 )
 
-// Clock tells the fake the time.
-type Clock interface{ Now() time.Time }
-
 // Options configure a Server.
 type Options struct {
+	// Token and Workspace are what the server accepts; empty takes
+	// DefaultToken and DefaultWorkspace.
 	Token     string
 	Workspace int64
-	Clock     Clock
+	// Clock tells the time; nil is the wall clock.
+	Clock vclock.Clock
 	// Quota is requests per hour; zero takes the Free plan's 30.
 	Quota int
 }
@@ -99,44 +102,36 @@ type Entry struct {
 // Seconds is the entry's duration in whole seconds.
 func (e Entry) Seconds() int64 { return int64(e.Stop.Sub(e.Start) / time.Second) }
 
-// Request is one line of the request log.
-type Request struct {
-	Method, Path, Body string
-	Status             int
-	At                 time.Time
-}
+// Request is one line of the request log; Body is the request body.
+type Request = fakeapi.Request
 
 // FaultKind names what a fault does.
-type FaultKind int
+type FaultKind = fakeapi.Kind
 
+// The faults Toggl's fake answers.
 const (
-	FaultServerError  FaultKind = iota + 1 // 500
-	FaultHang                              // no answer until the client gives up
-	FaultTruncated                         // 200 with the JSON cut
-	FaultUnauthorized                      // 401
-	FaultNotFound                          // 404
-	FaultRateLimited                       // 429 (the per-second leaky bucket)
-	FaultQuota                             // 402, quota spent
+	FaultServerError  = fakeapi.ServerError  // 500 (or Status)
+	FaultHang         = fakeapi.Hang         // no answer until the client gives up
+	FaultTruncated    = fakeapi.Truncated    // 200 with the JSON cut
+	FaultUnauthorized = fakeapi.Unauthorized // 401
+	FaultNotFound     = fakeapi.NotFound     // 404
+	FaultRateLimited  = fakeapi.RateLimited  // 429 (the per-second leaky bucket), no Retry-After
+	// FaultQuota answers 402, quota spent. Its RetryAfter is the
+	// X-Toggl-Quota-Resets-In in seconds (60 when 0); a negative value
+	// leaves the quota headers out.
+	FaultQuota = fakeapi.Custom
 )
 
 // Fault answers matching requests (Path prefix, "" for any) after
 // skipping Skip, Times times (-1: until disarmed).
-type Fault struct {
-	Kind  FaultKind
-	Path  string
-	Skip  int
-	Times int
-	// ResetsIn is the 402's X-Toggl-Quota-Resets-In in seconds (default
-	// 60); a negative value leaves the header out.
-	ResetsIn int
-}
+type Fault = fakeapi.Fault
 
 // Server is the fake.
 type Server struct {
-	opts Options
-	ts   *httptest.Server
-	done chan struct{}
-	once sync.Once
+	opts   Options
+	host   *fakeapi.Host
+	log    fakeapi.Log
+	faults fakeapi.Faults
 
 	mu          sync.Mutex
 	nextID      int64
@@ -146,50 +141,44 @@ type Server struct {
 	tasks       map[int64]Task
 	tags        map[int64]Tag
 	entries     map[int64]*Entry
-	faults      []*Fault
-	log         []Request
 	windowStart time.Time
 	used        int
 	spent       int
-	pageHook    func(page int)
+	onPage      fakeapi.Hook[int]
 	pages       int
 }
 
 // New starts a server for a test and closes it when the test ends.
 func New(t testing.TB, opts Options) *Server {
 	t.Helper()
-	if opts.Token == "" {
-		opts.Token = DefaultToken
-	}
-	if opts.Workspace == 0 {
-		opts.Workspace = DefaultWorkspace
-	}
-	if opts.Quota == 0 {
-		opts.Quota = Quota
-	}
-	if opts.Clock == nil {
-		opts.Clock = realClock{}
-	}
-	s := &Server{opts: opts, done: make(chan struct{}), nextID: 3000000,
-		users: map[int64]User{}, clients: map[int64]Client{}, projects: map[int64]Project{},
-		tasks: map[int64]Task{}, tags: map[int64]Tag{}, entries: map[int64]*Entry{}}
-	s.ts = httptest.NewServer(s)
+	s := NewServer(opts)
 	t.Cleanup(s.Close)
 	return s
 }
 
-type realClock struct{}
-
-func (realClock) Now() time.Time { return time.Now() }
+// NewServer starts a server; Close stops it.
+func NewServer(opts Options) *Server {
+	opts.Token = cmp.Or(opts.Token, DefaultToken)
+	opts.Workspace = cmp.Or(opts.Workspace, DefaultWorkspace)
+	opts.Quota = cmp.Or(opts.Quota, Quota)
+	if opts.Clock == nil {
+		opts.Clock = vclock.Real{}
+	}
+	s := &Server{opts: opts, nextID: 3000000,
+		users: map[int64]User{}, clients: map[int64]Client{}, projects: map[int64]Project{},
+		tasks: map[int64]Task{}, tags: map[int64]Tag{}, entries: map[int64]*Entry{}}
+	s.host = fakeapi.Start(s)
+	return s
+}
 
 // Close stops the server, releasing hung requests.
-func (s *Server) Close() { s.once.Do(func() { close(s.done); s.ts.Close() }) }
+func (s *Server) Close() { s.host.Close() }
 
 // BaseURL is the API root, like https://api.track.toggl.com.
-func (s *Server) BaseURL() string { return s.ts.URL }
+func (s *Server) BaseURL() string { return s.host.URL() }
 
 // Client is an HTTP client for the server.
-func (s *Server) Client() *http.Client { return s.ts.Client() }
+func (s *Server) Client() *http.Client { return s.host.Client() }
 
 // Token and Workspace are what the server accepts.
 func (s *Server) Token() string    { return s.opts.Token }
@@ -292,35 +281,16 @@ func (s *Server) Zone(userID int64) *time.Location {
 }
 
 // Arm adds a fault; Disarm removes them all.
-func (s *Server) Arm(f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if f.Times == 0 {
-		f.Times = 1
-	}
-	s.faults = append(s.faults, &f)
-}
+func (s *Server) Arm(f Fault) { s.faults.Arm(f) }
 
-func (s *Server) Disarm() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.faults = nil
-}
+func (s *Server) Disarm() { s.faults.Disarm() }
 
 // OnPage sets a hook called with the 1-based count of report pages served
 // after each one, before the next is asked for.
-func (s *Server) OnPage(fn func(page int)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.pageHook = fn
-}
+func (s *Server) OnPage(fn func(page int)) { s.onPage.Set(fn) }
 
 // Requests returns the request log.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return slices.Clone(s.log)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // QuotaSpent counts the 402s the quota (not a fault) answered.
 func (s *Server) QuotaSpent() int {
@@ -337,21 +307,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Body != nil {
 		body, _ = io.ReadAll(r.Body)
 	}
-	s.mu.Lock()
 	now := s.opts.Clock.Now()
-	s.log = append(s.log, Request{Method: r.Method, Path: r.URL.Path, Body: string(body), At: now})
-	i := len(s.log) - 1
-	f := s.fault(r.URL.Path)
-	s.mu.Unlock()
-	rec := &statusWriter{ResponseWriter: w}
-	defer func() {
-		s.mu.Lock()
-		s.log[i].Status = rec.status
-		s.mu.Unlock()
-	}()
-	if f != nil {
-		s.injure(rec, r, f)
-		return
+	req := fakeapi.Arrival(r, now)
+	req.Body = string(body)
+	rec := s.log.Begin(w, req)
+	if f, ok := s.faults.Take(r); ok {
+		if answers.Answer(rec, r, f, s.host.Done()) {
+			return
+		}
+		if f.Kind == FaultQuota {
+			in := cmp.Or(f.RetryAfter, 60)
+			if f.RetryAfter >= 0 {
+				rec.Header().Set("X-Toggl-Quota-Remaining", "0")
+				rec.Header().Set("X-Toggl-Quota-Resets-In", strconv.Itoa(in))
+			}
+			plain(rec, http.StatusPaymentRequired, quotaText(in))
+			return
+		}
 	}
 	if !s.authorized(r) {
 		// [unverified] Toggl answers bad credentials with 403 and a
@@ -369,7 +341,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	m := searchRoute.FindStringSubmatch(r.URL.Path)
 	switch {
 	case m == nil && strings.HasPrefix(r.URL.Path, "/reports/") || strings.HasPrefix(r.URL.Path, "/api/v9/"):
-		plain(rec, http.StatusNotFound, "404 page not found")
+		answers.NotFound(rec)
 	case m == nil:
 		http.Error(rec, "no route in fake", http.StatusInternalServerError)
 	case r.Method != http.MethodPost:
@@ -409,51 +381,18 @@ func (s *Server) quota(now time.Time) (remaining, resetsIn int, ok bool) {
 	return s.opts.Quota - s.used, resetsIn, true
 }
 
-func (s *Server) fault(path string) *Fault {
-	for _, f := range s.faults {
-		if f.Times == 0 || !strings.HasPrefix(path, f.Path) {
-			continue
-		}
-		if f.Skip > 0 {
-			f.Skip--
-			continue
-		}
-		if f.Times > 0 {
-			f.Times--
-		}
-		return f
-	}
-	return nil
-}
-
-func (s *Server) injure(w http.ResponseWriter, r *http.Request, f *Fault) {
-	switch f.Kind {
-	case FaultServerError:
-		plain(w, http.StatusInternalServerError, "Internal Server Error")
-	case FaultHang:
-		select {
-		case <-r.Context().Done():
-		case <-s.done:
-		}
-	case FaultTruncated:
+// answers are Toggl's answers to the faults (the 402 quota fault aside).
+var answers = fakeapi.Answers{
+	ServerError: func(w http.ResponseWriter, status int) { plain(w, status, http.StatusText(status)) },
+	Truncated: func(w http.ResponseWriter) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Next-Row-Number", "51")
 		fmt.Fprint(w, `[{"user_id":1,"username":"x","time_entries":[{"id":`)
-	case FaultUnauthorized:
-		plain(w, http.StatusUnauthorized, "Unauthorized")
-	case FaultNotFound:
-		plain(w, http.StatusNotFound, "404 page not found")
-	case FaultRateLimited:
-		// [unverified] whether Toggl sends Retry-After with its 429.
-		plain(w, http.StatusTooManyRequests, "Too Many Requests")
-	case FaultQuota:
-		in := cmpOr(f.ResetsIn, 60)
-		if f.ResetsIn >= 0 {
-			w.Header().Set("X-Toggl-Quota-Remaining", "0")
-			w.Header().Set("X-Toggl-Quota-Resets-In", strconv.Itoa(in))
-		}
-		plain(w, http.StatusPaymentRequired, quotaText(in))
-	}
+	},
+	Unauthorized: func(w http.ResponseWriter) { plain(w, http.StatusUnauthorized, "Unauthorized") },
+	NotFound:     func(w http.ResponseWriter) { plain(w, http.StatusNotFound, "404 page not found") },
+	// [unverified] whether Toggl sends Retry-After with its 429.
+	RateLimited: func(w http.ResponseWriter, _ int) { plain(w, http.StatusTooManyRequests, "Too Many Requests") },
 }
 
 // searchBody is the part of the request body the fake reads.
@@ -528,14 +467,12 @@ func (s *Server) search(w http.ResponseWriter, raw []byte) {
 		w.Header().Set("X-Next-Timestamp", strconv.FormatInt(all[end].Start.Unix(), 10))
 	}
 	s.pages++
-	page, hook := s.pages, s.pageHook
+	page := s.pages
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	json.NewEncoder(w).Encode(rows)
-	if hook != nil {
-		hook(page)
-	}
+	s.onPage.Call(page)
 }
 
 // row renders one report row: the grouping fields, names when enriched,
@@ -601,30 +538,4 @@ func plain(w http.ResponseWriter, status int, text string) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(status)
 	fmt.Fprintln(w, text)
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func cmpOr(v, def int) int {
-	if v == 0 {
-		return def
-	}
-	return v
 }

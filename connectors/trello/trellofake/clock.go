@@ -8,15 +8,10 @@ import (
 
 // Clock tells the fake what time it is: action ids and dates, card activity
 // and the rate-limit windows all read it.
-type Clock interface {
-	Now() time.Time
-}
+type Clock = vclock.Clock
 
 // RealClock is the wall clock, the default.
-type RealClock struct{}
-
-// Now returns time.Now().
-func (RealClock) Now() time.Time { return time.Now() }
+type RealClock = vclock.Real
 
 // VirtualClock is a clock that moves only when told to (see vclock.Virtual).
 // Tests and the benchmark share one between the fake and the client under

@@ -20,6 +20,7 @@
 // Behaviour the fake had to choose without a source says so where it is
 // implemented, marked [unverified].
 //
-// It imports no karkas package, so that connectors/trello's own tests can
-// import it, and nothing but tests and benchmarks should.
+// It imports no karkas package but internal/vclock and internal/fakeapi,
+// so that connectors/trello's own tests can import it, and nothing but
+// tests and benchmarks should.
 package trellofake

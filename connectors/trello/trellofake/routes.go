@@ -974,16 +974,16 @@ func (c *call) subRequest(raw string) reply {
 		return textReply(http.StatusBadRequest, "invalid url")
 	}
 	p := "/1" + u.Path
-	rt, params := match("GET", p)
+	rt, params := routes.Match("GET", p)
 	if rt == nil {
 		return textReply(http.StatusInternalServerError, "no route in fake: GET "+p)
 	}
-	if rt.name == "GET /1/batch" {
+	if rt.Name == "GET /1/batch" {
 		return textReply(http.StatusBadRequest, "batch requests cannot be nested")
 	}
 	c.s.mu.Lock()
-	c.s.routes["batch "+rt.name]++
+	c.s.batched["batch "+rt.Name]++
 	c.s.mu.Unlock()
-	sub := &call{s: c.s, method: "GET", path: p, q: u.Query(), me: c.me, now: c.now, route: rt.name}
-	return rt.h(sub, params)
+	sub := &call{s: c.s, method: "GET", path: p, q: u.Query(), me: c.me, now: c.now, route: rt.Name}
+	return rt.Handler(sub, params)
 }

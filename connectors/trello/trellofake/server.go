@@ -1,15 +1,17 @@
 package trellofake
 
 import (
+	"cmp"
+	"maps"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/karkas/karkas/internal/fakeapi"
 )
 
 // Default credentials of a server whose options name none. The key has the
@@ -45,36 +47,24 @@ type Options struct {
 // fake", so a client calling something unexpected fails loudly instead of
 // reading a plausible 404.
 type Server struct {
-	world   *World
-	limits  *limiter
-	key     string
-	token   string
-	ts      *httptest.Server
-	closing chan struct{}
-	once    sync.Once
+	world  *World
+	limits *limiter
+	key    string
+	token  string
+	host   *fakeapi.Host
+	log    fakeapi.Log
+	faults fakeapi.Faults
 
-	mu       sync.Mutex
-	faults   []*Fault
-	pageHook func(PageEvent)
-	log      []Request
-	routes   map[string]int
-	total    int
-	tooMany  int
-	gen      int // counts ResetStats calls
+	onPage  fakeapi.Hook[PageEvent]
+	mu      sync.Mutex
+	batched map[string]int // routes requested inside a batch, since ResetStats
 }
 
 // Request is one entry of the request log. Query is the URL query without
-// key and token; request bodies are not logged.
-type Request struct {
-	Method string
-	Path   string
-	Query  string
-	// Route names the route matched, e.g. "GET /1/boards/{id}/actions"
-	// (empty when none did).
-	Route  string
-	Status int // 0 when the server hung up without answering
-	At     time.Time
-}
+// key and token; request bodies are not logged. Route names the route
+// matched, e.g. "GET /1/boards/{id}/actions" (empty when none did);
+// Status is 0 when the server hung up without answering.
+type Request = fakeapi.Request
 
 // PageEvent tells a page hook which page of a paged route was just
 // computed: Route is the route name, Path the request path, Before, Since
@@ -101,36 +91,23 @@ func NewServer(opts Options) *Server {
 	s := &Server{
 		world:   w,
 		limits:  newLimiter(opts.Limits),
-		key:     cmpOr(opts.Key, DefaultKey),
-		token:   cmpOr(opts.Token, DefaultToken),
-		closing: make(chan struct{}),
-		routes:  map[string]int{},
+		key:     cmp.Or(opts.Key, DefaultKey),
+		token:   cmp.Or(opts.Token, DefaultToken),
+		batched: map[string]int{},
 	}
 	w.AddToken(s.key, s.token, w.Me().ID)
-	s.ts = httptest.NewServer(s)
-	return s
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
+	s.host = fakeapi.Start(s)
 	return s
 }
 
 // Close stops the server, releasing requests held by a hang fault.
-func (s *Server) Close() {
-	s.once.Do(func() {
-		close(s.closing)
-		s.ts.Close()
-	})
-}
+func (s *Server) Close() { s.host.Close() }
 
 // BaseURL is the API root, like https://api.trello.com/1.
-func (s *Server) BaseURL() string { return s.ts.URL + "/1" }
+func (s *Server) BaseURL() string { return s.host.URL() + "/1" }
 
 // Client returns an HTTP client for the server.
-func (s *Server) Client() *http.Client { return s.ts.Client() }
+func (s *Server) Client() *http.Client { return s.host.Client() }
 
 // World returns the world the server serves.
 func (s *Server) World() *World { return s.world }
@@ -151,145 +128,78 @@ func (s *Server) Spend(n int) {
 // board and card actions) is computed and before it is sent, so that a
 // test can change the world between two pages. fn runs without the
 // world's lock and may call its mutators; nil removes the hook.
-func (s *Server) SetPageHook(fn func(PageEvent)) {
-	s.mu.Lock()
-	s.pageHook = fn
-	s.mu.Unlock()
-}
+func (s *Server) SetPageHook(fn func(PageEvent)) { s.onPage.Set(fn) }
 
 // Requests returns a copy of the request log.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.log...)
-}
+func (s *Server) Requests() []Request { return s.log.Requests() }
 
 // Total is how many HTTP requests the server received.
-func (s *Server) Total() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.total
-}
+func (s *Server) Total() int { return s.log.Len() }
 
 // TooMany is how many requests were answered 429.
-func (s *Server) TooMany() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.tooMany
-}
+func (s *Server) TooMany() int { return s.log.Count("", http.StatusTooManyRequests) }
 
 // RouteCount is how many requests matched route, named like
 // "GET /1/boards/{id}/actions". Routes requested inside a batch count
 // under "batch " + the route's name.
-func (s *Server) RouteCount(route string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.routes[route]
-}
+func (s *Server) RouteCount(route string) int { return s.RouteCounts()[route] }
 
 // RouteCounts returns every route's count.
 func (s *Server) RouteCounts() map[string]int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]int, len(s.routes))
-	for k, v := range s.routes {
-		out[k] = v
+	out := maps.Clone(s.batched)
+	s.mu.Unlock()
+	for _, r := range s.log.Requests() {
+		if r.Route != "" {
+			out[r.Route]++
+		}
 	}
 	return out
 }
 
 // ResetStats clears the log and the counts (not the rate-limit windows).
 func (s *Server) ResetStats() {
+	s.log.Reset()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.log, s.total, s.tooMany = nil, 0, 0
-	s.gen++
-	s.routes = map[string]int{}
+	s.batched = map[string]int{}
+	s.mu.Unlock()
 }
 
-// FaultKind is what an armed fault does to a request.
-type FaultKind int
+// FaultKind is what an armed fault does to a request (see fakeapi.Kind).
+type FaultKind = fakeapi.Kind
 
+// The kinds of fault. Trello's fake answers FaultStatus with Body, or with
+// the body such a gateway or server error usually has (HTML for 502 and
+// 504, plain text otherwise); FaultTruncate with the route's own answer
+// cut in half under a Content-Length promising all of it;
+// FaultUnauthorized with "invalid token"; FaultNotFound with "The
+// requested resource was not found."; FaultRateLimited with
+// API_TOKEN_LIMIT_EXCEEDED and the token's remaining header at 0, as when
+// another process spent it.
 const (
-	// FaultStatus answers Status (500 unless set) with Body, or with the
-	// body such a gateway or server error usually has (HTML for 502 and
-	// 504, plain text otherwise).
-	FaultStatus FaultKind = iota + 1
-	// FaultHang holds the request until the client gives up (its context
-	// is cancelled) or the server closes.
-	FaultHang
-	// FaultTruncate serves the request, then sends half of the body and
-	// closes the connection, with a Content-Length announcing all of it.
-	FaultTruncate
-	// FaultUnauthorized answers 401 "invalid token", as for a token
-	// revoked a moment ago.
-	FaultUnauthorized
-	// FaultNotFound answers 404 "The requested resource was not found.".
-	FaultNotFound
-	// FaultRateLimited answers 429 API_TOKEN_LIMIT_EXCEEDED with the
-	// token's remaining header at 0, as when another process spent it.
-	FaultRateLimited
+	FaultStatus       = fakeapi.ServerError
+	FaultHang         = fakeapi.Hang
+	FaultTruncate     = fakeapi.Truncated
+	FaultUnauthorized = fakeapi.Unauthorized
+	FaultNotFound     = fakeapi.NotFound
+	FaultRateLimited  = fakeapi.RateLimited
 	// FaultLoseReply carries the request out (a write takes effect), then
 	// holds the reply until the client gives up: the ambiguous failure a
 	// write must not blindly retry.
-	FaultLoseReply
+	FaultLoseReply = fakeapi.Custom
 )
 
 // Fault arms the server to misbehave on the next Times requests (1 when 0;
 // negative until Disarm) whose method is Method (any when empty) and whose
 // path matches Route, a path.Match pattern such as "/1/boards/*/actions"
 // (any when empty). Faults are tried in the order armed.
-type Fault struct {
-	Kind   FaultKind
-	Status int
-	Body   string
-	Method string
-	Route  string
-	Times  int
-}
+type Fault = fakeapi.Fault
 
 // Arm adds a fault.
-func (s *Server) Arm(f Fault) {
-	if f.Times == 0 {
-		f.Times = 1
-	}
-	s.mu.Lock()
-	s.faults = append(s.faults, &f)
-	s.mu.Unlock()
-}
+func (s *Server) Arm(f Fault) { s.faults.Arm(f) }
 
 // Disarm removes every fault.
-func (s *Server) Disarm() {
-	s.mu.Lock()
-	s.faults = nil
-	s.mu.Unlock()
-}
-
-// takeFault returns the first armed fault matching the request and counts
-// it down.
-func (s *Server) takeFault(method, p string) *Fault {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for i, f := range s.faults {
-		if f.Method != "" && f.Method != method {
-			continue
-		}
-		if f.Route != "" {
-			if ok, _ := path.Match(f.Route, p); !ok {
-				continue
-			}
-		}
-		out := *f
-		if f.Times > 0 {
-			f.Times--
-			if f.Times == 0 {
-				s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-			}
-		}
-		return &out
-	}
-	return nil
-}
+func (s *Server) Disarm() { s.faults.Disarm() }
 
 // Texts of Trello's plain-text errors. "invalid id" and
 // "The requested resource was not found." appear in issue threads quoting
@@ -313,132 +223,75 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The request is logged as it arrives and its status as the status
 	// line is written, so that a client that has its answer (or gave up
 	// on a hung request) already finds both in the log.
-	rt, params := match(r.Method, r.URL.Path)
-	entry := Request{Method: r.Method, Path: r.URL.Path, Query: cleanQuery(r.URL.Query()), At: now}
+	rt, params := routes.Match(r.Method, r.URL.Path)
+	entry := fakeapi.Arrival(r, now)
+	entry.Query = cleanQuery(r.URL.Query())
 	if rt != nil {
-		entry.Route = rt.name
+		entry.Route = rt.Name
 	}
-	s.mu.Lock()
-	idx, gen := len(s.log), s.gen
-	s.log = append(s.log, entry)
-	s.total++
-	if entry.Route != "" {
-		s.routes[entry.Route]++
-	}
-	s.mu.Unlock()
-	w = &statusWriter{ResponseWriter: w, s: s, idx: idx, gen: gen}
+	w = s.log.Begin(w, entry)
 	if err := r.ParseForm(); err != nil {
-		s.writeText(w, nil, http.StatusBadRequest, "invalid form body")
+		writeText(w, nil, http.StatusBadRequest, "invalid form body")
 		return
 	}
 
-	fault := s.takeFault(r.Method, r.URL.Path)
-	if fault != nil {
-		switch fault.Kind {
-		case FaultStatus:
-			s.writeFaultStatus(w, fault)
-			return
-		case FaultHang:
-			select {
-			case <-r.Context().Done():
-			case <-s.closing:
-			}
-			return
-		case FaultUnauthorized:
-			s.writeText(w, nil, http.StatusUnauthorized, msgInvalidToken)
-			return
-		case FaultNotFound:
-			s.writeText(w, nil, http.StatusNotFound, msgNotFound)
-			return
-		case FaultRateLimited:
-			key, tok := credentials(r)
-			h := s.limits.refuse(now, key, tok)
-			s.write429(w, h, "API_TOKEN_LIMIT_EXCEEDED", "Rate limit exceeded")
-			return
-		}
+	key, tok := credentials(r)
+	fault, faulted := s.faults.Take(r)
+	if faulted && answers.Answer(w, r, fault, s.host.Done()) {
+		return
+	}
+	if faulted && fault.Kind == FaultRateLimited {
+		// Not among the answers: this 429 counts in the key's 429 tally
+		// and carries the rate-limit headers of the request's credentials.
+		h := s.limits.refuse(now, key, tok)
+		write429(w, h, "API_TOKEN_LIMIT_EXCEEDED", "Rate limit exceeded")
+		return
 	}
 
-	key, tok := credentials(r)
 	me, status, msg := s.authenticate(key, tok)
 	if status != 0 {
-		s.writeText(w, nil, status, msg)
+		writeText(w, nil, status, msg)
 		return
 	}
 
 	cost := 1
-	if rt != nil && rt.name == "GET /1/batch" && s.limits.l.BatchCountsEachURL {
+	if rt != nil && rt.Name == "GET /1/batch" && s.limits.l.BatchCountsEachURL {
 		cost = max(1, len(batchURLs(r.Form)))
 	}
 	v := s.limits.admit(now, key, tok, isMemberRoute(r.URL.Path), cost)
 	if v.code != "" {
-		s.write429(w, v.headers, v.code, v.message)
+		write429(w, v.headers, v.code, v.message)
 		return
 	}
 	if rt == nil {
-		s.writeText(w, v.headers, http.StatusInternalServerError, "no route in fake: "+r.Method+" "+r.URL.Path)
+		writeText(w, v.headers, http.StatusInternalServerError, "no route in fake: "+r.Method+" "+r.URL.Path)
 		return
 	}
 
-	c := &call{s: s, method: r.Method, path: r.URL.Path, q: r.Form, me: me, now: now, route: rt.name}
-	rep := rt.h(c, params)
+	c := &call{s: s, method: r.Method, path: r.URL.Path, q: r.Form, me: me, now: now, route: rt.Name}
+	rep := rt.Handler(c, params)
 	if rep.page != nil {
-		s.mu.Lock()
-		hook := s.pageHook
-		s.mu.Unlock()
-		if hook != nil {
-			hook(*rep.page)
-		}
+		s.onPage.Call(*rep.page)
 	}
-	if fault != nil && fault.Kind == FaultLoseReply {
-		select {
-		case <-r.Context().Done():
-		case <-s.closing:
-		}
+	if faulted && fault.Kind == FaultLoseReply {
+		fakeapi.Hold(r, s.host.Done())
 		return
 	}
-	if fault != nil && fault.Kind == FaultTruncate {
-		s.writeTruncated(w, v.headers, rep)
-		return
+	if faulted && fault.Kind == FaultTruncate {
+		copyHeaders(w, v.headers)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		fakeapi.CutBody(w, rep.status, rep.body)
 	}
-	s.writeReply(w, v.headers, rep)
+	writeReply(w, v.headers, rep)
 }
 
-// statusWriter notes the status in the request log when it is written.
-type statusWriter struct {
-	http.ResponseWriter
-	s    *Server
-	idx  int
-	gen  int
-	done bool
-}
-
-func (sw *statusWriter) WriteHeader(status int) {
-	if !sw.done {
-		sw.done = true
-		sw.s.mu.Lock()
-		if sw.gen == sw.s.gen { // else ResetStats cleared the entry
-			sw.s.log[sw.idx].Status = status
-		}
-		if status == http.StatusTooManyRequests {
-			sw.s.tooMany++
-		}
-		sw.s.mu.Unlock()
-	}
-	sw.ResponseWriter.WriteHeader(status)
-}
-
-func (sw *statusWriter) Write(b []byte) (int, error) {
-	if !sw.done {
-		sw.WriteHeader(http.StatusOK)
-	}
-	return sw.ResponseWriter.Write(b)
-}
-
-// Flush lets a truncated body reach the client before the connection drops.
-func (sw *statusWriter) Flush() {
-	if f, ok := sw.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
+// answers are Trello's answers to the faults; a 429 (which needs the
+// request's credentials), a truncated body (the route's own answer is cut)
+// and a lost reply are the server's.
+var answers = fakeapi.Answers{
+	ServerError:  writeFaultStatus,
+	Unauthorized: func(w http.ResponseWriter) { writeText(w, nil, http.StatusUnauthorized, msgInvalidToken) },
+	NotFound:     func(w http.ResponseWriter) { writeText(w, nil, http.StatusNotFound, msgNotFound) },
 }
 
 // isMemberRoute reports whether p is /1/members/{id} itself, the route with
@@ -531,7 +384,7 @@ func copyHeaders(w http.ResponseWriter, h http.Header) {
 	}
 }
 
-func (s *Server) writeReply(w http.ResponseWriter, h http.Header, rep reply) {
+func writeReply(w http.ResponseWriter, h http.Header, rep reply) {
 	copyHeaders(w, h)
 	if rep.text {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -543,55 +396,28 @@ func (s *Server) writeReply(w http.ResponseWriter, h http.Header, rep reply) {
 	_, _ = w.Write(rep.body)
 }
 
-func (s *Server) writeText(w http.ResponseWriter, h http.Header, status int, msg string) int {
-	s.writeReply(w, h, textReply(status, msg))
+func writeText(w http.ResponseWriter, h http.Header, status int, msg string) int {
+	writeReply(w, h, textReply(status, msg))
 	return status
 }
 
-func (s *Server) write429(w http.ResponseWriter, h http.Header, code, msg string) int {
+func write429(w http.ResponseWriter, h http.Header, code, msg string) int {
 	body, _ := marshal(obj{{"error", code}, {"message", msg}})
-	s.writeReply(w, h, reply{status: http.StatusTooManyRequests, body: body})
+	writeReply(w, h, reply{status: http.StatusTooManyRequests, body: body})
 	return http.StatusTooManyRequests
 }
 
-func (s *Server) writeFaultStatus(w http.ResponseWriter, f *Fault) int {
-	status := f.Status
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	body, html := f.Body, false
-	if body == "" {
-		switch status {
-		case http.StatusBadGateway, http.StatusGatewayTimeout:
-			text := strconv.Itoa(status) + " " + http.StatusText(status)
-			body, html = "<html>\r\n<head><title>"+text+"</title></head>\r\n<body>\r\n<center><h1>"+text+"</h1></center>\r\n</body>\r\n</html>\r\n", true
-		default:
-			body = http.StatusText(status)
-		}
-	}
-	if html || strings.HasPrefix(body, "<") {
+// writeFaultStatus writes the body a gateway or server error usually has:
+// HTML for 502 and 504, plain text otherwise.
+func writeFaultStatus(w http.ResponseWriter, status int) {
+	if status == http.StatusBadGateway || status == http.StatusGatewayTimeout {
+		text := strconv.Itoa(status) + " " + http.StatusText(status)
 		w.Header().Set("Content-Type", "text/html")
-	} else {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte("<html>\r\n<head><title>" + text + "</title></head>\r\n<body>\r\n<center><h1>" + text + "</h1></center>\r\n</body>\r\n</html>\r\n"))
+		return
 	}
-	w.WriteHeader(status)
-	_, _ = w.Write([]byte(body))
-	return status
-}
-
-// writeTruncated sends half the body under a Content-Length promising all
-// of it, then drops the connection.
-func (s *Server) writeTruncated(w http.ResponseWriter, h http.Header, rep reply) {
-	copyHeaders(w, h)
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(rep.body)))
-	w.WriteHeader(rep.status)
-	_, _ = w.Write(rep.body[:len(rep.body)/2])
-	if f, ok := w.(http.Flusher); ok {
-		f.Flush()
-	}
-	// net/http closes the connection without logging for this value.
-	panic(http.ErrAbortHandler)
+	writeText(w, nil, status, http.StatusText(status))
 }
 
 // call is one request as a route sees it.
@@ -605,59 +431,10 @@ type call struct {
 	route  string
 }
 
-// route is a method and a path pattern under /1/ whose {…} segments are
-// parameters.
-type route struct {
-	name   string
-	method string
-	segs   []string
-	h      func(c *call, p []string) reply
-}
+// routes are the routes the fake serves under /1/; the rest answer 500.
+var routes fakeapi.Routes[func(c *call, p []string) reply]
 
-var routeTable []*route
-
+// addRoute adds a route; pattern leaves out the leading /1/.
 func addRoute(method, pattern string, h func(c *call, p []string) reply) {
-	routeTable = append(routeTable, &route{
-		name:   method + " /1/" + pattern,
-		method: method,
-		segs:   strings.Split(pattern, "/"),
-		h:      h,
-	})
-}
-
-// match finds the route for a method and path. Literal segments beat
-// parameters, so /boards/{id}/cards/{filter} does not swallow a literal
-// route of the same length.
-func match(method, p string) (*route, []string) {
-	p = strings.TrimSuffix(p, "/")
-	if !strings.HasPrefix(p, "/1/") {
-		return nil, nil
-	}
-	segs := strings.Split(strings.TrimPrefix(p, "/1/"), "/")
-	var best *route
-	var bestParams []string
-	bestLiterals := -1
-	for _, rt := range routeTable {
-		if rt.method != method || len(rt.segs) != len(segs) {
-			continue
-		}
-		var params []string
-		literals := 0
-		ok := true
-		for i, sg := range rt.segs {
-			if strings.HasPrefix(sg, "{") {
-				params = append(params, segs[i])
-				continue
-			}
-			if sg != segs[i] {
-				ok = false
-				break
-			}
-			literals++
-		}
-		if ok && literals > bestLiterals {
-			best, bestParams, bestLiterals = rt, params, literals
-		}
-	}
-	return best, bestParams
+	routes.Add(method, "/1/"+pattern, h)
 }

@@ -1,0 +1,59 @@
+// Package fakeapi is the machinery the fakes of HTTP APIs share, so that
+// each fake is only what its API is: a Host (an httptest server whose Close
+// also frees the requests a fault holds), a request Log that records the
+// status each answer got, armed Faults (5xx, hangs, truncated bodies, 401,
+// 404, 429 and kinds a fake adds), a sliding-window rate limit, and the
+// Hook through which a test changes the world between two pages.
+//
+// What goes on the wire (routes, bodies, headers, error texts) stays each
+// fake's business: a fake hands the kit its Answers to the faults, and the
+// kit never writes a byte of its own but for a fault's explicit Body.
+//
+// It imports no karkas package, and nothing but fakes and their tests
+// should import it.
+package fakeapi
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync"
+)
+
+// Host is a fake's httptest server.
+type Host struct {
+	ts   *httptest.Server
+	done chan struct{}
+	once sync.Once
+}
+
+// Start serves h on a new httptest server; Close stops it.
+func Start(h http.Handler) *Host {
+	return &Host{ts: httptest.NewServer(h), done: make(chan struct{})}
+}
+
+// Close frees the requests held by Hold, then stops the server (which
+// waits for the requests in flight). Calling it again does nothing.
+func (h *Host) Close() {
+	h.once.Do(func() {
+		close(h.done)
+		h.ts.Close()
+	})
+}
+
+// URL is the server's root, like http://127.0.0.1:41234.
+func (h *Host) URL() string { return h.ts.URL }
+
+// Client returns an HTTP client for the server.
+func (h *Host) Client() *http.Client { return h.ts.Client() }
+
+// Done is closed when Close begins.
+func (h *Host) Done() <-chan struct{} { return h.done }
+
+// Hold keeps r without an answer until its client gives up (its context
+// ends) or done is closed: the request a real server never answers.
+func Hold(r *http.Request, done <-chan struct{}) {
+	select {
+	case <-r.Context().Done():
+	case <-done:
+	}
+}
