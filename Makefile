@@ -20,9 +20,10 @@ demo: build ## generate the demo agency's data and sync it into var/demo.db (emb
 	@echo
 	./$(BIN) --config configs/demo.yaml status
 
-test: ## the whole suite: vet, then go test -race on SQLite and PostgreSQL (started or installed when missing)
+test: ## the whole suite: vet, then go test -race on SQLite, PostgreSQL and real mail servers (each started or installed when missing)
 	$(GO) mod download
 	$(GO) vet ./...
+	scripts/mailpit.sh
 	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
 	  echo "PostgreSQL test database: $${TEST_DATABASE_URL%%\?*}" && \
 	  scripts/gotest.sh
