@@ -37,6 +37,7 @@ bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x
 	@echo; echo "trello API pull (fake Trello, real limits, virtual time):"
 	@$(GO) run ./cmd/karkas-bench -trello
 	@echo; echo "everhour API backfill (fake Everhour, real limit, virtual time):"; $(GO) run ./cmd/karkas-bench -everhour
+	@echo; echo "github API pull (fake GitHub, real limits, conditional requests, virtual time):"; $(GO) run ./cmd/karkas-bench -github
 	@echo; echo "business calendar (clocks/s per core; goal >= 1,000,000):"
 	@$(GO) test -run '^$$' -bench 'Between$$|Add$$' -count 1 ./sla | grep -E '^Benchmark' 
 	@echo

@@ -42,6 +42,10 @@ type Env struct {
 	Logger     *slog.Logger
 	HTTPClient *http.Client
 	Now        func() time.Time
+	// Repos are the GitHub repositories (owner/name) the mapping's
+	// clients name under clients[].repos, for a source told to pull
+	// what the mapping names.
+	Repos []string
 }
 
 // Kind describes one kind of source a config may name.

@@ -38,6 +38,10 @@ func main() {
 	everhourUsers := flag.Int("everhour-users", 40, "users of the Everhour benchmark")
 	everhourEntries := flag.Int("everhour-entries", 200000, "time records of the Everhour benchmark")
 	everhourMonths := flag.Int("everhour-months", 12, "months the Everhour benchmark's records span (and it backfills)")
+	githubOnly := flag.Bool("github", false, "measure the GitHub API pull (backfill and no-change syncs with conditional requests) against the fake in virtual time, and nothing else")
+	githubRepos := flag.Int("github-repos", 50, "repositories of the GitHub benchmark")
+	githubIssues := flag.Int("github-issues", 20000, "issues of the GitHub benchmark, over all repositories")
+	githubComments := flag.Int("github-comments", 100000, "comments of the GitHub benchmark, over all repositories")
 	runs := flag.Int("runs", 3, "measure each ingest and bare write this many times and keep the best: this machine's disk is noisy")
 	flag.Parse()
 	if *trelloOnly {
@@ -50,6 +54,13 @@ func main() {
 	if *everhourOnly {
 		if err := everhourBench(*everhourUsers, *everhourEntries, *everhourMonths); err != nil {
 			fmt.Fprintln(os.Stderr, "karkas-bench: everhour:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *githubOnly {
+		if err := githubBench(*githubRepos, *githubIssues, *githubComments); err != nil {
+			fmt.Fprintln(os.Stderr, "karkas-bench: github:", err)
 			os.Exit(1)
 		}
 		return

@@ -77,8 +77,13 @@ func (g *globals) openSource(l *mapping.Loaded, s mapping.Source) (connectors.So
 	if !ok {
 		return nil, fmt.Errorf("unknown source kind %q", s.Kind)
 	}
+	var repos []string
+	for _, c := range l.Config.Clients {
+		repos = append(repos, c.Repos...)
+	}
 	return k.Open(l.SourceOptions[s.ID], connectors.Env{
 		BaseDir: l.BaseDir,
 		Logger:  g.logger.With("source", s.ID),
+		Repos:   repos,
 	})
 }

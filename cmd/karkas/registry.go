@@ -5,6 +5,7 @@ import (
 	"github.com/karkas/karkas/connectors/clockify"
 	"github.com/karkas/karkas/connectors/email"
 	"github.com/karkas/karkas/connectors/everhour"
+	"github.com/karkas/karkas/connectors/github"
 	"github.com/karkas/karkas/connectors/harvest"
 	"github.com/karkas/karkas/connectors/timecsv"
 	"github.com/karkas/karkas/connectors/toggl"
@@ -23,5 +24,6 @@ func registry() *connectors.Registry {
 		clockify.Kind(),
 		harvest.Kind(),
 		email.FileKind(),
+		github.Kind(),
 	)
 }
