@@ -24,6 +24,7 @@ func registry() *connectors.Registry {
 		clockify.Kind(),
 		harvest.Kind(),
 		email.FileKind(),
+		email.IMAPKind(),
 		github.Kind(),
 	)
 }
