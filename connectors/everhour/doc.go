@@ -18,8 +18,11 @@
 //     account: the exact cap and the answer above it.]
 //   - A record: id (int), time (int seconds), user (an int user id, not an
 //     object), date ("YYYY-MM-DD"), task (a full Task object: id
-//     "<platform>:<id>", name, projects [ids], unbillable), isLocked,
-//     isInvoiced, comment.
+//     "<platform>:<id>", name, projects [ids], labels, unbillable),
+//     isLocked, isInvoiced, comment. A task's labels are an array of
+//     strings (the API description's Task schema; a webhook sample shows
+//     "labels": []) [unverified: that they hold the names the app and the
+//     export's Tags column show, not ids].
 //   - GET /team/users gives user names (and emails [unverified: one API
 //     description lists email, another does not]); GET /projects gives
 //     project names and each project's client id; GET /clients gives client
@@ -44,7 +47,10 @@
 // id → ExternalID (decimal); user → PersonID, with PersonName and
 // PersonEmail from /team/users; task.id → TaskID as is, so that a
 // Trello-linked task "tr:<card id or short link>" links to the synced card
-// (mapping strips the "tr:"); task.name → TaskName; the task's first
+// (mapping strips the "tr:"); task.name → TaskName; task.labels → Tags
+// (trimmed, empty ones and repeats dropped), so that a time_categories
+// rule by tag classifies a record as it does the same entry in the CSV
+// export, whose Tags column shows the task's labels; the task's first
 // project → ProjectID and ProjectName; that project's client → ClientName;
 // date → Date; time → Seconds; comment → Note; !task.unbillable →
 // Billable (left unset for a record without a task); isLocked or isInvoiced

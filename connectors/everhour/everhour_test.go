@@ -92,7 +92,7 @@ func sameIDs(t *testing.T, what string, got map[string]record.TimeEntry, want ma
 }
 
 // Every field of a record maps as the package doc says, on native and
-// Trello-linked tasks, with Cyrillic text, locks and invoices.
+// Trello-linked tasks, with Cyrillic text, task labels, locks and invoices.
 func TestEntryMapping(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil, nil, 0)
@@ -105,6 +105,9 @@ func TestEntryMapping(t *testing.T) {
 	short := w.AddTask(board.ID, "tr:AbCd1234", "Logo")
 	meet := w.AddTask(native.ID, "", "Meetings")
 	w.SetUnbillable(meet.ID, true)
+	// Task labels become the entry's tags, blank and repeated ones dropped.
+	w.SetLabels(card.ID, "дизайн", " срочно ", "", "дизайн")
+	w.SetLabels(meet.ID, "созвон")
 	e1 := w.AddEntry(anna.ID, card.ID, "2026-03-02", 5400, "правки по макету")
 	e2 := w.AddEntry(anna.ID, short.ID, "2026-03-03", 600, "")
 	e3 := w.AddEntry(anna.ID, meet.ID, "2026-03-04", 1800, "standup")
@@ -120,11 +123,13 @@ func TestEntryMapping(t *testing.T) {
 	uid := strconv.FormatInt(anna.ID, 10)
 	want := map[int64]record.TimeEntry{
 		e1.ID: {PersonID: uid, PersonName: "Анна Петрова", PersonEmail: "anna@northwind.agency", TaskID: card.ID, TaskName: "Лендинг",
-			ProjectID: board.ID, ProjectName: "Бетта — Сайт", ClientName: "Бетта Строй", Date: "2026-03-02", Seconds: 5400, Billable: &yes, Note: "правки по макету"},
+			ProjectID: board.ID, ProjectName: "Бетта — Сайт", ClientName: "Бетта Строй", Date: "2026-03-02", Seconds: 5400, Billable: &yes, Note: "правки по макету",
+			Tags: []string{"дизайн", "срочно"}},
 		e2.ID: {PersonID: uid, PersonName: "Анна Петрова", PersonEmail: "anna@northwind.agency", TaskID: "tr:AbCd1234", TaskName: "Logo",
 			ProjectID: board.ID, ProjectName: "Бетта — Сайт", ClientName: "Бетта Строй", Date: "2026-03-03", Seconds: 600, Billable: &yes, Locked: true},
 		e3.ID: {PersonID: uid, PersonName: "Анна Петрова", PersonEmail: "anna@northwind.agency", TaskID: meet.ID, TaskName: "Meetings",
-			ProjectID: native.ID, ProjectName: "Internal", Date: "2026-03-04", Seconds: 1800, Billable: &no, Note: "standup", Locked: true},
+			ProjectID: native.ID, ProjectName: "Internal", Date: "2026-03-04", Seconds: 1800, Billable: &no, Note: "standup", Locked: true,
+			Tags: []string{"созвон"}},
 		e4.ID: {PersonID: uid, PersonName: "Анна Петрова", PersonEmail: "anna@northwind.agency", Date: "2026-03-05", Seconds: 900, Note: "no task"},
 	}
 	if len(got) != len(want) {

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/karkas/karkas/connectors/timetrack"
@@ -56,6 +58,7 @@ type apiTask struct {
 	ID         string   `json:"id"`
 	Name       string   `json:"name"`
 	Projects   []string `json:"projects"`
+	Labels     []string `json:"labels"`
 	Unbillable *bool    `json:"unbillable"`
 }
 
@@ -221,6 +224,18 @@ func (t *Tracker) Entries(ctx context.Context, from, to time.Time, fn func(timet
 	}
 }
 
+// labels are a task's labels as entry tags: trimmed, without empty ones
+// and repeats, in the task's order; nil when none are left.
+func labels(ls []string) []string {
+	var out []string
+	for _, l := range ls {
+		if l = strings.TrimSpace(l); l != "" && !slices.Contains(out, l) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
 // entry maps a record (see the package doc), or says why it cannot.
 func (d *directory) entry(r *apiRecord) (record.TimeEntry, *record.Problem) {
 	id := strconv.FormatInt(int64(r.ID), 10)
@@ -251,6 +266,7 @@ func (d *directory) entry(r *apiRecord) (record.TimeEntry, *record.Problem) {
 	}
 	if r.Task != nil {
 		e.TaskID, e.TaskName = r.Task.ID, r.Task.Name
+		e.Tags = labels(r.Task.Labels)
 		if r.Task.Unbillable != nil {
 			b := !*r.Task.Unbillable
 			e.Billable = &b

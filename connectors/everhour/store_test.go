@@ -286,3 +286,66 @@ sources:
 		})
 	}
 }
+
+// A time_categories rule by tag classifies Everhour entries by their
+// task's labels, as it does the same entries in the CSV export (whose Tags
+// column shows them), and a task relabelled upstream is classified anew at
+// the next sync: the window re-read brings the new labels with every
+// record of the task.
+func TestTaskLabelsClassify(t *testing.T) {
+	t.Parallel()
+	st := testdb.Open(t, store.SQLite)
+	clock := vclock.NewVirtual(start)
+	w := everhourfake.NewWorld(clock)
+	u := w.AddUser("Борис Иванов", "boris@northwind.agency")
+	proj := w.AddProject("ev", "Сайт Ромашки", w.AddClient("ООО Ромашка").ID)
+	call := w.AddTask(proj.ID, "", "Еженедельная встреча")
+	design := w.AddTask(proj.ID, "", "Главная страница")
+	w.SetLabels(call.ID, "созвон", "клиент")
+	w.SetLabels(design.ID, "дизайн")
+	e1 := w.AddEntry(u.ID, call.ID, "2026-03-10", 3600, "")
+	e2 := w.AddEntry(u.ID, design.ID, "2026-03-11", 5400, "макет")
+	srv := everhourfake.New(t, everhourfake.Options{World: w})
+
+	l, o := loadConfig(t, t.TempDir(), fmt.Sprintf(`agency: {name: Northwind, domains: [northwind.agency]}
+clients:
+  - {id: romashka, name: ООО Ромашка, projects: [Сайт Ромашки]}
+time_categories:
+  - {category: communication, tags: [созвон]}
+sources:
+  - {id: everhour, kind: everhour, options: {base_url: %q, token: %q, backfill_months: 1, reconcile_months: 1}}
+`, srv.BaseURL(), srv.APIKey()))
+	job := engine.Job{Info: everhourInfo, Source: everhourSource(t, o, srv, clock)}
+
+	type row struct {
+		Category string `db:"category"`
+		Tags     string `db:"tags"`
+	}
+	check := func(what string, want map[int64]row) {
+		t.Helper()
+		for id, w := range want {
+			var got row
+			if err := st.DB.Get(&got, st.DB.Rebind(`SELECT category, tags FROM time_entries WHERE source_id = ? AND external_id = ?`),
+				"everhour", strconv.FormatInt(id, 10)); err != nil {
+				t.Fatal(err)
+			}
+			if got != w {
+				t.Errorf("%s: entry %d is %+v, want %+v", what, id, got, w)
+			}
+		}
+	}
+	run(t, st, l, job)
+	check("first sync", map[int64]row{
+		e1.ID: {"communication", `["созвон","клиент"]`},
+		e2.ID: {"production", `["дизайн"]`},
+	})
+
+	clock.Advance(time.Hour)
+	w.SetLabels(call.ID)
+	w.SetLabels(design.ID, "дизайн", "созвон")
+	run(t, st, l, job)
+	check("after relabelling", map[int64]row{
+		e1.ID: {"production", `[]`},
+		e2.ID: {"communication", `["дизайн","созвон"]`},
+	})
+}

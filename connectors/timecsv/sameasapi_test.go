@@ -281,9 +281,9 @@ func clockHMS(secs int64) string {
 // everhourSame: Everhour files time by date without a start, takes
 // billable from the task, and always logs time on a task. Its export
 // writes Time as H:MM, so the world's time is in whole minutes (time the
-// API has to the second would round in the export). The export's Tags
-// column shows the task's labels, which the API source does not read yet,
-// so the world's tasks have none.
+// API has to the second would round in the export). Tags belong to the
+// task (its labels), which the export's Tags column lists: each project
+// has a task of the same name for every set of tags its entries carry.
 func everhourSame(t *testing.T, clock *vclock.Virtual, berlin *time.Location) (connectors.Source, [][]string) {
 	w := everhourfake.NewWorld(clock)
 	users := map[int64]int{}
@@ -292,28 +292,32 @@ func everhourSame(t *testing.T, clock *vclock.Virtual, berlin *time.Location) (c
 		id := w.AddUser(p.first+" "+p.last, p.email).ID
 		users[id], userIDs = i, append(userIDs, id)
 	}
-	taskOf := map[string]int{} // task id -> project index
-	var taskIDs []string
+	var projectIDs []string
 	for i, p := range projects {
 		var client int64
 		if p.client != "" {
 			client = w.AddClient(p.client).ID
 		}
 		// Ромашка's project is a Trello board: its tasks are "tr:" cards.
-		proj := w.AddProject([]string{"ev", "tr", "ev"}[i], p.name, client)
-		task := w.AddTask(proj.ID, "", p.task).ID
-		taskOf[task], taskIDs = i, append(taskIDs, task)
+		projectIDs = append(projectIDs, w.AddProject([]string{"ev", "tr", "ev"}[i], p.name, client).ID)
 	}
-	w.SetUnbillable(taskIDs[2], true)
+	taskOf := map[string]int{} // task id -> project index
+	labels := map[string][]string{}
+	task := map[string]string{} // project index and tags -> task id
 	for _, e := range sharedEntries() {
-		w.AddEntry(userIDs[e.person], taskIDs[e.project], e.start.In(berlin).Format(time.DateOnly), e.seconds/60*60, e.note)
+		key := fmt.Sprint(e.project, e.tags)
+		id, ok := task[key]
+		if !ok {
+			id = w.AddTask(projectIDs[e.project], "", projects[e.project].task).ID
+			w.SetLabels(id, e.tags...)
+			w.SetUnbillable(id, e.project == 2)
+			task[key], taskOf[id], labels[id] = id, e.project, e.tags
+		}
+		w.AddEntry(userIDs[e.person], id, e.start.In(berlin).Format(time.DateOnly), e.seconds/60*60, e.note)
 	}
-	srv := everhourfake.New(t, everhourfake.Options{World: w})
-	tr, err := everhour.New(everhour.Config{BaseURL: srv.BaseURL(), Token: everhourfake.DefaultAPIKey, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
+	if len(labels) < 6 {
+		t.Fatalf("%d tasks: the entries' tags should make several per project", len(labels))
 	}
-
 	export := [][]string{{"Date", "Member", "Email", "Client", "Project", "Task", "Task ID", "Tags", "Comment", "Time", "Billable"}}
 	for _, e := range w.Entries() {
 		p, who := projects[taskOf[e.TaskID]], people[users[e.User]]
@@ -321,8 +325,13 @@ func everhourSame(t *testing.T, clock *vclock.Virtual, berlin *time.Location) (c
 		if taskOf[e.TaskID] == 2 {
 			billable = "no"
 		}
-		export = append(export, []string{e.Date, who.first + " " + who.last, who.email, p.client, p.name, p.task, e.TaskID, "",
-			e.Comment, fmt.Sprintf("%d:%02d", e.Time/3600, e.Time/60%60), billable})
+		export = append(export, []string{e.Date, who.first + " " + who.last, who.email, p.client, p.name, p.task, e.TaskID,
+			strings.Join(labels[e.TaskID], ", "), e.Comment, fmt.Sprintf("%d:%02d", e.Time/3600, e.Time/60%60), billable})
+	}
+	srv := everhourfake.New(t, everhourfake.Options{World: w})
+	tr, err := everhour.New(everhour.Config{BaseURL: srv.BaseURL(), Token: everhourfake.DefaultAPIKey, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return apiSource(tr, srv.BaseURL(), clock), export
 }

@@ -10,8 +10,8 @@
 // 404, 429, an entry changing between pages).
 //
 // Time comes from a clock (a vclock.Virtual in tests). Behaviour chosen
-// without a source says so, marked [unverified]. Nothing but tests should
-// import it.
+// without a source says so, marked [unverified]. Nothing but tests and
+// cmd/trackerfake should import it.
 package clockifyfake
 
 import (

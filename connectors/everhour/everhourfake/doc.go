@@ -9,10 +9,10 @@
 //
 // A test builds a World (NewWorld, then its mutators, or World.Generate
 // for a synthetic agency), serves it (New or NewServer), points the
-// client under test at BaseURL with APIKey in X-Api-Key, changes the world
-// between syncs (AddEntry, EditEntry, DeleteEntry, LockEntry), and arms
-// faults (5xx, hangs, truncated bodies, 401, 404, 429 storms) or a page
-// hook that changes the world between two pages. The request log and
+// client under test at BaseURL with APIKey in X-Api-Key, changes the
+// world between syncs (AddEntry, EditEntry, DeleteEntry, LockEntry,
+// SetLabels), and arms faults (5xx, hangs, truncated bodies, 401, 404,
+// 429 storms) or a page hook that changes the world between two pages. The request log and
 // counts let a test or benchmark compare the requests made with the
 // minimum.
 //
@@ -27,5 +27,6 @@
 // implemented, marked [unverified].
 //
 // It imports no karkas package but internal/vclock and internal/fakeapi,
-// and nothing but tests and benchmarks should import it.
+// and nothing but tests, benchmarks and cmd/trackerfake should import
+// it.
 package everhourfake

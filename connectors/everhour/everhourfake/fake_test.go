@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -110,5 +112,32 @@ func TestRoutes(t *testing.T) {
 		if st, _, body := get(t, s, c.key, c.path); st != c.status {
 			t.Errorf("%s: %d %s, want %d", c.path, st, body, c.status)
 		}
+	}
+}
+
+// A task's labels are a JSON array of strings, [] when it has none (never
+// null), served with the task and inside every record on it; SetLabels
+// shows in the next answer.
+func TestTaskLabels(t *testing.T) {
+	t.Parallel()
+	w := NewWorld(vclock.NewVirtual(time.Date(2026, 3, 18, 10, 0, 0, 0, time.UTC)))
+	u := w.AddUser("Anna", "anna@northwind.agency")
+	task := w.AddTask(w.AddProject("ev", "Site", 0).ID, "", "Header")
+	w.AddEntry(u.ID, task.ID, "2026-03-02", 600, "")
+	s := New(t, Options{World: w})
+	if _, _, body := get(t, s, s.APIKey(), "/tasks/"+task.ID); !strings.Contains(string(body), `"labels":[]`) {
+		t.Errorf("a task without labels: %s", body)
+	}
+	if !w.SetLabels(task.ID, "дизайн", "bug") || w.SetLabels("ev:0", "x") {
+		t.Fatal("SetLabels: wrong answer for a known or an unknown task")
+	}
+	_, _, body := get(t, s, s.APIKey(), "/team/time")
+	var recs []recordJSON
+	if err := json.Unmarshal(body, &recs); err != nil || len(recs) != 1 || recs[0].Task == nil ||
+		!slices.Equal(recs[0].Task.Labels, []string{"дизайн", "bug"}) {
+		t.Errorf("record after SetLabels: %s (%v)", body, err)
+	}
+	if got, _ := w.Task(task.ID); !slices.Equal(got.Labels, []string{"дизайн", "bug"}) {
+		t.Errorf("Task: labels %q", got.Labels)
 	}
 }

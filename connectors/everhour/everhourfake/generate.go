@@ -13,16 +13,18 @@ var (
 	clientNames = []string{"Acme Foods", "Бетта Строй", "Cobalt Labs", "Delta Print", "Эко Ферма", "Fjord Travel", "Globex", "Horizon Bank", "Инвест Групп", "Juniper Health"}
 	taskWords   = []string{"Landing page", "Логотип", "SEO audit", "Checkout flow", "Баннеры", "Newsletter", "API integration", "Отчёт за месяц", "Bug fixes", "Onboarding", "Design review", "Созвон с клиентом"}
 	comments    = []string{"", "", "", "call with client", "правки по макету", "code review", "deploy", "встреча", "research", "fixes after QA"}
+	labelNames  = []string{"дизайн", "bug", "созвон", "SEO", "срочно", "content"}
 )
 
 // Generate fills the world with a synthetic agency: users members (some
 // with Cyrillic names), a client for every four of them (at least three),
 // two projects per client, every second one a Trello board whose tasks
 // are "tr:<24-hex card id>" or, for a third of them, "tr:<short link>",
-// a few unbillable tasks, and entries time records spread over the
-// months whole months up to the clock's today, never in the future. The
-// records of months before the current one are locked, a fifth of them
-// also invoiced. The same seed gives the same world.
+// labels on about half of the tasks (one or two of a few names, Cyrillic
+// among them), a few unbillable tasks, and entries time records spread
+// over the months whole months up to the clock's today, never in the
+// future. The records of months before the current one are locked, a
+// fifth of them also invoiced. The same seed gives the same world.
 func (w *World) Generate(seed uint64, users, entries, months int) {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	w.mu.Lock()
@@ -56,6 +58,19 @@ func (w *World) Generate(seed uint64, users, entries, months int) {
 					id = "tr:" + w.TrelloShortLink()
 				}
 				t := w.AddTask(p.ID, id, fmt.Sprintf("%s #%d", taskWords[r.IntN(len(taskWords))], k+1))
+				// Chosen by position, not by r: worlds of earlier versions
+				// keep their tasks and entries.
+				var labels []string
+				if k%2 == 0 {
+					labels = append(labels, labelNames[(i+j+k/2)%len(labelNames)])
+				}
+				if k%6 == 4 {
+					labels = append(labels, labelNames[(i+k)%len(labelNames)])
+				}
+				if len(labels) > 0 {
+					w.SetLabels(t.ID, labels...)
+					t.Labels = labels
+				}
 				if r.IntN(10) == 0 {
 					w.SetUnbillable(t.ID, true)
 					t.Unbillable = true

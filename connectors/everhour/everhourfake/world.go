@@ -46,7 +46,9 @@ type Project struct {
 func (p Project) Platform() string { return platform(p.ID) }
 
 // Task is a task. A Trello-linked task's id is "tr:" and the card's id or
-// short link.
+// short link. Labels are the task's tags, by name: the API's Task.labels
+// is an array of strings; that they are the names the app shows (and the
+// export's Tags column lists), not ids, is [unverified].
 type Task struct {
 	ID         string
 	Name       string
@@ -54,6 +56,12 @@ type Task struct {
 	Labels     []string
 	Status     string // open or closed
 	Unbillable bool
+}
+
+func (t *Task) clone() Task {
+	c := *t
+	c.Projects, c.Labels = slices.Clone(t.Projects), slices.Clone(t.Labels)
+	return c
 }
 
 // Entry is a time record.
@@ -259,6 +267,21 @@ func (w *World) SetUnbillable(taskID string, unbillable bool) {
 	}
 }
 
+// SetLabels replaces a task's labels, as PUT /tasks/{id} with labels
+// does; false if there is no such task. Records already listed keep the
+// labels they were served with; the next listing shows the new ones.
+func (w *World) SetLabels(taskID string, labels ...string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	t, ok := w.tasks[taskID]
+	if !ok {
+		return false
+	}
+	// A fresh slice: answers being encoded outside the lock keep the old one.
+	t.Labels = append([]string{}, labels...)
+	return true
+}
+
 // RenameProject renames a project.
 func (w *World) RenameProject(id, name string) {
 	w.mu.Lock()
@@ -401,7 +424,7 @@ func (w *World) Tasks() []Task {
 	defer w.mu.RUnlock()
 	out := make([]Task, 0, len(w.taskList))
 	for _, id := range w.taskList {
-		out = append(out, *w.tasks[id])
+		out = append(out, w.tasks[id].clone())
 	}
 	return out
 }
@@ -414,7 +437,7 @@ func (w *World) Task(id string) (Task, bool) {
 	if !ok {
 		return Task{}, false
 	}
-	return *t, true
+	return t.clone(), true
 }
 
 // Entries returns every record in the server's order.

@@ -12,7 +12,7 @@
 // marked [unverified].
 //
 // It imports no karkas package but vclock and fakeapi, and nothing but
-// tests should import it.
+// tests and cmd/trackerfake should import it.
 package harvestfake
 
 import (

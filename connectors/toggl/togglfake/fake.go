@@ -11,7 +11,8 @@
 //
 // Time comes from a clock (a vclock.Virtual in tests) so that waiting out
 // the quota costs no real time. Behaviour chosen without a source says
-// so, marked [unverified]. Nothing but tests should import it.
+// so, marked [unverified]. Nothing but tests and cmd/trackerfake should
+// import it.
 package togglfake
 
 import (
