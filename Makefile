@@ -20,7 +20,7 @@ demo: build ## generate the demo agency's data and sync it into var/demo.db (emb
 	@echo
 	./$(BIN) --config configs/demo.yaml status
 
-test: ## the whole suite: vet, then go test -race on SQLite, PostgreSQL and real mail servers (each started or installed when missing)
+test: ## the whole suite: vet, then go test -race on SQLite, PostgreSQL and real mail servers (each started or installed when missing), then a minute of fuzzing the mail parser
 	$(GO) mod download
 	$(GO) vet ./...
 	scripts/dovecot.sh
@@ -28,6 +28,8 @@ test: ## the whole suite: vet, then go test -race on SQLite, PostgreSQL and real
 	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
 	  echo "PostgreSQL test database: $${TEST_DATABASE_URL%%\?*}" && \
 	  scripts/gotest.sh
+	@echo "fuzzing the mail parser for $${FUZZTIME_TEST:-1m} (make fuzz runs longer):"
+	$(GO) test ./connectors/email -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $${FUZZTIME_TEST:-1m}
 
 test-short: ## go test without -race and without PostgreSQL, for quick loops
 	$(GO) test -count=1 ./...
