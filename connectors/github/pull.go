@@ -470,6 +470,12 @@ func (p *pull) emitRepo(ctx context.Context, rd *repoRead, out converted, st rep
 	key := strconv.FormatInt(rd.id, 10)
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	empty := head.Len() == 0 && rest.Len() == 0 && len(out.problems) == 0
+	if old, had := p.cur.Repos[key]; had && empty && sameCursor(old, st) {
+		// Nothing new and nothing to remember: no batch, so a sync where
+		// no repository changed emits nothing and reports itself unchanged.
+		return nil
+	}
 	for i, b := range batches {
 		if i == len(batches)-1 {
 			old, had := p.cur.Repos[key]
@@ -493,6 +499,15 @@ func (p *pull) emitRepo(ctx context.Context, rd *repoRead, out converted, st rep
 		}
 	}
 	return nil
+}
+
+// sameCursor says two entries of a repository's cursor are stored alike
+// (compared as stored: times read back from JSON and from GitHub differ
+// in location only).
+func sameCursor(a, b repoCursor) bool {
+	x, errX := json.Marshal(a)
+	y, errY := json.Marshal(b)
+	return errX == nil && errY == nil && string(x) == string(y)
 }
 
 // split cuts a batch without scopes into batches of at most size records,

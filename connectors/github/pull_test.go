@@ -54,13 +54,14 @@ func TestPullFollowsTheWorld(t *testing.T) {
 	f.clock.Advance(time.Minute)
 	pull("no change, first")
 	f.srv.ResetStats()
-	before := m.records
+	before, batches, cursor := m.records, m.batches, m.cursor
 	pull("no change")
 	if n, nm := f.srv.Total(), f.srv.NotModified(); n != 4 || nm != 4 || f.srv.Spent() != 0 {
 		t.Errorf("a sync with nothing new: %d requests, %d of them 304, %d spent; want 4, 4, 0", n, nm, f.srv.Spent())
 	}
-	if m.records != before+0 {
-		t.Errorf("a sync with nothing new emitted %d records", m.records-before)
+	// No batch either, so that the engine reports the source unchanged.
+	if m.records != before || m.batches != batches || m.cursor != cursor {
+		t.Errorf("a sync with nothing new emitted %d batches, %d records, cursor changed %v", m.batches-batches, m.records-before, m.cursor != cursor)
 	}
 
 	// A rename: same ids, the container's new name, nothing twice.

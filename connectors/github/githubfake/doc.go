@@ -52,5 +52,5 @@
 //
 // Behaviour chosen without a source is marked [unverified] where it is
 // implemented. It imports no karkas package but internal/fakeapi, and
-// nothing but tests and benchmarks should import it.
+// nothing but tests, benchmarks and cmd/githubfake should import it.
 package githubfake
