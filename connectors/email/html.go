@@ -212,6 +212,10 @@ func (w *textWriter) check() {
 // String returns the text, cut to the limit; the flag says it was cut.
 func (w *textWriter) String() (string, bool) {
 	s, cut := capString(w.b.String(), w.limit)
+	// The tokenizer passes NUL bytes of the text through; no store column
+	// (PostgreSQL text above all) takes them, and the plain-text path
+	// drops them too. Found by FuzzParse.
+	s = strings.ReplaceAll(s, "\x00", "")
 	return strings.ToValidUTF8(strings.TrimRightFunc(s, unicode.IsSpace), "\uFFFD"), cut
 }
 
