@@ -63,7 +63,7 @@ type Agency struct {
 
 // Store says where the data lives.
 type Store struct {
-	URL string `yaml:"url" secret:"true" doc:"sqlite:PATH (relative to the config file; the default is karkas.db next to it) or postgres://user:pass@host/db"`
+	URL string `yaml:"url" secret:"url" doc:"sqlite:PATH (relative to the config file; the default is karkas.db next to it) or postgres://user:pass@host/db"`
 }
 
 // Calendar is a business calendar: the hours that count as business time.

@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"reflect"
 	"regexp"
@@ -73,6 +74,7 @@ func (ps Problems) Error() string {
 //	required:"true"   the key must be present and not empty
 //	enum:"a,b,c"      a string must be one of these
 //	secret:"true"     a string is a secret: never printed, warn when not from ${ENV} or a file
+//	secret:"url"      a URL whose password, if it has one, is a secret
 //	doc:"..."         a description, used by the JSON Schema
 //
 // A field of type yaml.Node receives the raw node (connector options are
@@ -120,6 +122,8 @@ func (d *Decoder) Decode(n *yaml.Node, v any, path string) {
 type fieldInfo struct {
 	enum   []string
 	secret bool
+	// secretURL: only a password inside the URL is a secret.
+	secretURL bool
 }
 
 func join(path, key string) string {
@@ -247,7 +251,7 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		present[k.Value] = true
 		f := t.Field(idx)
-		fi := fieldInfo{secret: f.Tag.Get("secret") == "true"}
+		fi := fieldInfo{secret: f.Tag.Get("secret") == "true", secretURL: f.Tag.Get("secret") == "url"}
 		if e := f.Tag.Get("enum"); e != "" {
 			fi.enum = strings.Split(e, ",")
 		}
@@ -289,7 +293,7 @@ func (d *Decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string, fi fi
 		return
 	}
 	s := d.expand(n, path)
-	if fi.secret && s != "" && !strings.Contains(n.Value, "${") {
+	if (fi.secret && s != "" || fi.secretURL && urlHasPassword(s)) && !strings.Contains(n.Value, "${") {
 		d.warnf(n, path, "secret written in the file; use ${ENV_VAR} so it stays out of git")
 	}
 	if v.Type() == durationType {
@@ -403,4 +407,16 @@ func levenshtein(a, b string) int {
 		prev, cur = cur, prev
 	}
 	return prev[len(rb)]
+}
+
+// urlHasPassword reports a password in a URL (postgres://u:pw@host/db) or
+// in a key=value connection string (password=pw). A sqlite: path or a URL
+// without one holds nothing secret.
+func urlHasPassword(s string) bool {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			return true
+		}
+	}
+	return strings.Contains(strings.ToLower(s), "password=")
 }

@@ -227,6 +227,27 @@ func TestEnvExpansion(t *testing.T) {
 	}
 }
 
+func TestStoreURLWithoutPasswordDoesNotWarn(t *testing.T) {
+	t.Parallel()
+	for _, u := range []string{"sqlite:///tmp/k.db", "sqlite:karkas.db", "postgres://karkas@db/k?sslmode=disable"} {
+		text := strings.Replace(base, "agency:\n", "store:\n  url: "+u+"\nagency:\n", 1)
+		l, ps := parse(t, text, nil)
+		if ps != nil {
+			t.Fatalf("%s: %v", u, ps)
+		}
+		if len(l.Warnings) != 0 {
+			t.Errorf("%s: warnings = %v", u, l.Warnings)
+		}
+	}
+	for _, u := range []string{"postgres://u:hunter2@db/k", "host=db user=u password=hunter2 dbname=k"} {
+		text := strings.Replace(base, "agency:\n", "store:\n  url: \""+u+"\"\nagency:\n", 1)
+		l, _ := parse(t, text, nil)
+		if l == nil || len(l.Warnings) != 1 {
+			t.Errorf("%s: want one warning, got %v", u, l)
+		}
+	}
+}
+
 func TestSecretInFileWarns(t *testing.T) {
 	t.Parallel()
 	text := strings.Replace(base, "agency:\n", "store:\n  url: postgres://u:hunter2@db/k\nagency:\n", 1)
