@@ -35,6 +35,18 @@ type Source interface {
 	Pull(ctx context.Context, cursor string, emit Emit) error
 }
 
+// Checker is implemented by a source that can tell, cheaply, whether it
+// would work: one authenticated request or login per account, so that
+// `karkas validate --online` finds a wrong token, account or server before
+// a sync does. Check reads nothing into the store and moves no cursor. Its
+// error carries the service's own words and never a secret;
+// ErrUnauthorized marks refused credentials. A source whose kind cannot
+// check (a tracker without a cheap request, say) returns an error that
+// is errors.ErrUnsupported.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
 // Env is what a source gets from the process around it.
 type Env struct {
 	// BaseDir resolves relative paths in options: the config file's folder.

@@ -78,6 +78,27 @@ func New(cfg Config) (*Tracker, error) {
 	}}, nil
 }
 
+// Check asks Clockify for the key's workspaces (GET /v1/workspaces): one
+// request, which a wrong key fails with 401, and whose answer says
+// whether the configured workspace is one of them.
+func (t *Tracker) Check(ctx context.Context) error {
+	var wss []struct {
+		ID   string `json:"id"`
+		Name string `json:"name"`
+	}
+	if _, err := t.http.Get(ctx, "v1/workspaces", nil, &wss); err != nil {
+		return fmt.Errorf("asking Clockify for the key's workspaces: %w", err)
+	}
+	known := make([]string, 0, len(wss))
+	for _, ws := range wss {
+		if ws.ID == t.workspace {
+			return nil
+		}
+		known = append(known, fmt.Sprintf("%s %q", ws.ID, ws.Name))
+	}
+	return fmt.Errorf("account: the key's user is not in Clockify workspace %s (its workspaces: %s)", t.workspace, strings.Join(known, ", "))
+}
+
 // HTTP returns the client, for tests to tune its waits and read its stats.
 func (t *Tracker) HTTP() *timetrack.HTTP { return t.http }
 

@@ -1,7 +1,6 @@
 package email
 
 import (
-	"context"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -13,8 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"golang.org/x/oauth2"
 
 	"github.com/karkas/karkas/connectors"
 )
@@ -50,34 +47,18 @@ type IMAPOptions struct {
 // IMAPAccount is one mailbox: a server and a login. Exactly one of
 // password, password_file and oauth2 is set.
 type IMAPAccount struct {
-	Name           string      `yaml:"name" doc:"short stable name used in the cursor, in problems and as the mailbox container id prefix (default: username)"`
-	Host           string      `yaml:"host" required:"true" doc:"IMAP server, e.g. imap.gmail.com or outlook.office365.com"`
-	Port           int         `yaml:"port" doc:"server port (default 993 with tls imaps, 143 otherwise)"`
-	TLS            string      `yaml:"tls" enum:"imaps,starttls,none" doc:"imaps (TLS from the start, the default), starttls, or none (only for a server or bridge on this machine)"`
-	CAFile         string      `yaml:"ca_file" doc:"PEM file of the certificate authority that signed the server's certificate, for a server with its own CA (default: the system's)"`
-	Username       string      `yaml:"username" required:"true" doc:"login name, usually the email address"`
-	Password       string      `yaml:"password" secret:"true" doc:"password or app password; write ${VAR} so it comes from the environment"`
-	PasswordFile   string      `yaml:"password_file" doc:"file holding the password instead of password (relative to the config file)"`
-	OAuth2         *IMAPOAuth2 `yaml:"oauth2" doc:"log in with XOAUTH2 (Gmail, Microsoft 365) instead of a password"`
-	Folders        []string    `yaml:"folders" doc:"folders to read, as the server names them (default: INBOX and the folder marked \\Sent; on Gmail the \\All folder alone, [Gmail]/All Mail)"`
-	Addresses      []string    `yaml:"addresses" doc:"the account's own addresses besides username (aliases); in Gmail's All Mail a message from one of them is recorded in the Sent folder"`
-	MaxConnections int         `yaml:"max_connections" doc:"connections to the server at once, each reading one folder (default 2)"`
-}
-
-// IMAPOAuth2 is how an account gets XOAUTH2 access tokens: a refresh token
-// of an OAuth2 client, exchanged at the provider's token endpoint and
-// refreshed when it expires.
-type IMAPOAuth2 struct {
-	Provider         string   `yaml:"provider" enum:"google,microsoft" doc:"google or microsoft: sets token_url and scopes"`
-	Tenant           string   `yaml:"tenant" doc:"Microsoft tenant id or domain (default common)"`
-	TokenURL         string   `yaml:"token_url" doc:"token endpoint, instead of provider"`
-	ClientID         string   `yaml:"client_id" doc:"OAuth2 client id; write ${VAR} so it comes from the environment"`
-	ClientIDFile     string   `yaml:"client_id_file" doc:"file holding the client id instead of client_id"`
-	ClientSecret     string   `yaml:"client_secret" secret:"true" doc:"OAuth2 client secret (none for a public client); write ${VAR} so it comes from the environment"`
-	ClientSecretFile string   `yaml:"client_secret_file" doc:"file holding the client secret instead of client_secret"`
-	RefreshToken     string   `yaml:"refresh_token" secret:"true" doc:"the account's refresh token; write ${VAR} so it comes from the environment"`
-	RefreshTokenFile string   `yaml:"refresh_token_file" doc:"file holding the refresh token instead of refresh_token"`
-	Scopes           []string `yaml:"scopes" doc:"scopes asked for at refresh (default: the provider's IMAP scope)"`
+	Name           string   `yaml:"name" doc:"short stable name used in the cursor, in problems and as the mailbox container id prefix (default: username)"`
+	Host           string   `yaml:"host" required:"true" doc:"IMAP server, e.g. imap.gmail.com or outlook.office365.com"`
+	Port           int      `yaml:"port" doc:"server port (default 993 with tls imaps, 143 otherwise)"`
+	TLS            string   `yaml:"tls" enum:"imaps,starttls,none" doc:"imaps (TLS from the start, the default), starttls, or none (only for a server or bridge on this machine)"`
+	CAFile         string   `yaml:"ca_file" doc:"PEM file of the certificate authority that signed the server's certificate, for a server with its own CA (default: the system's)"`
+	Username       string   `yaml:"username" required:"true" doc:"login name, usually the email address"`
+	Password       string   `yaml:"password" secret:"true" doc:"password or app password; write ${VAR} so it comes from the environment"`
+	PasswordFile   string   `yaml:"password_file" doc:"file holding the password instead of password (relative to the config file)"`
+	OAuth2         *OAuth2  `yaml:"oauth2" doc:"log in with XOAUTH2 (Gmail, Microsoft 365) instead of a password"`
+	Folders        []string `yaml:"folders" doc:"folders to read, as the server names them (default: INBOX and the folder marked \\Sent; on Gmail the \\All folder alone, [Gmail]/All Mail)"`
+	Addresses      []string `yaml:"addresses" doc:"the account's own addresses besides username (aliases); in Gmail's All Mail a message from one of them is recorded in the Sent folder"`
+	MaxConnections int      `yaml:"max_connections" doc:"connections to the server at once, each reading one folder (default 2)"`
 }
 
 // NewIMAPOptions returns IMAPOptions holding the defaults.
@@ -115,9 +96,9 @@ type imapAccount struct {
 	tls      string
 	username string
 	password string
-	tokens   *imapTokenSource // nil for password logins
-	roots    *x509.CertPool   // nil: the system's
-	folders  []string         // as configured; nil: found by LIST
+	tokens   *oauthTokens   // nil for password logins
+	roots    *x509.CertPool // nil: the system's
+	folders  []string       // as configured; nil: found by LIST
 	own      map[string]bool
 	maxConns int
 }
@@ -147,14 +128,7 @@ func OpenIMAP(opts *IMAPOptions, env connectors.Env) (*IMAPSource, error) {
 	}
 	// Token refreshes run outside the IMAP watchdog: the client's own
 	// timeout bounds them.
-	httpClient := &http.Client{Timeout: opts.Timeout}
-	if env.HTTPClient != nil {
-		c := *env.HTTPClient
-		if c.Timeout == 0 {
-			c.Timeout = opts.Timeout
-		}
-		httpClient = &c
-	}
+	httpClient := tokenHTTPClient(env.HTTPClient, opts.Timeout)
 	s := &IMAPSource{
 		maxBytes: opts.MaxMessageBytes, batchSize: opts.BatchSize, timeout: opts.Timeout,
 		retries: opts.Retries, logger: logger, backoff: time.Second,
@@ -274,111 +248,19 @@ func openAccount(a IMAPAccount, baseDir string, httpClient *http.Client) (*imapA
 	case set > 1:
 		return nil, fmt.Errorf("account %s: password, password_file and oauth2 exclude each other; keep one", acc.name)
 	case a.OAuth2 != nil:
-		ts, err := newIMAPTokenSource(a.OAuth2, baseDir, httpClient)
+		ts, err := a.OAuth2.tokens(oauthIMAP, baseDir, httpClient)
 		if err != nil {
 			return nil, fmt.Errorf("oauth2: %w", err)
 		}
 		acc.tokens = ts
 	default:
-		pw, err := readIMAPSecret("password", a.Password, a.PasswordFile, baseDir)
+		pw, err := readSecret("password", a.Password, a.PasswordFile, baseDir)
 		if err != nil {
 			return nil, err
 		}
 		acc.password = pw
 	}
 	return acc, nil
-}
-
-// readIMAPSecret returns inline, or the trimmed content of file (relative to
-// baseDir). A value written inline is not trimmed: a password may end in
-// a space.
-func readIMAPSecret(name, inline, file, baseDir string) (string, error) {
-	switch {
-	case inline != "" && file != "":
-		return "", fmt.Errorf("%s and %s_file are both set; keep one", name, name)
-	case inline != "":
-		return inline, nil
-	case file == "":
-		return "", nil
-	}
-	if !filepath.IsAbs(file) {
-		file = filepath.Join(baseDir, file)
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("reading %s_file: %w", name, err)
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	if strings.TrimSpace(s) == "" {
-		return "", fmt.Errorf("%s_file %s is empty", name, file)
-	}
-	return s, nil
-}
-
-// Token endpoints and IMAP scopes of the providers oauth2.provider names.
-const (
-	imapGoogleTokenURL = "https://oauth2.googleapis.com/token"
-	imapGoogleScope    = "https://mail.google.com/"
-	// The tenant goes between the host and the path.
-	imapMicrosoftTokenURL = "https://login.microsoftonline.com/%s/oauth2/v2.0/token"
-	imapMicrosoftScope    = "https://outlook.office.com/IMAP.AccessAsUser.All"
-)
-
-func newIMAPTokenSource(o *IMAPOAuth2, baseDir string, httpClient *http.Client) (*imapTokenSource, error) {
-	cfg := &oauth2.Config{Scopes: o.Scopes}
-	tokenURL := strings.TrimSpace(o.TokenURL)
-	switch o.Provider {
-	case "google":
-		if tokenURL == "" {
-			tokenURL = imapGoogleTokenURL
-		}
-		if len(cfg.Scopes) == 0 {
-			cfg.Scopes = []string{imapGoogleScope}
-		}
-	case "microsoft":
-		tenant := strings.TrimSpace(o.Tenant)
-		if tenant == "" {
-			tenant = "common"
-		}
-		if tokenURL == "" {
-			tokenURL = fmt.Sprintf(imapMicrosoftTokenURL, tenant)
-		}
-		if len(cfg.Scopes) == 0 {
-			// offline_access keeps refresh tokens coming.
-			cfg.Scopes = []string{imapMicrosoftScope, "offline_access"}
-		}
-	case "":
-		if tokenURL == "" {
-			return nil, errors.New("set provider (google or microsoft) or token_url")
-		}
-	default:
-		return nil, fmt.Errorf("provider: %q is not one of: google, microsoft", o.Provider)
-	}
-	if o.Tenant != "" && o.Provider != "microsoft" {
-		return nil, errors.New("tenant only applies with provider microsoft")
-	}
-	cfg.Endpoint = oauth2.Endpoint{TokenURL: tokenURL}
-	var err error
-	if cfg.ClientID, err = readIMAPSecret("client_id", o.ClientID, o.ClientIDFile, baseDir); err != nil {
-		return nil, err
-	}
-	if cfg.ClientID = strings.TrimSpace(cfg.ClientID); cfg.ClientID == "" {
-		return nil, errors.New("client_id: set client_id (e.g. ${IMAP_CLIENT_ID}) or client_id_file")
-	}
-	if cfg.ClientSecret, err = readIMAPSecret("client_secret", o.ClientSecret, o.ClientSecretFile, baseDir); err != nil {
-		return nil, err
-	}
-	refresh, err := readIMAPSecret("refresh_token", o.RefreshToken, o.RefreshTokenFile, baseDir)
-	if err != nil {
-		return nil, err
-	}
-	if refresh = strings.TrimSpace(refresh); refresh == "" {
-		return nil, errors.New("refresh_token: set refresh_token (e.g. ${IMAP_REFRESH_TOKEN}) or refresh_token_file")
-	}
-	// The context only carries the HTTP client: it lives as long as the
-	// source, and each request is bounded by the client's timeout.
-	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, httpClient)
-	return &imapTokenSource{cfg: cfg, ctx: ctx, refresh: refresh}, nil
 }
 
 // isLoopback reports a host that names this machine.

@@ -18,40 +18,6 @@ import (
 	"github.com/karkas/karkas/connectors"
 )
 
-// imapTokenSource hands out an account's access tokens: cached until they
-// expire, refreshed with the refresh token (the newest one, when the
-// provider rotates them), and refreshed early when the server refused
-// the cached one.
-type imapTokenSource struct {
-	cfg     *oauth2.Config
-	ctx     context.Context
-	refresh string
-
-	mu   sync.Mutex
-	src  oauth2.TokenSource
-	last *oauth2.Token
-}
-
-// token returns a valid access token; fresh asks for a new one even if the
-// cached one has not expired.
-func (t *imapTokenSource) token(fresh bool) (*oauth2.Token, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.src == nil || fresh {
-		rt := t.refresh
-		if t.last != nil && t.last.RefreshToken != "" {
-			rt = t.last.RefreshToken
-		}
-		t.src = t.cfg.TokenSource(t.ctx, &oauth2.Token{RefreshToken: rt})
-	}
-	tok, err := t.src.Token()
-	if err != nil {
-		return nil, err
-	}
-	t.last = tok
-	return tok, nil
-}
-
 // imapXOAuth2 is the client side of Google's and Microsoft's XOAUTH2 SASL
 // mechanism. go-sasl has OAUTHBEARER (RFC 7628) but not XOAUTH2, which is
 // what Gmail and Microsoft 365 document for IMAP, so it is written here:
@@ -229,7 +195,7 @@ func (s *IMAPSource) login(ctx context.Context, acc *imapAccount, conn *imapConn
 	// A refused cached token may have been revoked before it expired:
 	// one fresh token gets a second try.
 	for fresh := false; ; fresh = true {
-		tok, err := acc.tokens.token(fresh)
+		tok, err := acc.tokens.token(ctx, fresh)
 		if err != nil {
 			var re *oauth2.RetrieveError
 			if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode >= 400 && re.Response.StatusCode < 500 {
@@ -237,7 +203,7 @@ func (s *IMAPSource) login(ctx context.Context, acc *imapAccount, conn *imapConn
 				if why == "" {
 					why = re.Response.Status
 				}
-				return &imapLoginError{account: acc.name, addr: acc.tokens.cfg.Endpoint.TokenURL, what: "to refresh the OAuth2 token of " + acc.username, why: why}
+				return &imapLoginError{account: acc.name, addr: acc.tokens.tokenURL, what: "to refresh the OAuth2 token of " + acc.username, why: why}
 			}
 			return fmt.Errorf("account %s: refreshing the OAuth2 token: %w", acc.name, err)
 		}

@@ -185,22 +185,24 @@ func TestOpenIMAP(t *testing.T) {
 				t.Errorf("account %+v", a)
 			}
 		}},
-		{name: "google oauth2", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &IMAPOAuth2{Provider: "google", ClientID: "id", ClientSecret: "cs", RefreshTokenFile: "rt"}})}, check: func(t *testing.T, s *IMAPSource) {
+		{name: "google oauth2", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{Provider: "google", ClientID: "id", ClientSecret: "cs", RefreshTokenFile: "rt"}})}, check: func(t *testing.T, s *IMAPSource) {
+			// Google keeps the consent's scopes: none is named.
 			ts := s.accounts[0].tokens
-			if ts == nil || ts.cfg.Endpoint.TokenURL != imapGoogleTokenURL || !reflect.DeepEqual(ts.cfg.Scopes, []string{imapGoogleScope}) || ts.refresh != "1//refresh" || ts.cfg.ClientSecret != "cs" {
+			if ts == nil || ts.tokenURL != googleTokenURL || ts.scopes != nil || ts.refresh != "1//refresh" || ts.clientSecret != "cs" || ts.clientID != "id" {
 				t.Errorf("tokens %+v", ts)
 			}
 		}},
-		{name: "microsoft oauth2", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &IMAPOAuth2{Provider: "microsoft", Tenant: "agency.example", ClientID: "id", RefreshToken: "rt"}})}, check: func(t *testing.T, s *IMAPSource) {
+		{name: "microsoft oauth2", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{Provider: "microsoft", Tenant: "agency.example", ClientID: "id", RefreshToken: "rt"}})}, check: func(t *testing.T, s *IMAPSource) {
 			ts := s.accounts[0].tokens
-			if ts.cfg.Endpoint.TokenURL != "https://login.microsoftonline.com/agency.example/oauth2/v2.0/token" || len(ts.cfg.Scopes) != 2 {
-				t.Errorf("tokens %+v", ts.cfg)
+			if ts.tokenURL != "https://login.microsoftonline.com/agency.example/oauth2/v2.0/token" ||
+				!reflect.DeepEqual(ts.scopes, []string{"https://outlook.office.com/IMAP.AccessAsUser.All", "offline_access"}) {
+				t.Errorf("tokens %+v", ts)
 			}
 		}},
 		{name: "nothing", edit: func(o *IMAPOptions) { o.BatchSize, o.Timeout, o.MaxMessageBytes, o.Retries = 0, 0, 0, -1 },
 			want: []string{"accounts: at least one", "batch_size", "timeout", "max_message_bytes", "retries"}},
 		{name: "no login", accounts: []IMAPAccount{ok(IMAPAccount{})}, want: []string{"accounts[0]: account anna@agency.example: set password"}},
-		{name: "two logins", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", OAuth2: &IMAPOAuth2{}})}, want: []string{"exclude each other"}},
+		{name: "two logins", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", OAuth2: &OAuth2{}})}, want: []string{"exclude each other"}},
 		{name: "empty password file", accounts: []IMAPAccount{ok(IMAPAccount{PasswordFile: "empty"})}, want: []string{"password_file", "is empty"}},
 		{name: "missing password file", accounts: []IMAPAccount{ok(IMAPAccount{PasswordFile: "nope"})}, want: []string{"reading password_file"}},
 		{name: "bad tls", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", TLS: "ssl"})}, want: []string{`tls: "ssl" is not one of: imaps, starttls, none`}},
@@ -211,8 +213,8 @@ func TestOpenIMAP(t *testing.T) {
 			}
 		}},
 		{name: "same name twice", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a"}), ok(IMAPAccount{Password: "b"})}, want: []string{`accounts[1]: name "anna@agency.example" is also accounts[0]'s`}},
-		{name: "oauth2 without provider", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &IMAPOAuth2{ClientID: "id", RefreshToken: "rt"}})}, want: []string{"set provider"}},
-		{name: "oauth2 without refresh token", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &IMAPOAuth2{Provider: "google", ClientID: "id"}})}, want: []string{"refresh_token: set"}},
+		{name: "oauth2 without provider", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{ClientID: "id", RefreshToken: "rt"}})}, want: []string{"set provider"}},
+		{name: "oauth2 without refresh token", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{Provider: "google", ClientID: "id"}})}, want: []string{"refresh_token: set"}},
 		{name: "bad address", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", Addresses: []string{"sales"}})}, want: []string{`addresses[0]: "sales"`}},
 		{name: "ca_file without tls", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", TLS: "none", CAFile: "pw"})}, want: []string{"ca_file: the account has tls: none"}},
 		{name: "ca_file not PEM", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", CAFile: "pw"})}, want: []string{"holds no PEM certificate"}},
@@ -248,7 +250,7 @@ func TestOpenIMAP(t *testing.T) {
 
 func TestIMAPOptionTags(t *testing.T) {
 	t.Parallel()
-	for _, typ := range []reflect.Type{reflect.TypeFor[IMAPOptions](), reflect.TypeFor[IMAPAccount](), reflect.TypeFor[IMAPOAuth2]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[IMAPOptions](), reflect.TypeFor[IMAPAccount](), reflect.TypeFor[OAuth2]()} {
 		for f := range typ.Fields() {
 			if f.Tag.Get("yaml") == "" || f.Tag.Get("doc") == "" || strings.Contains(f.Tag.Get("doc"), "\n") {
 				t.Errorf("%s.%s: tags %q", typ.Name(), f.Name, f.Tag)

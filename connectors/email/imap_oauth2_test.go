@@ -105,7 +105,7 @@ func TestIMAPXOAuth2(t *testing.T) {
 
 	setup := func(t *testing.T) (*fakeTokenEndpoint, *IMAPSource) {
 		tokens := newFakeTokenEndpoint(t, srv, user)
-		acc := IMAPAccount{Name: "gmail", Host: srv.Host, Port: srv.Port, TLS: TLSNone, Username: user, OAuth2: &IMAPOAuth2{
+		acc := IMAPAccount{Name: "gmail", Host: srv.Host, Port: srv.Port, TLS: TLSNone, Username: user, OAuth2: &OAuth2{
 			TokenURL: tokens.srv.URL + "/token", ClientID: "karkas-client", ClientSecret: "client-secret-xyz", RefreshToken: "rt-1",
 			Scopes: []string{"https://mail.google.com/"},
 		}}

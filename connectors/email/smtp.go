@@ -8,10 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	netmail "net/mail"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -55,15 +52,15 @@ const (
 // SMTPOptions configure a Sender: the server, how to log in, and who the
 // mail is from.
 type SMTPOptions struct {
-	Host         string      `yaml:"host" doc:"SMTP server, e.g. smtp.gmail.com or smtp.office365.com"`
-	Port         int         `yaml:"port" doc:"default 587 with tls: starttls, 465 with tls: tls, 25 with tls: none"`
-	TLS          string      `yaml:"tls" enum:"starttls,tls,none" doc:"starttls (default; STARTTLS is required, never skipped), tls (TLS from the first byte, port 465) or none (only for a relay on localhost or a trusted network)"`
-	Username     string      `yaml:"username" doc:"login name (default: the from address)"`
-	Password     string      `yaml:"password" secret:"true" doc:"password or app password; write ${SMTP_PASSWORD} so it comes from the environment"`
-	PasswordFile string      `yaml:"password_file" doc:"file holding the password instead of password (relative to the config file; a trailing line end is dropped)"`
-	OAuth2       *SMTPOAuth2 `yaml:"oauth2" doc:"log in with XOAUTH2 (Gmail, Microsoft 365) instead of a password"`
-	From         string      `yaml:"from" doc:"sender address, e.g. sla@agency.example; its domain ends every Message-ID"`
-	FromName     string      `yaml:"from_name" doc:"sender's display name, e.g. Agency SLA (may be Cyrillic)"`
+	Host         string  `yaml:"host" doc:"SMTP server, e.g. smtp.gmail.com or smtp.office365.com"`
+	Port         int     `yaml:"port" doc:"default 587 with tls: starttls, 465 with tls: tls, 25 with tls: none"`
+	TLS          string  `yaml:"tls" enum:"starttls,tls,none" doc:"starttls (default; STARTTLS is required, never skipped), tls (TLS from the first byte, port 465) or none (only for a relay on localhost or a trusted network)"`
+	Username     string  `yaml:"username" doc:"login name (default: the from address)"`
+	Password     string  `yaml:"password" secret:"true" doc:"password or app password; write ${SMTP_PASSWORD} so it comes from the environment"`
+	PasswordFile string  `yaml:"password_file" doc:"file holding the password instead of password (relative to the config file; a trailing line end is dropped)"`
+	OAuth2       *OAuth2 `yaml:"oauth2" doc:"log in with XOAUTH2 (Gmail, Microsoft 365) instead of a password"`
+	From         string  `yaml:"from" doc:"sender address, e.g. sla@agency.example; its domain ends every Message-ID"`
+	FromName     string  `yaml:"from_name" doc:"sender's display name, e.g. Agency SLA (may be Cyrillic)"`
 
 	Timeout   time.Duration `yaml:"timeout" doc:"limit of connecting, TLS, login and each SMTP exchange (default 30s)"`
 	Attempts  int           `yaml:"attempts" doc:"tries of one message on temporary failures (4xx answers, connection problems; default 3)"`
@@ -111,7 +108,7 @@ type Sender struct {
 	username  string
 	password  string
 	tokens    oauth2.TokenSource
-	refresher *smtpRefresher // nil unless tokens come from the options
+	oauth     *oauthTokens // nil unless tokens come from the options
 	from      netmail.Address
 	timeout   time.Duration
 	attempts  int
@@ -188,7 +185,7 @@ func NewSender(o SMTPOptions, env connectors.Env, opts ...SenderOption) (*Sender
 	if s.username == "" {
 		s.username = s.from.Address
 	}
-	password, err := readSMTPSecret("password", o.Password, o.PasswordFile, env.BaseDir)
+	password, err := readSecret("password", o.Password, o.PasswordFile, env.BaseDir)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -197,11 +194,12 @@ func NewSender(o SMTPOptions, env connectors.Env, opts ...SenderOption) (*Sender
 		if s.password != "" {
 			bad("password and oauth2 are both set; keep one")
 		}
-		ts, r, err := o.OAuth2.tokenSource(env, s.timeout)
+		ts, err := o.OAuth2.tokens(oauthSMTP, env.BaseDir, tokenHTTPClient(env.HTTPClient, s.timeout))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("oauth2: %w", err))
+		} else {
+			s.tokens, s.oauth = ts, ts
 		}
-		s.tokens, s.refresher = ts, r
 	}
 	for _, opt := range opts {
 		opt(s)
@@ -211,32 +209,6 @@ func NewSender(o SMTPOptions, env connectors.Env, opts ...SenderOption) (*Sender
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
-	}
-	return s, nil
-}
-
-// readSMTPSecret returns inline, or the content of file (relative to
-// baseDir) without its trailing line end; "" when neither is set. A
-// password is taken as written: spaces may be part of it.
-func readSMTPSecret(name, inline, file, baseDir string) (string, error) {
-	switch {
-	case inline != "" && file != "":
-		return "", fmt.Errorf("%s and %s_file are both set; keep one", name, name)
-	case inline != "":
-		return inline, nil
-	case file == "":
-		return "", nil
-	}
-	if !filepath.IsAbs(file) && baseDir != "" {
-		file = filepath.Join(baseDir, file)
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("reading %s_file: %w", name, err)
-	}
-	s := strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r")
-	if s == "" {
-		return "", fmt.Errorf("%s_file %s is empty", name, file)
 	}
 	return s, nil
 }
@@ -441,8 +413,8 @@ func (s *Sender) redact(se *SendError) {
 	s.mu.Lock()
 	all := []string{s.password, s.lastToken}
 	s.mu.Unlock()
-	if s.refresher != nil {
-		all = append(all, s.refresher.secrets()...)
+	if s.oauth != nil {
+		all = append(all, s.oauth.secrets()...)
 	}
 	var secrets []string
 	for _, v := range all {
@@ -475,16 +447,4 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// smtpHTTPClient returns a client for token requests with the timeout.
-func smtpHTTPClient(base *http.Client, timeout time.Duration) *http.Client {
-	c := &http.Client{Timeout: timeout}
-	if base != nil {
-		c.Transport = base.Transport
-		if base.Timeout > 0 && base.Timeout < timeout {
-			c.Timeout = base.Timeout
-		}
-	}
-	return c
 }

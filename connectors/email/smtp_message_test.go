@@ -209,18 +209,18 @@ func TestNewSenderValidation(t *testing.T) {
 		{name: "username alone", edit: func(o *SMTPOptions) { o.Username = "u" }, wants: []string{"username is set but neither"}},
 		{name: "password and oauth2", edit: func(o *SMTPOptions) {
 			o.Password = "x"
-			o.OAuth2 = &SMTPOAuth2{Provider: "google", ClientID: "c", RefreshToken: "r"}
+			o.OAuth2 = &OAuth2{Provider: "google", ClientID: "c", RefreshToken: "r"}
 		}, wants: []string{"password and oauth2 are both set"}},
-		{name: "oauth2 incomplete", edit: func(o *SMTPOptions) { o.OAuth2 = &SMTPOAuth2{Provider: "yahoo"} },
+		{name: "oauth2 incomplete", edit: func(o *SMTPOptions) { o.OAuth2 = &OAuth2{Provider: "yahoo"} },
 			wants: []string{`provider: "yahoo"`, "client_id: required", "refresh_token: set"}},
-		{name: "oauth2 bad url", edit: func(o *SMTPOptions) { o.OAuth2 = &SMTPOAuth2{TokenURL: "ftp://x", ClientID: "c", RefreshToken: "r"} },
+		{name: "oauth2 bad url", edit: func(o *SMTPOptions) { o.OAuth2 = &OAuth2{TokenURL: "ftp://x", ClientID: "c", RefreshToken: "r"} },
 			wants: []string{"token_url"}},
 		{name: "microsoft", edit: func(o *SMTPOptions) {
-			o.OAuth2 = &SMTPOAuth2{Provider: "microsoft", ClientID: "c", RefreshTokenFile: "pw"}
+			o.OAuth2 = &OAuth2{Provider: "microsoft", ClientID: "c", RefreshTokenFile: "pw"}
 		}, check: func(t *testing.T, s *Sender) {
-			if s.refresher == nil || !strings.Contains(s.refresher.tokenURL, "login.microsoftonline.com/common/") ||
-				strings.Join(s.refresher.scopes, " ") != "https://outlook.office.com/SMTP.Send offline_access" || s.refresher.refresh != "pass with spaces" {
-				t.Errorf("refresher %+v", s.refresher)
+			if s.oauth == nil || !strings.Contains(s.oauth.tokenURL, "login.microsoftonline.com/common/") ||
+				strings.Join(s.oauth.scopes, " ") != "https://outlook.office.com/SMTP.Send offline_access" || s.oauth.refresh != "pass with spaces" {
+				t.Errorf("tokens %+v", s.oauth)
 			}
 		}},
 	} {
@@ -253,7 +253,7 @@ func TestNewSenderValidation(t *testing.T) {
 
 func TestSMTPOptionTags(t *testing.T) {
 	t.Parallel()
-	for _, typ := range []reflect.Type{reflect.TypeFor[SMTPOptions](), reflect.TypeFor[SMTPOAuth2]()} {
+	for _, typ := range []reflect.Type{reflect.TypeFor[SMTPOptions](), reflect.TypeFor[OAuth2]()} {
 		for f := range typ.Fields() {
 			if f.Tag.Get("yaml") == "" || f.Tag.Get("doc") == "" || strings.Contains(f.Tag.Get("doc"), "\n") {
 				t.Errorf("%s.%s: tags %q", typ.Name(), f.Name, f.Tag)

@@ -2,6 +2,7 @@ package everhour
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -116,6 +117,17 @@ func New(c Config) (*Tracker, error) {
 		clock:    clock,
 		pageSize: cmp.Or(c.PageSize, MaxPage),
 	}, nil
+}
+
+// Check asks Everhour whose API key it is (GET /users/me): one request,
+// which a wrong or revoked key fails with 401. Everhour scopes nothing by
+// an account id, so there is none to check.
+func (t *Tracker) Check(ctx context.Context) error {
+	var me apiUser
+	if _, err := t.http.Get(ctx, "/users/me", nil, &me); err != nil {
+		return fmt.Errorf("asking Everhour whose API key it is: %w", err)
+	}
+	return nil
 }
 
 // Stats returns the requests the tracker sent and the 429s it got.

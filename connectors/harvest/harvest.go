@@ -81,6 +81,19 @@ func New(cfg Config) (*Tracker, error) {
 	}}, nil
 }
 
+// Check asks Harvest whose token it is (GET /v2/users/me) in the
+// configured account: one request, which a wrong token or an account the
+// token cannot reach fails.
+func (t *Tracker) Check(ctx context.Context) error {
+	var me struct {
+		ID int64 `json:"id"`
+	}
+	if _, err := t.http.Get(ctx, "users/me", nil, &me); err != nil {
+		return fmt.Errorf("asking Harvest whose token it is in account %s: %w", t.http.Header.Get("Harvest-Account-Id"), err)
+	}
+	return nil
+}
+
 // HTTP returns the client, for tests to tune its waits and read its stats.
 func (t *Tracker) HTTP() *timetrack.HTTP { return t.http }
 

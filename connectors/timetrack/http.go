@@ -54,9 +54,10 @@ type HTTP struct {
 	// BackoffBase is the first retry's mean wait (default 1s), doubling
 	// up to 30s, with full jitter.
 	BackoffBase time.Duration
-	// Throttled says whether an answer other than 429 means "slow down"
-	// and how long to wait (Toggl's 402 when its hourly quota is spent).
-	Throttled func(status int, h http.Header, body []byte) (time.Duration, bool)
+	// Throttled says whether an answer other than 429 means "slow down",
+	// how long to wait and why (Toggl's 402 when its hourly quota is
+	// spent).
+	Throttled func(status int, h http.Header, body []byte) (Throttle, bool)
 	// Log gets retries and waits.
 	Log *slog.Logger
 
@@ -64,6 +65,14 @@ type HTTP struct {
 	sent []time.Time
 
 	requests, throttled atomic.Int64
+}
+
+// Throttle is a tracker's own "slow down" answer: how long to wait (0:
+// Retry-After, or a full Interval) and why, in a few words for the log
+// ("hourly quota spent").
+type Throttle struct {
+	Wait time.Duration
+	Why  string
 }
 
 // Stats are what a client did: requests sent (every attempt) and
@@ -165,7 +174,10 @@ func (c *HTTP) Do(ctx context.Context, method, path string, q url.Values, body, 
 		u = c.Base.JoinPath(path)
 		u.RawQuery = q.Encode()
 	}
-	where := u.Path
+	// A base without a path joins to a relative one ("team/time"); the
+	// request line gets its slash anyway, logs and errors get it here.
+	logPath := "/" + strings.TrimPrefix(u.EscapedPath(), "/")
+	where := logPath
 	if u.RawQuery != "" {
 		where += "?" + u.RawQuery
 	}
@@ -194,13 +206,13 @@ func (c *HTTP) Do(ctx context.Context, method, path string, q url.Values, body, 
 			}
 			return h, nil
 		case status == http.StatusTooManyRequests || c.isThrottled(status, h, body):
-			wait := c.throttleWait(status, h, body)
+			wait, why := c.throttleWait(status, h, body)
 			c.throttled.Add(1)
 			throttled++
-			if throttled > maxThrottled {
+			if throttled > maxThrottled || pastDeadline(ctx, wait) {
 				return nil, &connectors.RateLimitError{RetryAfter: wait, Err: &APIError{Method: method, Path: where, Status: status, Body: snippet(body)}}
 			}
-			c.log().Warn("time tracker asked to slow down, waiting", "path", u.Path, "status", status, "duration_ms", wait.Milliseconds())
+			c.log().Warn(why+", waiting "+readable(wait), "path", logPath, "status", status, "duration_ms", wait.Milliseconds())
 			if err := c.clock().SleepUntil(ctx, c.clock().Now().Add(wait)); err != nil {
 				return nil, err
 			}
@@ -212,11 +224,11 @@ func (c *HTTP) Do(ctx context.Context, method, path string, q url.Values, body, 
 		default:
 			return nil, &APIError{Method: method, Path: where, Status: status, Body: snippet(body)}
 		}
-		if attempt >= attempts {
+		wait := c.backoff(attempt)
+		if attempt >= attempts || pastDeadline(ctx, wait) {
 			return nil, fmt.Errorf("%s %s: giving up after %d attempts: %w", method, where, attempt, retry)
 		}
-		wait := c.backoff(attempt)
-		c.log().Warn("time tracker read failed, retrying", "path", u.Path, "error", retry, "duration_ms", wait.Milliseconds())
+		c.log().Warn("time tracker read failed, retrying in "+readable(wait), "path", logPath, "error", retry, "duration_ms", wait.Milliseconds())
 		if err := c.clock().SleepUntil(ctx, c.clock().Now().Add(wait)); err != nil {
 			return nil, err
 		}
@@ -232,23 +244,45 @@ func (c *HTTP) isThrottled(status int, h http.Header, body []byte) bool {
 	return ok
 }
 
-// throttleWait is Retry-After (seconds or an HTTP date), the tracker's own
-// rule, or a full Interval (10 s when none is set).
-func (c *HTTP) throttleWait(status int, h http.Header, body []byte) time.Duration {
+// throttleWait is the tracker's own rule, Retry-After (seconds or an HTTP
+// date), or a full Interval (10 s when none is set); and why, for the log.
+func (c *HTTP) throttleWait(status int, h http.Header, body []byte) (time.Duration, string) {
+	why := "time tracker asked to slow down"
 	if c.Throttled != nil {
-		if d, ok := c.Throttled(status, h, body); ok && d > 0 {
-			return d
+		if th, ok := c.Throttled(status, h, body); ok {
+			why = cmp.Or(th.Why, why)
+			if th.Wait > 0 {
+				return th.Wait, why
+			}
 		}
 	}
 	if ra := h.Get("Retry-After"); ra != "" {
 		if n, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil && n >= 0 {
-			return max(time.Duration(n)*time.Second, 100*time.Millisecond)
+			return max(time.Duration(n)*time.Second, 100*time.Millisecond), why
 		}
 		if t, err := http.ParseTime(ra); err == nil {
-			return max(t.Sub(c.clock().Now()), 100*time.Millisecond)
+			return max(t.Sub(c.clock().Now()), 100*time.Millisecond), why
 		}
 	}
-	return cmp.Or(c.Interval, 10*time.Second)
+	return cmp.Or(c.Interval, 10*time.Second), why
+}
+
+// pastDeadline says a wait would outlast ctx: better to fail now, with
+// what the tracker said, than to sleep into the deadline and report only
+// that it passed. (A deadline is wall time; so is this comparison, also
+// under a virtual clock.)
+func pastDeadline(ctx context.Context, wait time.Duration) bool {
+	dl, ok := ctx.Deadline()
+	return ok && time.Until(dl) < wait
+}
+
+// readable is a wait for a human: whole seconds from a second up
+// ("59m50s"), milliseconds below.
+func readable(d time.Duration) string {
+	if d >= time.Second {
+		return d.Round(time.Second).String()
+	}
+	return d.Round(time.Millisecond).String()
 }
 
 func (c *HTTP) backoff(attempt int) time.Duration {

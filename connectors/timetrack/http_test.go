@@ -3,6 +3,7 @@ package timetrack_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -155,11 +156,11 @@ func TestHTTPThrottledHookAndForeignLinks(t *testing.T) {
 	t.Parallel()
 	s := &script{answers: []func(http.ResponseWriter){status(402, "quota", "X-Quota-Resets-In", "90"), status(200, `{}`)}, clock: vclock.NewVirtual(t0)}
 	c := newHTTP(t, s)
-	c.Throttled = func(code int, h http.Header, _ []byte) (time.Duration, bool) {
+	c.Throttled = func(code int, h http.Header, _ []byte) (timetrack.Throttle, bool) {
 		if code != http.StatusPaymentRequired {
-			return 0, false
+			return timetrack.Throttle{}, false
 		}
-		return 90 * time.Second, true
+		return timetrack.Throttle{Wait: 90 * time.Second, Why: "hourly quota spent"}, true
 	}
 	if _, err := c.Get(context.Background(), "x", nil, nil); err != nil {
 		t.Fatal(err)
@@ -169,5 +170,77 @@ func TestHTTPThrottledHookAndForeignLinks(t *testing.T) {
 	}
 	if _, err := c.Do(context.Background(), http.MethodGet, "https://evil.example/steal", nil, nil, nil); err == nil || !strings.Contains(err.Error(), "another host") {
 		t.Errorf("a foreign link: %v", err)
+	}
+}
+
+// Logs and errors name the path as the API documents it, with its leading
+// slash also when the base URL has no path; a long wait is said in words
+// a human reads ("waiting 59m50s"), not only in milliseconds.
+func TestHTTPLogsPathsAndWaits(t *testing.T) {
+	t.Parallel()
+	s := &script{answers: []func(http.ResponseWriter){
+		status(402, "quota"), status(503, "busy"), status(404, "no such thing"),
+	}, clock: vclock.NewVirtual(t0)}
+	srv := httptest.NewServer(s)
+	t.Cleanup(srv.Close)
+	base, _ := url.Parse(srv.URL) // no path: "team/time" joins to a relative one
+	var logs strings.Builder
+	c := &timetrack.HTTP{Base: base, Client: srv.Client(), Clock: s.clock, BackoffBase: time.Second,
+		Log: slog.New(slog.NewTextHandler(&logs, nil)),
+		Throttled: func(code int, _ http.Header, _ []byte) (timetrack.Throttle, bool) {
+			return timetrack.Throttle{Wait: 59*time.Minute + 50*time.Second, Why: "hourly quota spent"}, code == http.StatusPaymentRequired
+		}}
+	_, err := c.Get(context.Background(), "team/time", url.Values{"from": {"2026-11-01"}}, nil)
+	var ae *timetrack.APIError
+	if !errors.As(err, &ae) || ae.Path != "/team/time?from=2026-11-01" || !strings.Contains(err.Error(), "GET /team/time?from=2026-11-01: 404") {
+		t.Errorf("error %v", err)
+	}
+	for _, want := range []string{`msg="hourly quota spent, waiting 59m50s" path=/team/time status=402 duration_ms=3590000`,
+		`msg="time tracker read failed, retrying in `, `path=/team/time error="GET /team/time?from=2026-11-01: 503`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs.String())
+		}
+	}
+	if s.seen[0].URL.Path != "/team/time" {
+		t.Errorf("requested %s", s.seen[0].URL)
+	}
+}
+
+// A wait that would outlast the caller's deadline (validate --online gives
+// each check one) ends the request at once with what the tracker said,
+// instead of sleeping into the deadline.
+func TestHTTPWaitPastDeadline(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		answer func(http.ResponseWriter)
+		check  func(t *testing.T, err error)
+	}{
+		{"throttled", status(429, "slow down", "Retry-After", "3600"), func(t *testing.T, err error) {
+			var rl *connectors.RateLimitError
+			if !errors.As(err, &rl) || rl.RetryAfter != time.Hour || !strings.Contains(err.Error(), "slow down") {
+				t.Errorf("err %v", err)
+			}
+		}},
+		{"failing", status(503, "busy"), func(t *testing.T, err error) {
+			if err == nil || !strings.Contains(err.Error(), "giving up after 1 attempts") || !strings.Contains(err.Error(), "busy") {
+				t.Errorf("err %v", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s := &script{answers: []func(http.ResponseWriter){tt.answer}, clock: vclock.NewVirtual(t0)}
+			c := newHTTP(t, s)
+			c.BackoffBase = time.Minute // every wait is 15 to 30 s
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_, err := c.Get(ctx, "time", nil, nil)
+			tt.check(t, err)
+			if len(s.seen) != 1 || s.clock.Now() != t0 {
+				t.Errorf("%d requests, waited %v; want one request and no wait", len(s.seen), s.clock.Now().Sub(t0))
+			}
+		})
 	}
 }

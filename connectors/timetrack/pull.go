@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -35,6 +36,17 @@ func NewSource(tr Tracker, opts Options, env connectors.Env) *Source {
 
 // Tracker returns the tracker the source pulls.
 func (s *Source) Tracker() Tracker { return s.tr }
+
+// Check asks the tracker whether its token and account work, when it can
+// (see connectors.Checker); a tracker that cannot says so with an error
+// that is errors.ErrUnsupported.
+func (s *Source) Check(ctx context.Context) error {
+	c, ok := s.tr.(connectors.Checker)
+	if !ok {
+		return fmt.Errorf("the tracker has no online check: %w", errors.ErrUnsupported)
+	}
+	return c.Check(ctx)
+}
 
 // cursor is the source's position, stored as JSON.
 type cursor struct {

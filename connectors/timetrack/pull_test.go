@@ -448,3 +448,32 @@ func TestOptionsCheck(t *testing.T) {
 		t.Errorf("missing token: %v", err)
 	}
 }
+
+// checkingTracker answers Check with err.
+type checkingTracker struct {
+	*memTracker
+	err error
+}
+
+func (c checkingTracker) Check(context.Context) error { return c.err }
+
+// The source's Check is the tracker's; a tracker without one says so
+// rather than passing.
+func TestSourceCheck(t *testing.T) {
+	t.Parallel()
+	now := func() time.Time { return t0 }
+	refused := fmt.Errorf("GET /me: 401 Unauthorized: %w", connectors.ErrUnauthorized)
+	for _, tt := range []struct {
+		name string
+		tr   timetrack.Tracker
+		want func(error) bool
+	}{
+		{"passes", checkingTracker{newMemTracker(now), nil}, func(err error) bool { return err == nil }},
+		{"refused", checkingTracker{newMemTracker(now), refused}, func(err error) bool { return errors.Is(err, connectors.ErrUnauthorized) }},
+		{"cannot check", newMemTracker(now), func(err error) bool { return errors.Is(err, errors.ErrUnsupported) }},
+	} {
+		if err := newSource(t, tt.tr, now, nil).Check(context.Background()); !tt.want(err) {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+}

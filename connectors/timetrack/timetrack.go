@@ -57,6 +57,11 @@ type Tracker interface {
 	Entries(ctx context.Context, from, to time.Time, fn func(Page) error) error
 }
 
+// A Tracker should also implement connectors.Checker with its cheapest
+// authenticated request, checking the account or workspace id where the
+// API tells it cheaply: the Source's Check, which `karkas validate
+// --online` calls, asks it.
+
 // Changes is implemented by trackers that can list the entries created,
 // edited or deleted since an instant (Toggl's since, Harvest's
 // updated_since). A deleted entry comes with Deleted set; a tracker that

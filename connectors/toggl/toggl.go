@@ -86,15 +86,37 @@ func New(cfg Config) (*Tracker, error) {
 }
 
 // quotaSpent reads a 402 as "slow down": wait until the quota resets.
-func quotaSpent(status int, h http.Header, _ []byte) (time.Duration, bool) {
+func quotaSpent(status int, h http.Header, _ []byte) (timetrack.Throttle, bool) {
 	if status != http.StatusPaymentRequired {
-		return 0, false
+		return timetrack.Throttle{}, false
 	}
+	th := timetrack.Throttle{Wait: QuotaWait, Why: "toggl's hourly request quota is spent"}
 	if n, err := strconv.Atoi(strings.TrimSpace(h.Get("X-Toggl-Quota-Resets-In"))); err == nil && n >= 0 {
 		// A second more, so the retry lands in the new hour.
-		return time.Duration(n+1) * time.Second, true
+		th.Wait = time.Duration(n+1) * time.Second
 	}
-	return QuotaWait, true
+	return th, true
+}
+
+// Check asks Toggl for the token's workspaces (GET /api/v9/me/workspaces):
+// one request, which a wrong token fails with 403, and whose answer says
+// whether the configured workspace is one of them.
+func (t *Tracker) Check(ctx context.Context) error {
+	var wss []struct {
+		ID   int64  `json:"id"`
+		Name string `json:"name"`
+	}
+	if _, err := t.http.Get(ctx, "api/v9/me/workspaces", nil, &wss); err != nil {
+		return fmt.Errorf("asking Toggl for the token's workspaces: %w", err)
+	}
+	known := make([]string, 0, len(wss))
+	for _, ws := range wss {
+		if strconv.FormatInt(ws.ID, 10) == t.workspace {
+			return nil
+		}
+		known = append(known, fmt.Sprintf("%d %q", ws.ID, ws.Name))
+	}
+	return fmt.Errorf("account: the token's user is not in Toggl workspace %s (its workspaces: %s)", t.workspace, strings.Join(known, ", "))
 }
 
 // HTTP returns the client, for tests to tune its waits and read its stats.

@@ -2,19 +2,13 @@ package mailtest
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"go/build"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"net/url"
@@ -146,7 +140,8 @@ func Mailpit(t testing.TB, opts ...MailpitOption) *SMTPServer {
 	}
 	var rootCAs *x509.CertPool
 	if cfg.startTLS || cfg.tls {
-		cert, key, pool, err := mailpitCert(dir)
+		cert, key := filepath.Join(dir, "smtp.crt"), filepath.Join(dir, "smtp.key")
+		pool, err := selfSigned("mailtest", cert, key)
 		if err != nil {
 			t.Fatalf("mailpit: making a certificate: %v", err)
 		}
@@ -320,49 +315,6 @@ func mailpitFreePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
-}
-
-// mailpitCert writes a certificate and key for 127.0.0.1 and localhost into
-// dir and returns their paths and a pool trusting the certificate.
-func mailpitCert(dir string) (certPath, keyPath string, pool *x509.CertPool, err error) {
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		return "", "", nil, err
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "mailtest"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		return "", "", nil, err
-	}
-	keyDER, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		return "", "", nil, err
-	}
-	certPath, keyPath = filepath.Join(dir, "smtp.crt"), filepath.Join(dir, "smtp.key")
-	if err := os.WriteFile(certPath, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
-		return "", "", nil, err
-	}
-	if err := os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		return "", "", nil, err
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return "", "", nil, err
-	}
-	pool = x509.NewCertPool()
-	pool.AddCert(cert)
-	return certPath, keyPath, pool, nil
 }
 
 // TLSConfig returns a client configuration that trusts the server's

@@ -1,6 +1,7 @@
 // Package clockifyfake is a fake of Clockify's REST API v1 for tests: an
 // httptest server holding a workspace's users (with their profile time
 // zones), clients, projects, tasks, tags and time entries, answering
+// GET /api/v1/workspaces (the key's workspaces),
 // GET /api/v1/workspaces/{ws}/users and
 // GET /api/v1/workspaces/{ws}/user/{userId}/time-entries with Clockify's
 // X-Api-Key auth, field names, hydrated entries, ISO-8601 durations,
@@ -37,6 +38,8 @@ import (
 const (
 	DefaultKey       = "ZmFrZS1jbG9ja2lmeS1hcGkta2V5LTAwMDE"
 	DefaultWorkspace = "64a1f0c2e4b0a1b2c3d4e5f6"
+	// DefaultWorkspaceName is the workspace's name.
+	DefaultWorkspaceName = "Northwind Agency"
 	// Limit requests per Window: Clockify documents about 50 a second
 	// per key [unverified exact rule].
 	Limit  = 50
@@ -51,6 +54,9 @@ type Options struct {
 	// Key and Workspace are what the server accepts; empty takes
 	// DefaultKey and DefaultWorkspace.
 	Key, Workspace string
+	// WorkspaceName is the workspace's name; empty takes
+	// DefaultWorkspaceName.
+	WorkspaceName string
 	// Clock tells the time; nil is the wall clock.
 	Clock vclock.Clock
 	// Limit requests per Window; zero takes Clockify's, a negative Limit
@@ -138,6 +144,7 @@ func New(t testing.TB, opts Options) *Server {
 func NewServer(opts Options) *Server {
 	opts.Key = cmp.Or(opts.Key, DefaultKey)
 	opts.Workspace = cmp.Or(opts.Workspace, DefaultWorkspace)
+	opts.WorkspaceName = cmp.Or(opts.WorkspaceName, DefaultWorkspaceName)
 	opts.Limit = cmp.Or(opts.Limit, Limit)
 	opts.Window = cmp.Or(opts.Window, Window)
 	if opts.Clock == nil {
@@ -308,6 +315,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		apiError(rec, http.StatusMethodNotAllowed, "Request method '"+r.Method+"' is not supported", 405)
 		return
 	}
+	if r.URL.Path == "/api/v1/workspaces" {
+		s.listWorkspaces(rec)
+		return
+	}
 	if m := usersRoute.FindStringSubmatch(r.URL.Path); m != nil {
 		if s.workspace(rec, m[1]) {
 			s.listUsers(rec, r)
@@ -401,6 +412,19 @@ func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	writeJSON(w, out)
+}
+
+// listWorkspaces is GET /api/v1/workspaces, the key's user's workspaces:
+// the one the fake holds. Fields after the API's WorkspaceDto; their
+// values are [unverified].
+func (s *Server) listWorkspaces(w http.ResponseWriter) {
+	writeJSON(w, []map[string]any{{
+		"id": s.opts.Workspace, "name": s.opts.WorkspaceName,
+		"hourlyRate":  map[string]any{"amount": 0, "currency": "USD"},
+		"memberships": []any{}, "imageUrl": "", "featureSubscriptionType": "FREE",
+		"workspaceSettings": map[string]any{"timeRoundingInReports": false, "onlyAdminsSeeBillableRates": true,
+			"onlyAdminsCreateProject": true, "onlyAdminsSeeDashboard": false, "defaultBillableProjects": true},
+	}})
 }
 
 // listEntries serves one member's entries whose start lies in

@@ -1,6 +1,7 @@
 // Package harvestfake is a fake of Harvest's API v2 for tests: an httptest
 // server holding users, clients, projects, tasks and time entries, served
-// at /v2/time_entries with Harvest's headers (Bearer token,
+// at /v2/time_entries (and the token's owner at /v2/users/me) with
+// Harvest's headers (Bearer token,
 // Harvest-Account-Id, a required User-Agent), field names, paging
 // (per_page up to 2000, links.next with a cursor, page/total_pages/
 // total_entries), from/to/updated_since filters, the 100 requests per 15
@@ -316,6 +317,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		answers.RateLimited(rec, wait)
 		return
 	}
+	if r.Method == http.MethodGet && r.URL.Path == "/v2/users/me" {
+		s.me(rec)
+		return
+	}
 	if r.Method != http.MethodGet || r.URL.Path != "/v2/time_entries" {
 		if strings.HasPrefix(r.URL.Path, "/v2/") {
 			answers.NotFound(rec)
@@ -542,6 +547,30 @@ func (s *Server) render(e *Entry) map[string]any {
 		"billable_rate":       100.0,
 		"cost_rate":           50.0,
 	}
+}
+
+// me is GET /v2/users/me, the token's owner: the first user added, or an
+// owner the fake makes up when there is none. Fields after Harvest's user
+// object; the values are [unverified].
+func (s *Server) me(w http.ResponseWriter) {
+	s.mu.Lock()
+	u, found := User{ID: 1000001, Name: "Account Owner"}, false
+	for _, v := range s.users {
+		if !found || v.ID < u.ID {
+			u, found = v, true
+		}
+	}
+	s.mu.Unlock()
+	first, last, _ := strings.Cut(u.Name, " ")
+	at := time.Date(2025, 1, 6, 9, 0, 0, 0, time.UTC).Format(time.RFC3339)
+	writeJSON(w, http.StatusOK, map[string]any{
+		"id": u.ID, "first_name": first, "last_name": last,
+		"email": strings.ToLower(first) + "@agency.example", "telephone": "", "timezone": "Eastern Time (US & Canada)",
+		"has_access_to_all_future_projects": false, "is_contractor": false, "is_active": true,
+		"weekly_capacity": 126000, "default_hourly_rate": 100.0, "cost_rate": 50.0,
+		"roles": []string{}, "access_roles": []string{"administrator"}, "avatar_url": "",
+		"created_at": at, "updated_at": at,
+	})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -38,6 +38,8 @@ import (
 const (
 	DefaultToken     = "1971800d4d82861d8f2c1651fea4d212"
 	DefaultWorkspace = 4567890
+	// DefaultWorkspaceName is the workspace's name.
+	DefaultWorkspaceName = "Northwind Agency"
 	// Quota is the requests per hour of the Free plan (Starter 240,
 	// Premium 600), counted per user per organization.
 	Quota = 30
@@ -52,6 +54,9 @@ type Options struct {
 	// DefaultToken and DefaultWorkspace.
 	Token     string
 	Workspace int64
+	// WorkspaceName is the workspace's name; empty takes
+	// DefaultWorkspaceName.
+	WorkspaceName string
 	// Clock tells the time; nil is the wall clock.
 	Clock vclock.Clock
 	// Quota is requests per hour; zero takes the Free plan's 30.
@@ -161,6 +166,7 @@ func New(t testing.TB, opts Options) *Server {
 func NewServer(opts Options) *Server {
 	opts.Token = cmp.Or(opts.Token, DefaultToken)
 	opts.Workspace = cmp.Or(opts.Workspace, DefaultWorkspace)
+	opts.WorkspaceName = cmp.Or(opts.WorkspaceName, DefaultWorkspaceName)
 	opts.Quota = cmp.Or(opts.Quota, Quota)
 	if opts.Clock == nil {
 		opts.Clock = vclock.Real{}
@@ -341,6 +347,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	m := searchRoute.FindStringSubmatch(r.URL.Path)
 	switch {
+	case r.URL.Path == "/api/v9/me/workspaces" && r.Method == http.MethodGet:
+		s.myWorkspaces(rec)
 	case m == nil && strings.HasPrefix(r.URL.Path, "/reports/") || strings.HasPrefix(r.URL.Path, "/api/v9/"):
 		answers.NotFound(rec)
 	case m == nil:
@@ -353,6 +361,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.search(rec, body)
 	}
+}
+
+// myWorkspaces is GET /api/v9/me/workspaces: the workspaces of the token's
+// user, the one the fake holds. Fields after the API's Workspace model;
+// their values are [unverified].
+func (s *Server) myWorkspaces(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	_ = json.NewEncoder(w).Encode([]map[string]any{{
+		"id": s.opts.Workspace, "organization_id": s.opts.Workspace + 1000, "name": s.opts.WorkspaceName,
+		"premium": false, "business_ws": false, "admin": true, "role": "admin",
+		"default_hourly_rate": nil, "default_currency": "USD", "rounding": 1, "rounding_minutes": 0,
+		"only_admins_may_create_projects": false, "only_admins_may_create_tags": false,
+		"only_admins_see_team_dashboard": false, "projects_billable_by_default": true,
+		"projects_private_by_default": true, "logo_url": "https://assets.track.toggl.com/images/workspace.jpg",
+		"at": "2026-01-05T10:00:00+00:00", "server_deleted_at": nil,
+	}})
 }
 
 // [unverified] wording of the 402 body.
