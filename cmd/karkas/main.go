@@ -139,6 +139,7 @@ Exit codes:
 	f.StringVar(&g.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for performance work)")
 	f.MarkHidden("cpuprofile")
 	root.AddCommand(newValidateCmd(g), newSyncCmd(g), newStatusCmd(g), newRemapCmd(g), newMigrateCmd(g), newSchemaCmd(g), newSLACmd(g), newDiscoverCmd(g), newVersionCmd(g))
+	root.AddCommand(newReportCmd(g))
 	return root
 }
 

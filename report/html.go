@@ -1,0 +1,193 @@
+package report
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"math"
+	"time"
+)
+
+// The HTML reports are one self-contained page each: styles inline, the
+// chart as inline SVG, no script, font, image or other request, so that a
+// mail client, a phone or a PDF printer shows them as written. Every value
+// goes through html/template, which escapes it for where it lands (text,
+// attribute, URL): a task titled "<script>" is text, and a link that is not
+// http(s) was dropped before (SafeURL) and would be defused here too.
+
+//go:embed report.html.tmpl
+var pageText string
+
+var page = template.Must(template.New("report").Funcs(template.FuncMap{
+	"hours":    fmtHours,
+	"secHours": fmtSecondsHours,
+	"business": fmtBusiness,
+	"pct":      func(p float64) string { return fmtPercent(p) },
+	"share":    func(f float64) string { return fmtPercent(f * 100) },
+	"status":   statusText,
+	"times":    times,
+	"neg":      func(f float64) float64 { return -f },
+	"personStatus": func(s string) string {
+		return personStatusText[s]
+	},
+	"clientStatus": func(s string) string { return clientStatusText[s] },
+	"quoted": func(labels []string) string {
+		q := make([]string, len(labels))
+		for i, l := range labels {
+			q[i] = "“" + l + "”"
+		}
+		return joinOr(q)
+	},
+	"underServed": func() string { return fmtPercent(underServed * 100) },
+	"barWidth":    func(f float64) float64 { return math.Round(min(1.5, max(0, f))/1.5*1000) / 10 },
+}).Parse(pageText))
+
+// htmlView is what the page template reads: the report and its zone-aware
+// formatting, the chart's geometry.
+type htmlView struct {
+	Subject  string
+	Hours    *Hours
+	Capacity *Capacity
+	Chart    *chartView
+	loc      *time.Location
+}
+
+// Day and Instant format instants in the report's zone.
+func (v htmlView) Day(t time.Time) string     { return fmtDay(t, v.loc) }
+func (v htmlView) Instant(t time.Time) string { return fmtInstant(t, v.loc) }
+
+func renderHTML(r Report) ([]byte, error) {
+	v := htmlView{Subject: headerText(r.subject())}
+	switch r := r.(type) {
+	case *Hours:
+		v.Hours, v.loc = r, location(r.Client.TimeZone)
+		v.Chart = newChartView(r.Chart)
+	case *Capacity:
+		v.Capacity, v.loc = r, location(r.Period.TimeZone)
+	default:
+		return nil, nil
+	}
+	var buf bytes.Buffer
+	if err := page.Execute(&buf, v); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// chartView is the hour chart's geometry in SVG user units: one bar per
+// point, the part cumulated before the point light and the point's own
+// hours dark on top, the budget as a dashed line.
+type chartView struct {
+	Width, Height float64
+	Left, Right   float64 // plot area's x bounds
+	Top, Bottom   float64 // plot area's y bounds
+	Bars          []barView
+	Ticks         []tickView
+	HasBudget     bool
+	BudgetY       float64
+	BudgetLabel   string
+	Unit          string
+}
+
+type barView struct {
+	X, W, LabelX   float64
+	PrevY, PrevH   float64
+	NowY, NowH     float64
+	ValueY         float64
+	Label, Value   string
+	Title          string
+	Seconds, Cumul int64
+	First, Last    string
+	ShowLabel      bool
+}
+
+type tickView struct {
+	Y     float64
+	Label string
+}
+
+func newChartView(c Chart) *chartView {
+	// A narrow canvas keeps the 12-unit text legible on a phone, where the
+	// SVG is scaled down to the screen; on a desktop the page caps its width.
+	v := &chartView{Width: 420, Height: 232, Left: 34, Right: 412, Top: 18, Bottom: 204, Unit: c.Unit}
+	top := c.BudgetHours
+	for _, p := range c.Points {
+		top = max(top, p.CumulativeHours)
+	}
+	step := niceStep(top / 4)
+	top = math.Ceil(top*1.1/step) * step
+	if top == 0 {
+		top, step = 4, 1
+	}
+	y := func(h float64) float64 { return round2(v.Bottom - h/top*(v.Bottom-v.Top)) }
+	for t := 0.0; t <= top+step/2; t += step {
+		v.Ticks = append(v.Ticks, tickView{Y: y(t), Label: trimZero(t)})
+	}
+	n := len(c.Points)
+	slot := (v.Right - v.Left) / float64(max(n, 1))
+	// Label every k-th bar so that labels (about 7 units a character at
+	// 12 units) never overlap; the last bar always carries its value.
+	widest := 0
+	for _, p := range c.Points {
+		widest = max(widest, len([]rune(chartLabel(c.Unit, p))), len(fmtHours(p.CumulativeHours)))
+	}
+	every := max(1, int(math.Ceil(float64(widest)*7*1.15/slot)))
+	for i, p := range c.Points {
+		prev := float64(p.CumulativeSeconds-p.Seconds) / 3600
+		cum := float64(p.CumulativeSeconds) / 3600
+		b := barView{X: round2(v.Left + slot*float64(i) + slot*0.15), W: round2(slot * 0.7), LabelX: round2(v.Left + slot*(float64(i)+0.5)),
+			Label: chartLabel(c.Unit, p), Seconds: p.Seconds, Cumul: p.CumulativeSeconds, First: p.First, Last: p.Last,
+			ShowLabel: i%every == 0}
+		if i%every == 0 && (n-1-i) >= every || i == n-1 {
+			b.Value = fmtHours(cum)
+		}
+		b.PrevY, b.PrevH = y(prev), round2(y(0)-y(prev))
+		b.NowY, b.NowH = y(cum), round2(y(prev)-y(cum))
+		b.ValueY = round2(y(cum) - 4)
+		b.Title = fmt.Sprintf("%s – %s: %s h, %s h in all", p.First, p.Last, fmtHours(p.Hours), fmtHours(cum))
+		v.Bars = append(v.Bars, b)
+	}
+	if c.BudgetHours > 0 {
+		v.HasBudget, v.BudgetY = true, y(c.BudgetHours)
+		v.BudgetLabel = "budget " + fmtHours(c.BudgetHours) + " h"
+	}
+	return v
+}
+
+// chartLabel is a bar's label: the day of the month for days, the start
+// date for weeks, the month for months.
+func chartLabel(unit string, p ChartPoint) string {
+	t, err := time.Parse(time.DateOnly, p.First)
+	if err != nil {
+		return p.Label
+	}
+	switch unit {
+	case "day":
+		return t.Format("2")
+	case "month":
+		return t.Format("Jan")
+	}
+	return t.Format("2 Jan")
+}
+
+// niceStep rounds a raw tick step up to 1, 2 or 5 times a power of ten.
+func niceStep(raw float64) float64 {
+	if raw <= 0 {
+		return 1
+	}
+	p := math.Pow(10, math.Floor(math.Log10(raw)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if raw <= m*p {
+			return m * p
+		}
+	}
+	return 10 * p
+}
+
+func trimZero(f float64) string {
+	if f == math.Trunc(f) {
+		return fmt.Sprintf("%.0f", f)
+	}
+	return fmt.Sprintf("%g", round2(f))
+}

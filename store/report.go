@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// The reads the hour and capacity reports make. Each returns live rows
+// only (deleted_at IS NULL); the report package filters instants by the
+// period in the client's zone, because comparing timestamps as SQLite
+// stores them (text) is not safe across fractional seconds.
+
+// ReportEntry is a live time entry with what a report shows of its task.
+// The task columns are empty when the entry links to no live task.
+type ReportEntry struct {
+	SourceID     string `db:"source_id"`
+	ExternalID   string `db:"external_id"`
+	EntryDate    string `db:"entry_date"`
+	PersonID     string `db:"person_id"`
+	PersonRef    string `db:"person_ref"`
+	ClientID     string `db:"client_id"`
+	Project      string `db:"project"`
+	Category     string `db:"category"`
+	Billable     bool   `db:"billable"`
+	Seconds      int64  `db:"seconds"`
+	Note         string `db:"note"`
+	Tags         string `db:"tags"`
+	TaskSourceID string `db:"task_source_id"`
+	TaskID       string `db:"task_id"`
+	TaskTitle    string `db:"task_title"`
+	TaskURL      string `db:"task_url"`
+	TaskStatus   string `db:"task_status"`
+	// TaskSourceStatus is the task's status as its source names it (the
+	// Trello list), which is what the client sees on the board.
+	TaskSourceStatus string `db:"task_source_status"`
+	TaskLabels       string `db:"task_labels"`
+}
+
+// ReportEntries lists the live time entries dated from..to (YYYY-MM-DD,
+// both included), of the given clients, or of every client and none when
+// no client is given, ordered by date, person and entry.
+func (s *Store) ReportEntries(ctx context.Context, from, to string, clientIDs ...string) ([]ReportEntry, error) {
+	q := `SELECT e.source_id, e.external_id, e.entry_date, e.person_id, e.person_ref, e.client_id, e.project, e.category,
+		e.billable, e.seconds, e.note, e.tags, e.task_source_id, e.task_id,
+		COALESCE(t.title, '') AS task_title, COALESCE(t.url, '') AS task_url, COALESCE(t.status, '') AS task_status,
+		COALESCE(t.source_status, '') AS task_source_status, COALESCE(t.labels, '[]') AS task_labels
+		FROM time_entries e
+		LEFT JOIN tasks t ON t.source_id = e.task_source_id AND t.external_id = e.task_id AND t.deleted_at IS NULL
+		WHERE e.deleted_at IS NULL AND e.entry_date >= ? AND e.entry_date <= ?`
+	args := []any{from, to}
+	if len(clientIDs) > 0 {
+		q += ` AND e.client_id IN (?` + strings.Repeat(`, ?`, len(clientIDs)-1) + `)`
+		for _, id := range clientIDs {
+			args = append(args, id)
+		}
+	}
+	q += ` ORDER BY e.entry_date, e.person_id, e.source_id, e.external_id`
+	var out []ReportEntry
+	if err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(q), args...); err != nil {
+		return nil, fmt.Errorf("reading time entries %s..%s: %w", from, to, err)
+	}
+	return out, nil
+}
+
+// ReportTask is a live task of a client with the time logged on it.
+type ReportTask struct {
+	SourceID        string    `db:"source_id"`
+	ExternalID      string    `db:"external_id"`
+	Title           string    `db:"title"`
+	URL             string    `db:"url"`
+	Status          string    `db:"status"`
+	SourceStatus    string    `db:"source_status"`
+	Labels          string    `db:"labels"`
+	CreatorPersonID string    `db:"creator_person_id"`
+	CreatorSide     string    `db:"creator_side"`
+	CreatedAt       time.Time `db:"created_at"`
+	// LoggedSeconds is all live time on the task, whatever its date.
+	LoggedSeconds int64 `db:"logged_seconds"`
+}
+
+// ReportTasks lists a client's live tasks, ordered by source and id.
+func (s *Store) ReportTasks(ctx context.Context, clientID string) ([]ReportTask, error) {
+	var out []ReportTask
+	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT t.source_id, t.external_id, t.title, t.url, t.status,
+		t.source_status, t.labels, t.creator_person_id, t.creator_side, t.created_at, COALESCE(l.seconds, 0) AS logged_seconds
+		FROM tasks t
+		LEFT JOIN (SELECT task_source_id, task_id, SUM(seconds) AS seconds FROM time_entries
+			WHERE deleted_at IS NULL AND task_id <> '' GROUP BY task_source_id, task_id) l
+		  ON l.task_source_id = t.source_id AND l.task_id = t.external_id
+		WHERE t.deleted_at IS NULL AND t.client_id = ?
+		ORDER BY t.source_id, t.external_id`), clientID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the tasks of %s: %w", clientID, err)
+	}
+	return out, nil
+}
+
+// ReportMove is a live status change of a client's task.
+type ReportMove struct {
+	SourceID      string    `db:"source_id"`
+	TaskID        string    `db:"task_id"`
+	FromStatus    string    `db:"from_status"`
+	ToStatus      string    `db:"to_status"`
+	At            time.Time `db:"at"`
+	ActorPersonID string    `db:"actor_person_id"`
+}
+
+// ReportMoves lists the live status changes of a client's tasks, ordered
+// by task and time.
+func (s *Store) ReportMoves(ctx context.Context, clientID string) ([]ReportMove, error) {
+	var out []ReportMove
+	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT source_id, task_id, from_status, to_status, at, actor_person_id
+		FROM task_status_changes WHERE deleted_at IS NULL AND client_id = ?
+		ORDER BY source_id, task_id, at, external_id`), clientID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the status changes of %s: %w", clientID, err)
+	}
+	return out, nil
+}
+
+// ReportClocks lists a client's stored SLA clocks, ordered by id.
+func (s *Store) ReportClocks(ctx context.Context, clientID string) ([]ClockRow, error) {
+	var out []ClockRow
+	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT * FROM sla_clocks WHERE client_id = ? ORDER BY id`), clientID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the SLA clocks of %s: %w", clientID, err)
+	}
+	return out, nil
+}
