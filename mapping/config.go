@@ -48,6 +48,7 @@ type Config struct {
 	TimeCategories []CategoryRule       `yaml:"time_categories" doc:"time entry categories; first match wins, production otherwise"`
 	PolicySets     map[string]PolicySet `yaml:"policy_sets" doc:"named sets of SLA policies a client can use"`
 	Sources        []Source             `yaml:"sources" doc:"where records are pulled from"`
+	Routing        *Routing             `yaml:"routing" doc:"who hears of SLA transitions and through what: sinks and the rules that pick them"`
 
 	// File is the path the config was read from; BaseDir its folder.
 	File    string `yaml:"-" json:"-"`

@@ -30,6 +30,10 @@ type LoadOptions struct {
 	// Countries lists the country codes whose public holidays karkas
 	// knows; when set, a calendar naming another country is an error.
 	Countries []string
+	// SinkOptions returns a fresh pointer to the options struct of a sink
+	// kind (with defaults), like SourceOptions; when nil, routing sinks'
+	// options are left to their user to decode.
+	SinkOptions func(kind string) (any, bool)
 }
 
 // Loaded is a config with its decoded source options.
@@ -37,6 +41,9 @@ type Loaded struct {
 	*Config
 	// SourceOptions holds each source's decoded options, by source id.
 	SourceOptions map[string]any
+	// SinkOptions holds each routing sink's decoded options, by sink
+	// name, when LoadOptions.SinkOptions was given.
+	SinkOptions map[string]any
 	// Warnings are problems that do not stop karkas.
 	Warnings Problems
 }
@@ -61,7 +68,7 @@ func Parse(path string, data []byte, opts LoadOptions) (*Loaded, error) {
 	d := &Decoder{File: path, LookupEnv: opts.LookupEnv}
 	cfg := &Config{File: path, BaseDir: filepath.Dir(path)}
 	d.Decode(&root, cfg, "")
-	l := &Loaded{Config: cfg, SourceOptions: map[string]any{}}
+	l := &Loaded{Config: cfg, SourceOptions: map[string]any{}, SinkOptions: map[string]any{}}
 	v := &validator{d: d, cfg: cfg, countries: opts.Countries}
 	v.run()
 	for i, s := range cfg.Sources {
@@ -78,6 +85,16 @@ func Parse(path string, data []byte, opts LoadOptions) (*Loaded, error) {
 			d.Decode(&s.Options, o, path+".options")
 		}
 		l.SourceOptions[s.ID] = o
+	}
+	if cfg.Routing != nil && opts.SinkOptions != nil {
+		for name, s := range cfg.Routing.Sinks {
+			if o, ok := opts.SinkOptions(s.Kind); ok {
+				if s.Options.Kind != 0 {
+					d.Decode(&s.Options, o, fmt.Sprintf("routing.sinks[%q].options", name))
+				}
+				l.SinkOptions[name] = o
+			}
+		}
 	}
 	sort.SliceStable(d.Problems, func(i, j int) bool {
 		a, b := d.Problems[i], d.Problems[j]
@@ -298,6 +315,7 @@ func (v *validator) run() {
 	for name, ps := range c.PolicySets {
 		v.policySet(fmt.Sprintf("policy_sets[%q]", name), ps)
 	}
+	v.routing()
 }
 
 func kindUsed(sources []Source, kind string) bool {

@@ -41,7 +41,7 @@ func TestExamplesValidate(t *testing.T) {
 		t.Fatal("configs/ has no yaml")
 	}
 	// Secret files an example names are made, as its reader would.
-	secretFile := regexp.MustCompile(`(?m)^\s*\w+_file:\s*(\S+)`)
+	secretFile := regexp.MustCompile(`(?m)^\s*(\w+)_file:\s*(\S+)`)
 	for _, b := range blocks {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "karkas.yaml")
@@ -49,11 +49,15 @@ func TestExamplesValidate(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, m := range secretFile.FindAllStringSubmatch(b[1], -1) {
-			p := filepath.Join(dir, m[1])
+			p := filepath.Join(dir, m[2])
 			if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(p, []byte("not-a-real-secret\n"), 0o600); err != nil {
+			secret := "not-a-real-secret\n"
+			if m[1] == "url" { // a webhook URL is the secret
+				secret = "https://hooks.example.invalid/not-a-real-secret\n"
+			}
+			if err := os.WriteFile(p, []byte(secret), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}

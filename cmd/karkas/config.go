@@ -7,6 +7,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/push"
 	"github.com/karkas/karkas/sla"
 	"github.com/karkas/karkas/store"
 )
@@ -26,6 +27,7 @@ func (g *globals) loadConfig() (*mapping.Loaded, error) {
 			}
 			return k.NewOptions(), true
 		},
+		SinkOptions: push.SinkOptions,
 	})
 	if l != nil {
 		for _, w := range l.Warnings {

@@ -140,6 +140,7 @@ Exit codes:
 	f.MarkHidden("cpuprofile")
 	root.AddCommand(newValidateCmd(g), newSyncCmd(g), newStatusCmd(g), newRemapCmd(g), newMigrateCmd(g), newSchemaCmd(g), newSLACmd(g), newDiscoverCmd(g), newVersionCmd(g))
 	root.AddCommand(newReportCmd(g))
+	root.AddCommand(newDeliveriesCmd(g))
 	return root
 }
 

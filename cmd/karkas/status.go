@@ -16,7 +16,8 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Short: "Show each source's last run and the rows held per client",
 		Long: `status reads the store: each source's last run (when, how it ended, rows written),
 a line for every source that needs a human (revoked credentials, a deleted board), the
-live rows held per client, and source statuses that no status rule maps yet.`,
+live rows held per client, SLA clocks, deliveries (with every one that failed for good),
+and source statuses that no status rule maps yet.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -96,6 +97,9 @@ live rows held per client, and source statuses that no status rule maps yet.`,
 					fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t\n", id, m["breached"], m["at_risk"], m["running"], m["resolved"], m["met"])
 				}
 				w.Flush()
+			}
+			if err := printDeliveryStatus(ctx, out, st); err != nil {
+				return withCode(exitStore, err)
 			}
 			problems, err := st.RecentProblems(ctx, 10)
 			if err != nil {

@@ -28,8 +28,12 @@ cursor, so a run that is killed loses nothing and the next run neither skips nor
 duplicates a row; a run with nothing new writes nothing. One failing source does not
 stop the others; the exit code is 1 if any failed.
 
+After pulling, sync evaluates the SLA policies and sends what the config's routing:
+says (karkas deliveries).
+
 With --dry-run, everything is pulled and resolved and nothing is written: the summary
-shows what would change.`,
+shows what would change, and the deliveries an evaluation of the stored data would
+send are printed, not sent.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -93,6 +97,18 @@ shows what would change.`,
 					return err
 				}
 			}
+			// Deliveries follow the evaluation (deliveries.go); a dry run
+			// prints their plan instead.
+			undelivered := 0
+			if dryRun && ctx.Err() == nil {
+				if err := g.planDeliveries(ctx, l, st); err != nil {
+					return err
+				}
+			} else if ctx.Err() == nil {
+				if undelivered, err = g.deliver(ctx, l, st); err != nil {
+					return err
+				}
+			}
 			if ctx.Err() != nil {
 				return withCode(exitCanceled, ctx.Err())
 			}
@@ -105,11 +121,14 @@ shows what would change.`,
 			if failed > 0 {
 				return withCode(exitFailed, fmt.Errorf("%d of %d source(s) failed", failed, len(results)))
 			}
+			if undelivered > 0 {
+				return withCode(exitFailed, fmt.Errorf("%d deliveries failed (karkas deliveries list --state failed)", undelivered))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&only, "source", nil, "sync only this source id (repeatable)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "pull and resolve, write nothing, print what would change")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "pull and resolve, write nothing, print what would change and be sent")
 	return cmd
 }
 

@@ -73,6 +73,9 @@ person exists on the boards the sources pull. File sources have nothing to ask.`
 				}
 				srcs[i] = src
 			}
+			// Sinks too: their options and secrets (routing.sinks).
+			_, sinkProblems := g.openSinks(l)
+			opened = append(opened, sinkProblems...)
 			if len(opened) > 0 {
 				for _, p := range opened {
 					fmt.Fprintln(g.stdout, p.String())

@@ -1,0 +1,74 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/karkas/karkas/internal/testdb"
+	"github.com/karkas/karkas/store"
+)
+
+// A claimed delivery is its worker's until the lease ends; a worker whose
+// lease ran out and was taken over records nothing, so only the worker
+// holding the row says how it ended.
+func TestOutboxLeases(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := testdb.Open(t, dialect)
+			now := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+			err := st.PlanOutbox(ctx, func(q *store.OutboxQuery) error {
+				n, err := q.Insert(ctx, []store.OutboxRow{
+					{IdempotencyKey: "a", Kind: "notice", Sink: "mail", Payload: "{}", Status: store.OutboxPending, CreatedAt: now},
+					{IdempotencyKey: "a", Kind: "notice", Sink: "mail", Payload: "{}", Status: store.OutboxPending, CreatedAt: now},
+					{IdempotencyKey: "later", Kind: "notice", Sink: "mail", Payload: "{}", Status: store.OutboxPending, CreatedAt: now,
+						NextAttemptAt: new(now.Add(time.Hour))},
+				})
+				if n != 2 {
+					t.Errorf("inserted %d rows, want 2 (one key twice)", n)
+				}
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := st.ClaimDelivery(ctx, "A", now, time.Minute)
+			if err != nil || a == nil || a.IdempotencyKey != "a" || a.Attempts != 1 || a.LeaseOwner != "A" {
+				t.Fatalf("A's claim: %+v %v", a, err)
+			}
+			if b, err := st.ClaimDelivery(ctx, "B", now.Add(30*time.Second), time.Minute); err != nil || b != nil {
+				t.Fatalf("B claimed under A's lease, or a row not due: %+v %v", b, err)
+			}
+			b, err := st.ClaimDelivery(ctx, "B", now.Add(2*time.Minute), time.Minute)
+			if err != nil || b == nil || b.ID != a.ID || b.Attempts != 2 {
+				t.Fatalf("B's claim after the lease: %+v %v", b, err)
+			}
+			if ok, err := st.FinishDelivery(ctx, a.ID, "A", now, store.Outcome{Status: store.OutboxFailed, Error: "late"}); err != nil || ok {
+				t.Fatalf("A recorded after losing its lease: %v %v", ok, err)
+			}
+			if ok, err := st.FinishDelivery(ctx, b.ID, "B", now.Add(2*time.Minute), store.Outcome{Status: store.OutboxDelivered, Ref: "r1"}); err != nil || !ok {
+				t.Fatalf("B's record: %v %v", ok, err)
+			}
+			got, err := st.Delivery(ctx, a.ID)
+			if err != nil || got.Status != store.OutboxDelivered || got.ExternalRef != "r1" || got.LeaseOwner != "" || got.LeaseUntil != nil ||
+				got.DeliveredAt == nil || !got.DeliveredAt.Equal(now.Add(2*time.Minute)) {
+				t.Errorf("after B's record: %+v %v", got, err)
+			}
+			// A try given back (outside business hours) does not count.
+			c, _ := st.ClaimDelivery(ctx, "C", now.Add(time.Hour), time.Minute)
+			if c == nil || c.IdempotencyKey != "later" {
+				t.Fatalf("the later row at its time: %+v", c)
+			}
+			if ok, _ := st.FinishDelivery(ctx, c.ID, "C", now.Add(time.Hour), store.Outcome{Status: store.OutboxPending, Next: now.Add(2 * time.Hour),
+				NotAttempted: true}); !ok {
+				t.Fatal("C's record")
+			}
+			if got, _ := st.Delivery(ctx, c.ID); got.Attempts != 0 || got.Status != store.OutboxPending || !got.NextAttemptAt.Equal(now.Add(2*time.Hour)) {
+				t.Errorf("given back: %+v", got)
+			}
+		})
+	}
+}
