@@ -90,6 +90,17 @@ type Person struct {
 	GitHub      []string `yaml:"github" doc:"GitHub logins"`
 	TimeTracker []string `yaml:"time_tracker" doc:"time-tracker user ids, names or emails as the tracker or its export shows them"`
 	Calendar    string   `yaml:"calendar" doc:"the person's calendar, when it differs from their side's"`
+	// Capacity is nil when the config leaves it out (a whole calendar).
+	Capacity *float64 `yaml:"capacity" doc:"the share of the person's calendar hours they can give clients, more than 0 and at most 1 (default 1; 0.5 for half time)"`
+}
+
+// CapacityShare is the share of their calendar hours a person works: 1
+// unless the config says less.
+func (p Person) CapacityShare() float64 {
+	if p.Capacity == nil {
+		return 1
+	}
+	return *p.Capacity
 }
 
 // Client is one of the agency's clients.
@@ -103,6 +114,9 @@ type Client struct {
 	Calendar  string   `yaml:"calendar" doc:"calendar name (the client's zone); the agency's by default"`
 	PolicySet string   `yaml:"policy_set" doc:"name of the policy set that applies"`
 	Budget    Budget   `yaml:"budget" doc:"hour budget"`
+	// OutOfScopeLabels is nil when the config leaves it out: the
+	// report's default then applies.
+	OutOfScopeLabels []string `yaml:"out_of_scope_labels" doc:"card labels and time-entry tags that mark work outside the contract, compared ignoring case, '-' and '_' (default [\"out of scope\"])"`
 
 	Boards    []string `yaml:"boards" doc:"Trello board ids, short links or names"`
 	Repos     []string `yaml:"repos" doc:"GitHub repositories, owner/name"`

@@ -180,6 +180,9 @@ func (v *validator) run() {
 		if p.Calendar != "" {
 			v.calendarRef(path+".calendar", p.Calendar)
 		}
+		if p.Capacity != nil && (!(*p.Capacity > 0) || *p.Capacity > 1) {
+			v.errorf(path+".capacity", "must be more than 0 and at most 1 (a share of the calendar's hours), got %v", *p.Capacity)
+		}
 		claim := func(kind string, values []string, field string) {
 			for j, val := range values {
 				key := kind + ":" + strings.ToLower(strings.TrimSpace(val))
@@ -243,6 +246,11 @@ func (v *validator) run() {
 		}
 		if cl.Budget.MonthlyHours < 0 {
 			v.errorf(path+".budget.monthly_hours", "must not be negative")
+		}
+		for j, l := range cl.OutOfScopeLabels {
+			if strings.TrimSpace(l) == "" {
+				v.errorf(fmt.Sprintf("%s.out_of_scope_labels[%d]", path, j), "a label name must not be empty")
+			}
 		}
 		own := func(field string, values []string) {
 			for j, val := range values {

@@ -50,6 +50,7 @@ type Routing struct {
 	Sinks    map[string]SinkSpec      `yaml:"sinks" doc:"where notices go, by name (lowercase letters, digits, - and _; at most 32): a kind and its options"`
 	Defaults []RouteRule              `yaml:"defaults" doc:"rules every client follows; every matching rule sends"`
 	Clients  map[string]ClientRouting `yaml:"clients" doc:"rules of one client, by client id, added to the defaults (or replacing them)"`
+	Reports  []ReportSchedule         `yaml:"reports" doc:"reports delivered on a schedule: the previous month's hours report on the first business day of the month in the client's zone"`
 }
 
 // SinkSpec is one named sink.
@@ -145,6 +146,9 @@ func (v *validator) routing() {
 				v.errorf(path+".rate.per", "must be from 1m to 24h, got %s", c.Per)
 			}
 		}
+	}
+	for i, rs := range r.Reports {
+		v.reportSchedule(fmt.Sprintf("routing.reports[%d]", i), rs)
 	}
 	for i, rule := range r.Defaults {
 		v.routeRule(fmt.Sprintf("routing.defaults[%d]", i), rule, "")

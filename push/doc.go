@@ -38,8 +38,19 @@
 // a doubling backoff; permanent ones, and deliveries out of attempts, are
 // kept as failed for `karkas status` and `karkas deliveries retry`.
 //
-// Push sits beside sync/evaluate: it imports mapping, store, sla,
-// sync/evaluate (the Notice queued and, for dry runs, the evaluation),
+// # Scheduled reports
+//
+// routing.reports names reports delivered on a schedule (reports.go):
+// planning queues one delivery per client and sink, keyed
+// report:hours:<client>:<month>:<sink>, once the first business hour of
+// the month's first working day has come in the client's calendar; the
+// worker makes the report from the store just before it hands it to the
+// sink (a mail with the HTML report and its Markdown as text, a comment on
+// the client's pinned report card, a file).
+//
+// Push sits beside sync/evaluate: it imports mapping, store, sla, report
+// (the scheduled reports), sync/evaluate (the Notice queued and, for dry
+// runs, the evaluation),
 // push/sinks, and connectors and connectors/email for the sinks' options;
 // only cmd imports it.
 package push

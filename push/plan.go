@@ -142,6 +142,11 @@ func (p *Planner) Run(ctx context.Context, q *store.OutboxQuery, now time.Time, 
 		plan.Routed = append(plan.Routed, Routed{Row: row, Deliveries: len(rows), Reason: reason})
 		plan.New = append(plan.New, rows...)
 	}
+	reports, err := p.dueReports(ctx, q, now)
+	if err != nil {
+		return nil, err
+	}
+	plan.New = append(plan.New, reports...)
 	if write {
 		if _, err := q.Insert(ctx, plan.New); err != nil {
 			return nil, err

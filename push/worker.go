@@ -198,7 +198,13 @@ func (w *Worker) deliver(ctx context.Context, row store.OutboxRow, rep *Report) 
 			}
 		}
 	}
-	res, err := sink.Deliver(ctx, del)
+	var res sinks.Result
+	if d.msg.Kind == sinks.KindReport {
+		err = w.makeReport(ctx, &del)
+	}
+	if err == nil {
+		res, err = sink.Deliver(ctx, del)
+	}
 	if w.afterSink != nil {
 		if herr := w.afterSink(row, res, err); herr != nil {
 			return herr

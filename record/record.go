@@ -257,3 +257,50 @@ func (b *Batch) Len() int {
 	return len(b.Containers) + len(b.People) + len(b.Tasks) + len(b.StatusChanges) +
 		len(b.Messages) + len(b.TimeEntries)
 }
+
+// Split cuts a batch into batches of at most size records, in the order
+// containers, people, tasks, status changes, messages, time entries, so
+// that what a record refers to is stored no later than the record. The
+// batch's problems, cursor, scopes and flags are not carried over: Split is
+// for a batch of records only, whose parts the caller then dresses.
+func (b *Batch) Split(size int) []*Batch {
+	if b.Len() <= size {
+		return []*Batch{b}
+	}
+	var out []*Batch
+	cur := &Batch{}
+	flush := func() {
+		if cur.Len() >= size {
+			out = append(out, cur)
+			cur = &Batch{}
+		}
+	}
+	for _, x := range b.Containers {
+		cur.Containers = append(cur.Containers, x)
+		flush()
+	}
+	for _, x := range b.People {
+		cur.People = append(cur.People, x)
+		flush()
+	}
+	for _, x := range b.Tasks {
+		cur.Tasks = append(cur.Tasks, x)
+		flush()
+	}
+	for _, x := range b.StatusChanges {
+		cur.StatusChanges = append(cur.StatusChanges, x)
+		flush()
+	}
+	for _, x := range b.Messages {
+		cur.Messages = append(cur.Messages, x)
+		flush()
+	}
+	for _, x := range b.TimeEntries {
+		cur.TimeEntries = append(cur.TimeEntries, x)
+		flush()
+	}
+	if cur.Len() > 0 || len(out) == 0 {
+		out = append(out, cur)
+	}
+	return out
+}

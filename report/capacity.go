@@ -20,7 +20,7 @@ type CapacityRequest struct {
 	Now    time.Time
 	// Calendars are the config's business calendars by name: a person's
 	// capacity is the business time of their calendar (the agency's when
-	// they name none) in the period.
+	// they name none) in the period, times their capacity share (people[].capacity).
 	Calendars map[string]*sla.Calendar
 }
 
@@ -100,6 +100,9 @@ func BuildCapacity(ctx context.Context, st *store.Store, cfg *mapping.Config, re
 		seen[person.ID] = true
 		calName := cmp.Or(person.Calendar, cfg.Agency.Calendar)
 		full, toDate := capacityHours(req.Calendars[calName], p, req.Now)
+		// A part-timer gives a share of their calendar's hours.
+		share := person.CapacityShare()
+		full, toDate = full*share, toDate*share
 		if req.Calendars[calName] == nil {
 			calName = "default"
 		}

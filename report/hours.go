@@ -30,7 +30,8 @@ type HoursRequest struct {
 	// OutOfScopeLabels mark work outside the contract, on tasks (labels)
 	// and on time entries (tags). They compare ignoring case, surrounding
 	// spaces and the difference between spaces, '-' and '_'. Empty means
-	// DefaultOutOfScopeLabels.
+	// the client's out_of_scope_labels, or DefaultOutOfScopeLabels when
+	// the config names none.
 	OutOfScopeLabels []string
 }
 
@@ -94,6 +95,11 @@ func BuildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 	// that a report made as of an instant (--at) shows what was known then.
 	in := func(t time.Time) bool { return p.Contains(t) && !t.After(req.Now) }
 	labels := req.OutOfScopeLabels
+	if len(labels) == 0 {
+		if c, ok := findClient(cfg, req.ClientID); ok {
+			labels = c.OutOfScopeLabels
+		}
+	}
 	if len(labels) == 0 {
 		labels = DefaultOutOfScopeLabels
 	}

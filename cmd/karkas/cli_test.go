@@ -41,7 +41,8 @@ func TestExamplesValidate(t *testing.T) {
 		t.Fatal("configs/ has no yaml")
 	}
 	// Secret files an example names are made, as its reader would.
-	secretFile := regexp.MustCompile(`(?m)^\s*(\w+)_file:\s*(\S+)`)
+	// Block style (key_file: x) and flow style ({key_file: x, ...}).
+	secretFile := regexp.MustCompile(`(?m)(?:^|[\s{,])(\w+)_file:\s*([^\s,}]+)`)
 	for _, b := range blocks {
 		dir := t.TempDir()
 		path := filepath.Join(dir, "karkas.yaml")

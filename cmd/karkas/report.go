@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -9,8 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/push"
 	"github.com/karkas/karkas/report"
 	"github.com/karkas/karkas/sla"
+	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/evaluate"
 )
 
@@ -87,6 +90,7 @@ func newReportHoursCmd(g *globals) *cobra.Command {
 	var f reportFlags
 	var client string
 	var oosLabels []string
+	var deliver bool
 	cmd := &cobra.Command{
 		Use:   "hours --client ID",
 		Short: "A client's hours for a period: budget, tasks, people, categories, SLA",
@@ -98,7 +102,8 @@ logged, and the SLA summary (reply times in business hours, promises broken, wai
 The CSV has one row per time entry: what an accountant reconciles and pivots.`,
 		Example: `  karkas report hours --client acme --period 2026-10 --format html --out acme-2026-10.html
   karkas report hours --client acme --period 2026-W43
-  karkas report hours --client betta --period 2026-10-01..2026-10-15 --format csv -o betta.csv`,
+  karkas report hours --client betta --period 2026-10-01..2026-10-15 --format csv -o betta.csv
+  karkas report hours --client acme --period 2026-10 --deliver`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -126,6 +131,9 @@ The CSV has one row per time entry: what an accountant reconciles and pivots.`,
 				return err
 			}
 			defer st.Close()
+			if deliver {
+				return g.deliverReport(ctx, l, st, client, period.Label)
+			}
 			r, err := report.BuildHours(ctx, st, l.Config, report.HoursRequest{ClientID: client, Period: period, Now: now, OutOfScopeLabels: oosLabels})
 			if err != nil {
 				return withCode(exitStore, err)
@@ -139,8 +147,10 @@ The CSV has one row per time entry: what an accountant reconciles and pivots.`,
 	}
 	f.add(cmd)
 	cmd.Flags().StringVar(&client, "client", "", "the client's id (required)")
-	cmd.Flags().StringSliceVar(&oosLabels, "out-of-scope-label", report.DefaultOutOfScopeLabels,
-		"labels (and time-entry tags) that mark work outside the contract; compared ignoring case, '-' and '_'")
+	cmd.Flags().BoolVar(&deliver, "deliver", false,
+		"queue the report through the sinks of routing.reports that deliver it to this client and work the outbox now (once per client, period and sink: a report delivered already is not sent again)")
+	cmd.Flags().StringSliceVar(&oosLabels, "out-of-scope-label", nil,
+		"labels (and time-entry tags) that mark work outside the contract, instead of the client's out_of_scope_labels (default \"out of scope\"); compared ignoring case, '-' and '_'")
 	return cmd
 }
 
@@ -214,4 +224,55 @@ func configCalendars(cfg *mapping.Config) (map[string]*sla.Calendar, error) {
 		out[name] = cal
 	}
 	return out, nil
+}
+
+// deliverReport queues a client's hours report for a period through the
+// sinks routing.reports names for it, works the outbox (as karkas sync's
+// delivery step does) and prints what became of each delivery.
+func (g *globals) deliverReport(ctx context.Context, l *mapping.Loaded, st *store.Store, client, period string) error {
+	planner, sk, err := g.pusher(l)
+	if err != nil {
+		return err
+	}
+	if planner == nil {
+		return withCode(exitUsage, fmt.Errorf("--deliver: the config has no routing: block naming sinks (README, Reports)"))
+	}
+	keys, err := planner.QueueReport(ctx, st, mapping.ReportHours, client, period, time.Now())
+	if err != nil {
+		return withCode(exitUsage, fmt.Errorf("--deliver: %w", err))
+	}
+	w := &push.Worker{Store: st, Planner: planner, Sinks: sk, Logger: g.logger}
+	if _, err := w.Run(ctx); err != nil {
+		return withCode(exitStore, err)
+	}
+	rows, err := st.Deliveries(ctx, store.DeliveryFilter{Limit: 100000})
+	if err != nil {
+		return withCode(exitStore, err)
+	}
+	byKey := map[string]store.OutboxRow{}
+	for _, r := range rows {
+		byKey[r.IdempotencyKey] = r
+	}
+	failed := 0
+	for _, k := range keys {
+		r, ok := byKey[k]
+		if !ok {
+			continue
+		}
+		what := r.Status
+		switch {
+		case r.Status == store.OutboxDelivered && r.ExternalRef != "":
+			what += ": " + r.ExternalRef
+		case r.LastError != "":
+			what += ": " + r.LastError
+		}
+		if r.Status == store.OutboxFailed || (r.Status == store.OutboxPending && r.LastError != "") {
+			failed++
+		}
+		fmt.Fprintf(g.stdout, "%s (delivery %d): %s\n", k, r.ID, clipRunes(what, 200))
+	}
+	if failed > 0 {
+		return withCode(exitFailed, fmt.Errorf("%d report delivery(ies) not made: karkas status, karkas deliveries retry ID", failed))
+	}
+	return nil
 }

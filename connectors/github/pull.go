@@ -464,7 +464,7 @@ func (p *pull) events(ctx context.Context, owner, name string, ec eventsCursor) 
 func (p *pull) emitRepo(ctx context.Context, rd *repoRead, out converted, st repoCursor) error {
 	head := &record.Batch{Containers: out.containers, People: out.people, Tasks: out.tasks}
 	rest := &record.Batch{Messages: out.messages, StatusChanges: out.changes}
-	batches := append(split(head, p.s.opts.BatchSize), split(rest, p.s.opts.BatchSize)...)
+	batches := append(head.Split(p.s.opts.BatchSize), rest.Split(p.s.opts.BatchSize)...)
 	batches[len(batches)-1].Problems = append(batches[len(batches)-1].Problems, out.problems...)
 
 	key := strconv.FormatInt(rd.id, 10)
@@ -508,44 +508,4 @@ func sameCursor(a, b repoCursor) bool {
 	x, errX := json.Marshal(a)
 	y, errY := json.Marshal(b)
 	return errX == nil && errY == nil && string(x) == string(y)
-}
-
-// split cuts a batch without scopes into batches of at most size records,
-// in the order containers, people, tasks, status changes, messages.
-func split(b *record.Batch, size int) []*record.Batch {
-	if b.Len() <= size {
-		return []*record.Batch{b}
-	}
-	var out []*record.Batch
-	cur := &record.Batch{}
-	flush := func() {
-		if cur.Len() >= size {
-			out = append(out, cur)
-			cur = &record.Batch{}
-		}
-	}
-	for _, x := range b.Containers {
-		cur.Containers = append(cur.Containers, x)
-		flush()
-	}
-	for _, x := range b.People {
-		cur.People = append(cur.People, x)
-		flush()
-	}
-	for _, x := range b.Tasks {
-		cur.Tasks = append(cur.Tasks, x)
-		flush()
-	}
-	for _, x := range b.StatusChanges {
-		cur.StatusChanges = append(cur.StatusChanges, x)
-		flush()
-	}
-	for _, x := range b.Messages {
-		cur.Messages = append(cur.Messages, x)
-		flush()
-	}
-	if cur.Len() > 0 || len(out) == 0 {
-		out = append(out, cur)
-	}
-	return out
 }

@@ -774,10 +774,10 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 	if rd.allCards || len(head.Complete) > 0 {
 		batches = append(batches, head)
 	} else {
-		batches = append(batches, split(head, p.s.opts.BatchSize)...)
+		batches = append(batches, head.Split(p.s.opts.BatchSize)...)
 	}
 	rest := &record.Batch{StatusChanges: changes, Messages: msgs}
-	batches = append(batches, split(rest, p.s.opts.BatchSize)...)
+	batches = append(batches, rest.Split(p.s.opts.BatchSize)...)
 	if !rd.window.IsZero() {
 		_, window := convert(rd.comments)
 		batches = append(batches, &record.Batch{
@@ -812,44 +812,4 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 		}
 	}
 	return nil
-}
-
-// split cuts a batch without scopes into batches of at most size records,
-// in the order containers, people, tasks, status changes, messages.
-func split(b *record.Batch, size int) []*record.Batch {
-	if b.Len() <= size {
-		return []*record.Batch{b}
-	}
-	var out []*record.Batch
-	cur := &record.Batch{}
-	flush := func() {
-		if cur.Len() >= size {
-			out = append(out, cur)
-			cur = &record.Batch{}
-		}
-	}
-	for _, c := range b.Containers {
-		cur.Containers = append(cur.Containers, c)
-		flush()
-	}
-	for _, x := range b.People {
-		cur.People = append(cur.People, x)
-		flush()
-	}
-	for _, x := range b.Tasks {
-		cur.Tasks = append(cur.Tasks, x)
-		flush()
-	}
-	for _, x := range b.StatusChanges {
-		cur.StatusChanges = append(cur.StatusChanges, x)
-		flush()
-	}
-	for _, x := range b.Messages {
-		cur.Messages = append(cur.Messages, x)
-		flush()
-	}
-	if cur.Len() > 0 || len(out) == 0 {
-		out = append(out, cur)
-	}
-	return out
 }

@@ -33,6 +33,9 @@ func (s *Email) Summarizes() bool { return true }
 // Deliver sends the mail. A 5xx answer or an invalid address is
 // permanent; anything else is retried later with the same Message-ID.
 func (s *Email) Deliver(ctx context.Context, d Delivery) (Result, error) {
+	if d.Message.Kind == KindReport {
+		return s.deliverReport(ctx, d)
+	}
 	var to []netmail.Address
 	for _, p := range d.Target.People {
 		if p.Email != "" {
@@ -50,8 +53,13 @@ func (s *Email) Deliver(ctx context.Context, d Delivery) (Result, error) {
 	if client != "" && d.Message.Kind == KindNotice {
 		headers["X-Karkas-Client"] = client
 	}
-	res, err := s.s.Send(ctx, email.Mail{DeliveryID: d.ID, To: to, Subject: d.Message.Title(d.Target),
+	return s.send(ctx, email.Mail{DeliveryID: d.ID, To: to, Subject: d.Message.Title(d.Target),
 		Text: d.Message.Text(d.Target), HTML: d.Message.HTML(d.Target), Date: d.Due, Headers: headers})
+}
+
+// send sends a mail, sorting its failure.
+func (s *Email) send(ctx context.Context, m email.Mail) (Result, error) {
+	res, err := s.s.Send(ctx, m)
 	if err != nil {
 		var se *email.SendError
 		if errors.As(err, &se) && se.Permanent {

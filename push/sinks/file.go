@@ -72,9 +72,18 @@ func (f *File) Deliver(ctx context.Context, d Delivery) (Result, error) {
 		return Result{}, Temporary(err, 0)
 	}
 	var body []byte
-	if f.format == "md" {
+	switch {
+	case f.format == "md" && d.Message.Kind == KindReport:
+		body = []byte(d.Message.Markdown(d.Target, nil))
+	case d.Message.Kind == KindReport:
+		var err error
+		if body, err = json.MarshalIndent(d.Message.Report, "", "  "); err != nil {
+			return Result{}, Permanent(err)
+		}
+		body = append(body, '\n')
+	case f.format == "md":
 		body = []byte("# " + Markdown(d.Message.Title(d.Target)) + "\n\n" + d.Message.Markdown(d.Target, nil) + "\n")
-	} else {
+	default:
 		var err error
 		if body, err = json.MarshalIndent(NewEvent(d), "", "  "); err != nil {
 			return Result{}, Permanent(err)

@@ -155,6 +155,8 @@ func Headline(it Item) string {
 // words, and nothing of SLAs.
 func (m Message) Title(t Target) string {
 	switch {
+	case m.Kind == KindReport && m.Report != nil:
+		return m.Report.title()
 	case t.ClientFacing && len(m.Items) > 0:
 		return "Waiting for your input: " + Plain(m.Items[0].Subject.Title)
 	case m.Kind == KindDigest:
@@ -198,6 +200,9 @@ const reminderText = "we are waiting for your input on this to go on with the wo
 
 // Text renders m as plain text (the text part of a mail).
 func (m Message) Text(t Target) string {
+	if r := m.Report; m.Kind == KindReport && r != nil {
+		return r.Markdown
+	}
 	var b strings.Builder
 	if t.ClientFacing && len(m.Items) > 0 {
 		it := m.Items[0]
@@ -230,6 +235,9 @@ func (m Message) Text(t Target) string {
 // Markdown renders m for a Trello comment or a GitHub body. mentions
 // come first, as the tool writes them (already checked handles).
 func (m Message) Markdown(t Target, mentions []string) string {
+	if r := m.Report; m.Kind == KindReport && r != nil {
+		return r.Markdown
+	}
 	var b strings.Builder
 	for _, h := range mentions {
 		b.WriteString("@" + h + " ")
@@ -297,6 +305,9 @@ type htmlItem struct {
 // HTML renders m as a mail's HTML part. html/template escapes every value
 // for where it stands and keeps unsafe URLs out of href.
 func (m Message) HTML(t Target) string {
+	if r := m.Report; m.Kind == KindReport && r != nil {
+		return r.HTML
+	}
 	data := struct {
 		Subject, Agency, Note, Reminder string
 		ClientFacing                    bool

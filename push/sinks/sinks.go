@@ -36,6 +36,7 @@ const (
 	KindNotice  = "notice"  // one transition
 	KindDigest  = "digest"  // held notices sent together at a set time
 	KindSummary = "summary" // a backlog over a sink's rate cap, in one
+	KindReport  = "report"  // a scheduled report (Message.Report)
 )
 
 // Message is what a delivery says: one transition, or several folded
@@ -46,6 +47,8 @@ type Message struct {
 	Items  []Item `json:"items"`
 	// Note says why several notices come together.
 	Note string `json:"note,omitempty"`
+	// Report is what a report delivery delivers (KindReport).
+	Report *Report `json:"report,omitempty"`
 }
 
 // Item is one SLA transition as people read it.

@@ -71,6 +71,9 @@ var trelloUsername = regexp.MustCompile(`^[a-z0-9_]{1,100}$`)
 // breached changes labels only; so does a delivery over the sink's rate
 // cap. A reminder to the client comments and leaves the labels alone.
 func (s *Trello) Deliver(ctx context.Context, d Delivery) (Result, error) {
+	if d.Message.Kind == KindReport {
+		return s.deliverReport(ctx, d)
+	}
 	it, err := d.one()
 	if err != nil {
 		return Result{}, err
