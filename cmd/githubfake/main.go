@@ -32,7 +32,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -40,6 +39,7 @@ import (
 	"time"
 
 	"github.com/karkas/karkas/connectors/github/githubfake"
+	"github.com/karkas/karkas/internal/fakeapi"
 )
 
 func main() {
@@ -109,32 +109,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		go act(ctx, stdout, a, o.activity, o.seed)
 	}
 	// The Server is the handler; its own test listener goes unused.
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(shut)
-	}()
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return fakeapi.Serve(ctx, ln, srv)
 }
 
 // act changes the repositories once per interval until ctx ends.
 func act(ctx context.Context, out io.Writer, a *agency, every time.Duration, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 99))
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	fakeapi.Every(ctx, every, func(n int) {
 		fmt.Fprintf(out, "%s activity %d: %s\n", time.Now().Format(time.TimeOnly), n, a.act(r, n))
-	}
+	})
 }
 
 // intro prints where the fake is, what it holds, the environment to

@@ -29,7 +29,6 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"slices"
@@ -42,6 +41,7 @@ import (
 	"github.com/karkas/karkas/connectors/everhour"
 	"github.com/karkas/karkas/connectors/harvest"
 	"github.com/karkas/karkas/connectors/toggl"
+	"github.com/karkas/karkas/internal/fakeapi"
 )
 
 func main() {
@@ -135,33 +135,16 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if o.activity > 0 {
 		go act(ctx, stdout, t, o.activity, o.seed)
 	}
-	hs := &http.Server{Handler: t.handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(shut)
-	}()
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return fakeapi.Serve(ctx, ln, t.handler)
 }
 
 // act changes the tracker once per interval until ctx ends.
 func act(ctx context.Context, out io.Writer, t *tracker, every time.Duration, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 99))
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	fakeapi.Every(ctx, every, func(n int) {
 		now := time.Now()
 		fmt.Fprintf(out, "%s activity %d: %s\n", now.Format(time.TimeOnly), n, step(t, r, n, now))
-	}
+	})
 }
 
 // step is one round of activity at now: an entry of the current month

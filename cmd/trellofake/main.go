@@ -13,18 +13,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/karkas/karkas/connectors/trello/trellofake"
+	"github.com/karkas/karkas/internal/fakeapi"
 )
 
 func main() {
@@ -72,30 +71,13 @@ sources:
 	if *activity > 0 {
 		go act(ctx, w, *activity, *seed)
 	}
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = hs.Shutdown(shut)
-	}()
-	if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return fakeapi.Serve(ctx, ln, srv)
 }
 
 // act changes every board once per interval, as a working team would.
 func act(ctx context.Context, w *trellofake.World, every time.Duration, seed uint64) {
 	r := rand.New(rand.NewPCG(seed, 99))
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for n := 1; ; n++ {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	fakeapi.Every(ctx, every, func(n int) {
 		for _, b := range w.Boards() {
 			lists, cards, members := w.Lists(b.ID), w.Cards(b.ID), w.BoardMembers(b.ID)
 			if len(lists) == 0 || len(cards) == 0 || len(members) == 0 {
@@ -107,5 +89,5 @@ func act(ctx context.Context, w *trellofake.World, every time.Duration, seed uin
 			w.MoveCard(who, cards[r.IntN(len(cards))].ID, lists[r.IntN(len(lists))].ID)
 			w.CreateCard(who, lists[0].ID, fmt.Sprintf("New request %d", n))
 		}
-	}
+	})
 }
