@@ -24,7 +24,9 @@
 // what is left (the first sync finds months of breaches) goes out as one
 // summary per set of recipients, or, through a trello sink, as labels
 // without comments; when nothing is left, the backlog waits for the period
-// to free a slot.
+// to free a slot. Deliveries planned for a sink the config no longer
+// names (removed or renamed in routing.sinks) are skipped at the next
+// planning, with that reason, and never sent.
 //
 // # Delivering once
 //

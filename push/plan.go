@@ -65,10 +65,22 @@ type Plan struct {
 	LabelsOnly []int64
 	// labelTargets are their targets marked labels_only.
 	labelTargets map[int64]string
+	// Stale are the deliveries, pending or held, of sinks the config no
+	// longer names (removed or renamed in routing.sinks): skipped, never
+	// sent, one entry per sink.
+	Stale []Stale
 	// Queue is every delivery waiting after the plan: pending (due or
 	// not) and held for a digest. In a dry run, rows not stored have
 	// negative ids.
 	Queue []store.OutboxRow
+}
+
+// Stale is the deliveries of one sink that routing no longer names.
+type Stale struct {
+	Sink string
+	IDs  []int64
+	// Reason is what the rows keep as their last error.
+	Reason string
 }
 
 // summarizes says whether a sink can say several notices at once.
@@ -188,6 +200,14 @@ func (p *Planner) Run(ctx context.Context, q *store.OutboxQuery, now time.Time, 
 			}
 		}
 	}
+	pending, held = p.stale(plan, pending, held, now)
+	if write {
+		for _, s := range plan.Stale {
+			if err := q.Skip(ctx, s.IDs, s.Reason, now); err != nil {
+				return nil, err
+			}
+		}
+	}
 	sent, err := q.Sent(ctx, now.Add(-24*time.Hour), now)
 	if err != nil {
 		return nil, err
@@ -222,6 +242,38 @@ func (p *Planner) Run(ctx context.Context, q *store.OutboxQuery, now time.Time, 
 		plan.Queue = append(plan.Queue, f.Row)
 	}
 	return plan, nil
+}
+
+// stale takes the deliveries of sinks routing no longer names out of
+// pending and held, into plan.Stale: once the admin removes or renames a
+// sink, what was planned for it (held for a digest, waiting for an
+// escalation) would otherwise wait forever, or fail at the worker. A row
+// under a live lease is left to the worker delivering it, which was
+// started with the config that still named its sink.
+func (p *Planner) stale(plan *Plan, pending, held []store.OutboxRow, now time.Time) (keepPending, keepHeld []store.OutboxRow) {
+	bySink := map[string]*Stale{}
+	keep := func(rows []store.OutboxRow) []store.OutboxRow {
+		var out []store.OutboxRow
+		for _, row := range rows {
+			if _, ok := p.Config.Routing.Sinks[row.Sink]; ok || row.ID < 0 || (row.LeaseUntil != nil && row.LeaseUntil.After(now)) {
+				out = append(out, row)
+				continue
+			}
+			s := bySink[row.Sink]
+			if s == nil {
+				s = &Stale{Sink: row.Sink, Reason: fmt.Sprintf("sink %s is no longer in routing", row.Sink)}
+				bySink[row.Sink] = s
+			}
+			s.IDs = append(s.IDs, row.ID)
+		}
+		return out
+	}
+	keepPending, keepHeld = keep(pending), keep(held)
+	for _, s := range bySink {
+		plan.Stale = append(plan.Stale, *s)
+	}
+	sort.Slice(plan.Stale, func(i, j int) bool { return plan.Stale[i].Sink < plan.Stale[j].Sink })
+	return keepPending, keepHeld
 }
 
 // store writes the folds, deferrals and labels-only marks.

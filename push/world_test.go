@@ -113,27 +113,35 @@ func newWorld(t *testing.T, dialect, routing string) *world {
 	}
 	w.folder = t.TempDir()
 	w.variable["FOLDER"] = w.folder
-	path := filepath.Join(t.TempDir(), "karkas.yaml")
+	w.configure(routing)
+	w.addTasks()
+	return w
+}
+
+// configure loads the world's config with routing (the YAML under
+// routing:) and opens its sinks: what an admin's edit of the config does
+// to the next run.
+func (w *world) configure(routing string) {
+	w.t.Helper()
+	path := filepath.Join(w.t.TempDir(), "karkas.yaml")
 	text := worldConfig + "routing:\n" + routing
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
 	l, err := mapping.Load(path, mapping.LoadOptions{SinkOptions: SinkOptions, LookupEnv: func(k string) (string, bool) {
 		v, ok := w.variable[k]
 		return v, ok
 	}})
 	if err != nil {
-		t.Fatalf("config: %v\n%s", err, text)
+		w.t.Fatalf("config: %v\n%s", err, text)
 	}
 	w.cfg = l
 	if w.rules, err = evaluate.NewRules(l.Config); err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
 	if w.sinks, err = Open(l, connectors.Env{BaseDir: l.BaseDir}); err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
-	w.addTasks()
-	return w
 }
 
 // addTasks stores the tasks notices are about: the Trello card (assigned

@@ -264,6 +264,27 @@ func (q *OutboxQuery) SetStatus(ctx context.Context, ids []int64, status, ref, r
 	return nil
 }
 
+// Skip marks pending and held deliveries skipped, with reason as their
+// last error: they are never sent. A row no longer pending or held, or
+// claimed under a lease live at now, is left as it is: the worker holding
+// it records how it ended.
+func (q *OutboxQuery) Skip(ctx context.Context, ids []int64, reason string, now time.Time) error {
+	if q.readOnly {
+		return errReadOnly
+	}
+	for _, chunk := range chunks(ids, 500) {
+		query, args, err := sqlx.In(`UPDATE outbox SET status = ?, last_error = ? WHERE id IN (?) AND status IN (?, ?)
+			AND (lease_until IS NULL OR lease_until <= ?)`, OutboxSkipped, reason, chunk, OutboxPending, OutboxHeld, now.UTC())
+		if err != nil {
+			return err
+		}
+		if _, err := q.q.ExecContext(ctx, q.q.Rebind(query), args...); err != nil {
+			return fmt.Errorf("skipping deliveries: %w", err)
+		}
+	}
+	return nil
+}
+
 // Defer moves the next attempt of pending rows to until.
 func (q *OutboxQuery) Defer(ctx context.Context, ids []int64, until time.Time) error {
 	if q.readOnly {

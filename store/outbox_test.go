@@ -72,3 +72,72 @@ func TestOutboxLeases(t *testing.T) {
 		})
 	}
 }
+
+// Skip marks pending and held rows skipped with the reason; a row a
+// worker holds under a live lease, or one already finished, is left to
+// its worker until the lease ends.
+func TestOutboxSkip(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := testdb.Open(t, dialect)
+			now := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+			row := func(key, status string) store.OutboxRow {
+				return store.OutboxRow{IdempotencyKey: key, Kind: "notice", Sink: "gone", Payload: "{}", Status: status, CreatedAt: now}
+			}
+			err := st.PlanOutbox(ctx, func(q *store.OutboxQuery) error {
+				_, err := q.Insert(ctx, []store.OutboxRow{row("leased", store.OutboxPending), row("pending", store.OutboxPending),
+					row("held", store.OutboxHeld), row("done", store.OutboxDelivered)})
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all, err := st.Deliveries(ctx, store.DeliveryFilter{})
+			if err != nil || len(all) != 4 {
+				t.Fatalf("rows: %+v %v", all, err)
+			}
+			var ids []int64
+			for _, r := range all {
+				ids = append(ids, r.ID)
+			}
+			leased, err := st.ClaimDelivery(ctx, "W", now, time.Minute)
+			if err != nil || leased == nil || leased.IdempotencyKey != "leased" {
+				t.Fatalf("claim: %+v %v", leased, err)
+			}
+			skip := func(at time.Time) map[string]store.OutboxRow {
+				t.Helper()
+				err := st.PlanOutbox(ctx, func(q *store.OutboxQuery) error {
+					return q.Skip(ctx, ids, "sink gone is no longer in routing", at)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				rows, err := st.Deliveries(ctx, store.DeliveryFilter{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				out := map[string]store.OutboxRow{}
+				for _, r := range rows {
+					out[r.IdempotencyKey] = r
+				}
+				return out
+			}
+			got := skip(now.Add(30 * time.Second))
+			for key, want := range map[string]string{"leased": store.OutboxPending, "pending": store.OutboxSkipped,
+				"held": store.OutboxSkipped, "done": store.OutboxDelivered} {
+				if r := got[key]; r.Status != want || (want == store.OutboxSkipped) != (r.LastError == "sink gone is no longer in routing") {
+					t.Errorf("%s: %s (%q), want %s", key, r.Status, r.LastError, want)
+				}
+			}
+			if r := skip(now.Add(2 * time.Minute))["leased"]; r.Status != store.OutboxSkipped {
+				t.Errorf("after its lease the leased row is %s, want skipped", r.Status)
+			}
+			if err := st.ReadOutbox().Skip(ctx, ids, "x", now); err == nil {
+				t.Error("a read-only query skipped rows")
+			}
+		})
+	}
+}

@@ -250,10 +250,25 @@ func (g *globals) deliver(ctx context.Context, l *mapping.Loaded, st *store.Stor
 	}
 	fmt.Fprintf(g.stdout, "deliveries: %d sent%s, %d skipped, %d to retry, %d failed; %d notification(s) routed (%d told nobody), %d held for digests, %d waiting\n",
 		rep.Delivered, existed, rep.Skipped, rep.Retrying, rep.Failed, routed, dropped, held, later)
+	if rep.Plan != nil && len(rep.Plan.Stale) > 0 {
+		fmt.Fprintf(g.stdout, "dropped %s: karkas deliveries list --state skipped\n", staleLine(rep.Plan.Stale))
+	}
 	if rep.Failed > 0 {
 		fmt.Fprintln(g.stdout, "failed deliveries: karkas deliveries list --state failed; karkas deliveries retry ID once fixed")
 	}
 	return rep.Failed, nil
+}
+
+// staleLine says how many deliveries were planned for sinks routing no
+// longer names, by sink.
+func staleLine(stale []push.Stale) string {
+	n := 0
+	var parts []string
+	for _, s := range stale {
+		n += len(s.IDs)
+		parts = append(parts, fmt.Sprintf("%s: %d", s.Sink, len(s.IDs)))
+	}
+	return fmt.Sprintf("%d deliveries of sinks no longer in routing.sinks, never to be sent (%s)", n, strings.Join(parts, ", "))
 }
 
 // waitingRoutes counts the notifications queued and not routed.
@@ -354,6 +369,9 @@ func printPlan(out io.Writer, cfg *mapping.Config, planner *push.Planner, plan *
 	sort.Strings(reasons)
 	if len(reasons) > 0 {
 		fmt.Fprintf(out, "notifications that tell nobody: %s\n", strings.Join(reasons, "; "))
+	}
+	if len(plan.Stale) > 0 {
+		fmt.Fprintf(out, "would drop %s\n", staleLine(plan.Stale))
 	}
 }
 
