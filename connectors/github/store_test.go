@@ -2,7 +2,6 @@ package github_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"github.com/karkas/karkas/connectors/github/githubfake"
 	"github.com/karkas/karkas/internal/testdb"
 	"github.com/karkas/karkas/mapping"
-	"github.com/karkas/karkas/record"
 	"github.com/karkas/karkas/sla"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/engine"
@@ -47,49 +45,9 @@ var ghInfo = mapping.SourceInfo{ID: "github", Kind: github.KindName, Identity: m
 // engine keeps beside each row.
 func stored(t *testing.T, st *store.Store) *memStore {
 	t.Helper()
+	r := testdb.LiveRecords(t, st, "github")
 	m := newMemStore()
-	ctx := context.Background()
-	for _, table := range []string{"containers", "source_people", "tasks", "task_status_changes", "messages"} {
-		after := ""
-		for {
-			rows, err := st.RawPage(ctx, table, "github", after, 1000)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, r := range rows {
-				var err error
-				switch table {
-				case "containers":
-					var v record.Container
-					err = json.Unmarshal([]byte(r.Raw), &v)
-					m.containers[r.ExternalID] = v
-				case "source_people":
-					var v record.Person
-					err = json.Unmarshal([]byte(r.Raw), &v)
-					m.people[r.ExternalID] = v
-				case "tasks":
-					var v record.Task
-					err = json.Unmarshal([]byte(r.Raw), &v)
-					m.tasks[r.ExternalID] = v
-				case "task_status_changes":
-					var v record.StatusChange
-					err = json.Unmarshal([]byte(r.Raw), &v)
-					m.changes[r.ExternalID] = v
-				case "messages":
-					var v record.Message
-					err = json.Unmarshal([]byte(r.Raw), &v)
-					m.messages[r.ExternalID] = v
-				}
-				if err != nil {
-					t.Fatalf("%s %s: %v", table, r.ExternalID, err)
-				}
-				after = r.ExternalID
-			}
-			if len(rows) < 1000 {
-				break
-			}
-		}
-	}
+	m.containers, m.people, m.tasks, m.changes, m.messages = r.Containers, r.People, r.Tasks, r.Changes, r.Messages
 	return m
 }
 
