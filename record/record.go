@@ -10,7 +10,11 @@
 package record
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -121,18 +125,22 @@ type Message struct {
 	Channel    string `json:"channel"`
 	// ThreadKey groups messages of one conversation: the task id for
 	// comments, the root Message-ID for email.
-	ThreadKey   string     `json:"thread_key"`
-	TaskID      string     `json:"task_id,omitempty"`
-	ContainerID string     `json:"container_id,omitempty"`
-	AuthorID    string     `json:"author_id,omitempty"`
-	AuthorName  string     `json:"author_name,omitempty"`
-	AuthorEmail string     `json:"author_email,omitempty"`
-	To          []string   `json:"to,omitempty"`
-	Cc          []string   `json:"cc,omitempty"`
-	Subject     string     `json:"subject,omitempty"`
-	Body        string     `json:"body"`
-	SentAt      time.Time  `json:"sent_at"`
-	EditedAt    *time.Time `json:"edited_at,omitempty"`
+	ThreadKey   string    `json:"thread_key"`
+	TaskID      string    `json:"task_id,omitempty"`
+	ContainerID string    `json:"container_id,omitempty"`
+	AuthorID    string    `json:"author_id,omitempty"`
+	AuthorName  string    `json:"author_name,omitempty"`
+	AuthorEmail string    `json:"author_email,omitempty"`
+	To          []string  `json:"to,omitempty"`
+	Cc          []string  `json:"cc,omitempty"`
+	Subject     string    `json:"subject,omitempty"`
+	Body        string    `json:"body"`
+	SentAt      time.Time `json:"sent_at"`
+	// SentAtFrom says where SentAt came from when it is not the message's
+	// own date (an email's Date header, a comment's time): one of the
+	// SentAtFrom* values. Empty means the message's own date.
+	SentAtFrom string     `json:"sent_at_from,omitempty"`
+	EditedAt   *time.Time `json:"edited_at,omitempty"`
 	// Automated is true for auto-replies, bounces, bulk mail and bots; such a
 	// message never counts as a human reply. AutomatedReason says why.
 	Automated       bool         `json:"automated,omitempty"`
@@ -145,6 +153,37 @@ type Message struct {
 	// URLs or short links) that mapping may use to link the message.
 	TaskRefs []string `json:"task_refs,omitempty"`
 	Deleted  bool     `json:"deleted,omitempty"`
+}
+
+// Where an email's SentAt came from when it had no readable Date header,
+// in the order they are tried.
+const (
+	SentAtFromReceived  = "received"     // the newest Received: header's date
+	SentAtFromMboxLine  = "mbox_from"    // the date on the mbox "From " line
+	SentAtFromDelivery  = "internaldate" // the IMAP server's INTERNALDATE
+	SentAtFromFileMTime = "file_mtime"   // the .eml file's modification time
+)
+
+// Fingerprint identifies a message's content, whatever folder or file it
+// was read from: its author, recipients, date, subject and text. Two
+// copies of one message (INBOX and Archive) have the same fingerprint; two
+// different messages a mailer gave the same Message-ID do not. It is 12
+// hex digits of a SHA-256.
+func (m *Message) Fingerprint() string {
+	h := sha256.New()
+	field := func(s string) {
+		var n [8]byte
+		binary.LittleEndian.PutUint64(n[:], uint64(len(s)))
+		h.Write(n[:])
+		h.Write([]byte(s))
+	}
+	field(strings.ToLower(m.AuthorEmail))
+	field(strings.ToLower(strings.Join(m.To, ",")))
+	field(strings.ToLower(strings.Join(m.Cc, ",")))
+	field(m.SentAt.UTC().Format(time.RFC3339Nano))
+	field(m.Subject)
+	field(m.Body)
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // TimeEntry is one logged span of work.
@@ -179,6 +218,41 @@ type Problem struct {
 	// Where names the input: a file and line, a message number, an API route.
 	Where   string `json:"where"`
 	Message string `json:"message"`
+	// Warning says the input was stored anyway and the problem is a note
+	// on it (a repaired header, a date taken from elsewhere), not a
+	// refusal: a reader counts it among what was stored, never among what
+	// was skipped.
+	Warning bool `json:"warning,omitempty"`
+}
+
+// Tally counts what a source read in its own units of input (messages,
+// files, rows), for the run's summary: every unit read is stored, refused
+// (with a Problem saying where and why) or merged into one read before as
+// the same (a message in INBOX and in Archive). Stored + Refused + Merged
+// is Read. Warned counts the stored units that came with a warning
+// Problem. A batch carries the counts of what it adds, not running totals.
+type Tally struct {
+	// Unit names what is counted, plural: "messages".
+	Unit                                  string
+	Read, Stored, Refused, Merged, Warned int
+}
+
+// Add adds o's counts into t; t takes o's unit when it has none.
+func (t *Tally) Add(o Tally) {
+	if t.Unit == "" {
+		t.Unit = o.Unit
+	}
+	t.Read += o.Read
+	t.Stored += o.Stored
+	t.Refused += o.Refused
+	t.Merged += o.Merged
+	t.Warned += o.Warned
+}
+
+// Adds reports whether the counts add up: Stored + Refused + Merged = Read
+// and no more than Stored were warned about.
+func (t Tally) Adds() bool {
+	return t.Stored+t.Refused+t.Merged == t.Read && t.Warned <= t.Stored && min(t.Read, t.Stored, t.Refused, t.Merged, t.Warned) >= 0
 }
 
 // Batch is what a source hands to the engine at once. The engine stores
@@ -199,6 +273,13 @@ type Batch struct {
 	// emit are gone upstream, and the engine soft-deletes them. Only the
 	// last batch of a pull may set it.
 	EndOfSnapshot bool
+	// Snapshot, on the batch that sets EndOfSnapshot, narrows what the
+	// pull holds whole to these scopes: only rows inside them that the
+	// pull did not emit are soft-deleted, and the rest of what the source
+	// holds is kept. A board export, which holds only the newest actions,
+	// names the span its actions cover, so history older than that is
+	// never taken for deleted. Empty means the whole source.
+	Snapshot []Scope
 	// Complete lists parts of the source that this batch holds whole: a
 	// card's comments re-read, a window of time entries re-pulled. Live
 	// rows of the source inside such a scope that the batch does not hold
@@ -206,6 +287,10 @@ type Batch struct {
 	// transaction. A scope must fit in one batch; split a large one by
 	// container or time window.
 	Complete []Scope
+	// Tally counts the input this batch's records and problems came from,
+	// for sources that read units of their own (see Tally). Zero for
+	// sources that do not count.
+	Tally Tally
 }
 
 // Scope names a part of a source's records; see Batch.Complete. Empty

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/karkas/karkas/record"
 )
 
 // Run statuses.
@@ -55,7 +57,10 @@ type RunResult struct {
 	Received Counts
 	Written  Counts
 	Problems int
-	Err      error
+	// Input is what the source counted of its own input (record.Tally);
+	// zero for sources that do not count.
+	Input record.Tally
+	Err   error
 }
 
 // FinishRun records the end of a run.
@@ -66,13 +71,70 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, r RunResult) error {
 	}
 	received, _ := json.Marshal(nonNil(r.Received))
 	written, _ := json.Marshal(nonNil(r.Written))
+	input, _ := json.Marshal(tallyJSON(r.Input))
 	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE sync_runs SET finished_at = ?, status = ?, batches = ?,
-		received = ?, written = ?, rows_written = ?, problems = ?, error = ? WHERE id = ?`),
-		s.Now(), status, r.Batches, string(received), string(written), r.Written.Total()-r.Written["problems"], r.Problems, msg, runID)
+		received = ?, written = ?, rows_written = ?, problems = ?, error = ?, input = ? WHERE id = ?`),
+		s.Now(), status, r.Batches, string(received), string(written), r.Written.Total()-r.Written["problems"], r.Problems, msg,
+		string(input), runID)
 	if err != nil {
 		return fmt.Errorf("recording run end: %w", err)
 	}
 	return nil
+}
+
+// Input is a run's record.Tally as sync_runs.input keeps it.
+type Input struct {
+	Unit    string `json:"unit,omitempty"`
+	Read    int    `json:"read"`
+	Stored  int    `json:"stored"`
+	Refused int    `json:"refused"`
+	Merged  int    `json:"merged"`
+	Warned  int    `json:"warned"`
+}
+
+func tallyJSON(t record.Tally) any {
+	if t == (record.Tally{}) {
+		return struct{}{}
+	}
+	return Input{Unit: t.Unit, Read: t.Read, Stored: t.Stored, Refused: t.Refused, Merged: t.Merged, Warned: t.Warned}
+}
+
+// Tally is the stored input as a record.Tally.
+func (in Input) Tally() record.Tally {
+	return record.Tally{Unit: in.Unit, Read: in.Read, Stored: in.Stored, Refused: in.Refused, Merged: in.Merged, Warned: in.Warned}
+}
+
+// LastInput is, per source, what its newest run that read anything
+// counted of its input, and when that run started.
+func (s *Store) LastInput(ctx context.Context) (map[string]InputRun, error) {
+	var rows []struct {
+		SourceID  string    `db:"source_id"`
+		StartedAt time.Time `db:"started_at"`
+		Input     string    `db:"input"`
+	}
+	// The newest run per source whose input is not empty: a run that
+	// found nothing new reads nothing, and says nothing of the input.
+	err := s.DB.SelectContext(ctx, &rows, `SELECT r.source_id, r.started_at, r.input FROM sync_runs r
+		WHERE r.id = (SELECT MAX(r2.id) FROM sync_runs r2 WHERE r2.source_id = r.source_id AND r2.finished_at IS NOT NULL
+		              AND NOT r2.dry_run AND CAST(r2.input AS TEXT) NOT IN ('{}', ''))`)
+	if err != nil {
+		return nil, fmt.Errorf("reading runs' input counts: %w", err)
+	}
+	out := map[string]InputRun{}
+	for _, r := range rows {
+		var in Input
+		if err := json.Unmarshal([]byte(r.Input), &in); err != nil {
+			return nil, fmt.Errorf("run of %s: input counts: %w", r.SourceID, err)
+		}
+		out[r.SourceID] = InputRun{At: r.StartedAt, Input: in}
+	}
+	return out, nil
+}
+
+// InputRun is a run's input counts and when the run started.
+type InputRun struct {
+	At    time.Time
+	Input Input
 }
 
 func nonNil(c Counts) Counts {
@@ -337,18 +399,41 @@ func (s *Store) stringMap(ctx context.Context, query string, args ...any) (map[s
 	return out, rows.Err()
 }
 
-// ProblemRow is a recorded piece of unreadable input.
+// ProblemRow is a recorded problem with a piece of input.
 type ProblemRow struct {
 	SourceID  string    `db:"source_id"`
 	Location  string    `db:"location"`
 	Message   string    `db:"message"`
+	Warning   bool      `db:"warning"`
 	CreatedAt time.Time `db:"created_at"`
 }
 
-// RecentProblems lists the newest recorded problems.
-func (s *Store) RecentProblems(ctx context.Context, limit int) ([]ProblemRow, error) {
+// RecentProblems lists the newest recorded problems of one kind: input
+// refused (warnings false) or notes on input stored anyway (true).
+func (s *Store) RecentProblems(ctx context.Context, warnings bool, limit int) ([]ProblemRow, error) {
 	var out []ProblemRow
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT source_id, location, message, created_at FROM problems
-		ORDER BY created_at DESC, source_id, location LIMIT ?`), limit)
+	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT source_id, location, message, warning, created_at FROM problems
+		WHERE warning = ? ORDER BY created_at DESC, source_id, location LIMIT ?`), warnings, limit)
 	return out, err
+}
+
+// ProblemCounts counts the recorded problems per source and kind: refused
+// input (false) and warnings (true).
+func (s *Store) ProblemCounts(ctx context.Context) (map[string]map[bool]int, error) {
+	var rows []struct {
+		SourceID string `db:"source_id"`
+		Warning  bool   `db:"warning"`
+		N        int    `db:"n"`
+	}
+	if err := s.DB.SelectContext(ctx, &rows, `SELECT source_id, warning, COUNT(*) AS n FROM problems GROUP BY source_id, warning`); err != nil {
+		return nil, fmt.Errorf("counting problems: %w", err)
+	}
+	out := map[string]map[bool]int{}
+	for _, r := range rows {
+		if out[r.SourceID] == nil {
+			out[r.SourceID] = map[bool]int{}
+		}
+		out[r.SourceID][r.Warning] = r.N
+	}
+	return out, nil
 }

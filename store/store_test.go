@@ -184,7 +184,7 @@ func testSoftDelete(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	write(t, st, &store.Batch{Tasks: []store.TaskRow{task("1", "a"), task("2", "b"), task("3", "c")}}, "")
 	seen := map[string]map[string]struct{}{"tasks": {"1": {}, "3": {}}}
-	marked, err := st.SoftDeleteMissing(ctx, "trello", seen, "snap1", false)
+	marked, err := st.SoftDeleteMissing(ctx, "trello", seen, nil, "snap1", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +201,7 @@ func testSoftDelete(t *testing.T, st *store.Store) {
 		t.Errorf("cursor = %q, want snap1 saved with the deletes", c)
 	}
 	// A second identical snapshot marks nothing more.
-	if marked, _ := st.SoftDeleteMissing(ctx, "trello", seen, "snap1", false); marked.Total() != 0 {
+	if marked, _ := st.SoftDeleteMissing(ctx, "trello", seen, nil, "snap1", false); marked.Total() != 0 {
 		t.Errorf("second snapshot marked %v", marked)
 	}
 	// Seen again: alive again.

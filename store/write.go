@@ -93,9 +93,9 @@ func (s *Store) WriteBatchComplete(ctx context.Context, sourceID string, runID i
 			}
 		}
 		for _, p := range b.Problems {
-			res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO problems (source_id, location, message, run_id, created_at)
-				VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_id, location, message) DO NOTHING`),
-				sourceID, p.Where, p.Message, runID, now)
+			res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO problems (source_id, location, message, warning, run_id, created_at)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, location, message) DO NOTHING`),
+				sourceID, p.Where, p.Message, p.Warning, runID, now)
 			if err != nil {
 				return fmt.Errorf("recording problem: %w", err)
 			}
@@ -104,7 +104,7 @@ func (s *Store) WriteBatchComplete(ctx context.Context, sourceID string, runID i
 			}
 		}
 		for _, sc := range scopes {
-			table, n, err := s.deleteOutside(ctx, tx, sourceID, sc, b, now)
+			table, n, err := s.deleteOutside(ctx, tx, sourceID, sc, heldBy(b, sc.Kind), now)
 			if err != nil {
 				return fmt.Errorf("completing %s scope: %w", sc.Kind, err)
 			}
@@ -131,32 +131,53 @@ type scopedRow struct {
 	At string `db:"at"`
 }
 
-// deleteOutside soft-deletes the live rows of sourceID inside sc that b
-// does not hold, and returns the table and how many rows it marked.
-func (s *Store) deleteOutside(ctx context.Context, tx *sqlx.Tx, sourceID string, sc record.Scope, b *Batch, now time.Time) (string, int, error) {
-	var table, timeCol, taskCol string
+// scopeTables names the table each scope kind covers.
+var scopeTables = map[string]string{
+	record.ScopeTasks:         "tasks",
+	record.ScopeStatusChanges: "task_status_changes",
+	record.ScopeMessages:      "messages",
+	record.ScopeTimeEntries:   "time_entries",
+}
+
+// heldBy lists the external ids of b's rows in the table a scope kind
+// covers.
+func heldBy(b *Batch, kind string) map[string]struct{} {
 	held := map[string]struct{}{}
-	switch sc.Kind {
+	switch kind {
 	case record.ScopeTasks:
-		table, timeCol, taskCol = "tasks", "created_at", "external_id"
 		for _, r := range b.Tasks {
 			held[r.ExternalID] = struct{}{}
 		}
 	case record.ScopeStatusChanges:
-		table, timeCol, taskCol = "task_status_changes", "at", "task_id"
 		for _, r := range b.StatusChanges {
 			held[r.ExternalID] = struct{}{}
 		}
 	case record.ScopeMessages:
-		table, timeCol, taskCol = "messages", "sent_at", "task_id"
 		for _, r := range b.Messages {
 			held[r.ExternalID] = struct{}{}
 		}
 	case record.ScopeTimeEntries:
-		table, timeCol = "time_entries", "entry_date"
 		for _, r := range b.TimeEntries {
 			held[r.ExternalID] = struct{}{}
 		}
+	}
+	return held
+}
+
+// deleteOutside soft-deletes the live rows of sourceID inside sc whose ids
+// held does not list, and returns the table and how many rows it marked.
+func (s *Store) deleteOutside(ctx context.Context, tx *sqlx.Tx, sourceID string, sc record.Scope, held map[string]struct{}, now time.Time) (string, int, error) {
+	table := scopeTables[sc.Kind]
+	var timeCol, taskCol string
+	switch sc.Kind {
+	case record.ScopeTasks:
+		timeCol, taskCol = "created_at", "external_id"
+	case record.ScopeStatusChanges:
+		timeCol, taskCol = "at", "task_id"
+	case record.ScopeMessages:
+		timeCol, taskCol = "sent_at", "task_id"
+	case record.ScopeTimeEntries:
+		timeCol = "entry_date"
 	}
 	// The time is read as text and compared here, not in SQL, so that the
 	// comparison is the same whether the driver hands back a timestamp
@@ -404,17 +425,37 @@ func (s *Store) upsertCopy(ctx context.Context, tx *sqlx.Tx, tb *table, rv refle
 	return int(n), nil
 }
 
-// SoftDeleteMissing ends a full snapshot of a source: in every normalized
-// table, each live row of the source whose external id is not in
-// seen[table] is marked deleted (the snapshot no longer holds it), and the
-// cursor is saved, all in one transaction, so that a crash before the end
-// leaves the cursor behind and the snapshot is taken again. The row's hash is
-// changed too, so that a row seen again later is written back to life.
-func (s *Store) SoftDeleteMissing(ctx context.Context, sourceID string, seen map[string]map[string]struct{}, cursor string, dryRun bool) (Counts, error) {
+// SoftDeleteMissing ends a snapshot of a source: each live row of the
+// source whose external id is not in seen[table] is marked deleted (the
+// snapshot no longer holds it), and the cursor is saved, all in one
+// transaction, so that a crash before the end leaves the cursor behind and
+// the snapshot is taken again. With no scopes the snapshot is the whole
+// source, every normalized table; with scopes (record.Batch.Snapshot) only
+// rows inside one of them can be marked. The row's hash is changed too, so
+// that a row seen again later is written back to life.
+func (s *Store) SoftDeleteMissing(ctx context.Context, sourceID string, seen map[string]map[string]struct{}, scopes []record.Scope,
+	cursor string, dryRun bool) (Counts, error) {
+	for _, sc := range scopes {
+		if err := sc.Validate(); err != nil {
+			return nil, err
+		}
+	}
 	marked := Counts{}
 	err := s.inTx(ctx, dryRun, func(tx *sqlx.Tx) error {
 		now := s.Now()
+		for _, sc := range scopes {
+			table, n, err := s.deleteOutside(ctx, tx, sourceID, sc, seen[scopeTables[sc.Kind]], now)
+			if err != nil {
+				return fmt.Errorf("ending the snapshot's %s scope: %w", sc.Kind, err)
+			}
+			if n > 0 {
+				marked[table] += n
+			}
+		}
 		for _, tableName := range Tables {
+			if len(scopes) > 0 {
+				break
+			}
 			var ids []string
 			if err := tx.SelectContext(ctx, &ids, tx.Rebind(fmt.Sprintf(
 				`SELECT external_id FROM %s WHERE source_id = ? AND deleted_at IS NULL`, tableName)), sourceID); err != nil {

@@ -101,14 +101,33 @@ and source statuses that no status rule maps yet.`,
 			if err := printDeliveryStatus(ctx, out, st); err != nil {
 				return withCode(exitStore, err)
 			}
-			problems, err := st.RecentProblems(ctx, 10)
+			inputs, err := st.LastInput(ctx)
 			if err != nil {
 				return withCode(exitStore, err)
 			}
-			if len(problems) > 0 {
-				fmt.Fprintln(out, "\ninput skipped as unreadable (newest first):")
-				for _, p := range problems {
-					fmt.Fprintf(out, "  %s: %s: %s\n", p.SourceID, p.Location, firstLine(p.Message))
+			if len(inputs) > 0 {
+				fmt.Fprintln(out, "\ninput read (each source's last run that read any):")
+				w = tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+				for _, s := range sources {
+					if in, ok := inputs[s.ID]; ok {
+						fmt.Fprintf(w, "  %s\t%s\t%s\t\n", s.ID, in.At.UTC().Format("2006-01-02 15:04 UTC"), tallyLine(in.Input.Tally()))
+					}
+				}
+				w.Flush()
+			}
+			for _, kind := range []struct {
+				warnings bool
+				head     string
+			}{{false, "input skipped as unreadable (newest first):"}, {true, "input stored with a warning (newest first):"}} {
+				problems, err := st.RecentProblems(ctx, kind.warnings, 10)
+				if err != nil {
+					return withCode(exitStore, err)
+				}
+				if len(problems) > 0 {
+					fmt.Fprintln(out, "\n"+kind.head)
+					for _, p := range problems {
+						fmt.Fprintf(out, "  %s: %s: %s\n", p.SourceID, p.Location, firstLine(p.Message))
+					}
 				}
 			}
 			unmapped, err := st.UnmappedStatuses(ctx)

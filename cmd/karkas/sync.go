@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/record"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/engine"
 	"github.com/karkas/karkas/sync/evaluate"
@@ -142,7 +144,7 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 	if dryRun {
 		head = "would write"
 	}
-	fmt.Fprintf(w, "source\tkind\trecords\t%s\tdeleted\tproblems\ttime\tresult\t\n", head)
+	fmt.Fprintf(w, "source\tkind\trecords\t%s\tdeleted\tproblems\twarnings\ttime\tresult\t\n", head)
 	total := store.Counts{}
 	for _, r := range results {
 		result := "ok"
@@ -151,12 +153,23 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 		} else if r.Batches == 0 {
 			result = "ok (unchanged)"
 		}
-		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t\n", r.SourceID, kinds[r.SourceID], r.Received.Total(),
-			r.Written.Total()-r.Written["problems"], r.Deleted.Total(), r.Problems, r.Duration.Round(time.Millisecond), result)
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t\n", r.SourceID, kinds[r.SourceID], r.Received.Total(),
+			r.Written.Total()-r.Written["problems"], r.Deleted.Total(), r.Problems, r.Warnings, r.Duration.Round(time.Millisecond), result)
 		total.Add(r.Written)
 		total.Add(r.Deleted)
 	}
 	w.Flush()
+	first := true
+	for _, r := range results {
+		if r.Input == (record.Tally{}) {
+			continue
+		}
+		if first {
+			fmt.Fprintln(g.stdout)
+			first = false
+		}
+		fmt.Fprintf(g.stdout, "%s: %s\n", r.SourceID, tallyLine(r.Input))
+	}
 	if total.Total() == 0 {
 		fmt.Fprintln(g.stdout, "\nno rows changed")
 		return
@@ -172,6 +185,22 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 		}
 	}
 	fmt.Fprintf(g.stdout, "\nrows changed: %s\n", strings.Join(parts, ", "))
+}
+
+// tallyLine says what a source counted of its input, in words:
+// "330 messages read: 327 stored (3 with a warning), 1 refused, 2 merged as
+// copies of one message".
+func tallyLine(t record.Tally) string {
+	unit := cmp.Or(t.Unit, "units")
+	line := fmt.Sprintf("%d %s read: %d stored", t.Read, unit, t.Stored)
+	if t.Warned > 0 {
+		line += fmt.Sprintf(" (%d with a warning)", t.Warned)
+	}
+	line += fmt.Sprintf(", %d refused, %d merged as copies of one already read", t.Refused, t.Merged)
+	if !t.Adds() {
+		line += " (these counts do not add up: a bug, please report it)"
+	}
+	return line
 }
 
 func firstLine(s string) string {

@@ -66,7 +66,12 @@ type Result struct {
 	Received store.Counts
 	Written  store.Counts
 	Deleted  store.Counts
+	// Problems counts the input refused; Warnings the notes on input
+	// stored anyway (record.Problem.Warning).
 	Problems int
+	Warnings int
+	// Input is what the source counted of its own input (record.Tally).
+	Input    record.Tally
 	Batches  int
 	Duration time.Duration
 	Err      error
@@ -145,6 +150,7 @@ type writeJob struct {
 	rows     *store.Batch
 	cursor   string
 	snapshot bool
+	window   []record.Scope // what the snapshot holds whole (all of the source when empty)
 	scopes   []record.Scope // parts of the source the rows hold whole
 	first, n int            // the batches it holds, first to n (several once grouped)
 	received int
@@ -212,10 +218,22 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 		rows := b.build(batch)
 		markSeen(r.seen, rows)
 		countReceived(res.Received, batch)
-		res.Problems += len(batch.Problems)
+		for _, p := range batch.Problems {
+			if p.Warning {
+				res.Warnings++
+			} else {
+				res.Problems++
+			}
+		}
+		res.Input.Add(batch.Tally)
 		res.Batches++
+		for _, sc := range batch.Snapshot {
+			if err := sc.Validate(); err != nil {
+				return fmt.Errorf("source %s emitted a bad snapshot scope: %w", job.Info.ID, err)
+			}
+		}
 		j := writeJob{run: r, rows: rows, cursor: batch.Cursor, snapshot: batch.EndOfSnapshot,
-			scopes: slices.Clone(batch.Complete), first: res.Batches, n: res.Batches, received: res.Received.Total()}
+			window: slices.Clone(batch.Snapshot), scopes: slices.Clone(batch.Complete), first: res.Batches, n: res.Batches, received: res.Received.Total()}
 		w.reserve(rows.Len())
 		select {
 		case w.queue <- j:
@@ -262,7 +280,7 @@ func (e *Engine) finish(ctx context.Context, r *run) Result {
 		_ = e.Store.SetAttention(fctx, res.SourceID, "")
 	}
 	if err := e.Store.FinishRun(fctx, res.RunID, store.RunResult{Batches: res.Batches, Received: res.Received,
-		Written: mergeCounts(res.Written, res.Deleted), Problems: res.Problems, Err: res.Err}); err != nil && res.Err == nil {
+		Written: mergeCounts(res.Written, res.Deleted), Problems: res.Problems, Input: res.Input, Err: res.Err}); err != nil && res.Err == nil {
 		res.Err = err
 	}
 	return res
@@ -361,10 +379,11 @@ func (w *writer) write(ctx context.Context, e *Engine, j writeJob) {
 	if j.snapshot {
 		// The snapshot's last rows, then the deletes and the
 		// cursor: a crash between them re-reads the snapshot.
-		written, err = e.Store.WriteBatch(ctx, sourceID, r.res.RunID, j.rows, "", e.DryRun)
+		var deleted store.Counts
+		written, deleted, err = e.Store.WriteBatchComplete(ctx, sourceID, r.res.RunID, j.rows, j.scopes, "", e.DryRun)
+		r.deleted.Add(deleted)
 		if err == nil {
-			var deleted store.Counts
-			deleted, err = e.Store.SoftDeleteMissing(ctx, sourceID, r.seen, j.cursor, e.DryRun)
+			deleted, err = e.Store.SoftDeleteMissing(ctx, sourceID, r.seen, j.window, j.cursor, e.DryRun)
 			r.deleted.Add(deleted)
 		}
 	} else {
@@ -427,7 +446,7 @@ func (w *writer) group(j writeJob) (writeJob, *writeJob) {
 		if k.cursor != "" {
 			j.cursor = k.cursor
 		}
-		j.snapshot = k.snapshot
+		j.snapshot, j.window = k.snapshot, k.window
 		j.scopes = append(j.scopes, k.scopes...)
 		j.n, j.received = k.n, k.received
 		if k.snapshot {
