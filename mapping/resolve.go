@@ -52,6 +52,10 @@ type Lookup interface {
 	TaskByRef(ref string) (TaskLink, bool)
 	// ContainerClient is the client of a stored container.
 	ContainerClient(sourceID, externalID string) (string, bool)
+	// Person is a person the source lists (a board member, a repository
+	// user), so that a record naming them by id resolves through every
+	// name the config may know them by.
+	Person(sourceID, externalID string) (record.Person, bool)
 }
 
 // Resolver maps neutral records onto the agency's model. Build one per
@@ -183,7 +187,35 @@ func (r *Resolver) Identify(namespace string, ids ...string) PersonRes {
 
 // Person resolves a person record.
 func (r *Resolver) Person(src SourceInfo, p record.Person) PersonRes {
-	return r.Identify(src.Identity, p.ExternalID, p.Username, p.Email)
+	return r.Identify(src.Identity, forms(src, p)...)
+}
+
+// forms are the names of a source's person that the config's identity
+// field for the source may hold: for Trello "member ids or usernames", for
+// GitHub logins, for time trackers "user ids, names or emails", and the
+// email address anywhere (Identify also tries every name as an email).
+func forms(src SourceInfo, p record.Person) []string {
+	ids := []string{p.ExternalID, p.Username, p.Email}
+	if src.Identity == IdentityTimeTracker {
+		ids = append(ids, p.Name)
+	}
+	return ids
+}
+
+// Who resolves a person a record names by the source's own reference (a
+// member id, a login, a user id): by the reference, then by the other
+// names the source lists for it (Lookup.Person), then by more, names the
+// record itself carries. A comment whose author the config knows only by
+// Trello username resolves so, whether it came from the API, an export or
+// a webhook.
+func (r *Resolver) Who(src SourceInfo, look Lookup, ref string, more ...string) PersonRes {
+	ids := []string{ref}
+	if look != nil && ref != "" {
+		if p, ok := look.Person(src.ID, ref); ok {
+			ids = append(ids, forms(src, p)[1:]...)
+		}
+	}
+	return r.Identify(src.Identity, append(ids, more...)...)
 }
 
 // Container returns the client a container belongs to, or "".
@@ -238,22 +270,27 @@ type TaskRes struct {
 	// otherwise the mapped source status ("" when unmapped).
 	Status      string
 	AssigneeIDs []string
-	Creator     PersonRes
+	// UnmappedAssignees are the source's references of assignees the
+	// config names nobody for.
+	UnmappedAssignees []string
+	Creator           PersonRes
 }
 
 // Task resolves a task whose container belongs to containerClient.
-func (r *Resolver) Task(src SourceInfo, t record.Task, containerClient string) TaskRes {
+func (r *Resolver) Task(src SourceInfo, t record.Task, containerClient string, look Lookup) TaskRes {
 	res := TaskRes{ClientID: containerClient, Status: r.Status(src, t.Status)}
 	if t.Closed || t.Deleted {
 		res.Status = StatusArchived
 	}
 	for _, a := range t.Assignees {
-		if p := r.Identify(src.Identity, a); p.PersonID != "" {
+		if p := r.Who(src, look, a); p.PersonID != "" {
 			res.AssigneeIDs = append(res.AssigneeIDs, p.PersonID)
+		} else if a != "" {
+			res.UnmappedAssignees = append(res.UnmappedAssignees, a)
 		}
 	}
 	if t.CreatorID != "" {
-		res.Creator = r.Identify(src.Identity, t.CreatorID)
+		res.Creator = r.Who(src, look, t.CreatorID)
 	}
 	return res
 }
@@ -266,13 +303,13 @@ type StatusChangeRes struct {
 }
 
 // StatusChange resolves a move between source statuses.
-func (r *Resolver) StatusChange(src SourceInfo, sc record.StatusChange) StatusChangeRes {
+func (r *Resolver) StatusChange(src SourceInfo, sc record.StatusChange, look Lookup) StatusChangeRes {
 	res := StatusChangeRes{ToStatus: r.Status(src, sc.To)}
 	if sc.From != "" {
 		res.FromStatus = r.Status(src, sc.From)
 	}
 	if sc.ActorID != "" {
-		res.Actor = r.Identify(src.Identity, sc.ActorID)
+		res.Actor = r.Who(src, look, sc.ActorID)
 	}
 	return res
 }
@@ -290,7 +327,7 @@ type MessageRes struct {
 // comes from the message's task; an email's client comes from its
 // correspondents, and its task from a card it links.
 func (r *Resolver) Message(src SourceInfo, m record.Message, look Lookup) MessageRes {
-	res := MessageRes{Author: r.Identify(src.Identity, m.AuthorID, m.AuthorEmail)}
+	res := MessageRes{Author: r.Who(src, look, m.AuthorID, m.AuthorEmail)}
 	if m.TaskID != "" {
 		if t, ok := look.Task(src.ID, m.TaskID); ok {
 			res.Task = &t
@@ -353,7 +390,7 @@ type TimeEntryRes struct {
 // (a tracker task id "tr:<card id or short link>" links to the Trello card),
 // its client and its category.
 func (r *Resolver) TimeEntry(src SourceInfo, e record.TimeEntry, look Lookup) TimeEntryRes {
-	res := TimeEntryRes{Person: r.Identify(src.Identity, e.PersonID, e.PersonEmail, e.PersonName)}
+	res := TimeEntryRes{Person: r.Who(src, look, e.PersonID, e.PersonEmail, e.PersonName)}
 	if ref := trackerTaskRef(e.TaskID); ref != "" {
 		if t, ok := look.TaskByRef(ref); ok {
 			res.Task = &t

@@ -10,7 +10,10 @@ import (
 type fakeLookup struct {
 	tasks      map[string]TaskLink // by external id and short ref
 	containers map[string]string
+	people     map[string]record.Person // by external id
 }
+
+func (f fakeLookup) Person(_, id string) (record.Person, bool) { p, ok := f.people[id]; return p, ok }
 
 func (f fakeLookup) Task(_, id string) (TaskLink, bool)    { t, ok := f.tasks[id]; return t, ok }
 func (f fakeLookup) TaskByRef(ref string) (TaskLink, bool) { t, ok := f.tasks[ref]; return t, ok }
@@ -41,6 +44,12 @@ var (
 	look   = fakeLookup{
 		tasks:      map[string]TaskLink{"5f00000000000000000000c1": card, "AbCd1234": card},
 		containers: map[string]string{"b1": "acme"},
+		// Anna is mapped by her Trello username only; her comments and
+		// moves name her by member id.
+		people: map[string]record.Person{
+			"5f1a00000000000000000001": {ExternalID: "5f1a00000000000000000001", Username: "annap", Name: "Anna"},
+			"u42":                      {ExternalID: "u42", Name: "John", Email: "john@acme.com"},
+		},
 	}
 )
 
@@ -78,15 +87,48 @@ func TestStatusAndTask(t *testing.T) {
 	if got := r.Status(trello, "Someday"); got != "" {
 		t.Errorf("unmapped status = %q, want empty", got)
 	}
-	res := r.Task(trello, record.Task{Status: "Doing", Assignees: []string{"annap", "ghost"}, CreatorID: "john@acme.com"}, "acme")
-	if res.Status != StatusInProgress || len(res.AssigneeIDs) != 1 || res.AssigneeIDs[0] != "anna" || res.Creator.Side != SideClient {
+	res := r.Task(trello, record.Task{Status: "Doing", Assignees: []string{"annap", "ghost"}, CreatorID: "john@acme.com"}, "acme", look)
+	if res.Status != StatusInProgress || len(res.AssigneeIDs) != 1 || res.AssigneeIDs[0] != "anna" || res.Creator.Side != SideClient ||
+		len(res.UnmappedAssignees) != 1 || res.UnmappedAssignees[0] != "ghost" {
 		t.Errorf("task = %+v", res)
 	}
-	if res := r.Task(trello, record.Task{Status: "Doing", Closed: true}, "acme"); res.Status != StatusArchived {
+	if res := r.Task(trello, record.Task{Status: "Doing", Closed: true}, "acme", look); res.Status != StatusArchived {
 		t.Errorf("archived card status = %q", res.Status)
 	}
 	if got := r.Container(trello, record.Container{Kind: record.ContainerBoard, ExternalID: "zzz", URL: "https://trello.com/b/B1/acme"}); got != "acme" {
 		t.Errorf("board by short link in URL = %q", got)
+	}
+}
+
+// A person the config names by one of the forms its field promises (a
+// Trello username, a tracker user's email) is recognised in every record
+// kind that names them by the source's id, through the people the source
+// lists.
+func TestIdentityThroughSourcePeople(t *testing.T) {
+	t.Parallel()
+	r := resolver(t)
+	const anna = "5f1a00000000000000000001"
+	comment := r.Message(trello, record.Message{Channel: record.ChannelCardComment, AuthorID: anna, TaskID: "5f00000000000000000000c1"}, look)
+	move := r.StatusChange(trello, record.StatusChange{To: "Doing", ActorID: anna}, look)
+	task := r.Task(trello, record.Task{Status: "Doing", Assignees: []string{anna}, CreatorID: anna}, "acme", look)
+	entry := r.TimeEntry(csv, record.TimeEntry{PersonID: "u42"}, look)
+	for name, got := range map[string]PersonRes{"comment author": comment.Author, "move actor": move.Actor, "task creator": task.Creator} {
+		if got.PersonID != "anna" || got.Side != SideAgency {
+			t.Errorf("%s: %+v, want anna of the agency", name, got)
+		}
+	}
+	if comment.Direction != DirectionOutbound {
+		t.Errorf("comment direction %q, want outbound", comment.Direction)
+	}
+	if len(task.AssigneeIDs) != 1 || task.AssigneeIDs[0] != "anna" || len(task.UnmappedAssignees) != 0 {
+		t.Errorf("assignees %v (unmapped %v), want anna", task.AssigneeIDs, task.UnmappedAssignees)
+	}
+	if entry.Person.PersonID != "john" {
+		t.Errorf("tracker user by the email the tracker lists: %+v, want john", entry.Person)
+	}
+	// Without the source's people, the id alone is nobody.
+	if got := r.Message(trello, record.Message{Channel: record.ChannelCardComment, AuthorID: anna}, fakeLookup{}); got.Author.PersonID != "" {
+		t.Errorf("an id the source does not list resolved to %+v", got.Author)
 	}
 }
 

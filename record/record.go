@@ -186,6 +186,23 @@ func (m *Message) Fingerprint() string {
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
+// Parents lists the ids an email names as its parents, oldest first:
+// References in order, then In-Reply-To when it is not already the last of
+// them. The message's own id and repeats are left out.
+func (m *Message) Parents() []string {
+	out := make([]string, 0, len(m.References)+1)
+	add := func(id string) {
+		if id != "" && id != m.ExternalID && (len(out) == 0 || out[len(out)-1] != id) {
+			out = append(out, id)
+		}
+	}
+	for _, r := range m.References {
+		add(r)
+	}
+	add(m.InReplyTo)
+	return out
+}
+
 // TimeEntry is one logged span of work.
 type TimeEntry struct {
 	ExternalID string `json:"external_id"`

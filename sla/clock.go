@@ -14,7 +14,22 @@ const (
 	Met      = "met"      // stopped in time
 	Resolved = "resolved" // stopped after it breached
 	Paused   = "paused"   // not counting: the work waits on the client
+	// Withdrawn is no policy's answer: the store gives it to a stored
+	// clock that an evaluation of all the facts no longer produces, because
+	// its message or task is gone, its message moved into another
+	// conversation when two threads joined, or what it watched no longer
+	// holds. It is no longer a promise, kept or broken.
+	Withdrawn = "withdrawn"
 )
+
+// WholeHistory reports whether every evaluation produces the policy's
+// clocks for the whole history of the facts, so that a stored clock it no
+// longer produces is no longer true (and is Withdrawn). Client contact and
+// the hour budget evaluate only the current silence and the current month:
+// their earlier clocks stay as they last were.
+func WholeHistory(policy string) bool {
+	return policy != PolicyClientContact && policy != PolicyHourBudget
+}
 
 // Duration is a span of business time: whole business days of the
 // calendar it is measured in, plus business hours and minutes.

@@ -24,6 +24,26 @@ func (s *Store) TaskKeys(ctx context.Context) ([]TaskKey, error) {
 	return out, nil
 }
 
+// PersonKey is a person a source listed, by the names it gave.
+type PersonKey struct {
+	SourceID   string `db:"source_id"`
+	ExternalID string `db:"external_id"`
+	Username   string `db:"username"`
+	Name       string `db:"name"`
+	Email      string `db:"email"`
+}
+
+// PersonKeys lists every person the sources listed, deleted ones too: a
+// member who left a board still wrote its old comments.
+func (s *Store) PersonKeys(ctx context.Context) ([]PersonKey, error) {
+	var out []PersonKey
+	err := s.DB.SelectContext(ctx, &out, `SELECT source_id, external_id, username, name, email FROM source_people`)
+	if err != nil {
+		return nil, fmt.Errorf("listing source people: %w", err)
+	}
+	return out, nil
+}
+
 // ContainerKey is a stored container and its client.
 type ContainerKey struct {
 	SourceID   string `db:"source_id"`
@@ -75,4 +95,70 @@ func isTable(name string) bool {
 		}
 	}
 	return false
+}
+
+// UnmappedRef is a source's reference to a person that stored rows of one
+// kind name and that resolved to no person of the config.
+type UnmappedRef struct {
+	SourceID string `db:"source_id"`
+	Ref      string `db:"ref"`
+	// Kind is what the rows are: messages, status_changes, created_tasks
+	// or time_entries.
+	Kind string `db:"kind"`
+	// Name is a name the rows give, when they give one.
+	Name string `db:"name"`
+	// Side is what the rows resolved the person's side to without a
+	// person (an email address by its domain); "" when rows differ.
+	Side     string `db:"side"`
+	ClientID string `db:"client_id"`
+	Records  int    `db:"records"`
+}
+
+// UnmappedRefs lists, per source and reference, the live rows that name a
+// person the mapping resolved to nobody: authors of messages (for email,
+// only addresses whose domain is the agency's or a client's, never
+// strangers or automated mail), movers of tasks, creators of tasks, and
+// the people of time entries. Assignees are in AssigneeRefs.
+func (s *Store) UnmappedRefs(ctx context.Context) ([]UnmappedRef, error) {
+	var out []UnmappedRef
+	err := s.DB.SelectContext(ctx, &out, `
+		SELECT source_id, author_ref AS ref, 'messages' AS kind, MAX(author_name) AS name,
+		       CASE WHEN MIN(author_side) = MAX(author_side) THEN MIN(author_side) ELSE '' END AS side,
+		       CASE WHEN MIN(client_id) = MAX(client_id) THEN MIN(client_id) ELSE '' END AS client_id, COUNT(*) AS records
+		FROM messages WHERE deleted_at IS NULL AND NOT automated AND author_person_id = '' AND author_ref <> ''
+		  AND (channel <> 'email' OR author_side IN ('agency', 'client'))
+		GROUP BY source_id, author_ref
+		UNION ALL
+		SELECT source_id, actor_ref, 'status_changes', '', '', '', COUNT(*) FROM task_status_changes
+		WHERE deleted_at IS NULL AND actor_person_id = '' AND actor_ref <> '' GROUP BY source_id, actor_ref
+		UNION ALL
+		SELECT source_id, creator_ref, 'created_tasks', '', '', '', COUNT(*) FROM tasks
+		WHERE deleted_at IS NULL AND creator_person_id = '' AND creator_ref <> '' GROUP BY source_id, creator_ref
+		UNION ALL
+		SELECT source_id, person_ref, 'time_entries', MAX(person_name), '', '', COUNT(*) FROM time_entries
+		WHERE deleted_at IS NULL AND person_id = '' AND person_ref <> '' GROUP BY source_id, person_ref
+		ORDER BY 1, 2, 3`)
+	if err != nil {
+		return nil, fmt.Errorf("listing people no mapping names: %w", err)
+	}
+	return out, nil
+}
+
+// TaskAssignees is a live task's assignees as the source names them and as
+// the mapping resolved them.
+type TaskAssignees struct {
+	SourceID    string `db:"source_id"`
+	Refs        string `db:"assignee_refs"`
+	AssigneeIDs string `db:"assignee_ids"`
+}
+
+// AssigneeRefs lists the live tasks that have assignees.
+func (s *Store) AssigneeRefs(ctx context.Context) ([]TaskAssignees, error) {
+	var out []TaskAssignees
+	err := s.DB.SelectContext(ctx, &out, `SELECT source_id, CAST(assignee_refs AS TEXT) AS assignee_refs,
+		CAST(assignee_ids AS TEXT) AS assignee_ids FROM tasks WHERE deleted_at IS NULL AND CAST(assignee_refs AS TEXT) <> '[]'`)
+	if err != nil {
+		return nil, fmt.Errorf("listing task assignees: %w", err)
+	}
+	return out, nil
 }

@@ -51,62 +51,76 @@ type SourcePersonRow struct {
 
 // TaskRow is a row of tasks.
 type TaskRow struct {
-	SourceID        string     `db:"source_id" json:"-"`
-	ExternalID      string     `db:"external_id" json:"-"`
-	ContainerID     string     `db:"container_id"`
-	ShortRef        string     `db:"short_ref"`
-	ClientID        string     `db:"client_id"`
-	Title           string     `db:"title"`
-	Description     string     `db:"description"`
-	SourceStatus    string     `db:"source_status"`
-	Status          string     `db:"status"`
-	Labels          string     `db:"labels"`
-	AssigneeIDs     string     `db:"assignee_ids"`
-	CreatorPersonID string     `db:"creator_person_id"`
-	CreatorSide     string     `db:"creator_side"`
-	CreatedAt       time.Time  `db:"created_at"`
-	DueAt           *time.Time `db:"due_at"`
-	DueDone         bool       `db:"due_done"`
-	Closed          bool       `db:"closed"`
-	URL             string     `db:"url"`
-	Raw             string     `db:"raw"`
-	Hash            string     `db:"hash" json:"-"`
-	DeletedAt       *time.Time `db:"deleted_at" json:"-"`
-	SyncedAt        time.Time  `db:"synced_at" json:"-"`
+	SourceID        string `db:"source_id" json:"-"`
+	ExternalID      string `db:"external_id" json:"-"`
+	ContainerID     string `db:"container_id"`
+	ShortRef        string `db:"short_ref"`
+	ClientID        string `db:"client_id"`
+	Title           string `db:"title"`
+	Description     string `db:"description"`
+	SourceStatus    string `db:"source_status"`
+	Status          string `db:"status"`
+	Labels          string `db:"labels"`
+	AssigneeIDs     string `db:"assignee_ids"`
+	CreatorPersonID string `db:"creator_person_id"`
+	CreatorSide     string `db:"creator_side"`
+	// CreatorRef and AssigneeRefs are the source's references of the
+	// creator and the assignees (ids, logins), resolved or not.
+	CreatorRef   string     `db:"creator_ref"`
+	AssigneeRefs string     `db:"assignee_refs"`
+	CreatedAt    time.Time  `db:"created_at"`
+	DueAt        *time.Time `db:"due_at"`
+	DueDone      bool       `db:"due_done"`
+	Closed       bool       `db:"closed"`
+	URL          string     `db:"url"`
+	Raw          string     `db:"raw"`
+	Hash         string     `db:"hash" json:"-"`
+	DeletedAt    *time.Time `db:"deleted_at" json:"-"`
+	SyncedAt     time.Time  `db:"synced_at" json:"-"`
 }
 
 // StatusChangeRow is a row of task_status_changes.
 type StatusChangeRow struct {
-	SourceID      string     `db:"source_id" json:"-"`
-	ExternalID    string     `db:"external_id" json:"-"`
-	TaskID        string     `db:"task_id"`
-	ClientID      string     `db:"client_id"`
-	FromSource    string     `db:"from_source"`
-	ToSource      string     `db:"to_source"`
-	FromStatus    string     `db:"from_status"`
-	ToStatus      string     `db:"to_status"`
-	At            time.Time  `db:"at"`
-	ActorPersonID string     `db:"actor_person_id"`
-	ActorSide     string     `db:"actor_side"`
-	Raw           string     `db:"raw"`
-	Hash          string     `db:"hash" json:"-"`
-	DeletedAt     *time.Time `db:"deleted_at" json:"-"`
-	SyncedAt      time.Time  `db:"synced_at" json:"-"`
+	SourceID      string    `db:"source_id" json:"-"`
+	ExternalID    string    `db:"external_id" json:"-"`
+	TaskID        string    `db:"task_id"`
+	ClientID      string    `db:"client_id"`
+	FromSource    string    `db:"from_source"`
+	ToSource      string    `db:"to_source"`
+	FromStatus    string    `db:"from_status"`
+	ToStatus      string    `db:"to_status"`
+	At            time.Time `db:"at"`
+	ActorPersonID string    `db:"actor_person_id"`
+	ActorSide     string    `db:"actor_side"`
+	// ActorRef is the source's reference of who moved the task.
+	ActorRef  string     `db:"actor_ref"`
+	Raw       string     `db:"raw"`
+	Hash      string     `db:"hash" json:"-"`
+	DeletedAt *time.Time `db:"deleted_at" json:"-"`
+	SyncedAt  time.Time  `db:"synced_at" json:"-"`
 }
 
 // MessageRow is a row of messages.
 type MessageRow struct {
-	SourceID        string     `db:"source_id" json:"-"`
-	ExternalID      string     `db:"external_id" json:"-"`
-	Channel         string     `db:"channel"`
-	ThreadKey       string     `db:"thread_key"`
-	TaskSourceID    string     `db:"task_source_id"`
-	TaskID          string     `db:"task_id"`
-	ClientID        string     `db:"client_id"`
-	AuthorName      string     `db:"author_name"`
-	AuthorEmail     string     `db:"author_email"`
-	AuthorPersonID  string     `db:"author_person_id"`
-	AuthorSide      string     `db:"author_side"`
+	SourceID   string `db:"source_id" json:"-"`
+	ExternalID string `db:"external_id" json:"-"`
+	Channel    string `db:"channel"`
+	// ThreadKey is the conversation: the task for comments, the thread's
+	// root for email. An email's is kept by the threader (SetThreadKeys),
+	// which follows the parents of every stored message of the source, so
+	// it is not in the hash, and an upsert of an email leaves the stored
+	// key alone (the record's own key is in Raw).
+	ThreadKey      string `db:"thread_key" json:"-"`
+	TaskSourceID   string `db:"task_source_id"`
+	TaskID         string `db:"task_id"`
+	ClientID       string `db:"client_id"`
+	AuthorName     string `db:"author_name"`
+	AuthorEmail    string `db:"author_email"`
+	AuthorPersonID string `db:"author_person_id"`
+	AuthorSide     string `db:"author_side"`
+	// AuthorRef is the source's reference of the author: a member id, a
+	// login, an email address.
+	AuthorRef       string     `db:"author_ref"`
 	Direction       string     `db:"direction"`
 	Automated       bool       `db:"automated"`
 	AutomatedReason string     `db:"automated_reason"`
@@ -115,10 +129,16 @@ type MessageRow struct {
 	SentAt          time.Time  `db:"sent_at"`
 	EditedAt        *time.Time `db:"edited_at"`
 	Folder          string     `db:"folder"`
-	Raw             string     `db:"raw"`
-	Hash            string     `db:"hash" json:"-"`
-	DeletedAt       *time.Time `db:"deleted_at" json:"-"`
-	SyncedAt        time.Time  `db:"synced_at" json:"-"`
+	// Fingerprint is an email's record.Message.Fingerprint: a different
+	// message under a Message-ID already stored is stored apart.
+	Fingerprint string `db:"fingerprint"`
+	// Parents is the JSON list of the ids an email names as its parents:
+	// References in order, then In-Reply-To.
+	Parents   string     `db:"parents"`
+	Raw       string     `db:"raw"`
+	Hash      string     `db:"hash" json:"-"`
+	DeletedAt *time.Time `db:"deleted_at" json:"-"`
+	SyncedAt  time.Time  `db:"synced_at" json:"-"`
 }
 
 // TimeEntryRow is a row of time_entries.
@@ -126,6 +146,7 @@ type TimeEntryRow struct {
 	SourceID     string     `db:"source_id" json:"-"`
 	ExternalID   string     `db:"external_id" json:"-"`
 	PersonRef    string     `db:"person_ref"`
+	PersonName   string     `db:"person_name"`
 	PersonID     string     `db:"person_id"`
 	TaskRef      string     `db:"task_ref"`
 	TaskSourceID string     `db:"task_source_id"`
@@ -235,7 +256,13 @@ type table struct {
 	name    string
 	columns []string
 	fields  []int
+	// jsonLists are the fields of JSON list columns, which an empty
+	// string would not fit.
+	jsonLists []int
 }
+
+// jsonListFields name the row fields of JSON list columns.
+var jsonListFields = map[string]bool{"Labels": true, "AssigneeIDs": true, "AssigneeRefs": true, "Tags": true, "Parents": true}
 
 var (
 	tablesMu sync.Mutex
@@ -266,6 +293,9 @@ func tableOf(t reflect.Type) *table {
 		if col := t.Field(i).Tag.Get("db"); col != "" {
 			tb.columns = append(tb.columns, strings.Split(col, ",")[0])
 			tb.fields = append(tb.fields, i)
+		}
+		if jsonListFields[t.Field(i).Name] {
+			tb.jsonLists = append(tb.jsonLists, i)
 		}
 	}
 	tables[t] = tb

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -42,7 +44,14 @@ type Notification struct {
 // ClockChanges counts what SaveClocks wrote.
 type ClockChanges struct {
 	New, Updated, Transitions, Outbox int
+	// Withdrawn counts the stored clocks the evaluation no longer produced
+	// (SaveEvaluation).
+	Withdrawn int
 }
+
+// Withdrawn is the state SaveEvaluation gives a stored clock that an
+// evaluation no longer produces (sla.Withdrawn).
+const Withdrawn = "withdrawn"
 
 // SaveClocks stores an evaluation: new clocks, changed clocks, one
 // transition row per change of state, and the outbox rows notify asks for,
@@ -52,6 +61,16 @@ type ClockChanges struct {
 // state, so saving the same evaluation twice writes nothing. Waivers in the
 // store are kept.
 func (s *Store) SaveClocks(ctx context.Context, clocks []ClockRow, notify func(old *ClockRow, new ClockRow) *Notification) (ClockChanges, error) {
+	return s.SaveEvaluation(ctx, clocks, notify, nil)
+}
+
+// SaveEvaluation is SaveClocks for an evaluation of all the facts: a
+// stored clock of a policy wholeHistory names (sla.WholeHistory) that
+// clocks does not hold is no longer true, and becomes Withdrawn, with its
+// transition and, through notify, its notification (a label comes off a
+// card), in the same transaction. Its waiver is kept.
+func (s *Store) SaveEvaluation(ctx context.Context, clocks []ClockRow, notify func(old *ClockRow, new ClockRow) *Notification,
+	wholeHistory func(policy string) bool) (ClockChanges, error) {
 	var ch ClockChanges
 	err := s.inTx(ctx, false, func(tx *sqlx.Tx) error {
 		stored := map[string]ClockRow{}
@@ -69,6 +88,30 @@ func (s *Store) SaveClocks(ctx context.Context, clocks []ClockRow, notify func(o
 		}
 		rows.Close()
 		now := s.Now()
+		if wholeHistory != nil {
+			produced := make(map[string]bool, len(clocks))
+			for _, c := range clocks {
+				produced[c.ID] = true
+			}
+			var gone []ClockRow
+			for id, old := range stored {
+				if produced[id] || old.State == Withdrawn || !wholeHistory(old.Policy) {
+					continue
+				}
+				c := old
+				c.State = Withdrawn
+				if c.StoppedAt == nil {
+					t := now
+					c.StoppedAt = &t
+				}
+				gone = append(gone, c)
+			}
+			// In id order, so that the transitions of one evaluation are
+			// written in the same order on every run and database.
+			slices.SortFunc(gone, func(a, b ClockRow) int { return strings.Compare(a.ID, b.ID) })
+			ch.Withdrawn = len(gone)
+			clocks = append(slices.Clip(clocks), gone...)
+		}
 		for _, c := range clocks {
 			old, exists := stored[c.ID]
 			if exists {
@@ -105,6 +148,7 @@ func (s *Store) SaveClocks(ctx context.Context, clocks []ClockRow, notify func(o
 			// karkas noticed: a first sync finds months of history.
 			at := now
 			switch {
+			case c.State == Withdrawn:
 			case c.State == "breached" && c.BreachedAt != nil:
 				at = *c.BreachedAt
 			case c.State == "at_risk" && c.WarnAt != nil:

@@ -14,9 +14,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -152,10 +154,17 @@ func (s *Store) Migrations() ([]Migration, error) {
 // and returns the versions it applied. Two processes migrating at once are
 // serialized by the database (SQLite's write lock, Postgres's advisory lock).
 func (s *Store) Migrate(ctx context.Context) ([]int, error) {
+	return s.MigrateTo(ctx, math.MaxInt)
+}
+
+// MigrateTo is Migrate up to and including version: the tests of a data
+// step (dataSteps) start from a store of the version before it.
+func (s *Store) MigrateTo(ctx context.Context, version int) ([]int, error) {
 	migs, err := s.Migrations()
 	if err != nil {
 		return nil, err
 	}
+	migs = slices.DeleteFunc(migs, func(m Migration) bool { return m.Version > version })
 	if _, err := s.DB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return nil, fmt.Errorf("creating schema_migrations: %w", err)
@@ -194,6 +203,11 @@ func (s *Store) applyOne(ctx context.Context, m Migration) (bool, error) {
 	for _, stmt := range splitSQL(m.SQL) {
 		if _, err := tx.ExecContext(ctx, stmt); err != nil {
 			return false, fmt.Errorf("%w\n%s", err, stmt)
+		}
+	}
+	if step := dataSteps[m.Version]; step != nil {
+		if err := step(ctx, tx); err != nil {
+			return false, fmt.Errorf("data step: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, s.DB.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),

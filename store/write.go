@@ -316,6 +316,12 @@ func (s *Store) upsert(ctx context.Context, tx *sqlx.Tx, rows any, now time.Time
 	for _, i := range idx {
 		// synced_at is the only column not taken from the row.
 		rv.Index(i).FieldByName("SyncedAt").Set(reflect.ValueOf(now))
+		for _, f := range tb.jsonLists {
+			// A JSON column: a row built without the list holds none.
+			if v := rv.Index(i).Field(f); v.String() == "" {
+				v.SetString("[]")
+			}
+		}
 	}
 	var n int
 	var err error
@@ -346,7 +352,12 @@ func dedupe(rv reflect.Value) []int {
 func (tb *table) conflictClause() string {
 	var set []string
 	for _, c := range tb.columns {
-		if c != "source_id" && c != "external_id" {
+		switch {
+		case c == "source_id" || c == "external_id":
+		case tb.name == "messages" && c == "thread_key":
+			// An email's thread is the threader's (MessageRow.ThreadKey).
+			set = append(set, "thread_key = CASE WHEN messages.channel = 'email' THEN messages.thread_key ELSE excluded.thread_key END")
+		default:
 			set = append(set, c+" = excluded."+c)
 		}
 	}

@@ -236,6 +236,9 @@ func (g *globals) checkTrelloOnline(ctx context.Context, l *mapping.Loaded) (map
 		line, col := pos.find(keys...)
 		problems = append(problems, mapping.Problem{File: l.File, Line: line, Col: col, Path: path, Message: msg, Warning: soft})
 	}
+	type listedMember struct{ id, username, name, board string }
+	var listed []listedMember
+	seenMember := map[string]bool{}
 	trelloIDs := map[string]bool{}
 	for _, s := range sources {
 		trelloIDs[s.ID] = true
@@ -266,8 +269,33 @@ func (g *globals) checkTrelloOnline(ctx context.Context, l *mapping.Loaded) (map
 			for _, m := range b.Members {
 				members[m.ID] = true
 				members[strings.ToLower(m.Username)] = true
+				if !seenMember[m.ID] {
+					seenMember[m.ID] = true
+					listed = append(listed, listedMember{m.ID, m.Username, m.FullName, b.Board.Name})
+				}
 			}
 		}
+	}
+	// Members nobody in people: names: their comments and moves would
+	// count for no one. A warning, since some (a client's intern, a
+	// bot) may be left out on purpose.
+	named := map[string]bool{}
+	for _, p := range l.People {
+		for _, id := range p.Trello {
+			named[strings.ToLower(strings.TrimSpace(id))] = true
+		}
+	}
+	for _, m := range listed {
+		if named[strings.ToLower(m.id)] || (m.username != "" && named[strings.ToLower(m.username)]) {
+			continue
+		}
+		line, col := pos.find("people")
+		if line == 0 {
+			line, col = 1, 1 // no people: at all: the file is what lacks them
+		}
+		problems = append(problems, mapping.Problem{File: l.File, Line: line, Col: col, Path: "people", Warning: true,
+			Message: fmt.Sprintf("member %s %q (%s) of board %q is named by no person: add trello: [%s, %s] to one (karkas discover trello lists them all)",
+				m.username, m.name, m.id, m.board, m.username, m.id)})
 	}
 	for i, c := range l.Clients {
 		for j, b := range c.Boards {

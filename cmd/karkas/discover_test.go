@@ -70,6 +70,22 @@ func TestDiscoverSkeletonValidates(t *testing.T) {
 			t.Errorf("validate --online output lacks %s:\n%s", want, out)
 		}
 	}
+	// A member the mapping leaves out is named, as a warning: the config
+	// still validates.
+	person := regexp.MustCompile(`(?m)^  - id: (\S+)\n    name: "([^"]+)"\n.*\n    trello: \[(\S+), ([0-9a-f]{24})\]\n`)
+	m := person.FindStringSubmatch(filled)
+	if m == nil {
+		t.Fatalf("no person in the filled skeleton:\n%s", filled)
+	}
+	if err := os.WriteFile(cfg, []byte(strings.Replace(filled, m[0], "", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = runCLI(t, env, "--config", cfg, "validate", "--online")
+	want := regexp.MustCompile(`karkas\.yaml:\d+:\d+: people: .*member ` + regexp.QuoteMeta(m[3]) + ` "` + regexp.QuoteMeta(m[2]) + `" \(` + m[4] +
+		`\) of board .* is named by no person: add trello: \[` + regexp.QuoteMeta(m[3]) + `, ` + m[4] + `\]`)
+	if code != exitOK || !want.MatchString(out) {
+		t.Errorf("validate --online without %s: exit %d, want 0 and a warning naming the member:\n%s", m[2], code, out)
+	}
 }
 
 // TestTrelloSyncAsNewUser walks a new user's path against the fake:

@@ -46,11 +46,14 @@ pulled from the sources.`,
 			if dryRun {
 				verb = "would rewrite"
 			}
-			fmt.Fprintf(g.stdout, "remap %s %d row(s)\n", verb, written.Total())
+			fmt.Fprintf(g.stdout, "remap %s %d row(s)\n", verb, written.Total()-written["threads"])
 			for _, t := range []string{"containers", "source_people", "tasks", "task_status_changes", "messages", "time_entries"} {
 				if n := written[t]; n > 0 {
 					fmt.Fprintf(g.stdout, "  %s: %d\n", t, n)
 				}
+			}
+			if n := written["threads"]; n > 0 {
+				fmt.Fprintf(g.stdout, "  emails moved to another thread: %d\n", n)
 			}
 			return nil
 		},

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/store"
 )
 
@@ -17,7 +18,8 @@ func newStatusCmd(g *globals) *cobra.Command {
 		Long: `status reads the store: each source's last run (when, how it ended, rows written),
 a line for every source that needs a human (revoked credentials, a deleted board), the
 live rows held per client, SLA clocks, deliveries (with every one that failed for good),
-and source statuses that no status rule maps yet.`,
+source statuses that no status rule maps yet, and the people the records name whom the
+mapping does not (with the lines to add under people:).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -129,6 +131,13 @@ and source statuses that no status rule maps yet.`,
 						fmt.Fprintf(out, "  %s: %s: %s\n", p.SourceID, p.Location, firstLine(p.Message))
 					}
 				}
+			}
+			var infos []mapping.SourceInfo
+			for _, s := range l.Sources {
+				infos = append(infos, sourceInfo(s))
+			}
+			if err := printUnmapped(ctx, out, st, l.Config, infos, 100); err != nil {
+				return withCode(exitStore, err)
 			}
 			unmapped, err := st.UnmappedStatuses(ctx)
 			if err != nil {

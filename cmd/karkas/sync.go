@@ -95,6 +95,15 @@ send are printed, not sent.`,
 			}
 			printResults(g, selected, results, dryRun)
 			if !dryRun && ctx.Err() == nil {
+				var infos []mapping.SourceInfo
+				for _, s := range selected {
+					infos = append(infos, sourceInfo(s))
+				}
+				if err := printUnmapped(ctx, g.stdout, st, l.Config, infos, 10); err != nil {
+					return withCode(exitStore, err)
+				}
+			}
+			if !dryRun && ctx.Err() == nil {
 				if err := g.evaluate(ctx, l.Config, st); err != nil {
 					return err
 				}
@@ -161,14 +170,21 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 	w.Flush()
 	first := true
 	for _, r := range results {
-		if r.Input == (record.Tally{}) {
+		var says []string
+		if r.Input != (record.Tally{}) {
+			says = append(says, tallyLine(r.Input))
+		}
+		if r.Threaded > 0 {
+			says = append(says, fmt.Sprintf("%d email(s) moved to another thread by their parents", r.Threaded))
+		}
+		if len(says) == 0 {
 			continue
 		}
 		if first {
 			fmt.Fprintln(g.stdout)
 			first = false
 		}
-		fmt.Fprintf(g.stdout, "%s: %s\n", r.SourceID, tallyLine(r.Input))
+		fmt.Fprintf(g.stdout, "%s: %s\n", r.SourceID, strings.Join(says, "; "))
 	}
 	if total.Total() == 0 {
 		fmt.Fprintln(g.stdout, "\nno rows changed")
@@ -236,6 +252,9 @@ func (g *globals) evaluate(ctx context.Context, cfg *mapping.Config, st *store.S
 	fmt.Fprintf(g.stdout, "\nSLA: %d clocks (%d breached, %d at risk, %d running); %d new, %d changed, %d transitions, %d notifications queued\n",
 		len(res.Clocks), states["breached"], states["at_risk"], states["running"], res.Changes.New, res.Changes.Updated,
 		res.Changes.Transitions, res.Changes.Outbox)
+	if n := res.Changes.Withdrawn; n > 0 {
+		fmt.Fprintf(g.stdout, "%d stored clock(s) withdrawn: their message or task is gone or moved into another conversation\n", n)
+	}
 	withSet := 0
 	for _, c := range cfg.Clients {
 		if c.PolicySet != "" {

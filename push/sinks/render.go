@@ -37,6 +37,9 @@ var stateWords = map[string]string{
 	"resolved": "SLA resolved after a breach",
 	"running":  "SLA back on track",
 	"paused":   "SLA paused",
+	// The clock's message or task is gone or moved into another
+	// conversation (store.SaveEvaluation).
+	"withdrawn": "SLA withdrawn: its conversation or task changed",
 }
 
 func words(m map[string]string, k string) string {

@@ -71,7 +71,10 @@ type Result struct {
 	Problems int
 	Warnings int
 	// Input is what the source counted of its own input (record.Tally).
-	Input    record.Tally
+	Input record.Tally
+	// Threaded counts the emails that threading moved to another thread
+	// after the run (Engine.Thread).
+	Threaded int
 	Batches  int
 	Duration time.Duration
 	Err      error
@@ -124,9 +127,39 @@ func (e *Engine) RunAll(ctx context.Context, jobs []Job) []Result {
 	<-w.done
 	results := make([]Result, len(jobs))
 	for i, r := range runs {
+		e.thread(ctx, r)
 		results[i] = e.finish(ctx, r)
 	}
 	return results
+}
+
+// thread rethreads a run's source when the run wrote or deleted messages,
+// or when the source was never threaded (a store from before threading). A
+// failure fails the run: its rows are stored, and the next run threads
+// them.
+func (e *Engine) thread(ctx context.Context, r *run) {
+	if e.DryRun || r.err != nil {
+		return
+	}
+	id := r.res.SourceID
+	need := r.written["messages"]+r.deleted["messages"] > 0
+	if !need {
+		threaded, err := e.Store.Threaded(ctx, id)
+		if err != nil {
+			r.err = fmt.Errorf("threading: %w", err)
+			return
+		}
+		need = !threaded
+	}
+	if !need {
+		return
+	}
+	n, err := e.Thread(ctx, id)
+	if err != nil {
+		r.err = fmt.Errorf("threading: %w", err)
+		return
+	}
+	r.res.Threaded = n
 }
 
 // run is one source's run while it is under way. The pull side owns res;
@@ -214,6 +247,15 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 				return fmt.Errorf("source %s emitted a bad scope: %w", job.Info.ID, err)
 			}
 		}
+		// A shallow copy: the engine may replace a slice (claimIDs), never
+		// the source's own batch.
+		cp := *batch
+		batch = &cp
+		claimed, err := e.claimIDs(ctx, job.Info.ID, batch)
+		if err != nil {
+			return fmt.Errorf("source %s: %w", job.Info.ID, err)
+		}
+		batch.Problems = append(slices.Clip(batch.Problems), claimed...)
 		b.now = e.Store.Now()
 		rows := b.build(batch)
 		markSeen(r.seen, rows)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/record"
 	"github.com/karkas/karkas/store"
 )
 
@@ -14,10 +15,12 @@ type lookup struct {
 	tasks      map[[2]string]mapping.TaskLink
 	byRef      map[string]mapping.TaskLink
 	containers map[[2]string]string
+	people     map[[2]string]record.Person
 }
 
 func newLookup() *lookup {
-	return &lookup{tasks: map[[2]string]mapping.TaskLink{}, byRef: map[string]mapping.TaskLink{}, containers: map[[2]string]string{}}
+	return &lookup{tasks: map[[2]string]mapping.TaskLink{}, byRef: map[string]mapping.TaskLink{}, containers: map[[2]string]string{},
+		people: map[[2]string]record.Person{}}
 }
 
 func (l *lookup) load(ctx context.Context, st *store.Store) error {
@@ -27,6 +30,13 @@ func (l *lookup) load(ctx context.Context, st *store.Store) error {
 	}
 	for _, c := range cs {
 		l.addContainer(c.SourceID, c.ExternalID, c.ClientID)
+	}
+	ps, err := st.PersonKeys(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		l.addPerson(p.SourceID, record.Person{ExternalID: p.ExternalID, Username: p.Username, Name: p.Name, Email: p.Email})
 	}
 	ts, err := st.TaskKeys(ctx)
 	if err != nil {
@@ -40,6 +50,15 @@ func (l *lookup) load(ctx context.Context, st *store.Store) error {
 
 func (l *lookup) addContainer(sourceID, externalID, clientID string) {
 	l.containers[[2]string{sourceID, externalID}] = clientID
+}
+
+func (l *lookup) addPerson(sourceID string, p record.Person) {
+	l.people[[2]string{sourceID, p.ExternalID}] = p
+}
+
+func (l *lookup) Person(sourceID, externalID string) (record.Person, bool) {
+	p, ok := l.people[[2]string{sourceID, externalID}]
+	return p, ok
 }
 
 func (l *lookup) addTask(t store.TaskRow) {

@@ -50,6 +50,16 @@ func (e *Engine) Remap(ctx context.Context, sources []mapping.SourceInfo) (store
 			}
 		}
 	}
+	// A remapped client can join threads by subject (threadRoots).
+	for _, src := range sources {
+		n, err := e.Thread(ctx, src.ID)
+		if err != nil {
+			return written, err
+		}
+		if n > 0 {
+			written["threads"] += n // not a table: the remap command prints it apart
+		}
+	}
 	return written, nil
 }
 

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"encoding/json"
 	"strings"
 	"time"
@@ -75,6 +76,9 @@ func (b *builder) build(in *record.Batch) *store.Batch {
 	}
 	for _, p := range in.People {
 		out.People = append(out.People, b.person(p))
+		// Records of the same batch name people by id; the mapping may
+		// know them by username.
+		b.look.addPerson(b.src.ID, p)
 	}
 	for _, t := range in.Tasks {
 		out.Tasks = append(out.Tasks, b.task(t))
@@ -117,12 +121,12 @@ func (b *builder) person(p record.Person) store.SourcePersonRow {
 
 func (b *builder) task(t record.Task) store.TaskRow {
 	client, _ := b.look.ContainerClient(b.src.ID, t.ContainerID)
-	res := b.res.Task(b.src, t, client)
+	res := b.res.Task(b.src, t, client, b.look)
 	r := store.TaskRow{
 		SourceID: b.src.ID, ExternalID: t.ExternalID, ContainerID: t.ContainerID, ShortRef: t.ShortRef,
 		ClientID: res.ClientID, Title: clean(t.Title), Description: clean(t.Description), SourceStatus: t.Status, Status: res.Status,
 		Labels: jsonList(t.Labels), AssigneeIDs: jsonList(res.AssigneeIDs),
-		CreatorPersonID: res.Creator.PersonID, CreatorSide: res.Creator.Side,
+		CreatorPersonID: res.Creator.PersonID, CreatorSide: res.Creator.Side, CreatorRef: t.CreatorID, AssigneeRefs: jsonList(t.Assignees),
 		CreatedAt: utc(t.CreatedAt), DueAt: utcPtr(t.DueAt), DueDone: t.DueDone, Closed: t.Closed, URL: t.URL,
 		Raw: rawJSON(t), DeletedAt: b.deletedAt(t.Deleted),
 	}
@@ -131,12 +135,12 @@ func (b *builder) task(t record.Task) store.TaskRow {
 }
 
 func (b *builder) statusChange(sc record.StatusChange) store.StatusChangeRow {
-	res := b.res.StatusChange(b.src, sc)
+	res := b.res.StatusChange(b.src, sc, b.look)
 	task, _ := b.look.Task(b.src.ID, sc.TaskID)
 	r := store.StatusChangeRow{
 		SourceID: b.src.ID, ExternalID: sc.ExternalID, TaskID: sc.TaskID, ClientID: task.ClientID,
 		FromSource: sc.From, ToSource: sc.To, FromStatus: res.FromStatus, ToStatus: res.ToStatus, At: utc(sc.At),
-		ActorPersonID: res.Actor.PersonID, ActorSide: res.Actor.Side, Raw: rawJSON(sc), DeletedAt: b.deletedAt(sc.Deleted),
+		ActorPersonID: res.Actor.PersonID, ActorSide: res.Actor.Side, ActorRef: sc.ActorID, Raw: rawJSON(sc), DeletedAt: b.deletedAt(sc.Deleted),
 	}
 	if r.ActorSide == "" {
 		r.ActorSide = mapping.SideUnknown
@@ -150,8 +154,13 @@ func (b *builder) message(m record.Message) store.MessageRow {
 	r := store.MessageRow{
 		SourceID: b.src.ID, ExternalID: m.ExternalID, Channel: m.Channel, ThreadKey: m.ThreadKey, ClientID: res.ClientID,
 		AuthorName: clean(m.AuthorName), AuthorEmail: m.AuthorEmail, AuthorPersonID: res.Author.PersonID, AuthorSide: res.Author.Side,
+		AuthorRef: cmp.Or(m.AuthorID, m.AuthorEmail),
 		Direction: res.Direction, Automated: m.Automated, AutomatedReason: m.AutomatedReason, Subject: clean(m.Subject), Body: clean(m.Body),
-		SentAt: utc(m.SentAt), EditedAt: utcPtr(m.EditedAt), Folder: m.Folder, Raw: rawJSON(m), DeletedAt: b.deletedAt(m.Deleted),
+		SentAt: utc(m.SentAt), EditedAt: utcPtr(m.EditedAt), Folder: m.Folder, Parents: "[]", Raw: rawJSON(m), DeletedAt: b.deletedAt(m.Deleted),
+	}
+	if m.Channel == record.ChannelEmail {
+		r.Fingerprint = m.Fingerprint()
+		r.Parents = jsonList(m.Parents())
 	}
 	if res.Task != nil {
 		r.TaskSourceID, r.TaskID = res.Task.SourceID, res.Task.ExternalID
@@ -167,7 +176,7 @@ func (b *builder) timeEntry(e record.TimeEntry) store.TimeEntryRow {
 		project = e.ProjectID
 	}
 	r := store.TimeEntryRow{
-		SourceID: b.src.ID, ExternalID: e.ExternalID, PersonRef: e.PersonID, PersonID: res.Person.PersonID,
+		SourceID: b.src.ID, ExternalID: e.ExternalID, PersonRef: e.PersonID, PersonName: clean(e.PersonName), PersonID: res.Person.PersonID,
 		TaskRef: e.TaskID, Project: project, ClientID: res.ClientID, EntryDate: e.Date, StartAt: utcPtr(e.Start),
 		Seconds: e.Seconds, Category: res.Category, Billable: res.Billable, Note: clean(e.Note), Tags: jsonList(e.Tags),
 		Locked: e.Locked, Raw: rawJSON(e), DeletedAt: b.deletedAt(e.Deleted),

@@ -229,7 +229,7 @@ func Run(ctx context.Context, st *store.Store, rules *Rules, now time.Time) (Res
 	for _, c := range clocks {
 		rows = append(rows, clockRow(c))
 	}
-	ch, err := st.SaveClocks(ctx, rows, notification)
+	ch, err := st.SaveEvaluation(ctx, rows, notification, sla.WholeHistory)
 	if err != nil {
 		return Result{}, fmt.Errorf("storing clocks: %w", err)
 	}
