@@ -19,8 +19,8 @@ var dataSteps = map[int]func(ctx context.Context, tx *sqlx.Tx) error{
 	4: fillFromRecords,
 }
 
-// fillFromRecords is version 4's data step: the fingerprint, parents and
-// author of every message, the actor of every status move, the creator and
+// fillFromRecords is version 4's data step: the fingerprint, parents,
+// author and task references of every message, the actor of every status move, the creator and
 // assignees of every task and the person's name of every time entry, as
 // the engine writes them for new rows (sync/engine rows.go).
 func fillFromRecords(ctx context.Context, tx *sqlx.Tx) error {
@@ -37,7 +37,8 @@ func fillFromRecords(ctx context.Context, tx *sqlx.Tx) error {
 			if m.Channel == record.ChannelEmail {
 				fp, parents = m.Fingerprint(), listJSON(m.Parents())
 			}
-			return "fingerprint = ?, parents = ?, author_ref = ?", []any{fp, parents, cmp.Or(m.AuthorID, m.AuthorEmail)}, nil
+			return "fingerprint = ?, parents = ?, author_ref = ?, task_refs = ?",
+				[]any{fp, parents, cmp.Or(m.AuthorID, m.AuthorEmail), listJSON(m.TaskRefs)}, nil
 		}},
 		{"task_status_changes", func(raw string) (string, []any, error) {
 			var sc record.StatusChange

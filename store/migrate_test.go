@@ -30,7 +30,8 @@ func TestMigrateFillsFromRecords(t *testing.T) {
 			}
 			at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
 			mail := record.Message{ExternalID: "r@acme.com", Channel: record.ChannelEmail, AuthorEmail: "john@acme.com",
-				Subject: "Re: logo", Body: "ok", SentAt: at, InReplyTo: "q2@x", References: []string{"q1@x", "q2@x"}}
+				Subject: "Re: logo", Body: "ok", SentAt: at, InReplyTo: "q2@x", References: []string{"q1@x", "q2@x"},
+				TaskRefs: []string{"AbCd1234"}}
 			comment := record.Message{ExternalID: "a1", Channel: record.ChannelCardComment, AuthorID: "5f1a01", TaskID: "c1", SentAt: at}
 			move := record.StatusChange{ExternalID: "a2", TaskID: "c1", To: "Doing", At: at, ActorID: "5f1a02"}
 			task := record.Task{ExternalID: "c1", Title: "Logo", CreatorID: "5f1a03", Assignees: []string{"5f1a04", "5f1a05"}, CreatedAt: at}
@@ -83,6 +84,7 @@ func TestMigrateFillsFromRecords(t *testing.T) {
 				"email parents":     {len(parents) == 2 && parents[0] == "q1@x" && parents[1] == "q2@x", true},
 				"email author":      {get(`SELECT author_ref FROM messages WHERE external_id = 'r@acme.com'`), "john@acme.com"},
 				"comment author":    {get(`SELECT author_ref FROM messages WHERE external_id = 'a1'`), "5f1a01"},
+				"email card links":  {get(`SELECT CAST(task_refs AS TEXT) FROM messages WHERE external_id = 'r@acme.com'`), `["AbCd1234"]`},
 				"comment no print":  {get(`SELECT fingerprint FROM messages WHERE external_id = 'a1'`), ""},
 				"move actor":        {get(`SELECT actor_ref FROM task_status_changes`), "5f1a02"},
 				"task creator":      {get(`SELECT creator_ref FROM tasks`), "5f1a03"},

@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // TaskKey is what linking needs to know of a stored task.
@@ -159,6 +161,55 @@ func (s *Store) AssigneeRefs(ctx context.Context) ([]TaskAssignees, error) {
 		CAST(assignee_ids AS TEXT) AS assignee_ids FROM tasks WHERE deleted_at IS NULL AND CAST(assignee_refs AS TEXT) <> '[]'`)
 	if err != nil {
 		return nil, fmt.Errorf("listing task assignees: %w", err)
+	}
+	return out, nil
+}
+
+// UnlinkedRef is a live row that names a task it is not linked to: a time
+// entry on a Trello-linked tracker task ("tr:…"), an email whose text links
+// cards.
+type UnlinkedRef struct {
+	Table      string `db:"tbl"`
+	SourceID   string `db:"source_id"`
+	ExternalID string `db:"external_id"`
+	// Refs is the entry's task_ref, or the email's task_refs (JSON).
+	Refs string `db:"refs"`
+}
+
+// UnlinkedRefs lists the rows that name a task they are not linked to.
+func (s *Store) UnlinkedRefs(ctx context.Context) ([]UnlinkedRef, error) {
+	var out []UnlinkedRef
+	err := s.DB.SelectContext(ctx, &out, `
+		SELECT 'time_entries' AS tbl, source_id, external_id, task_ref AS refs FROM time_entries
+		WHERE deleted_at IS NULL AND task_id = '' AND task_ref LIKE 'tr:%'
+		UNION ALL
+		SELECT 'messages', source_id, external_id, CAST(task_refs AS TEXT) FROM messages
+		WHERE deleted_at IS NULL AND task_id = '' AND CAST(task_refs AS TEXT) <> '[]'`)
+	if err != nil {
+		return nil, fmt.Errorf("listing rows not linked to the tasks they name: %w", err)
+	}
+	return out, nil
+}
+
+// RawRows returns the stored records of the rows of a source with the
+// given ids.
+func (s *Store) RawRows(ctx context.Context, table, sourceID string, ids []string) ([]RawRow, error) {
+	if !isTable(table) {
+		return nil, fmt.Errorf("no table %q", table)
+	}
+	var out []RawRow
+	const chunk = 500
+	for start := 0; start < len(ids); start += chunk {
+		q, args, err := sqlx.In(fmt.Sprintf(`SELECT external_id, raw FROM %s WHERE source_id = ? AND external_id IN (?)`, table),
+			sourceID, ids[start:min(start+chunk, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		var rows []RawRow
+		if err := s.DB.SelectContext(ctx, &rows, s.DB.Rebind(q), args...); err != nil {
+			return nil, fmt.Errorf("reading %s of %s: %w", table, sourceID, err)
+		}
+		out = append(out, rows...)
 	}
 	return out, nil
 }

@@ -134,7 +134,9 @@ type MessageRow struct {
 	Fingerprint string `db:"fingerprint"`
 	// Parents is the JSON list of the ids an email names as its parents:
 	// References in order, then In-Reply-To.
-	Parents   string     `db:"parents"`
+	Parents string `db:"parents"`
+	// TaskRefs is the JSON list of the task references in the text.
+	TaskRefs  string     `db:"task_refs"`
 	Raw       string     `db:"raw"`
 	Hash      string     `db:"hash" json:"-"`
 	DeletedAt *time.Time `db:"deleted_at" json:"-"`
@@ -262,7 +264,7 @@ type table struct {
 }
 
 // jsonListFields name the row fields of JSON list columns.
-var jsonListFields = map[string]bool{"Labels": true, "AssigneeIDs": true, "AssigneeRefs": true, "Tags": true, "Parents": true}
+var jsonListFields = map[string]bool{"Labels": true, "AssigneeIDs": true, "AssigneeRefs": true, "Tags": true, "Parents": true, "TaskRefs": true}
 
 var (
 	tablesMu sync.Mutex

@@ -177,6 +177,15 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 		if r.Threaded > 0 {
 			says = append(says, fmt.Sprintf("%d email(s) moved to another thread by their parents", r.Threaded))
 		}
+		if n := r.Linked.Total(); n > 0 {
+			var parts []string
+			for _, k := range []struct{ table, words string }{{"time_entries", "time entries"}, {"messages", "emails"}} {
+				if m := r.Linked[k.table]; m > 0 {
+					parts = append(parts, fmt.Sprintf("%d %s", m, k.words))
+				}
+			}
+			says = append(says, strings.Join(parts, " and ")+" synced before its tasks now link to them")
+		}
 		if len(says) == 0 {
 			continue
 		}
@@ -276,6 +285,9 @@ func (g *globals) newEngine(ctx context.Context, cfg *mapping.Config, st *store.
 		return nil, nil, withCode(exitStore, err)
 	}
 	eng.DryRun = dryRun
+	for _, s := range cfg.Sources {
+		eng.Sources = append(eng.Sources, sourceInfo(s))
+	}
 	prog := newProgress(g.stderr, g.logger, verb)
 	eng.Progress = prog
 	if _, err := eng.SyncModel(ctx, cfg); err != nil {

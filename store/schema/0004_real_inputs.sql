@@ -21,6 +21,9 @@ ALTER TABLE sync_runs ADD COLUMN input {{.JSON}} NOT NULL DEFAULT '{}';
 ALTER TABLE messages ADD COLUMN fingerprint TEXT NOT NULL DEFAULT '';
 ALTER TABLE messages ADD COLUMN parents {{.JSON}} NOT NULL DEFAULT '[]';
 ALTER TABLE messages ADD COLUMN author_ref TEXT NOT NULL DEFAULT '';
+-- The task references an email's text holds (card links), so that a card
+-- synced after the email links it at once (sync/engine heal.go).
+ALTER TABLE messages ADD COLUMN task_refs {{.JSON}} NOT NULL DEFAULT '[]';
 ALTER TABLE task_status_changes ADD COLUMN actor_ref TEXT NOT NULL DEFAULT '';
 ALTER TABLE tasks ADD COLUMN creator_ref TEXT NOT NULL DEFAULT '';
 ALTER TABLE tasks ADD COLUMN assignee_refs {{.JSON}} NOT NULL DEFAULT '[]';

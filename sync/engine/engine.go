@@ -39,6 +39,10 @@ type Engine struct {
 	Progress Progress
 	// DryRun computes everything and writes nothing.
 	DryRun bool
+	// Sources are every source of the config, so that a row of a source
+	// not synced this time can be linked to a task that just arrived
+	// (heal); the jobs of the sync are known without it.
+	Sources []mapping.SourceInfo
 
 	look *lookup
 }
@@ -75,6 +79,10 @@ type Result struct {
 	// Threaded counts the emails that threading moved to another thread
 	// after the run (Engine.Thread).
 	Threaded int
+	// Linked counts, by table, the rows of any source that named a task
+	// of this run before it was stored and were linked to it after the
+	// run (time entries on its cards, emails linking them).
+	Linked   store.Counts
 	Batches  int
 	Duration time.Duration
 	Err      error
@@ -126,8 +134,14 @@ func (e *Engine) RunAll(ctx context.Context, jobs []Job) []Result {
 	close(w.queue)
 	<-w.done
 	results := make([]Result, len(jobs))
-	for i, r := range runs {
+	for _, r := range runs {
 		e.thread(ctx, r)
+	}
+	if err := e.heal(ctx, runs); err != nil {
+		// The rows stay as stored; the next sync (or a remap) links them.
+		e.Logger.Error("linking rows to tasks that arrived after them", "error", err.Error())
+	}
+	for i, r := range runs {
 		results[i] = e.finish(ctx, r)
 	}
 	return results
@@ -165,6 +179,7 @@ func (e *Engine) thread(ctx context.Context, r *run) {
 // run is one source's run while it is under way. The pull side owns res;
 // the writer owns written, deleted and err until it closes done.
 type run struct {
+	info    mapping.SourceInfo
 	res     Result
 	start   time.Time
 	seen    map[string]map[string]struct{}
@@ -202,6 +217,7 @@ func (r *run) failed() error {
 
 func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 	r = &run{
+		info:    job.Info,
 		res:     Result{SourceID: job.Info.ID, Received: store.Counts{}, Written: store.Counts{}, Deleted: store.Counts{}},
 		start:   time.Now(),
 		seen:    map[string]map[string]struct{}{},

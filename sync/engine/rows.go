@@ -156,7 +156,7 @@ func (b *builder) message(m record.Message) store.MessageRow {
 		AuthorName: clean(m.AuthorName), AuthorEmail: m.AuthorEmail, AuthorPersonID: res.Author.PersonID, AuthorSide: res.Author.Side,
 		AuthorRef: cmp.Or(m.AuthorID, m.AuthorEmail),
 		Direction: res.Direction, Automated: m.Automated, AutomatedReason: m.AutomatedReason, Subject: clean(m.Subject), Body: clean(m.Body),
-		SentAt: utc(m.SentAt), EditedAt: utcPtr(m.EditedAt), Folder: m.Folder, Parents: "[]", Raw: rawJSON(m), DeletedAt: b.deletedAt(m.Deleted),
+		SentAt: utc(m.SentAt), EditedAt: utcPtr(m.EditedAt), Folder: m.Folder, Parents: "[]", TaskRefs: jsonList(m.TaskRefs), Raw: rawJSON(m), DeletedAt: b.deletedAt(m.Deleted),
 	}
 	if m.Channel == record.ChannelEmail {
 		r.Fingerprint = m.Fingerprint()
