@@ -186,14 +186,34 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 			}
 			says = append(says, strings.Join(parts, " and ")+" synced before its tasks now link to them")
 		}
-		if len(says) == 0 {
+		if len(says) == 0 && len(r.Shown) == 0 {
 			continue
 		}
 		if first {
 			fmt.Fprintln(g.stdout)
 			first = false
 		}
-		fmt.Fprintf(g.stdout, "%s: %s\n", r.SourceID, strings.Join(says, "; "))
+		if len(says) > 0 {
+			fmt.Fprintf(g.stdout, "%s: %s\n", r.SourceID, strings.Join(says, "; "))
+		}
+		// What was refused, and what was stored with a warning: where and
+		// why, the first few of each.
+		for _, k := range []struct {
+			warning bool
+			word    string
+			n       int
+		}{{false, "refused", r.Problems}, {true, "warning", r.Warnings}} {
+			shown := 0
+			for _, p := range r.Shown {
+				if p.Warning == k.warning {
+					fmt.Fprintf(g.stdout, "  %s %s: %s: %s\n", r.SourceID, k.word, p.Where, firstLine(p.Message))
+					shown++
+				}
+			}
+			if k.n > shown {
+				fmt.Fprintf(g.stdout, "  %s: %d more %s (karkas status lists them)\n", r.SourceID, k.n-shown, map[bool]string{false: "refused", true: "warnings"}[k.warning])
+			}
+		}
 	}
 	if total.Total() == 0 {
 		fmt.Fprintln(g.stdout, "\nno rows changed")

@@ -31,6 +31,10 @@ type Progress interface {
 	Batch(sourceID string, received, written int)
 }
 
+// ShownProblems bounds the refused inputs, and the warnings, a Result
+// keeps for its summary.
+const ShownProblems = 5
+
 // Engine syncs sources into a store.
 type Engine struct {
 	Store    *store.Store
@@ -74,6 +78,10 @@ type Result struct {
 	// stored anyway (record.Problem.Warning).
 	Problems int
 	Warnings int
+	// Shown holds the run's first problems, refused input and warnings
+	// alike (at most ShownProblems of each), for the run's summary; the
+	// store keeps them all.
+	Shown []record.Problem
 	// Input is what the source counted of its own input (record.Tally).
 	Input record.Tally
 	// Threaded counts the emails that threading moved to another thread
@@ -277,10 +285,12 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 		markSeen(r.seen, rows)
 		countReceived(res.Received, batch)
 		for _, p := range batch.Problems {
+			n := &res.Problems
 			if p.Warning {
-				res.Warnings++
-			} else {
-				res.Problems++
+				n = &res.Warnings
+			}
+			if *n++; *n <= ShownProblems {
+				res.Shown = append(res.Shown, p)
 			}
 		}
 		res.Input.Add(batch.Tally)
