@@ -120,10 +120,12 @@ func (s *Store) ReportMoves(ctx context.Context, clientID string) ([]ReportMove,
 	return out, nil
 }
 
-// ReportClocks lists a client's stored SLA clocks, ordered by id.
+// ReportClocks lists the stored SLA clocks of a client, ordered by id,
+// but for the withdrawn ones: a clock its facts no longer hold is no
+// figure to show a client (store.Withdrawn).
 func (s *Store) ReportClocks(ctx context.Context, clientID string) ([]ClockRow, error) {
 	var out []ClockRow
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT * FROM sla_clocks WHERE client_id = ? ORDER BY id`), clientID)
+	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT * FROM sla_clocks WHERE client_id = ? AND state <> 'withdrawn' ORDER BY id`), clientID)
 	if err != nil {
 		return nil, fmt.Errorf("reading the SLA clocks of %s: %w", clientID, err)
 	}

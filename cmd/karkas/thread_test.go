@@ -165,6 +165,24 @@ func TestMidThreadReply(t *testing.T) {
 					if withdrawn != order.withdrawn {
 						t.Errorf("%d stored clocks withdrawn; want %d", withdrawn, order.withdrawn)
 					}
+					// The client's report counts the two questions, answered,
+					// and no clock of the thread that no longer exists.
+					code, out, errOut := runCLI(t, env, "report", "hours", "-c", config, "--client", "acme", "--period", "2026-11", "--format", "json")
+					if code != exitOK {
+						t.Fatalf("report: exit %d\n%s\n%s", code, out, errOut)
+					}
+					var rep struct {
+						SLA struct {
+							Answered, Unanswered int
+							Breaches             []any
+						} `json:"sla"`
+					}
+					if err := json.Unmarshal([]byte(out), &rep); err != nil {
+						t.Fatalf("report json: %v\n%s", err, out)
+					}
+					if rep.SLA.Answered != 2 || rep.SLA.Unanswered != 0 || len(rep.SLA.Breaches) != 0 {
+						t.Errorf("the report's response promise: %+v; want 2 answered, none waiting, no breach", rep.SLA)
+					}
 				})
 			}
 		})
