@@ -98,19 +98,11 @@ func TestTrelloSyncAsNewUser(t *testing.T) {
 	clock := trellofake.NewVirtualClock(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	w := trellofake.Generate(trellofake.GenerateOptions{Seed: 8, Boards: 3, CardsPerBoard: 12, ActionsPerBoard: 120, Clock: clock})
 	env, base := fakeTrelloConfig(t, w)
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "karkas.yaml")
-	if err := os.WriteFile(cfg, []byte(base), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, skel, errOut := runCLI(t, env, "--config", cfg, "discover", "trello", "--source", "boards")
-	if code != exitOK {
-		t.Fatalf("discover: exit %d\n%s%s", code, skel, errOut)
-	}
+	cfg := filepath.Join(t.TempDir(), "karkas.yaml")
+	skel, filled := discoverFilled(t, env, cfg, base)
 	if !strings.Contains(skel, "id: betta-stroi") {
 		t.Errorf("the Cyrillic board's client id is not transliterated:\n%s", skel)
 	}
-	filled := base + regexp.MustCompile(`side: TODO\b`).ReplaceAllString(skel, "side: agency")
 	if err := os.WriteFile(cfg, []byte(filled), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +135,7 @@ func TestTrelloSyncAsNewUser(t *testing.T) {
 	w.DeleteBoard(b1.ID)
 	clock.Advance(time.Hour)
 	w.CommentCard(w.Me().ID, w.Cards(b0.ID)[1].ID, "ещё одно")
-	code, out, errOut = runCLI(t, env, "--config", cfg, "sync")
+	code, out, errOut := runCLI(t, env, "--config", cfg, "sync")
 	if code == exitOK || !strings.Contains(out, "messages 1") {
 		t.Errorf("sync with a deleted board: exit %d (want a failure that still stores the other boards)\n%s%s", code, out, errOut)
 	}
@@ -169,6 +161,21 @@ func TestTrelloSyncAsNewUser(t *testing.T) {
 	if _, out, _ = runCLI(t, env, "--config", cfg, "status"); strings.Contains(out, "needs attention") || !strings.Contains(out, "Бетта") {
 		t.Errorf("status after excluding the lost board:\n%s", out)
 	}
+}
+
+// discoverFilled writes base to cfg, runs karkas discover trello on it and
+// returns the skeleton, and base with the skeleton filled in mechanically:
+// everyone on the agency side.
+func discoverFilled(t *testing.T, env map[string]string, cfg, base string) (skel, filled string) {
+	t.Helper()
+	if err := os.WriteFile(cfg, []byte(base), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, skel, errOut := runCLI(t, env, "--config", cfg, "discover", "trello", "--source", "boards")
+	if code != exitOK {
+		t.Fatalf("discover: exit %d\n%s%s", code, skel, errOut)
+	}
+	return skel, base + regexp.MustCompile(`side: TODO\b`).ReplaceAllString(skel, "side: agency")
 }
 
 // fakeTrelloConfig serves w and returns the environment holding

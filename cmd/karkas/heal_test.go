@@ -1,31 +1,20 @@
 package main
 
 import (
-	"context"
 	"regexp"
 	"slices"
 	"strconv"
 	"testing"
 
 	"github.com/karkas/karkas/internal/testdb"
-	"github.com/karkas/karkas/store"
 )
 
 // links lists each stored time entry's and email's task and client.
 func links(t *testing.T, url string) []string {
 	t.Helper()
-	st, err := store.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var rows []string
-	if err := st.DB.Select(&rows, `SELECT external_id || ' ' || task_id || ' ' || client_id FROM time_entries WHERE deleted_at IS NULL
+	return storedLines(t, url, `SELECT external_id || ' ' || task_id || ' ' || client_id FROM time_entries WHERE deleted_at IS NULL
 		UNION ALL SELECT external_id || ' ' || task_id || ' ' || client_id FROM messages WHERE deleted_at IS NULL AND channel = 'email'
-		ORDER BY 1`); err != nil {
-		t.Fatal(err)
-	}
-	return rows
+		ORDER BY 1`)
 }
 
 // Time entries and emails synced before the cards they name link to them

@@ -22,17 +22,23 @@ var memberIDs = regexp.MustCompile(`trello: \[([A-Za-z0-9_]+), [0-9a-f]{24}\]`)
 // the person and side each resolved to.
 func resolved(t *testing.T, url, source string) []string {
 	t.Helper()
+	return storedLines(t, url, `SELECT external_id || ' ' || author_person_id || ' ' || author_side FROM messages
+		WHERE source_id = ? AND deleted_at IS NULL UNION ALL
+		SELECT external_id || ' ' || actor_person_id || ' ' || actor_side FROM task_status_changes WHERE source_id = ? AND deleted_at IS NULL
+		ORDER BY 1`, source, source)
+}
+
+// storedLines runs a query of one text column on the store at url.
+func storedLines(t *testing.T, url, query string, args ...any) []string {
+	t.Helper()
 	st, err := store.Open(context.Background(), url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	var rows []string
-	if err := st.DB.Select(&rows, st.DB.Rebind(`SELECT external_id || ' ' || author_person_id || ' ' || author_side FROM messages
-		WHERE source_id = ? AND deleted_at IS NULL UNION ALL
-		SELECT external_id || ' ' || actor_person_id || ' ' || actor_side FROM task_status_changes WHERE source_id = ? AND deleted_at IS NULL
-		ORDER BY 1`), source, source); err != nil {
-		t.Fatal(err)
+	if err := st.DB.Select(&rows, st.DB.Rebind(query), args...); err != nil {
+		t.Fatalf("%s: %v", query, err)
 	}
 	return rows
 }
@@ -150,15 +156,7 @@ func TestPeopleByUsernameFromAPI(t *testing.T) {
 	w := trellofake.Generate(trellofake.GenerateOptions{Seed: 11, Boards: 2, CardsPerBoard: 10, ActionsPerBoard: 80, Clock: clock})
 	env, base := fakeTrelloConfig(t, w)
 	dir := t.TempDir()
-	cfg := filepath.Join(dir, "karkas.yaml")
-	if err := os.WriteFile(cfg, []byte(base), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	code, skel, errOut := runCLI(t, env, "--config", cfg, "discover", "trello", "--source", "boards")
-	if code != exitOK {
-		t.Fatalf("discover: exit %d\n%s%s", code, skel, errOut)
-	}
-	filled := base + regexp.MustCompile(`side: TODO\b`).ReplaceAllString(skel, "side: agency")
+	skel, filled := discoverFilled(t, env, filepath.Join(dir, "karkas.yaml"), base)
 	byName := memberIDs.ReplaceAllString(filled, "trello: [$1]")
 	if byName == filled {
 		t.Fatalf("discover wrote no member ids:\n%s", skel)
