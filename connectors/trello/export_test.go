@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -87,8 +88,8 @@ func pull(t *testing.T, src connectors.Source, cursor string) []*record.Batch {
 	return got
 }
 
-// merged joins the batches of a pull into one, cursor and end mark from the
-// last.
+// merged joins the batches of a pull into one, cursor, end mark and
+// snapshot scopes from the last.
 func merged(bs []*record.Batch) record.Batch {
 	var m record.Batch
 	for _, b := range bs {
@@ -99,7 +100,7 @@ func merged(bs []*record.Batch) record.Batch {
 		m.Messages = append(m.Messages, b.Messages...)
 		m.TimeEntries = append(m.TimeEntries, b.TimeEntries...)
 		m.Problems = append(m.Problems, b.Problems...)
-		m.Cursor, m.EndOfSnapshot = b.Cursor, b.EndOfSnapshot
+		m.Cursor, m.EndOfSnapshot, m.Snapshot = b.Cursor, b.EndOfSnapshot, b.Snapshot
 	}
 	return m
 }
@@ -316,8 +317,10 @@ func TestExportBatchesAndCursor(t *testing.T) {
 			t.Errorf("size %d: batches differ from a single batch", size)
 		}
 	}
-	if len(whole.Cursor) != 64 {
-		t.Errorf("cursor %q is not a hex sha256", whole.Cursor)
+	// The cursor holds the files' fingerprint (a hex sha256) and the boards
+	// they held.
+	if !regexp.MustCompile(`^\{"files":"[0-9a-f]{64}","boards":\{"` + boardID + `":\{"file":"board.json"`).MatchString(whole.Cursor) {
+		t.Errorf("cursor %q does not hold the fingerprint and the board", whole.Cursor)
 	}
 }
 
@@ -421,10 +424,15 @@ func TestExportProblems(t *testing.T) {
 	src := open(t, trello.ExportOptions{Files: []string{"problems.json"}}, testdataPath(t, ""))
 	m := merged(pull(t, src, ""))
 
-	if !m.EndOfSnapshot || m.Cursor == "" {
-		t.Errorf("bad items must not stop the snapshot: end %v, cursor %q", m.EndOfSnapshot, m.Cursor)
+	// Bad items do not make the file unreadable: its cursor is kept, so an
+	// unchanged file is not read again. But a card or a mapped action that
+	// cannot be read could be any stored row, so nothing of the board is
+	// deleted on this file's account, and a warning says so.
+	if m.Cursor == "" || len(m.Snapshot) != 0 || m.EndOfSnapshot {
+		t.Errorf("cursor %q, snapshot %v, end %v; want a cursor and nothing to delete", m.Cursor, m.Snapshot, m.EndOfSnapshot)
 	}
 	wantProblems := []struct{ where, message string }{
+		{"problems.json", "4 of the file's cards and actions cannot be read"},
 		{"problems.json#lists[1]", "list without id"},
 		{"problems.json#cards[1]", "card without id"},
 		{"problems.json#cards[3]", "cannot unmarshal string"},
