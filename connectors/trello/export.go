@@ -380,7 +380,7 @@ func (e *Export) readBoard(ctx context.Context, path string, w *batcher, st *pul
 		}
 		t, warnings, err := ix.task(c)
 		for _, m := range warnings {
-			if err := w.problem(ctx, record.Problem{Where: fmt.Sprintf("%s#cards[%d]", where, s.idx), Message: m}); err != nil {
+			if err := w.problem(ctx, record.Problem{Where: fmt.Sprintf("%s#cards[%d]", where, s.idx), Message: m, Warning: true}); err != nil {
 				return false, err
 			}
 		}
@@ -407,7 +407,7 @@ func (e *Export) readBoard(ctx context.Context, path string, w *batcher, st *pul
 		}
 		out, warnings, err := ix.action(a)
 		for _, m := range warnings {
-			if err := w.problem(ctx, record.Problem{Where: fmt.Sprintf("%s#actions[%d]", where, s.idx), Message: m}); err != nil {
+			if err := w.problem(ctx, record.Problem{Where: fmt.Sprintf("%s#actions[%d]", where, s.idx), Message: m, Warning: true}); err != nil {
 				return false, err
 			}
 		}

@@ -431,27 +431,32 @@ func TestExportProblems(t *testing.T) {
 	if m.Cursor == "" || len(m.Snapshot) != 0 || m.EndOfSnapshot {
 		t.Errorf("cursor %q, snapshot %v, end %v; want a cursor and nothing to delete", m.Cursor, m.Snapshot, m.EndOfSnapshot)
 	}
-	wantProblems := []struct{ where, message string }{
-		{"problems.json", "4 of the file's cards and actions cannot be read"},
-		{"problems.json#lists[1]", "list without id"},
-		{"problems.json#cards[1]", "card without id"},
-		{"problems.json#cards[3]", "cannot unmarshal string"},
-		{"problems.json#cards[4]", "appears twice"},
-		{"problems.json#actions[0]", `bad date: parsing time "yesterday"`},
-		{"problems.json#actions[1]", "commentCard action without id"},
-		{"problems.json#cards[2]", `bad due: parsing time "next week"`},
-		{"problems.json#cards[5]", `unknown list "65b0000000000000000009ff"`},
-		{"problems.json#cards[5]", "no creation action and the id holds no time"},
-		{"problems.json#actions[3]", "names no card"},
-		{"problems.json#actions[2]", `bad dateLastEdited: parsing time "soon"`},
+	// Warnings are notes on what was stored anyway (a card with its bad
+	// due left empty); the rest is input refused.
+	wantProblems := []struct {
+		where, message string
+		warning        bool
+	}{
+		{"problems.json", "4 of the file's cards and actions cannot be read", true},
+		{"problems.json#lists[1]", "list without id", false},
+		{"problems.json#cards[1]", "card without id", false},
+		{"problems.json#cards[3]", "cannot unmarshal string", false},
+		{"problems.json#cards[4]", "appears twice", false},
+		{"problems.json#actions[0]", `bad date: parsing time "yesterday"`, false},
+		{"problems.json#actions[1]", "commentCard action without id", false},
+		{"problems.json#cards[2]", `bad due: parsing time "next week"`, true},
+		{"problems.json#cards[5]", `unknown list "65b0000000000000000009ff"`, true},
+		{"problems.json#cards[5]", "no creation action and the id holds no time", true},
+		{"problems.json#actions[3]", "names no card", false},
+		{"problems.json#actions[2]", `bad dateLastEdited: parsing time "soon"`, true},
 	}
 	if len(m.Problems) != len(wantProblems) {
 		t.Fatalf("got %d problems, want %d:\n%+v", len(m.Problems), len(wantProblems), m.Problems)
 	}
 	for i, w := range wantProblems {
 		p := m.Problems[i]
-		if p.Where != w.where || !strings.Contains(p.Message, w.message) {
-			t.Errorf("problem %d: got %s: %s\nwant %s: ...%s...", i, p.Where, p.Message, w.where, w.message)
+		if p.Where != w.where || !strings.Contains(p.Message, w.message) || p.Warning != w.warning {
+			t.Errorf("problem %d: got %s: %s (warning %v)\nwant %s: ...%s... (warning %v)", i, p.Where, p.Message, p.Warning, w.where, w.message, w.warning)
 		}
 	}
 

@@ -755,7 +755,7 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 	for _, c := range rd.cards {
 		t, warnings, err := ix.task(c.Card)
 		for _, w := range warnings {
-			problems = append(problems, record.Problem{Where: where + " card " + c.ID, Message: w})
+			problems = append(problems, record.Problem{Where: where + " card " + c.ID, Message: w, Warning: true})
 		}
 		if err != nil {
 			bad("card "+c.ID, err)
@@ -777,7 +777,7 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 			}
 			out, warnings, err := ix.action(a)
 			for _, w := range warnings {
-				problems = append(problems, record.Problem{Where: where + " action " + a.ID, Message: w})
+				problems = append(problems, record.Problem{Where: where + " action " + a.ID, Message: w, Warning: true})
 			}
 			if err != nil {
 				bad("action "+a.ID, err)
