@@ -40,6 +40,7 @@ var suite = []struct {
 	{"duplicate keys in a batch keep the last", testDedupe},
 	{"large batches round trip", testLargeBatch},
 	{"snapshot soft-deletes and revives", testSoftDelete},
+	{"snapshot narrowed to scopes deletes only inside them", testSnapshotScopes},
 	{"problems are recorded once", testProblems},
 	{"runs are recorded", testRuns},
 	{"model sync writes only changes", testSyncModel},
@@ -210,6 +211,120 @@ func testSoftDelete(t *testing.T, st *store.Store) {
 	}
 	if n := count(t, st, "SELECT COUNT(*) FROM tasks WHERE deleted_at IS NULL"); n != 3 {
 		t.Errorf("%d live tasks after revive, want 3", n)
+	}
+}
+
+// A snapshot narrowed to scopes (record.Batch.Snapshot) marks only the
+// unseen rows inside one of its scopes: by board, by card, by time window
+// on each record's own time, with From inclusive and To exclusive. Rows
+// outside every scope (another board, older history, containers and people)
+// stay live however unseen they are.
+func testSnapshotScopes(t *testing.T, st *store.Store) {
+	ctx := context.Background()
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	taskIn := func(id, board string, created time.Time) store.TaskRow {
+		r := task(id, "task "+id)
+		r.ContainerID, r.CreatedAt = board, created
+		r.Hash = store.Hash(r)
+		return r
+	}
+	move := func(id, taskID string, when time.Time) store.StatusChangeRow {
+		r := store.StatusChangeRow{SourceID: "trello", ExternalID: id, TaskID: taskID, ClientID: "acme", ToSource: "Doing",
+			ToStatus: "in_progress", At: when, Raw: "{}"}
+		r.Hash = store.Hash(r)
+		return r
+	}
+	comment := func(id, taskID string, when time.Time) store.MessageRow {
+		r := store.MessageRow{SourceID: "trello", ExternalID: id, Channel: "card_comment", ThreadKey: taskID, TaskSourceID: "trello",
+			TaskID: taskID, ClientID: "acme", AuthorSide: "client", Direction: "inbound", Body: "?", SentAt: when, Raw: "{}"}
+		r.Hash = store.Hash(r)
+		return r
+	}
+	write(t, st, &store.Batch{
+		Containers: []store.ContainerRow{{SourceID: "trello", ExternalID: "b1", Kind: "board", Name: "Acme", Raw: "{}", Hash: "c1"},
+			{SourceID: "trello", ExternalID: "b2", Kind: "board", Name: "Betta", Raw: "{}", Hash: "c2"}},
+		People: []store.SourcePersonRow{{SourceID: "trello", ExternalID: "m1", Name: "Anna", Raw: "{}", Hash: "p1"}},
+		Tasks: []store.TaskRow{taskIn("old", "b1", at(-48)), taskIn("edge", "b1", at(0)), taskIn("new", "b1", at(2)),
+			taskIn("later", "b1", at(10)), taskIn("gone", "b1", at(-72)), taskIn("other", "b2", at(2))},
+		StatusChanges: []store.StatusChangeRow{move("s-old", "old", at(-47)), move("s-edge", "edge", at(0)), move("s-in", "new", at(3)),
+			move("s-later", "later", at(10)), move("s-gone", "gone", at(-71)), move("s-other", "other", at(3))},
+		Messages: []store.MessageRow{comment("m-old", "old", at(-46)), comment("m-edge", "edge", at(0)), comment("m-in", "new", at(4)),
+			comment("m-later", "later", at(10)), comment("m-gone", "gone", at(-70)), comment("m-other", "other", at(4))},
+	}, "")
+	// A link from another source to card "new" is never this source's to
+	// judge, inside the window or not.
+	if _, err := st.DB.Exec(st.DB.Rebind(`INSERT INTO messages (source_id, external_id, channel, thread_key, task_source_id, task_id,
+		author_side, direction, sent_at, raw, hash, synced_at) VALUES ('mail', 'x@y', 'email', 'x@y', 'trello', 'new', 'client', 'inbound', ?, '{}', 'h', ?)`),
+		at(5), at(5)); err != nil {
+		t.Fatal(err)
+	}
+	// The pull saw nothing at all: only the scopes limit what goes.
+	seen := map[string]map[string]struct{}{"tasks": {"edge": {}}, "task_status_changes": {}, "messages": {"m-in": {}}}
+	scopes := []record.Scope{
+		{Kind: record.ScopeTasks, ContainerID: "b1", From: at(0), To: at(10)},
+		{Kind: record.ScopeStatusChanges, ContainerID: "b1", From: at(0), To: at(10)},
+		{Kind: record.ScopeMessages, ContainerID: "b1", From: at(0), To: at(10)},
+		// One card the snapshot shows gone, with all of its history.
+		{Kind: record.ScopeTasks, ContainerID: "b1", TaskID: "gone"},
+		{Kind: record.ScopeStatusChanges, ContainerID: "b1", TaskID: "gone"},
+		{Kind: record.ScopeMessages, ContainerID: "b1", TaskID: "gone"},
+	}
+	live := func(table string) string {
+		t.Helper()
+		var ids []string
+		if err := st.DB.Select(&ids, fmt.Sprintf("SELECT external_id FROM %s WHERE deleted_at IS NULL ORDER BY external_id", table)); err != nil {
+			t.Fatal(err)
+		}
+		return strings.Join(ids, ",")
+	}
+	before := map[string]string{}
+	for _, table := range store.Tables {
+		before[table] = live(table)
+	}
+	// A dry run says what would go and keeps it.
+	marked, err := st.SoftDeleteMissing(ctx, "trello", seen, scopes, "snap1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.Counts{"tasks": 2, "task_status_changes": 3, "messages": 2}); fmt.Sprint(marked) != fmt.Sprint(want) {
+		t.Fatalf("dry run marked %v, want %v", marked, want)
+	}
+	for _, table := range store.Tables {
+		if got := live(table); got != before[table] {
+			t.Errorf("dry run changed %s: %s, was %s", table, got, before[table])
+		}
+	}
+	if marked, err = st.SoftDeleteMissing(ctx, "trello", seen, scopes, "snap1", false); err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.Counts{"tasks": 2, "task_status_changes": 3, "messages": 2}); fmt.Sprint(marked) != fmt.Sprint(want) {
+		t.Errorf("marked %v, want %v", marked, want)
+	}
+	for table, want := range map[string]string{
+		"containers":          "b1,b2",
+		"source_people":       "m1",
+		"tasks":               "edge,later,old,other",
+		"task_status_changes": "s-later,s-old,s-other",
+		"messages":            "m-in,m-later,m-old,m-other,x@y",
+	} {
+		if got := live(table); got != want {
+			t.Errorf("live %s = %s, want %s", table, got, want)
+		}
+	}
+	if c, _ := st.Cursor(ctx, "trello"); c != "snap1" {
+		t.Errorf("cursor = %q, want snap1 saved with the deletes", c)
+	}
+	// The same snapshot again marks nothing more.
+	if marked, err := st.SoftDeleteMissing(ctx, "trello", seen, scopes, "snap1", false); err != nil || marked.Total() != 0 {
+		t.Errorf("second snapshot marked %v, %v", marked, err)
+	}
+	// A bad scope refuses the whole snapshot: nothing marked, no cursor.
+	bad := append(scopes, record.Scope{Kind: record.ScopeMessages, From: at(5), To: at(5)})
+	if _, err := st.SoftDeleteMissing(ctx, "trello", map[string]map[string]struct{}{}, bad, "snap2", false); err == nil {
+		t.Error("a scope with To not after From was accepted")
+	}
+	if c, _ := st.Cursor(ctx, "trello"); c != "snap1" || live("tasks") != "edge,later,old,other" {
+		t.Errorf("a refused snapshot changed something: cursor %q, tasks %s", c, live("tasks"))
 	}
 }
 

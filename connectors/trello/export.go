@@ -23,6 +23,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -39,6 +40,11 @@ const ExportKindName = "trello_export"
 // DefaultBatchSize is how many records an export batch holds at most unless
 // the options say otherwise.
 const DefaultBatchSize = 2000
+
+// ExportActionLimit is the most actions Trello's "Export as JSON" keeps of a
+// board: its newest 1000, of every type. A file holding that many is taken
+// as cut: the board's history before its oldest action is not in it.
+const ExportActionLimit = 1000
 
 // ExportOptions configure a trello_export source.
 type ExportOptions struct {
@@ -100,18 +106,23 @@ func NewExport(opts ExportOptions, env connectors.Env) (*Export, error) {
 
 // Pull reads every export file and emits its boards.
 //
-// The cursor is a fingerprint of the files' paths, sizes and modification
-// times: when it matches, nothing changed and Pull returns at once. Otherwise
-// every board is emitted whole, and the last batch carries the fingerprint
-// and EndOfSnapshot, so the store soft-deletes what the exports no longer
-// hold.
+// The cursor holds a fingerprint of the files' paths, sizes and
+// modification times: when it matches, nothing changed and Pull returns at
+// once. Otherwise every board is emitted whole, and the last batch carries
+// the cursor and EndOfSnapshot with the part of the source the files hold
+// whole (record.Batch.Snapshot), so the store soft-deletes what the exports
+// show deleted and nothing else. Per board that is the window its actions
+// cover (see boardScan.snapshot): an export keeps only a board's newest
+// 1000 actions, and history older than its oldest one is kept, never taken
+// for deleted. A board no file holds any more keeps all it had (a Warning
+// says so once), and people and boards are never deleted by an export.
 //
 // A file that is not a readable board (broken or truncated JSON, no board
 // id) is reported as a Problem and the other files are still emitted, but
-// then the last batch neither sets EndOfSnapshot nor carries the
-// fingerprint: nobody knows what the broken file held, so nothing may be
-// soft-deleted, and an unchanged fingerprint must not let the next run skip
-// the file as already done.
+// then the last batch neither sets EndOfSnapshot nor carries the cursor:
+// nobody knows what the broken file held, so nothing may be soft-deleted,
+// and an unchanged fingerprint must not let the next run skip the file as
+// already done.
 func (e *Export) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
 	files, err := e.files()
 	if err != nil {
@@ -124,11 +135,12 @@ func (e *Export) Pull(ctx context.Context, cursor string, emit connectors.Emit) 
 	if err != nil {
 		return err
 	}
-	if fp == cursor {
+	cur := parseExportCursor(cursor)
+	if fp == cur.Files {
 		return nil
 	}
 	w := &batcher{emit: emit, size: e.batchSize, b: &record.Batch{}}
-	st := &pullState{people: map[string]bool{}, boards: map[string]string{}}
+	st := &pullState{people: map[string]bool{}, boards: map[string]exportBoard{}, before: cur.Boards}
 	complete := true
 	for _, path := range files {
 		if err := ctx.Err(); err != nil {
@@ -140,10 +152,78 @@ func (e *Export) Pull(ctx context.Context, cursor string, emit connectors.Emit) 
 		}
 		complete = complete && ok
 	}
-	if complete {
-		return w.finish(ctx, fp, true)
+	if !complete {
+		return w.finish(ctx, "", false)
 	}
-	return w.finish(ctx, "", false)
+	for _, id := range slices.Sorted(maps.Keys(cur.Boards)) {
+		if _, ok := st.boards[id]; ok {
+			continue
+		}
+		// The file may have been moved away, renamed out of the pattern or
+		// replaced by nothing: none of that says the board's history is
+		// false, so it stays as the last file left it.
+		b := cur.Boards[id]
+		if err := w.problem(ctx, record.Problem{Where: b.File, Warning: true, Message: fmt.Sprintf(
+			"board %s was read from this file before and is in none of the export files now: what karkas stored of it is kept as that file left it, not deleted",
+			boardLabel(id, b.Name))}); err != nil {
+			return err
+		}
+	}
+	next := exportCursor{Files: fp, Boards: st.boards}
+	// Every board read adds scopes, so an empty list (which would mean the
+	// whole source) cannot end a snapshot; guard it all the same.
+	w.b.Snapshot = st.snapshot
+	return w.finish(ctx, next.String(), len(st.snapshot) > 0)
+}
+
+// exportCursor is the export source's cursor: the files' fingerprint and
+// the boards they held, so that a board whose file is gone is noticed.
+type exportCursor struct {
+	Files  string                 `json:"files"`
+	Boards map[string]exportBoard `json:"boards,omitempty"`
+}
+
+// exportBoard is a board read in a pull: the file it came from (as
+// problems name it), its name, and the cards the file showed gone.
+type exportBoard struct {
+	File string `json:"file"`
+	Name string `json:"name,omitempty"`
+	// Gone are the cards the file's actions name and it no longer holds,
+	// whose rows the pull that saved this cursor soft-deleted. A later
+	// read of a file still naming them does not scope them again: a card
+	// scope costs the store a pass over the source's comments, and on
+	// every re-read of a busy agency's exports that adds up to seconds.
+	Gone []string `json:"gone,omitempty"`
+}
+
+// parseExportCursor reads a cursor. Before it was JSON the cursor was the
+// bare fingerprint, which still matches unchanged files; an unreadable one
+// costs a re-read.
+func parseExportCursor(s string) exportCursor {
+	var c exportCursor
+	if s == "" {
+		return c
+	}
+	if !strings.HasPrefix(s, "{") {
+		return exportCursor{Files: s}
+	}
+	if err := json.Unmarshal([]byte(s), &c); err != nil {
+		return exportCursor{}
+	}
+	return c
+}
+
+func (c exportCursor) String() string {
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+// boardLabel names a board in a message: "Acme" (id), or the id alone.
+func boardLabel(id, name string) string {
+	if name == "" {
+		return id
+	}
+	return fmt.Sprintf("%q (%s)", name, id)
 }
 
 // files expands the patterns into a sorted list of distinct files. A path
@@ -216,7 +296,11 @@ type pullState struct {
 	// people already emitted: members of several boards are emitted once.
 	people map[string]bool
 	// boards read so far, by id, with the file they came from.
-	boards map[string]string
+	boards map[string]exportBoard
+	// before are the boards the cursor says the last complete pull read.
+	before map[string]exportBoard
+	// snapshot is what the boards read hold whole, for the last batch.
+	snapshot []record.Scope
 }
 
 // readBoard emits one export file. It returns false, with a Problem in the
@@ -245,15 +329,28 @@ func (e *Export) readBoard(ctx context.Context, path string, w *batcher, st *pul
 	if first, ok := st.boards[sc.ix.board.ID]; ok {
 		// Two exports of one board (an old one left beside a new one):
 		// reading both would emit every card twice. The skipped file is
-		// understood, so the snapshot stays complete.
+		// understood, so the snapshot stays complete; it adds no scope.
 		return true, w.problem(ctx, record.Problem{
 			Where:   where,
-			Message: fmt.Sprintf("board %s was already read from %s; this file is skipped", sc.ix.board.ID, first),
+			Message: fmt.Sprintf("board %s was already read from %s; this file is skipped", sc.ix.board.ID, first.File),
 		})
 	}
-	st.boards[sc.ix.board.ID] = where
-
 	ix := sc.ix
+	scopes, gone := sc.snapshot(st.before[ix.board.ID].Gone)
+	st.snapshot = append(st.snapshot, scopes...)
+	st.boards[ix.board.ID] = exportBoard{File: where, Name: ix.board.Name, Gone: gone}
+	if sc.cut() {
+		if err := w.problem(ctx, record.Problem{Where: where, Warning: true, Message: sc.cutMessage()}); err != nil {
+			return false, err
+		}
+	}
+	if sc.unreadable > 0 {
+		if err := w.problem(ctx, record.Problem{Where: where, Warning: true, Message: fmt.Sprintf(
+			"board %s: %d of the file's cards and actions cannot be read (each is listed as unreadable), so nothing stored of the board is deleted on this file's account",
+			boardLabel(ix.board.ID, ix.board.Name), sc.unreadable)}); err != nil {
+			return false, err
+		}
+	}
 	w.b.Containers = append(w.b.Containers, ix.container())
 	if err := w.flushIfFull(ctx); err != nil {
 		return false, err
@@ -283,7 +380,7 @@ func (e *Export) readBoard(ctx context.Context, path string, w *batcher, st *pul
 		}
 		t, warnings, err := ix.task(c)
 		for _, m := range warnings {
-			if err := w.problem(ctx, record.Problem{Where: fmt.Sprintf("%s#cards[%d]", where, s.idx), Message: m}); err != nil {
+			if err := w.problem(ctx, record.Problem{Where: fmt.Sprintf("%s#cards[%d]", where, s.idx), Message: m, Warning: true}); err != nil {
 				return false, err
 			}
 		}
@@ -310,7 +407,7 @@ func (e *Export) readBoard(ctx context.Context, path string, w *batcher, st *pul
 		}
 		out, warnings, err := ix.action(a)
 		for _, m := range warnings {
-			if err := w.problem(ctx, record.Problem{Where: fmt.Sprintf("%s#actions[%d]", where, s.idx), Message: m}); err != nil {
+			if err := w.problem(ctx, record.Problem{Where: fmt.Sprintf("%s#actions[%d]", where, s.idx), Message: m, Warning: true}); err != nil {
 				return false, err
 			}
 		}
@@ -348,6 +445,99 @@ type boardScan struct {
 	problems []record.Problem // Where is a suffix: "#cards[3]"
 	// actionIDs are the ids of the actions in actions.
 	actionIDs map[string]bool
+
+	// allActions counts the elements of the actions array, mapped or not,
+	// readable or not: what Trello's limit of 1000 counts.
+	allActions int
+	// oldest and newest are the dates of the oldest and newest actions
+	// with a readable date, mapped or not.
+	oldest, newest time.Time
+	// named are the cards any action names (data.card.id).
+	named map[string]bool
+	// unreadable counts the cards and the mapped actions the file holds
+	// that cannot become records (broken fields, no id, a bad date).
+	unreadable int
+}
+
+// cut reports whether the file holds as many actions as an export keeps,
+// so that the board's older history is not in it.
+func (sc *boardScan) cut() bool { return sc.allActions >= ExportActionLimit }
+
+// snapshot returns the scopes of the board that the file holds whole: what
+// is stored there and the file no longer holds is gone upstream.
+//
+// The window is the span the file's actions cover. It ends just after the
+// newest action (Trello dates to the millisecond): a newer comment or card
+// stored from a newer export is not this file's to judge. It starts at the
+// oldest action when the file is cut (cut), else it covers the whole
+// history. Inside the window, a stored comment or list move the file does
+// not hold was deleted, and so was a card the file does not hold (Trello
+// exports every card, archived ones too) whose creation lies in the window.
+// A card created before the window that the file does not hold is kept
+// with its history: its time is not covered (it may have been deleted, or
+// the file may be older than the store), unless an action of the file
+// names it: then the board still had the card inside the window, the file
+// shows it gone (deleted or moved to another board: deleteCard,
+// moveCardFromBoard), and it goes with its moves and comments, as the API
+// source does with a card that answers 404.
+//
+// A cut file whose actions have no readable date covers no span at all:
+// only the cards it shows gone go. A file holding a card or a mapped
+// action that cannot be read deletes nothing of its board: nobody knows
+// which stored row the unreadable element is (a field Trello changed the
+// type of would otherwise make every card look gone).
+//
+// It returns the scopes and the cards the file shows gone; those in done
+// (gone in the last pull already) get no scope again.
+func (sc *boardScan) snapshot(done []string) (out []record.Scope, gone []string) {
+	board := sc.ix.board.ID
+	if sc.unreadable > 0 {
+		return nil, done
+	}
+	if !sc.cut() || !sc.oldest.IsZero() {
+		var from, to time.Time
+		if sc.cut() {
+			from = sc.oldest
+		}
+		if !sc.newest.IsZero() {
+			to = sc.newest.Add(time.Millisecond)
+		}
+		for _, k := range []string{record.ScopeTasks, record.ScopeStatusChanges, record.ScopeMessages} {
+			out = append(out, record.Scope{Kind: k, ContainerID: board, From: from, To: to})
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(sc.named)) {
+		if sc.ix.cards[id] {
+			continue
+		}
+		gone = append(gone, id)
+		if _, ok := slices.BinarySearch(done, id); ok {
+			continue
+		}
+		for _, k := range []string{record.ScopeTasks, record.ScopeStatusChanges, record.ScopeMessages} {
+			out = append(out, record.Scope{Kind: k, ContainerID: board, TaskID: id})
+		}
+	}
+	return out, gone
+}
+
+// cutMessage is the warning a cut file gets. A file of more than 1000
+// actions was not written by Trello's export (an API dump or a generator
+// wrote it) and may hold the whole history, but nothing in it says so.
+func (sc *boardScan) cutMessage() string {
+	why := fmt.Sprintf("the file holds %d actions, as many as Trello's \"Export as JSON\" keeps (a board's newest %d), so older history is cut",
+		sc.allActions, ExportActionLimit)
+	if sc.allActions > ExportActionLimit {
+		why = fmt.Sprintf("the file holds %d actions, more than the %d Trello's \"Export as JSON\" keeps, so karkas cannot tell whether older history is cut",
+			sc.allActions, ExportActionLimit)
+	}
+	start := "none of its actions has a readable date, so only cards it shows deleted are deleted"
+	if !sc.oldest.IsZero() {
+		start = "its actions start at " + sc.oldest.Format("2006-01-02 15:04:05 UTC")
+	}
+	return fmt.Sprintf("board %s: %s: %s. What karkas stored of the board from before then (comments, list moves, cards) is kept, not deleted; "+
+		"to read the full history, sync the board with the trello API source (kind: trello), which pages through every action",
+		boardLabel(sc.ix.board.ID, sc.ix.board.Name), why, start)
 }
 
 // scanBoard is the first pass over an export. The file is decoded as a
@@ -361,7 +551,7 @@ type boardScan struct {
 // object, no board id); an element that does not fit its type is a Problem.
 func scanBoard(r io.Reader) (*boardScan, error) {
 	dec := json.NewDecoder(r)
-	sc := &boardScan{ix: newBoardIndex(Board{}), actionIDs: map[string]bool{}}
+	sc := &boardScan{ix: newBoardIndex(Board{}), actionIDs: map[string]bool{}, named: map[string]bool{}}
 	b := &sc.ix.board
 	if err := expectDelim(dec, '{'); err != nil {
 		return nil, err
@@ -435,6 +625,9 @@ func (sc *boardScan) scanArray(dec *json.Decoder, key string) error {
 		return fmt.Errorf("%s is not an array", key)
 	}
 	for i := 0; dec.More(); i++ {
+		if key == "actions" {
+			sc.allActions++
+		}
 		if err := sc.scanElement(dec, key, i); err != nil {
 			var bad badElement
 			if !isTypeError(err) && !errors.As(err, &bad) {
@@ -484,6 +677,9 @@ func (sc *boardScan) scanElement(dec *json.Decoder, key string, i int) error {
 		return skipValue(dec)
 	}
 	if err := dec.Decode(v); err != nil {
+		if key == "cards" || key == "actions" {
+			sc.unreadable++
+		}
 		return err
 	}
 	if err := use(); err != nil {
@@ -494,6 +690,7 @@ func (sc *boardScan) scanElement(dec *json.Decoder, key string, i int) error {
 
 func (sc *boardScan) addCard(c Card, idx int, start, end int64) error {
 	if c.ID == "" {
+		sc.unreadable++
 		return errors.New("card without id")
 	}
 	if sc.ix.cards[c.ID] {
@@ -505,6 +702,17 @@ func (sc *boardScan) addCard(c Card, idx int, start, end int64) error {
 }
 
 func (sc *boardScan) addAction(a Action, idx int, start, end int64) error {
+	if at, err := parseTime(a.Date); err == nil {
+		if sc.oldest.IsZero() || at.Before(sc.oldest) {
+			sc.oldest = at
+		}
+		if at.After(sc.newest) {
+			sc.newest = at
+		}
+	}
+	if a.Data.Card != nil && a.Data.Card.ID != "" {
+		sc.named[a.Data.Card.ID] = true
+	}
 	err := sc.ix.noteAction(a)
 	if !mapped(a) {
 		// Only actions that become records are checked: a bad date on an
@@ -512,6 +720,7 @@ func (sc *boardScan) addAction(a Action, idx int, start, end int64) error {
 		return nil
 	}
 	if err != nil {
+		sc.unreadable++
 		return err
 	}
 	if sc.actionIDs[a.ID] {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -87,8 +88,8 @@ func pull(t *testing.T, src connectors.Source, cursor string) []*record.Batch {
 	return got
 }
 
-// merged joins the batches of a pull into one, cursor and end mark from the
-// last.
+// merged joins the batches of a pull into one, cursor, end mark and
+// snapshot scopes from the last.
 func merged(bs []*record.Batch) record.Batch {
 	var m record.Batch
 	for _, b := range bs {
@@ -99,7 +100,7 @@ func merged(bs []*record.Batch) record.Batch {
 		m.Messages = append(m.Messages, b.Messages...)
 		m.TimeEntries = append(m.TimeEntries, b.TimeEntries...)
 		m.Problems = append(m.Problems, b.Problems...)
-		m.Cursor, m.EndOfSnapshot = b.Cursor, b.EndOfSnapshot
+		m.Cursor, m.EndOfSnapshot, m.Snapshot = b.Cursor, b.EndOfSnapshot, b.Snapshot
 	}
 	return m
 }
@@ -316,8 +317,10 @@ func TestExportBatchesAndCursor(t *testing.T) {
 			t.Errorf("size %d: batches differ from a single batch", size)
 		}
 	}
-	if len(whole.Cursor) != 64 {
-		t.Errorf("cursor %q is not a hex sha256", whole.Cursor)
+	// The cursor holds the files' fingerprint (a hex sha256) and the boards
+	// they held.
+	if !regexp.MustCompile(`^\{"files":"[0-9a-f]{64}","boards":\{"` + boardID + `":\{"file":"board.json"`).MatchString(whole.Cursor) {
+		t.Errorf("cursor %q does not hold the fingerprint and the board", whole.Cursor)
 	}
 }
 
@@ -421,29 +424,39 @@ func TestExportProblems(t *testing.T) {
 	src := open(t, trello.ExportOptions{Files: []string{"problems.json"}}, testdataPath(t, ""))
 	m := merged(pull(t, src, ""))
 
-	if !m.EndOfSnapshot || m.Cursor == "" {
-		t.Errorf("bad items must not stop the snapshot: end %v, cursor %q", m.EndOfSnapshot, m.Cursor)
+	// Bad items do not make the file unreadable: its cursor is kept, so an
+	// unchanged file is not read again. But a card or a mapped action that
+	// cannot be read could be any stored row, so nothing of the board is
+	// deleted on this file's account, and a warning says so.
+	if m.Cursor == "" || len(m.Snapshot) != 0 || m.EndOfSnapshot {
+		t.Errorf("cursor %q, snapshot %v, end %v; want a cursor and nothing to delete", m.Cursor, m.Snapshot, m.EndOfSnapshot)
 	}
-	wantProblems := []struct{ where, message string }{
-		{"problems.json#lists[1]", "list without id"},
-		{"problems.json#cards[1]", "card without id"},
-		{"problems.json#cards[3]", "cannot unmarshal string"},
-		{"problems.json#cards[4]", "appears twice"},
-		{"problems.json#actions[0]", `bad date: parsing time "yesterday"`},
-		{"problems.json#actions[1]", "commentCard action without id"},
-		{"problems.json#cards[2]", `bad due: parsing time "next week"`},
-		{"problems.json#cards[5]", `unknown list "65b0000000000000000009ff"`},
-		{"problems.json#cards[5]", "no creation action and the id holds no time"},
-		{"problems.json#actions[3]", "names no card"},
-		{"problems.json#actions[2]", `bad dateLastEdited: parsing time "soon"`},
+	// Warnings are notes on what was stored anyway (a card with its bad
+	// due left empty); the rest is input refused.
+	wantProblems := []struct {
+		where, message string
+		warning        bool
+	}{
+		{"problems.json", "4 of the file's cards and actions cannot be read", true},
+		{"problems.json#lists[1]", "list without id", false},
+		{"problems.json#cards[1]", "card without id", false},
+		{"problems.json#cards[3]", "cannot unmarshal string", false},
+		{"problems.json#cards[4]", "appears twice", false},
+		{"problems.json#actions[0]", `bad date: parsing time "yesterday"`, false},
+		{"problems.json#actions[1]", "commentCard action without id", false},
+		{"problems.json#cards[2]", `bad due: parsing time "next week"`, true},
+		{"problems.json#cards[5]", `unknown list "65b0000000000000000009ff"`, true},
+		{"problems.json#cards[5]", "no creation action and the id holds no time", true},
+		{"problems.json#actions[3]", "names no card", false},
+		{"problems.json#actions[2]", `bad dateLastEdited: parsing time "soon"`, true},
 	}
 	if len(m.Problems) != len(wantProblems) {
 		t.Fatalf("got %d problems, want %d:\n%+v", len(m.Problems), len(wantProblems), m.Problems)
 	}
 	for i, w := range wantProblems {
 		p := m.Problems[i]
-		if p.Where != w.where || !strings.Contains(p.Message, w.message) {
-			t.Errorf("problem %d: got %s: %s\nwant %s: ...%s...", i, p.Where, p.Message, w.where, w.message)
+		if p.Where != w.where || !strings.Contains(p.Message, w.message) || p.Warning != w.warning {
+			t.Errorf("problem %d: got %s: %s (warning %v)\nwant %s: ...%s... (warning %v)", i, p.Where, p.Message, p.Warning, w.where, w.message, w.warning)
 		}
 	}
 

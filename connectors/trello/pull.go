@@ -481,9 +481,15 @@ func (p *pull) readWhole(ctx context.Context, t target, rd *boardRead, now time.
 	backfill := t.state == nil
 	actQ := ActionsQuery{BoardID: ref}
 	if !backfill {
-		rd.window = now.Add(-p.s.opts.ReconcileWindow).UTC()
+		// since= excludes its own instant and Trello dates actions to the
+		// millisecond, so the listing holds the comments from the next
+		// millisecond on: that is where the window's scope starts. A
+		// comment written at the very instant is not listed and so must
+		// not be judged.
+		since := now.Add(-p.s.opts.ReconcileWindow).UTC().Truncate(time.Millisecond)
+		rd.window = since.Add(time.Millisecond)
 		actQ.Filter = "commentCard"
-		actQ.Since = rd.window.Format("2006-01-02T15:04:05.000Z")
+		actQ.Since = since.Format("2006-01-02T15:04:05.000Z")
 	}
 	creQ := ActionsQuery{BoardID: ref, Filter: creationFilter}
 	aq := func(q ActionsQuery) string {
@@ -544,6 +550,22 @@ func (p *pull) readWhole(ctx context.Context, t target, rd *boardRead, now time.
 		return err
 	}
 	rd.allCards = true
+	if !backfill {
+		// A card a new action names (its deleteCard, its move to another
+		// board) that the board no longer holds is gone with its moves and
+		// comments, as readChanged finds it by a 404; the tasks scope alone
+		// would leave them live. (A backfill has stored nothing to clean.)
+		held := make(map[string]bool, len(rd.cards))
+		for _, c := range rd.cards {
+			held[c.ID] = true
+		}
+		for _, a := range rd.actions {
+			if c := a.Data.Card; c != nil && c.ID != "" && !held[c.ID] && !slices.Contains(rd.gone, c.ID) {
+				rd.gone = append(rd.gone, c.ID)
+			}
+		}
+		slices.Sort(rd.gone)
+	}
 	return nil
 }
 
@@ -733,7 +755,7 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 	for _, c := range rd.cards {
 		t, warnings, err := ix.task(c.Card)
 		for _, w := range warnings {
-			problems = append(problems, record.Problem{Where: where + " card " + c.ID, Message: w})
+			problems = append(problems, record.Problem{Where: where + " card " + c.ID, Message: w, Warning: true})
 		}
 		if err != nil {
 			bad("card "+c.ID, err)
@@ -755,7 +777,7 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 			}
 			out, warnings, err := ix.action(a)
 			for _, w := range warnings {
-				problems = append(problems, record.Problem{Where: where + " action " + a.ID, Message: w})
+				problems = append(problems, record.Problem{Where: where + " action " + a.ID, Message: w, Warning: true})
 			}
 			if err != nil {
 				bad("action "+a.ID, err)

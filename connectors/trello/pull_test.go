@@ -31,11 +31,16 @@ type memStore struct {
 	messages   map[string]record.Message
 	cursor     string
 	batches    int
+	// boardOf is each task's container, kept after the task is deleted
+	// as the store keeps the row: a scope by board still holds the moves
+	// and comments of a task it deleted.
+	boardOf map[string]string
 }
 
 func newMemStore() *memStore {
 	return &memStore{containers: map[string]record.Container{}, people: map[string]record.Person{},
-		tasks: map[string]record.Task{}, changes: map[string]record.StatusChange{}, messages: map[string]record.Message{}}
+		tasks: map[string]record.Task{}, changes: map[string]record.StatusChange{}, messages: map[string]record.Message{},
+		boardOf: map[string]string{}}
 }
 
 func (m *memStore) emit(_ context.Context, b *record.Batch) error {
@@ -55,6 +60,7 @@ func (m *memStore) emit(_ context.Context, b *record.Batch) error {
 	for _, t := range b.Tasks {
 		inTasks[t.ExternalID] = true
 		m.tasks[t.ExternalID] = t
+		m.boardOf[t.ExternalID] = t.ContainerID
 	}
 	for _, sc := range b.StatusChanges {
 		inChanges[sc.ExternalID] = true
@@ -64,7 +70,7 @@ func (m *memStore) emit(_ context.Context, b *record.Batch) error {
 		inMsgs[msg.ExternalID] = true
 		m.messages[msg.ExternalID] = msg
 	}
-	container := func(taskID string) string { return m.tasks[taskID].ContainerID }
+	container := func(taskID string) string { return m.boardOf[taskID] }
 	inTime := func(s record.Scope, at time.Time) bool {
 		return (s.From.IsZero() || !at.Before(s.From)) && (s.To.IsZero() || at.Before(s.To))
 	}
@@ -84,7 +90,7 @@ func (m *memStore) emit(_ context.Context, b *record.Batch) error {
 			}
 		case record.ScopeMessages:
 			for id, msg := range m.messages {
-				if !inMsgs[id] && (s.ContainerID == "" || msg.ContainerID == s.ContainerID) && (s.TaskID == "" || msg.TaskID == s.TaskID) && inTime(s, msg.SentAt) {
+				if !inMsgs[id] && (s.ContainerID == "" || container(msg.TaskID) == s.ContainerID) && (s.TaskID == "" || msg.TaskID == s.TaskID) && inTime(s, msg.SentAt) {
 					delete(m.messages, id)
 				}
 			}

@@ -339,6 +339,104 @@ func TestCompleteScopes(t *testing.T) {
 	}
 }
 
+// windowSource is a snapshot source whose pull holds only a part of what
+// it once did (a board export's newest actions): it emits its cards two to
+// a batch and names, on the last batch, the scopes its snapshot covers.
+type windowSource struct {
+	cards       []record.Task
+	people      []record.Person
+	containers  []record.Container
+	snapshot    []record.Scope
+	fingerprint string
+}
+
+func (s *windowSource) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	if cursor == s.fingerprint {
+		return nil
+	}
+	if err := emit(ctx, &record.Batch{Containers: s.containers, People: s.people}); err != nil {
+		return err
+	}
+	for i := 0; i < len(s.cards); i += 2 {
+		if err := emit(ctx, &record.Batch{Tasks: s.cards[i:min(i+2, len(s.cards))]}); err != nil {
+			return err
+		}
+	}
+	return emit(ctx, &record.Batch{Cursor: s.fingerprint, EndOfSnapshot: true, Snapshot: s.snapshot})
+}
+
+// A snapshot narrowed to scopes deletes what it no longer holds inside them
+// and keeps the rest of the source: older cards, the board, its people,
+// even when the pull emitted none of them, and however its batches were
+// grouped into transactions.
+func TestSnapshotScopes(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			st := testdb.Open(t, dialect)
+			ctx := context.Background()
+			all := cards(6) // created a second apart from 10:00:00
+			s := &windowSource{cards: all, fingerprint: "v1",
+				containers: []record.Container{{ExternalID: "b1", Kind: record.ContainerBoard, Name: "Acme"}},
+				people:     []record.Person{{ExternalID: "m-john", Username: "john"}}}
+			if res := newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: s}); res.Err != nil || res.Written["tasks"] != 6 {
+				t.Fatalf("first pull: err %v, written %v", res.Err, res.Written)
+			}
+			live := func(table string) string {
+				t.Helper()
+				var ids []string
+				if err := st.DB.Select(&ids, fmt.Sprintf("SELECT external_id FROM %s WHERE deleted_at IS NULL ORDER BY external_id", table)); err != nil {
+					t.Fatal(err)
+				}
+				return strings.Join(ids, ",")
+			}
+			// The next snapshot covers cards created from 10:00:03 on and
+			// holds neither the board nor its people: c001 is older than
+			// its window and stays, c004 lies inside it and goes.
+			s.cards = []record.Task{all[0], all[2], all[3], all[5]}
+			s.containers, s.people = nil, nil
+			s.snapshot = []record.Scope{{Kind: record.ScopeTasks, ContainerID: "b1", From: all[3].CreatedAt}}
+			s.fingerprint = "v2"
+			res := newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: s})
+			if res.Err != nil || fmt.Sprint(res.Deleted) != "map[tasks:1]" {
+				t.Fatalf("second pull: err %v, deleted %v; want c004 alone", res.Err, res.Deleted)
+			}
+			if got := live("tasks"); got != "c000,c001,c002,c003,c005" {
+				t.Errorf("live tasks = %s, want all but c004", got)
+			}
+			if live("containers") != "b1" || live("source_people") != "m-john" {
+				t.Errorf("the board or its people went: containers %q, people %q", live("containers"), live("source_people"))
+			}
+			if c, _ := st.Cursor(ctx, "board"); c != "v2" {
+				t.Errorf("cursor = %q, want v2 saved with the deletes", c)
+			}
+			// A dry run of a wider window says what it would delete and
+			// deletes nothing.
+			s.snapshot[0].From, s.fingerprint = time.Time{}, "v3"
+			e := newEngine(t, st, cfgText)
+			e.DryRun = true
+			if res := e.Run(ctx, engine.Job{Info: src, Source: s}); res.Err != nil || fmt.Sprint(res.Deleted) != "map[tasks:1]" {
+				t.Errorf("dry run: err %v, deleted %v; want c001 alone", res.Err, res.Deleted)
+			}
+			if got := live("tasks"); got != "c000,c001,c002,c003,c005" {
+				t.Errorf("a dry run deleted: live tasks = %s", got)
+			}
+			// A scope the store cannot apply is the source's error: nothing
+			// is deleted and the cursor stays.
+			s.snapshot = []record.Scope{{Kind: record.ScopeTimeEntries, ContainerID: "b1"}}
+			s.cards, s.fingerprint = nil, "v4"
+			res = newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: s})
+			if res.Err == nil || !strings.Contains(res.Err.Error(), "bad snapshot scope") {
+				t.Errorf("bad snapshot scope: err = %v", res.Err)
+			}
+			if c, _ := st.Cursor(ctx, "board"); c != "v2" || live("tasks") != "c000,c001,c002,c003,c005" {
+				t.Errorf("a refused snapshot changed the store: cursor %q, tasks %s", c, live("tasks"))
+			}
+		})
+	}
+}
+
 // A source that pulled what it could but found a part only a human can fix
 // keeps what it emitted and flags the source; a later good pull clears it.
 func TestAttention(t *testing.T) {
