@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -14,12 +15,17 @@ type TaskKey struct {
 	ShortRef   string `db:"short_ref"`
 	ClientID   string `db:"client_id"`
 	Labels     string `db:"labels"`
+	// CreatorRef and CreatedAt are who created the task and when, as
+	// stored: kept when a later read no longer shows them.
+	CreatorRef string    `db:"creator_ref"`
+	CreatedAt  time.Time `db:"created_at"`
 }
 
 // TaskKeys lists every live task's keys.
 func (s *Store) TaskKeys(ctx context.Context) ([]TaskKey, error) {
 	var out []TaskKey
-	err := s.DB.SelectContext(ctx, &out, `SELECT source_id, external_id, short_ref, client_id, labels FROM tasks WHERE deleted_at IS NULL`)
+	err := s.DB.SelectContext(ctx, &out, `SELECT source_id, external_id, short_ref, client_id, labels, creator_ref, created_at
+		FROM tasks WHERE deleted_at IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("listing tasks: %w", err)
 	}

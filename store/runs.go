@@ -171,7 +171,10 @@ type SourceStatus struct {
 	RunStatus   sql.NullString `db:"status"`
 	RowsWritten sql.NullInt64  `db:"rows_written"`
 	RunError    sql.NullString `db:"error"`
-	Problems    int            `db:"problems_total"`
+	// Problems counts the source's input refused; Warnings the notes on
+	// input stored anyway.
+	Problems int `db:"problems_total"`
+	Warnings int `db:"warnings_total"`
 }
 
 // Sources lists the sources with their last run.
@@ -179,7 +182,8 @@ func (s *Store) Sources(ctx context.Context) ([]SourceStatus, error) {
 	var out []SourceStatus
 	err := s.DB.SelectContext(ctx, &out, `
 		SELECT s.id, s.kind, s.attention, r.id AS last_run, r.started_at, r.finished_at, r.status, r.rows_written, r.error,
-		       (SELECT COUNT(*) FROM problems p WHERE p.source_id = s.id) AS problems_total
+		       (SELECT COUNT(*) FROM problems p WHERE p.source_id = s.id AND NOT p.warning) AS problems_total,
+		       (SELECT COUNT(*) FROM problems p WHERE p.source_id = s.id AND p.warning) AS warnings_total
 		FROM sources s
 		LEFT JOIN sync_runs r ON r.id = (SELECT MAX(id) FROM sync_runs WHERE source_id = s.id)
 		ORDER BY s.id`)

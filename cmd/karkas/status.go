@@ -39,7 +39,7 @@ mapping does not (with the lines to add under people:).`,
 			out := g.stdout
 			fmt.Fprintf(out, "store: %s\n\n", store.Redact(l.StoreURL()))
 			w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(w, "source\tkind\tlast run\tresult\trows written\tproblems\t")
+			fmt.Fprintln(w, "source\tkind\tlast run\tresult\trows written\tproblems\twarnings\t")
 			for _, s := range sources {
 				when, result := "never", "-"
 				if s.StartedAt.Valid {
@@ -49,7 +49,7 @@ mapping does not (with the lines to add under people:).`,
 						result = "FAILED: " + firstLine(s.RunError.String)
 					}
 				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t\n", s.ID, s.Kind, when, result, s.RowsWritten.Int64, s.Problems)
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t\n", s.ID, s.Kind, when, result, s.RowsWritten.Int64, s.Problems, s.Warnings)
 			}
 			w.Flush()
 			for _, s := range sources {

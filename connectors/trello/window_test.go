@@ -633,6 +633,22 @@ func TestExportWindowIntoStore(t *testing.T) {
 			if w := cutWarnings(); len(w) != 2 || !strings.Contains(w[1], "start at "+later.Format("2006-01-02 15:04:05 UTC")) {
 				t.Errorf("warnings after the third export: %q", w)
 			}
+			// The cards whose creation left the window keep who created
+			// them and when: who created a task never changes.
+			now := testdb.LiveRecords(t, st, "trello")
+			for _, id := range []string{old, mid} {
+				was, is := first.Tasks[id], now.Tasks[id]
+				if was.CreatorID == "" || is.CreatorID != was.CreatorID || !is.CreatedAt.Equal(was.CreatedAt) {
+					t.Errorf("card %s: created by %q at %s, first imported as by %q at %s", id, is.CreatorID, is.CreatedAt, was.CreatorID, was.CreatedAt)
+				}
+			}
+			var creators int
+			if err := st.DB.Get(&creators, `SELECT COUNT(*) FROM tasks WHERE deleted_at IS NULL AND creator_person_id = 'john'`); err != nil {
+				t.Fatal(err)
+			}
+			if creators != 4 {
+				t.Errorf("%d live cards resolve to their creator John, want all 4", creators)
+			}
 		})
 	}
 }

@@ -32,3 +32,5 @@ ALTER TABLE time_entries ADD COLUMN person_name TEXT NOT NULL DEFAULT '';
 -- source never threaded is threaded at its next run even when it brings
 -- nothing new.
 ALTER TABLE sources ADD COLUMN threaded_at {{.TS}};
+-- A task's messages, for the scopes that re-read one card's comments.
+CREATE INDEX messages_task ON messages (task_source_id, task_id);

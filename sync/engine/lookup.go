@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/record"
@@ -16,11 +17,19 @@ type lookup struct {
 	byRef      map[string]mapping.TaskLink
 	containers map[[2]string]string
 	people     map[[2]string]record.Person
+	// creators are the stored tasks' creators and creation times.
+	creators map[[2]string]creation
+}
+
+// creation is who created a task and when.
+type creation struct {
+	by string
+	at time.Time
 }
 
 func newLookup() *lookup {
 	return &lookup{tasks: map[[2]string]mapping.TaskLink{}, byRef: map[string]mapping.TaskLink{}, containers: map[[2]string]string{},
-		people: map[[2]string]record.Person{}}
+		people: map[[2]string]record.Person{}, creators: map[[2]string]creation{}}
 }
 
 func (l *lookup) load(ctx context.Context, st *store.Store) error {
@@ -43,7 +52,8 @@ func (l *lookup) load(ctx context.Context, st *store.Store) error {
 		return err
 	}
 	for _, t := range ts {
-		l.addTask(store.TaskRow{SourceID: t.SourceID, ExternalID: t.ExternalID, ShortRef: t.ShortRef, ClientID: t.ClientID, Labels: t.Labels})
+		l.addTask(store.TaskRow{SourceID: t.SourceID, ExternalID: t.ExternalID, ShortRef: t.ShortRef, ClientID: t.ClientID, Labels: t.Labels,
+			CreatorRef: t.CreatorRef, CreatedAt: t.CreatedAt})
 	}
 	return nil
 }
@@ -65,6 +75,9 @@ func (l *lookup) addTask(t store.TaskRow) {
 	link := mapping.TaskLink{SourceID: t.SourceID, ExternalID: t.ExternalID, ClientID: t.ClientID}
 	_ = json.Unmarshal([]byte(t.Labels), &link.Labels)
 	l.tasks[[2]string{t.SourceID, t.ExternalID}] = link
+	if t.CreatorRef != "" {
+		l.creators[[2]string{t.SourceID, t.ExternalID}] = creation{by: t.CreatorRef, at: t.CreatedAt.UTC()}
+	}
 	l.byRef[t.ExternalID] = link
 	if t.ShortRef != "" {
 		l.byRef[t.ShortRef] = link

@@ -120,6 +120,18 @@ func (b *builder) person(p record.Person) store.SourcePersonRow {
 }
 
 func (b *builder) task(t record.Task) store.TaskRow {
+	if t.CreatorID == "" {
+		// Who created a task never changes: a read that no longer shows
+		// it (a board export whose newest actions no longer hold the
+		// card's creation) keeps what an earlier read stored, and the
+		// creation time that came with it.
+		if c, ok := b.look.creators[[2]string{b.src.ID, t.ExternalID}]; ok {
+			t.CreatorID = c.by
+			if !c.at.IsZero() {
+				t.CreatedAt = c.at
+			}
+		}
+	}
 	client, _ := b.look.ContainerClient(b.src.ID, t.ContainerID)
 	res := b.res.Task(b.src, t, client, b.look)
 	r := store.TaskRow{
