@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/karkas/karkas/connectors/trello/trellofake"
+	"github.com/karkas/karkas/internal/testdb"
 	"github.com/karkas/karkas/store"
 )
 
@@ -51,6 +52,15 @@ func storedLines(t *testing.T, url, query string, args ...any) []string {
 // remapped, their records count for them.
 func TestPeopleByUsernameFromExport(t *testing.T) {
 	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			peopleByUsernameFromExport(t, dialect)
+		})
+	}
+}
+
+func peopleByUsernameFromExport(t *testing.T, dialect string) {
 	config, data := demoSetup(t, 1, 2000)
 	text, err := os.ReadFile(config)
 	if err != nil {
@@ -72,7 +82,7 @@ func TestPeopleByUsernameFromExport(t *testing.T) {
 	}
 	stores := map[string]string{}
 	for name, cfg := range configs {
-		stores[name] = "sqlite:" + filepath.Join(dir, name+".db")
+		stores[name] = testdb.URL(t, dialect)
 		env := map[string]string{"KARKAS_DEMO_DATA": data, "KARKAS_STORE": stores[name]}
 		if code, out, errOut := runCLI(t, env, "sync", "-c", cfg, "--source", "trello"); code != exitOK {
 			t.Fatalf("sync with %s: exit %d\n%s\n%s", name, code, out, errOut)
