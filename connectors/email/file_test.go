@@ -119,23 +119,69 @@ func TestPullMbox(t *testing.T) {
 		t.Errorf("containers = %+v", got)
 	}
 	msgs := c.messages()
-	if got, want := ids(msgs), []string{"mbox-1@client.example INBOX", "mbox-3@client.example INBOX"}; !slices.Equal(got, want) {
+	copyID := "mbox-1@client.example#" + msgs[len(msgs)-1].Fingerprint()
+	if got, want := ids(msgs), []string{"mbox-1@client.example INBOX", "mbox-2@client.example INBOX", "mbox-3@client.example INBOX", copyID + " INBOX"}; !slices.Equal(got, want) {
 		t.Fatalf("messages = %q, want %q", got, want)
 	}
-	if msgs[0].Subject != "First" {
-		t.Errorf("the first copy of a duplicate must win, got subject %q", msgs[0].Subject)
+	if msgs[0].Subject != "First" || msgs[3].Subject != "First (copy)" || msgs[3].ThreadKey != "mbox-1@client.example" {
+		t.Errorf("the first message under an id keeps it, the other is stored apart in the same thread: %+v", msgs[3])
 	}
 	if !strings.Contains(msgs[0].Body, "\nFrom the archive:") || !strings.Contains(msgs[0].Body, "\n>From twice quoted.") {
 		t.Errorf(">From quoting not undone:\n%s", msgs[0].Body)
 	}
-	if want := time.Date(2024, 5, 28, 11, 22, 33, 0, time.UTC); !msgs[1].SentAt.Equal(want) {
-		t.Errorf("date from the From line = %v, want %v", msgs[1].SentAt, want)
+	// The header line without a colon ends the header; the rest is body.
+	if m := msgs[1]; m.AuthorEmail != "broken@client.example" || m.Body != "This header line has no colon\nSubject: Broken\n\nBody.\n" ||
+		!m.SentAt.Equal(time.Date(2024, 5, 27, 10, 0, 0, 0, time.UTC)) || m.SentAtFrom != record.SentAtFromMboxLine {
+		t.Errorf("broken header: %+v", m)
+	}
+	if want := time.Date(2024, 5, 28, 11, 22, 33, 0, time.UTC); !msgs[2].SentAt.Equal(want) || msgs[2].SentAtFrom != record.SentAtFromMboxLine {
+		t.Errorf("date from the From line = %v (%s), want %v", msgs[2].SentAt, msgs[2].SentAtFrom, want)
 	}
 	probs := c.problems()
-	if len(probs) != 2 ||
-		probs[0].Where != filepath.Join("mixed.mbox")+":13" || !strings.Contains(probs[0].Message, "malformed MIME header") ||
-		probs[1].Where != "mixed.mbox:38" || !strings.Contains(probs[1].Message, "no usable Date") {
-		t.Errorf("problems = %+v", probs)
+	want := []struct {
+		where, has string
+		warning    bool
+	}{
+		{"mixed.mbox:13", `header line "This header line has no colon" is not a header field`, true},
+		{"mixed.mbox:13", `no Date header, nor a Received: header with a date; dated 2024-05-27T10:00:00Z by the mbox "From " line`, true},
+		{"mixed.mbox:21", `no Date header, nor a Received: header with a date; dated 2024-05-28T11:22:33Z by the mbox "From " line`, true},
+		{"mixed.mbox:29", "Message-ID <mbox-1@client.example> also names another message", true},
+		{"mixed.mbox:38", "no usable Date", false},
+	}
+	if len(probs) != len(want) {
+		t.Fatalf("problems = %+v", probs)
+	}
+	for i, w := range want {
+		if p := probs[i]; p.Where != w.where || !strings.Contains(p.Message, w.has) || p.Warning != w.warning {
+			t.Errorf("problem %d = %+v, want at %s a warning=%v containing %q", i, p, w.where, w.warning, w.has)
+		}
+	}
+	checkTally(t, c, record.Tally{Unit: "messages", Read: 5, Stored: 4, Refused: 1, Warned: 3})
+}
+
+// checkTally sums the batches' tallies and checks each adds up.
+func checkTally(t *testing.T, c *collect, want record.Tally) {
+	t.Helper()
+	var got record.Tally
+	for i, b := range c.batches {
+		if b.Tally.Unit != "messages" || !b.Tally.Adds() {
+			t.Errorf("batch %d: tally %+v does not add up", i, b.Tally)
+		}
+		refused, warned := 0, map[string]bool{}
+		for _, p := range b.Problems {
+			if p.Warning {
+				warned[p.Where] = true
+			} else {
+				refused++
+			}
+		}
+		if b.Tally.Stored != len(b.Messages) || b.Tally.Refused != refused || b.Tally.Warned != len(warned) {
+			t.Errorf("batch %d: tally %+v, but it holds %d messages, %d refusals, warnings on %d", i, b.Tally, len(b.Messages), refused, len(warned))
+		}
+		got.Add(b.Tally)
+	}
+	if got != want || !got.Adds() {
+		t.Errorf("tally = %+v, want %+v", got, want)
 	}
 }
 
@@ -145,9 +191,10 @@ func TestPullCRLFMbox(t *testing.T) {
 	if got, want := ids(c.messages()), []string{"mbox-1@client.example Archive", "mbox-3@client.example Archive"}; !slices.Equal(got, want) {
 		t.Errorf("messages = %q, want %q", got, want)
 	}
-	if len(c.problems()) != 0 {
-		t.Errorf("problems = %+v", c.problems())
+	if p := c.problems(); len(p) != 1 || p[0].Where != "crlf.mbox:13" || !p[0].Warning || !strings.Contains(p[0].Message, `by the mbox "From " line`) {
+		t.Errorf("problems = %+v", p)
 	}
+	checkTally(t, c, record.Tally{Unit: "messages", Read: 2, Stored: 2, Warned: 1})
 }
 
 func TestPullCursor(t *testing.T) {

@@ -190,9 +190,15 @@ func TestIMAPPullProblems(t *testing.T) {
 	if m := c.messages()[0]; !m.SentAt.Equal(received) {
 		t.Errorf("a message without Date is dated %v, want its INTERNALDATE %v", m.SentAt, received)
 	}
+	if m := c.messages()[0]; m.SentAtFrom != record.SentAtFromDelivery {
+		t.Errorf("SentAtFrom = %q, want %q", m.SentAtFrom, record.SentAtFromDelivery)
+	}
 	probs := c.problems()
-	if len(probs) != 2 {
+	if len(probs) != 3 {
 		t.Fatalf("problems %+v", probs)
+	}
+	if p := probs[2]; p.Where != anna+"/INBOX uid 3" || !p.Warning || !strings.Contains(p.Message, "INTERNALDATE") {
+		t.Errorf("the message dated by INTERNALDATE is stored with a warning: %+v", p)
 	}
 	if p := probs[0]; p.Where != anna+"/INBOX uid 1" || !strings.Contains(p.Message, fmt.Sprintf("message is %d bytes, over max_message_bytes (2000); not downloaded", len(big))) {
 		t.Errorf("too large: %+v", p)

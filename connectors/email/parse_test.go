@@ -43,6 +43,7 @@ type wantMessage struct {
 	body                     string // exact, when set
 	bodyHas, bodyLacks       []string
 	sentAt                   string
+	sentAtFrom               string // checked when sentAt is: "" means the Date header
 	reason                   string
 	attachments              []record.Attachment
 }
@@ -84,6 +85,9 @@ func checkMessage(t *testing.T, got record.Message, want wantMessage) {
 	}
 	if want.sentAt != "" && !got.SentAt.Equal(mustTime(t, want.sentAt)) {
 		t.Errorf("SentAt = %v, want %v", got.SentAt, want.sentAt)
+	}
+	if want.sentAt != "" && got.SentAtFrom != want.sentAtFrom {
+		t.Errorf("SentAtFrom = %q, want %q", got.SentAtFrom, want.sentAtFrom)
 	}
 	if got.SentAt.Location() != time.UTC {
 		t.Errorf("SentAt location = %v, want UTC", got.SentAt.Location())
@@ -307,9 +311,15 @@ func TestParseCases(t *testing.T) {
 			want: wantMessage{body: "Привет"},
 		},
 		{
-			name:    "malformed header line",
-			raw:     "Message-ID: <m@x.example>\nthis line has no colon\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n\nbody\n",
-			wantErr: "malformed",
+			name:  "a header line without a colon starts the body",
+			raw:   "Message-ID: <m@x.example>\nDate: Mon, 3 Jun 2024 10:00:00 +0000\nthis line has no colon\nSubject: now in the body\n\nbody\n",
+			want:  wantMessage{id: "m@x.example", sentAt: "2024-06-03T10:00:00Z", body: "this line has no colon\nSubject: now in the body\n\nbody\n"},
+			warns: true,
+		},
+		{
+			name:    "a first line that is no header field is not a message",
+			raw:     "this line has no colon\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n\nbody\n",
+			wantErr: "no header fields",
 		},
 		{
 			name:    "empty input",
@@ -325,7 +335,15 @@ func TestParseCases(t *testing.T) {
 			name:     "no date falls back to the delivery date",
 			raw:      "Message-ID: <d@x.example>\nFrom: a@x.example\n\nbody\n",
 			received: received,
-			want:     wantMessage{sentAt: "2024-06-01T09:00:00Z", body: "body\n"},
+			want:     wantMessage{sentAt: "2024-06-01T09:00:00Z", sentAtFrom: record.SentAtFromDelivery, body: "body\n"},
+			warns:    true,
+		},
+		{
+			name:     "no date falls back to the newest dated Received header first",
+			raw:      "Received: by mx.x.example; Mon, 3 Jun 2024 10:00:07 +0200\nReceived: from a by b; Mon, 3 Jun 2024 09:59:00 +0200\nMessage-ID: <d@x.example>\nFrom: a@x.example\nDate: Tuesday\n\nbody\n",
+			received: received,
+			want:     wantMessage{sentAt: "2024-06-03T08:00:07Z", sentAtFrom: record.SentAtFromReceived},
+			warns:    true,
 		},
 		{
 			name: "loose date formats",
