@@ -432,8 +432,10 @@ func (r *imapFolderRun) where(uid imap.UID) string {
 	return fmt.Sprintf("%s uid %d", r.task.container, uid)
 }
 
+// pending counts the messages and refusals read since the last emit; the
+// warnings on a message (a few at most) come with it.
 func (r *imapFolderRun) pending() int {
-	return len(r.batch.Messages) + len(r.batch.Problems)
+	return r.batch.Tally.Stored + r.batch.Tally.Refused
 }
 
 // folder reads one folder to the end.
