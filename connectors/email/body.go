@@ -247,13 +247,14 @@ func (w *walker) decoded(p part, charset string) io.Reader {
 // white space after it, and the line break before it belongs to it; the
 // close delimiter adds "--". The preamble and the epilogue are dropped. A
 // body that ends without a close delimiter ends its last part. nil when no
-// delimiter is found.
+// delimiter is found; empty when only a close delimiter is.
 func splitMultipart(body []byte, boundary string) [][]byte {
 	if boundary == "" || len(boundary) > 200 {
 		return nil
 	}
 	delim := []byte("--" + boundary)
 	var parts [][]byte
+	found := false
 	start := -1 // where the open part's bytes begin
 	for pos := 0; pos < len(body); {
 		i := bytes.Index(body[pos:], delim)
@@ -275,9 +276,10 @@ func splitMultipart(body []byte, boundary string) [][]byte {
 		if lineEnd >= 0 {
 			tail = rest[:lineEnd]
 		}
-		if len(bytes.Trim(tail, " \t\r")) != 0 && !closing {
+		if !closing && len(bytes.Trim(tail, " \t\r")) != 0 {
 			continue // a longer boundary that starts with this one
 		}
+		found = true
 		if start >= 0 {
 			end := at
 			if end > start && body[end-1] == '\n' {
@@ -289,28 +291,19 @@ func splitMultipart(body []byte, boundary string) [][]byte {
 			parts = append(parts, body[start:end])
 		}
 		if closing {
-			return emptyParts(parts)
+			return append([][]byte{}, parts...)
 		}
-		if lineEnd < 0 {
-			start = len(body)
-			break
+		start = len(body)
+		if lineEnd >= 0 {
+			start = at + len(delim) + lineEnd + 1
 		}
-		start = at + len(delim) + lineEnd + 1
 		pos = start
 	}
-	if start >= 0 && start < len(body) {
-		parts = append(parts, body[start:])
-	} else if start >= 0 {
-		parts = append(parts, nil)
+	if !found {
+		return nil
 	}
-	return emptyParts(parts)
-}
-
-// emptyParts keeps a multipart that had delimiters but no part apart from
-// one that had none.
-func emptyParts(parts [][]byte) [][]byte {
-	if parts == nil {
-		return [][]byte{}
+	if start >= 0 {
+		parts = append(parts, body[start:])
 	}
 	return parts
 }

@@ -20,8 +20,12 @@ func FuzzParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, name := range files {
-		f.Add(readFixture(f, filepath.Base(name)))
+	shapes, err := filepath.Glob("testdata/shapes/*.eml")
+	if err != nil || len(shapes) == 0 {
+		f.Fatal("no shapes", err)
+	}
+	for _, name := range append(files, shapes...) {
+		f.Add(readFixture(f, strings.TrimPrefix(name, "testdata"+string(filepath.Separator))))
 	}
 	for _, name := range []string{"mixed.mbox", "crlf.mbox"} {
 		r := NewMboxReader(bytes.NewReader(readFixture(f, name)), 1<<20)
