@@ -61,6 +61,7 @@ type walker struct {
 	dec         headerDecoder
 	attachments []record.Attachment
 	dropped     int
+	parts       int
 	// charset is the first charset a text part declared, for header text
 	// in raw 8-bit when the message's own Content-Type names none.
 	charset string
@@ -101,17 +102,17 @@ func (w *walker) entity(p part, depth int) (text, error) {
 	return text{s: s, cut: cut, plain: true}, nil
 }
 
-// multipart splits p and chooses among its parts.
+// multipart splits p and chooses among its parts, one part at a time.
 func (w *walker) multipart(p part, mediaType string, params map[string]string, depth int) (text, error) {
 	boundary := params["boundary"]
-	bodies := splitMultipart(p.body, boundary)
-	if bodies == nil {
+	sp := newSplitter(p.body, boundary)
+	if sp == nil {
 		if guess := guessBoundary(p.body); guess != "" {
 			w.warn(fmt.Sprintf("%s boundary %q not found in the body; its parts split at %q, the boundary they use", mediaType, boundary, guess))
-			bodies = splitMultipart(p.body, guess)
+			sp = newSplitter(p.body, guess)
 		}
 	}
-	if bodies == nil {
+	if sp == nil {
 		// No part to split: the text is not lost, it is the body.
 		w.warn(fmt.Sprintf("%s without parts (boundary %q not found); its body read as plain text", mediaType, boundary))
 		return w.entity(part{header: message.Header{}, body: p.body, defType: "text/plain"}, depth+1)
@@ -120,29 +121,31 @@ func (w *walker) multipart(p part, mediaType string, params map[string]string, d
 	if mediaType == "multipart/digest" {
 		defType = "message/rfc822"
 	}
-	parts := make([]part, 0, len(bodies))
-	for _, b := range bodies {
-		hdr, body, bad := splitHeader(b)
-		if bad != nil {
-			w.warn(fmt.Sprintf("MIME part header line %s is not a header field; the part's header ends before it and the rest is its body", badLineNote(bad)))
-		}
-		th, err := readHeader(hdr)
-		if err != nil {
-			w.warn(fmt.Sprintf("reading MIME part header: %v", err))
-			th = textproto.Header{}
-			body = b
-		}
-		parts = append(parts, part{header: message.Header{Header: th}, body: body, defType: defType})
-	}
+	start := strings.Trim(strings.TrimSpace(params["start"]), "<>")
 
-	switch mediaType {
-	case "multipart/alternative":
-		var firstPlain, last *text
-		for _, c := range parts {
-			t, err := w.entity(c, depth+1)
-			if err != nil {
-				return text{}, err
+	var (
+		out              text // mixed: the texts joined
+		firstPlain, last *text
+		first, root      *text // related: the first part's, the start's
+	)
+	for i := 0; ; i++ {
+		b, ok := sp.next()
+		if !ok {
+			break
+		}
+		if w.parts++; w.parts > maxParts {
+			if w.parts == maxParts+1 {
+				w.warn(fmt.Sprintf("more than %d MIME parts; the rest are not read", maxParts))
 			}
+			break
+		}
+		c := w.part(b, defType)
+		t, err := w.entity(c, depth+1)
+		if err != nil {
+			return text{}, err
+		}
+		switch mediaType {
+		case "multipart/alternative":
 			if t.empty() {
 				continue
 			}
@@ -150,45 +153,42 @@ func (w *walker) multipart(p part, mediaType string, params map[string]string, d
 				firstPlain = &t
 			}
 			last = &t
-		}
-		switch {
-		case firstPlain != nil:
-			return *firstPlain, nil
-		case last != nil:
-			return *last, nil
-		}
-		return text{}, nil
-	case "multipart/related":
-		root := 0
-		if start := strings.Trim(strings.TrimSpace(params["start"]), "<>"); start != "" {
-			for i, c := range parts {
-				if strings.Trim(strings.TrimSpace(c.header.Get("Content-Id")), "<>") == start {
-					root = i
-					break
-				}
+		case "multipart/related":
+			if i == 0 {
+				first = &t
 			}
-		}
-		var out text
-		for i, c := range parts {
-			t, err := w.entity(c, depth+1)
-			if err != nil {
-				return text{}, err
+			if start != "" && root == nil && strings.Trim(strings.TrimSpace(c.header.Get("Content-Id")), "<>") == start {
+				root = &t
 			}
-			if i == root {
-				out = t
-			}
+		default:
+			out = joinText(out, t)
 		}
-		return out, nil
 	}
-	var out text
-	for _, c := range parts {
-		t, err := w.entity(c, depth+1)
-		if err != nil {
-			return text{}, err
-		}
-		out = joinText(out, t)
+	switch {
+	case firstPlain != nil:
+		return *firstPlain, nil
+	case last != nil:
+		return *last, nil
+	case root != nil:
+		return *root, nil
+	case first != nil:
+		return *first, nil
 	}
 	return out, nil
+}
+
+// part reads the header of one part's bytes.
+func (w *walker) part(b []byte, defType string) part {
+	hdr, body, bad := splitHeader(b)
+	if bad != nil {
+		w.warn(fmt.Sprintf("MIME part header line %s is not a header field; the part's header ends before it and the rest is its body", badLineNote(bad)))
+	}
+	th, err := readHeader(hdr)
+	if err != nil {
+		w.warn(fmt.Sprintf("reading MIME part header: %v", err))
+		th, body = textproto.Header{}, b
+	}
+	return part{header: message.Header{Header: th}, body: body, defType: defType}
 }
 
 // joinText appends b to a, as one text to the reader: a body and a list
@@ -242,70 +242,82 @@ func (w *walker) decoded(p part, charset string) io.Reader {
 	return e.Body
 }
 
-// splitMultipart cuts a multipart body into its parts' bytes (RFC 2046
-// 5.1.1): a delimiter is "--boundary" at the start of a line, with only
-// white space after it, and the line break before it belongs to it; the
-// close delimiter adds "--". The preamble and the epilogue are dropped. A
-// body that ends without a close delimiter ends its last part. nil when no
-// delimiter is found; empty when only a close delimiter is.
-func splitMultipart(body []byte, boundary string) [][]byte {
+// splitter cuts a multipart body into its parts' bytes (RFC 2046 5.1.1),
+// one at a time: a delimiter is "--boundary" at the start of a line, with
+// only white space after it, and the line break before it belongs to it;
+// the close delimiter adds "--". The preamble and the epilogue are
+// dropped. A body that ends without a close delimiter ends its last part.
+type splitter struct {
+	body  []byte
+	delim []byte
+	start int // where the next part's bytes begin
+	done  bool
+}
+
+// newSplitter is nil when body holds no delimiter of boundary.
+func newSplitter(body []byte, boundary string) *splitter {
 	if boundary == "" || len(boundary) > 200 {
 		return nil
 	}
-	delim := []byte("--" + boundary)
-	var parts [][]byte
-	found := false
-	start := -1 // where the open part's bytes begin
-	for pos := 0; pos < len(body); {
-		i := bytes.Index(body[pos:], delim)
-		if i < 0 {
-			break
+	s := &splitter{body: body, delim: []byte("--" + boundary)}
+	_, after, closing, ok := s.find(0)
+	if !ok {
+		return nil
+	}
+	s.start, s.done = after, closing
+	return s
+}
+
+// next returns the next part's bytes; false after the last part.
+func (s *splitter) next() ([]byte, bool) {
+	if s.done {
+		return nil, false
+	}
+	at, after, closing, ok := s.find(s.start)
+	if !ok {
+		s.done = true
+		return s.body[s.start:], true
+	}
+	end := at
+	if end > s.start && s.body[end-1] == '\n' {
+		end--
+		if end > s.start && s.body[end-1] == '\r' {
+			end--
 		}
-		at := pos + i
+	}
+	part := s.body[s.start:end]
+	s.start, s.done = after, closing
+	return part, true
+}
+
+// find returns the next delimiter line at or after from: where it starts,
+// where the line after it starts, and whether it closes the multipart.
+func (s *splitter) find(from int) (at, after int, closing, ok bool) {
+	for pos := from; pos < len(s.body); {
+		i := bytes.Index(s.body[pos:], s.delim)
+		if i < 0 {
+			return 0, 0, false, false
+		}
+		at = pos + i
 		pos = at + 1
-		if at > 0 && body[at-1] != '\n' {
+		if at > 0 && s.body[at-1] != '\n' {
 			continue
 		}
-		rest := body[at+len(delim):]
-		closing := bytes.HasPrefix(rest, []byte("--"))
+		rest := s.body[at+len(s.delim):]
+		closing = bytes.HasPrefix(rest, []byte("--"))
 		if closing {
 			rest = rest[2:]
 		}
-		lineEnd := bytes.IndexByte(rest, '\n')
-		tail := rest
-		if lineEnd >= 0 {
-			tail = rest[:lineEnd]
+		tail, after := rest, len(s.body)
+		if j := bytes.IndexByte(rest, '\n'); j >= 0 {
+			tail, after = rest[:j], len(s.body)-len(rest)+j+1
 		}
 		if !closing && len(bytes.Trim(tail, " \t\r")) != 0 {
 			continue // a longer boundary that starts with this one
 		}
-		found = true
-		if start >= 0 {
-			end := at
-			if end > start && body[end-1] == '\n' {
-				end--
-				if end > start && body[end-1] == '\r' {
-					end--
-				}
-			}
-			parts = append(parts, body[start:end])
-		}
-		if closing {
-			return append([][]byte{}, parts...)
-		}
-		start = len(body)
-		if lineEnd >= 0 {
-			start = at + len(delim) + lineEnd + 1
-		}
-		pos = start
+		return at, after, closing, true
 	}
-	if !found {
-		return nil
-	}
-	if start >= 0 {
-		parts = append(parts, body[start:])
-	}
-	return parts
+	return 0, 0, false, false
 }
 
 // guessBoundary finds the boundary a multipart body really uses when its

@@ -38,6 +38,7 @@ const (
 	MaxDepth = 20
 
 	maxAttachments  = 200
+	maxParts        = 10000
 	maxRecipients   = 1000
 	maxReferences   = 50
 	maxSubjectBytes = 2 << 10

@@ -680,3 +680,19 @@ func latin2(t *testing.T, s string) string {
 	}
 	return b
 }
+
+// TestParseManyPartsAreCapped: a message of millions of empty parts costs
+// a bounded walk, says so, and keeps the text before the cap.
+func TestParseManyPartsAreCapped(t *testing.T) {
+	t.Parallel()
+	raw := "Message-ID: <parts@x.example>\nFrom: a@x.example\nDate: Mon, 3 Jun 2024 10:00:00 +0000\nContent-Type: multipart/mixed; boundary=b\n\n" +
+		"--b\nContent-Type: text/plain\n\nthe text\n" + strings.Repeat("--b\n", 2*maxParts) + "--b\nContent-Type: text/plain\n\nbeyond the cap\n--b--\n"
+	var warnings []string
+	m, err := ParseWith([]byte(raw), ParseOptions{Warn: func(s string) { warnings = append(warnings, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Body != "the text" || len(warnings) != 1 || !strings.Contains(warnings[0], "more than 10000 MIME parts") {
+		t.Errorf("body %q, warnings %q", m.Body, warnings)
+	}
+}
