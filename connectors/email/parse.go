@@ -96,6 +96,9 @@ func ParseWith(raw []byte, opts ParseOptions) (record.Message, error) {
 		warn = func(string) {}
 	}
 
+	// Windows tools save .eml files with a UTF-8 byte order mark, which
+	// mail programs skip.
+	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
 	hdr, body, bad := splitHeader(raw)
 	if len(hdr) > maxHeaderBytes {
 		return record.Message{}, errors.New("reading header: header larger than 1 MiB")

@@ -318,6 +318,11 @@ func TestParseCases(t *testing.T) {
 			warns: true,
 		},
 		{
+			name: "a byte order mark before the header is skipped",
+			raw:  "\xef\xbb\xbfMessage-ID: <bom@x.example>\nFrom: A <a@x.example>\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n\nbody\n",
+			want: wantMessage{id: "bom@x.example", authorEmail: "a@x.example", body: "body\n"},
+		},
+		{
 			name:    "a first line that is no header field is not a message",
 			raw:     "this line has no colon\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n\nbody\n",
 			wantErr: "no header fields",
