@@ -93,15 +93,19 @@ func badLineNote(line []byte) string {
 // continuations (name*0*=...; name*1=...), in any charset go-message knows.
 //
 // It is written by hand because mime.ParseMediaType, which go-message uses,
-// drops or refuses what real mail holds: an extended value whose charset is
-// empty (boundary*=”abc) or not UTF-8 (filename*=windows-1251”...) is
-// lost; a first continuation with an empty charset makes it keep the second
-// segment alone; one duplicate parameter, a boundary with a '?' or a space
-// left unquoted, and the whole value is refused. Mutt and Outlook write
-// such boundaries and file names; without the boundary the body is empty.
-// Here the first of a duplicated parameter wins, an unquoted value runs to
-// the next ';', an unclosed quote to the end, and a value in an unknown
-// charset is read as 8-bit text (see decode8bit).
+// drops or refuses what real mail holds. Of these it keeps no boundary or
+// the wrong one, or refuses the whole value:
+//
+//	boundary*=''Sig_%2FiZ5mP               (mutt: an empty charset)
+//	boundary*0*=''abc; boundary*1="def"    (continued: it keeps "def")
+//	filename*=windows-1251''%D1%F7%E5%F2   (a charset other than UTF-8)
+//	boundary==_x?y; boundary=other         (unquoted specials, a duplicate)
+//
+// Mutt and Outlook write such boundaries and file names; without the
+// boundary the body is empty. Here the first of a duplicated parameter
+// wins, an unquoted value runs to the next ';', an unclosed quote to the
+// end, and a value in an unknown charset is read as 8-bit text (see
+// decode8bit).
 func headerParams(v string) (string, map[string]string) {
 	segs := splitParams(v)
 	value := strings.ToLower(strings.TrimSpace(segs[0]))
