@@ -11,7 +11,8 @@ import (
 // never change once released.
 const (
 	// ReasonBounce: a delivery status report, mail from MAILER-DAEMON or
-	// postmaster, or a null Return-Path.
+	// postmaster (by address or, when the address is empty, by name), from
+	// the null address (From: <>), or a null Return-Path.
 	ReasonBounce = "bounce"
 	// ReasonAutoSubmitted: an Auto-Submitted header other than "no" (RFC 3834).
 	ReasonAutoSubmitted = "auto-submitted"
@@ -46,9 +47,9 @@ var autoSubjectRe = regexp.MustCompile(`(?i)^\s*(Auto(matic)? ?Reply|Out of Offi
 // which RFC 3834 asks auto-replies to use too, counts only when no header
 // said more.
 func DetectAutomated(h *mail.Header, fromEmail, subject string) string {
-	ct, _, _ := h.ContentType()
+	ct, _ := contentType(h.Header, "text/plain")
 	local, _, _ := strings.Cut(fromEmail, "@")
-	if strings.EqualFold(ct, "multipart/report") || local == "mailer-daemon" || local == "postmaster" {
+	if ct == "multipart/report" || local == "mailer-daemon" || local == "postmaster" || nullSender(h, fromEmail) {
 		return ReasonBounce
 	}
 	if h.Has("Auto-Submitted") {
@@ -85,6 +86,23 @@ func DetectAutomated(h *mail.Header, fromEmail, subject string) string {
 		return ReasonSubject
 	}
 	return ""
+}
+
+// daemonNameRe matches the display names bounces are sent under.
+var daemonNameRe = regexp.MustCompile(`(?i)^\W*(mailer[\s_-]*daemon|postmaster|mail delivery (sub)?system)\W*$`)
+
+// nullSender reports a From with no address (a bounce's null sender, "<>")
+// or one with no address that names the mailer daemon ("MAILER DAEMON <>").
+func nullSender(h *mail.Header, fromEmail string) bool {
+	if fromEmail != "" || !h.Has("From") {
+		return false
+	}
+	v := h.Get("From")
+	if strings.Contains(strings.Join(strings.Fields(v), ""), "<>") {
+		return true
+	}
+	name := strings.TrimSpace(commentRe.ReplaceAllString(v, " "))
+	return daemonNameRe.MatchString(strings.Trim(name, `"'<> `))
 }
 
 // headerToken returns the first word of a structured header value, lower

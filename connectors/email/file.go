@@ -123,11 +123,18 @@ type input struct {
 // cursor nothing is read or emitted.
 //
 // The same message may sit in several files (INBOX and Sent exports, or an
-// mbox exported twice): it is emitted once, keyed by ExternalID. Files of
-// Sent folders are read first, so that the copy kept for a message in Sent
-// says Folder "Sent": the folder is how the mapping tells mail the agency sent
-// from mail it received, and a copy in Sent is proof of the former. Other
+// mbox exported twice): it is emitted once, and the other copies are
+// counted as merged (see claims: a copy has the same Message-ID and the
+// same content; a different message under a reused Message-ID is stored
+// apart as "id#fingerprint", with a warning). Files of Sent folders are
+// read first, so that the copy kept for a message in Sent says Folder
+// "Sent": the folder is how the mapping tells mail the agency sent from
+// mail it received, and a copy in Sent is proof of the former. Other
 // duplicates keep the first copy in config order.
+//
+// Every batch carries its record.Tally of messages: each mbox message and
+// each .eml file with content is read once, and is stored, refused (a
+// Problem with its file:line and why) or merged.
 func (s *FileSource) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
 	inputs, err := s.inputs()
 	if err != nil {
@@ -138,7 +145,7 @@ func (s *FileSource) Pull(ctx context.Context, cursor string, emit connectors.Em
 		return nil
 	}
 
-	p := &puller{ctx: ctx, emit: emit, size: s.batchSize, batch: &record.Batch{}, seen: map[string]struct{}{}, maxBytes: s.maxBytes}
+	p := &puller{ctx: ctx, emit: emit, size: s.batchSize, batch: newBatch(), seen: claims{}, maxBytes: s.maxBytes}
 	var folders []string
 	for _, sp := range s.specs {
 		if !slices.Contains(folders, sp.folder) {
@@ -146,7 +153,7 @@ func (s *FileSource) Pull(ctx context.Context, cursor string, emit connectors.Em
 		}
 	}
 	for _, f := range folders {
-		if err := p.room(); err != nil {
+		if err := p.room(1); err != nil {
 			return err
 		}
 		p.batch.Containers = append(p.batch.Containers, record.Container{ExternalID: f, Kind: record.ContainerMailbox, Name: f})
@@ -258,13 +265,19 @@ type puller struct {
 	size     int
 	maxBytes int64
 	batch    *record.Batch
-	seen     map[string]struct{}
+	seen     claims
 }
 
-// room emits the current batch if it is full. Problems count toward the
-// size too, so a file of garbage cannot grow a batch without bound.
-func (p *puller) room() error {
-	if p.batch.Len()+len(p.batch.Problems) < p.size {
+func newBatch() *record.Batch {
+	return &record.Batch{Tally: record.Tally{Unit: tallyUnit}}
+}
+
+// room emits the current batch if n more items would overfill it. Problems
+// count toward the size too, so that a file of garbage cannot grow a batch
+// without bound; a message and its warnings go in one batch, so that each
+// batch's tally counts what it holds.
+func (p *puller) room(n int) error {
+	if have := p.batch.Len() + len(p.batch.Problems); have == 0 || have+n <= p.size {
 		return nil
 	}
 	if err := p.ctx.Err(); err != nil {
@@ -273,15 +286,18 @@ func (p *puller) room() error {
 	if err := p.emit(p.ctx, p.batch); err != nil {
 		return err
 	}
-	p.batch = &record.Batch{}
+	p.batch = newBatch()
 	return nil
 }
 
-func (p *puller) problem(where, msg string) error {
-	if err := p.room(); err != nil {
+// refuse records a message that was read and not stored.
+func (p *puller) refuse(where, msg string) error {
+	if err := p.room(1); err != nil {
 		return err
 	}
 	p.batch.Problems = append(p.batch.Problems, record.Problem{Where: where, Message: msg})
+	p.batch.Tally.Read++
+	p.batch.Tally.Refused++
 	return nil
 }
 
@@ -306,7 +322,7 @@ func (p *puller) file(in input) error {
 		return nil
 	}
 	if in.size > p.maxBytes {
-		return p.problem(in.display, fmt.Sprintf("message is %d bytes, over max_message_bytes (%d); skipped", in.size, p.maxBytes))
+		return p.refuse(in.display, fmt.Sprintf("message is %d bytes, over max_message_bytes (%d); skipped", in.size, p.maxBytes))
 	}
 	raw, err := io.ReadAll(io.LimitReader(br, p.maxBytes+1))
 	if err != nil {
@@ -314,9 +330,9 @@ func (p *puller) file(in input) error {
 	}
 	if int64(len(raw)) > p.maxBytes {
 		// The file grew after it was listed.
-		return p.problem(in.display, fmt.Sprintf("message is over max_message_bytes (%d); skipped", p.maxBytes))
+		return p.refuse(in.display, fmt.Sprintf("message is over max_message_bytes (%d); skipped", p.maxBytes))
 	}
-	return p.message(raw, in.display, in.folder, time.Time{})
+	return p.message(raw, in.display, ParseOptions{Folder: in.folder, Received: time.Unix(0, in.mtime), ReceivedFrom: record.SentAtFromFileMTime})
 }
 
 func (p *puller) mbox(in input, r io.Reader) error {
@@ -334,12 +350,12 @@ func (p *puller) mbox(in input, r io.Reader) error {
 		}
 		where := fmt.Sprintf("%s:%d", in.display, msg.Line)
 		if msg.TooBig {
-			if err := p.problem(where, fmt.Sprintf("message is %d bytes, over max_message_bytes (%d); skipped", msg.Size, p.maxBytes)); err != nil {
+			if err := p.refuse(where, fmt.Sprintf("message is %d bytes, over max_message_bytes (%d); skipped", msg.Size, p.maxBytes)); err != nil {
 				return err
 			}
 			continue
 		}
-		if err := p.message(msg.Raw, where, in.folder, msg.Received); err != nil {
+		if err := p.message(msg.Raw, where, ParseOptions{Folder: in.folder, Received: msg.Received, ReceivedFrom: record.SentAtFromMboxLine}); err != nil {
 			return err
 		}
 	}
@@ -349,31 +365,35 @@ func (p *puller) mbox(in input, r io.Reader) error {
 // a thousand broken parts is one line in a report, not a thousand.
 const maxWarnings = 5
 
-func (p *puller) message(raw []byte, where, folder string, received time.Time) error {
+// message parses one message read and stores, merges or refuses it.
+func (p *puller) message(raw []byte, where string, opts ParseOptions) error {
 	var warnings []string
-	m, err := ParseWith(raw, ParseOptions{Folder: folder, Received: received, Warn: func(w string) {
-		if len(warnings) <= maxWarnings && !slices.Contains(warnings, w) {
-			warnings = append(warnings, w)
-		}
-	}})
+	opts.Warn = collectWarnings(&warnings)
+	m, err := ParseWith(raw, opts)
 	if err != nil {
-		return p.problem(where, err.Error())
+		return p.refuse(where, err.Error())
 	}
-	if _, dup := p.seen[m.ExternalID]; dup {
+	merged, note := p.seen.claim(&m)
+	if merged {
+		// The copy stored has the same content, and so the same
+		// warnings: a copy adds nothing.
+		p.batch.Tally.Read++
+		p.batch.Tally.Merged++
 		return nil
 	}
-	p.seen[m.ExternalID] = struct{}{}
-	for i, w := range warnings {
-		if i == maxWarnings {
-			w = "more problems in this message not shown"
-		}
-		if err := p.problem(where, w); err != nil {
-			return err
-		}
+	if note != "" {
+		warnings = append(warnings, note)
 	}
-	if err := p.room(); err != nil {
+	if err := p.room(1 + len(warnings)); err != nil {
 		return err
 	}
+	p.batch.Problems = append(p.batch.Problems, warningProblems(where, warnings)...)
 	p.batch.Messages = append(p.batch.Messages, m)
+	t := &p.batch.Tally
+	t.Read++
+	t.Stored++
+	if len(warnings) > 0 {
+		t.Warned++
+	}
 	return nil
 }

@@ -3,6 +3,7 @@ package email
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -119,23 +120,69 @@ func TestPullMbox(t *testing.T) {
 		t.Errorf("containers = %+v", got)
 	}
 	msgs := c.messages()
-	if got, want := ids(msgs), []string{"mbox-1@client.example INBOX", "mbox-3@client.example INBOX"}; !slices.Equal(got, want) {
+	copyID := "mbox-1@client.example#" + msgs[len(msgs)-1].Fingerprint()
+	if got, want := ids(msgs), []string{"mbox-1@client.example INBOX", "mbox-2@client.example INBOX", "mbox-3@client.example INBOX", copyID + " INBOX"}; !slices.Equal(got, want) {
 		t.Fatalf("messages = %q, want %q", got, want)
 	}
-	if msgs[0].Subject != "First" {
-		t.Errorf("the first copy of a duplicate must win, got subject %q", msgs[0].Subject)
+	if msgs[0].Subject != "First" || msgs[3].Subject != "First (copy)" || msgs[3].ThreadKey != "mbox-1@client.example" {
+		t.Errorf("the first message under an id keeps it, the other is stored apart in the same thread: %+v", msgs[3])
 	}
 	if !strings.Contains(msgs[0].Body, "\nFrom the archive:") || !strings.Contains(msgs[0].Body, "\n>From twice quoted.") {
 		t.Errorf(">From quoting not undone:\n%s", msgs[0].Body)
 	}
-	if want := time.Date(2024, 5, 28, 11, 22, 33, 0, time.UTC); !msgs[1].SentAt.Equal(want) {
-		t.Errorf("date from the From line = %v, want %v", msgs[1].SentAt, want)
+	// The header line without a colon ends the header; the rest is body.
+	if m := msgs[1]; m.AuthorEmail != "broken@client.example" || m.Body != "This header line has no colon\nSubject: Broken\n\nBody.\n" ||
+		!m.SentAt.Equal(time.Date(2024, 5, 27, 10, 0, 0, 0, time.UTC)) || m.SentAtFrom != record.SentAtFromMboxLine {
+		t.Errorf("broken header: %+v", m)
+	}
+	if want := time.Date(2024, 5, 28, 11, 22, 33, 0, time.UTC); !msgs[2].SentAt.Equal(want) || msgs[2].SentAtFrom != record.SentAtFromMboxLine {
+		t.Errorf("date from the From line = %v (%s), want %v", msgs[2].SentAt, msgs[2].SentAtFrom, want)
 	}
 	probs := c.problems()
-	if len(probs) != 2 ||
-		probs[0].Where != filepath.Join("mixed.mbox")+":13" || !strings.Contains(probs[0].Message, "malformed MIME header") ||
-		probs[1].Where != "mixed.mbox:38" || !strings.Contains(probs[1].Message, "no usable Date") {
-		t.Errorf("problems = %+v", probs)
+	want := []struct {
+		where, has string
+		warning    bool
+	}{
+		{"mixed.mbox:13", `header line "This header line has no colon" is not a header field`, true},
+		{"mixed.mbox:13", `no Date header, nor a Received: header with a date; dated 2024-05-27T10:00:00Z by the mbox "From " line`, true},
+		{"mixed.mbox:21", `no Date header, nor a Received: header with a date; dated 2024-05-28T11:22:33Z by the mbox "From " line`, true},
+		{"mixed.mbox:29", "Message-ID <mbox-1@client.example> also names another message", true},
+		{"mixed.mbox:38", "no usable Date", false},
+	}
+	if len(probs) != len(want) {
+		t.Fatalf("problems = %+v", probs)
+	}
+	for i, w := range want {
+		if p := probs[i]; p.Where != w.where || !strings.Contains(p.Message, w.has) || p.Warning != w.warning {
+			t.Errorf("problem %d = %+v, want at %s a warning=%v containing %q", i, p, w.where, w.warning, w.has)
+		}
+	}
+	checkTally(t, c, record.Tally{Unit: "messages", Read: 5, Stored: 4, Refused: 1, Warned: 3})
+}
+
+// checkTally sums the batches' tallies and checks each adds up.
+func checkTally(t *testing.T, c *collect, want record.Tally) {
+	t.Helper()
+	var got record.Tally
+	for i, b := range c.batches {
+		if b.Tally.Unit != "messages" || !b.Tally.Adds() {
+			t.Errorf("batch %d: tally %+v does not add up", i, b.Tally)
+		}
+		refused, warned := 0, map[string]bool{}
+		for _, p := range b.Problems {
+			if p.Warning {
+				warned[p.Where] = true
+			} else {
+				refused++
+			}
+		}
+		if b.Tally.Stored != len(b.Messages) || b.Tally.Refused != refused || b.Tally.Warned != len(warned) {
+			t.Errorf("batch %d: tally %+v, but it holds %d messages, %d refusals, warnings on %d", i, b.Tally, len(b.Messages), refused, len(warned))
+		}
+		got.Add(b.Tally)
+	}
+	if got != want || !got.Adds() {
+		t.Errorf("tally = %+v, want %+v", got, want)
 	}
 }
 
@@ -145,9 +192,10 @@ func TestPullCRLFMbox(t *testing.T) {
 	if got, want := ids(c.messages()), []string{"mbox-1@client.example Archive", "mbox-3@client.example Archive"}; !slices.Equal(got, want) {
 		t.Errorf("messages = %q, want %q", got, want)
 	}
-	if len(c.problems()) != 0 {
-		t.Errorf("problems = %+v", c.problems())
+	if p := c.problems(); len(p) != 1 || p[0].Where != "crlf.mbox:13" || !p[0].Warning || !strings.Contains(p[0].Message, `by the mbox "From " line`) {
+		t.Errorf("problems = %+v", p)
 	}
+	checkTally(t, c, record.Tally{Unit: "messages", Read: 2, Stored: 2, Warned: 1})
 }
 
 func TestPullCursor(t *testing.T) {
@@ -239,6 +287,8 @@ func TestPullBatchesAndDeterminism(t *testing.T) {
 		t.Errorf("batch_size 3 gave only %d batches", len(a.batches))
 	}
 	eml, _ := filepath.Glob("testdata/*.eml")
+	shapes, _ := filepath.Glob("testdata/shapes/*.eml")
+	eml = append(eml, shapes...)
 	if n := len(a.messages()); n != len(eml) {
 		t.Errorf("%d messages from %d .eml files (the .mbox files must be skipped in a folder)", n, len(eml))
 	}
@@ -373,4 +423,79 @@ func TestOptionTags(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPullTallyMixed reads good, broken, duplicated and reused-id mail from
+// a folder of .eml files and an mbox, in small batches, and checks what
+// became of each message and that every batch's counts add up.
+func TestPullTallyMixed(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mail := func(id, from, subject, body string) string {
+		return "Message-ID: <" + id + ">\nFrom: " + from + "\nTo: anna@agency.example\nSubject: " + subject +
+			"\nDate: Mon, 27 May 2024 09:00:00 +0000\n\n" + body + "\n"
+	}
+	a := mail("a@client.example", "olga@client.example", "A", "The first one.")
+	b := mail("b@client.example", "olga@client.example", "B", "Mailers reuse ids.")
+	b2 := mail("b@client.example", "ivan@client.example", "Another B", "A different message under B's id.")
+	write := func(name, content string) {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mtime := time.Date(2024, 5, 29, 12, 0, 0, 0, time.UTC)
+	write("inbox/1-a.eml", a)
+	write("inbox/2-b.eml", b)
+	write("inbox/3-b2.eml", b2)
+	write("inbox/4-empty.eml", "")                         // no content: not a message
+	write("inbox/5-garbage.eml", "not a message at all\n") // refused
+	write("inbox/6-nodate.eml", "Message-ID: <nodate@client.example>\nFrom: olga@client.example\nSubject: No date\n\nWhen?\n")
+	if err := os.Chtimes(filepath.Join(dir, "inbox/6-nodate.eml"), mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	write("inbox/7-big.eml", mail("big@client.example", "olga@client.example", "Big", strings.Repeat("x", 3000))) // refused
+	write("inbox/8-a-again.eml", a)                                                                               // merged
+	// The Sent export: A again (kept as Sent's, read first), B2 again
+	// (merged into its apart copy), a message without any date (refused).
+	write("sent.mbox", "From anna@agency.example Mon May 27 09:00:00 2024\n"+a+"\n"+
+		"From ivan@client.example Mon May 27 09:00:00 2024\n"+b2+"\n"+
+		"From nobody\nMessage-ID: <undated@client.example>\nFrom: x@client.example\n\nno date anywhere\n")
+
+	c := pull(t, open(t, dir, 2, 2000, FileSpec{Path: "inbox"}, FileSpec{Path: "sent.mbox", Folder: "Sent"}), "")
+	checkSnapshot(t, c, 2)
+	// Sent is read first: there B2 comes first and keeps the id, and B,
+	// read later under the same id, is stored apart.
+	bID := "b@client.example#" + c.messages()[2].Fingerprint()
+	if got, want := ids(c.messages()), []string{
+		"a@client.example Sent", "b@client.example Sent", bID + " INBOX", "nodate@client.example INBOX",
+	}; !slices.Equal(got, want) {
+		t.Fatalf("messages %q, want %q", got, want)
+	}
+	if m := c.messages()[2]; m.Subject != "B" || m.ThreadKey != "b@client.example" || bID == "b@client.example#"+c.messages()[1].Fingerprint() {
+		t.Errorf("the apart copy: %+v", m)
+	}
+	if m := c.messages()[3]; !m.SentAt.Equal(mtime) || m.SentAtFrom != record.SentAtFromFileMTime {
+		t.Errorf("no Date: dated %v from %q, want the file's mtime %v", m.SentAt, m.SentAtFrom, mtime)
+	}
+	var got []string
+	for _, p := range c.problems() {
+		got = append(got, fmt.Sprintf("%s %v", p.Where, p.Warning))
+	}
+	if want := []string{
+		"sent.mbox:19 false",        // no date anywhere
+		"inbox/2-b.eml true",        // B's id names another message
+		"inbox/5-garbage.eml false", // no header
+		"inbox/6-nodate.eml true",   // dated by the file
+		"inbox/7-big.eml false",     // over max_message_bytes
+	}; !slices.Equal(got, want) {
+		t.Errorf("problems %q, want %q", got, want)
+	}
+	// Read: 3 in the mbox and 7 files with content; stored 4; refused 3
+	// (undated, garbage, big); merged 3 (A twice, B2 once).
+	checkTally(t, c, record.Tally{Unit: "messages", Read: 10, Stored: 4, Refused: 3, Merged: 3, Warned: 2})
 }

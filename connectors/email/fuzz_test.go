@@ -20,8 +20,12 @@ func FuzzParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, name := range files {
-		f.Add(readFixture(f, filepath.Base(name)))
+	shapes, err := filepath.Glob("testdata/shapes/*.eml")
+	if err != nil || len(shapes) == 0 {
+		f.Fatal("no shapes", err)
+	}
+	for _, name := range append(files, shapes...) {
+		f.Add(readFixture(f, strings.TrimPrefix(name, "testdata"+string(filepath.Separator))))
 	}
 	for _, name := range []string{"mixed.mbox", "crlf.mbox"} {
 		r := NewMboxReader(bytes.NewReader(readFixture(f, name)), 1<<20)
@@ -47,6 +51,12 @@ func FuzzParse(f *testing.F) {
 			t.Errorf("parsing %d bytes took %v", len(raw), d)
 		}
 		if err != nil {
+			// With a fallback date, only these refuse a message: a
+			// header line go-message cannot read is not among them.
+			if !errors.Is(err, ErrTooDeep) && !strings.Contains(err.Error(), "no header fields") &&
+				!strings.Contains(err.Error(), "header larger than 1 MiB") {
+				t.Errorf("refused: %v", err)
+			}
 			return
 		}
 		if m.ExternalID == "" || m.ThreadKey == "" {

@@ -37,12 +37,18 @@ import (
 // it has none, a hash of its bytes): the store upserts by it.
 //
 // A message held in several folders or accounts (a reply in Sent and in a
-// colleague's INBOX) is one record. Within a pull the first copy read wins,
-// and every account's Sent folders are read before any other folder, so
-// that a message the agency sent is recorded with its Sent folder, as the
-// mail_files source does. Between pulls the copy read last is kept. Sides
-// do not depend on the folder: the mapping decides them from the From
-// address.
+// colleague's INBOX) is one record. Within a pull the first copy read wins
+// and the others are counted as merged; a different message under a
+// Message-ID already emitted is stored apart as "id#fingerprint", with a
+// warning (see claims). Every account's Sent folders are read before any
+// other folder, so that a message the agency sent is recorded with its Sent
+// folder, as the mail_files source does. Sides do not depend on the folder:
+// the mapping decides them from the From address.
+//
+// Every batch carries its record.Tally of messages: each UID fetched (not
+// drafts, nor UIDs expunged before their FETCH) is read once, and is
+// stored, refused (a Problem naming account, folder and UID, and why) or
+// merged.
 //
 // # Folders
 //
@@ -127,7 +133,7 @@ type imapPull struct {
 
 	mu   sync.Mutex
 	cur  *imapCursor
-	seen map[string]struct{}
+	seen claims
 	// containers emitted in this pull
 	shown map[string]bool
 	// emitErr is the first emit's error: the pull stops and returns it.
@@ -148,7 +154,7 @@ func (s *IMAPSource) Pull(ctx context.Context, cursor string, emit connectors.Em
 	}
 	ctx, stop := context.WithCancelCause(ctx)
 	defer stop(nil)
-	p := &imapPull{src: s, emit: emit, stop: stop, cur: cur, seen: map[string]struct{}{}, shown: map[string]bool{}}
+	p := &imapPull{src: s, emit: emit, stop: stop, cur: cur, seen: claims{}, shown: map[string]bool{}}
 
 	// Listing first, then every account's Sent folders, then the rest:
 	// the copy kept of a message in Sent and in another folder (of any
@@ -426,8 +432,10 @@ func (r *imapFolderRun) where(uid imap.UID) string {
 	return fmt.Sprintf("%s uid %d", r.task.container, uid)
 }
 
+// pending counts the messages and refusals read since the last emit; the
+// warnings on a message (a few at most) come with it.
 func (r *imapFolderRun) pending() int {
-	return len(r.batch.Messages) + len(r.batch.Problems)
+	return r.batch.Tally.Stored + r.batch.Tally.Refused
 }
 
 // folder reads one folder to the end.
@@ -649,15 +657,30 @@ func (p *imapPull) chunk(ctx context.Context, c *imapConn, r *imapFolderRun, uid
 	// The chunk is read whole: claim its messages and move on.
 	slices.SortStableFunc(outcomes, func(a, b outcome) int { return cmp.Compare(a.uid, b.uid) })
 	p.mu.Lock()
+	t := &r.batch.Tally
 	for _, o := range outcomes {
-		if o.msg.ExternalID != "" {
-			if _, dup := p.seen[o.msg.ExternalID]; dup {
-				continue
-			}
-			p.seen[o.msg.ExternalID] = struct{}{}
-			r.batch.Messages = append(r.batch.Messages, o.msg)
+		t.Read++
+		if o.msg.ExternalID == "" {
+			t.Refused++
+			r.batch.Problems = append(r.batch.Problems, o.problems...)
+			continue
 		}
-		r.batch.Problems = append(r.batch.Problems, o.problems...)
+		merged, note := p.seen.claim(&o.msg)
+		if merged {
+			// The copy stored has the same content and warnings.
+			t.Merged++
+			continue
+		}
+		probs := o.problems
+		if note != "" {
+			probs = append(probs, record.Problem{Where: r.where(o.uid), Message: note, Warning: true})
+		}
+		t.Stored++
+		if len(probs) > 0 {
+			t.Warned++
+		}
+		r.batch.Messages = append(r.batch.Messages, o.msg)
+		r.batch.Problems = append(r.batch.Problems, probs...)
 	}
 	p.mu.Unlock()
 	r.state.UID = uint32(uids[len(uids)-1])
@@ -714,29 +737,19 @@ func (k *imapKickReader) Read(b []byte) (int, error) {
 	return n, err
 }
 
-// parse turns one message into a record and its problems. A message that
-// cannot be parsed has an empty ExternalID and one problem.
+// parse turns one message into a record and its warnings. A message that
+// cannot be parsed has an empty ExternalID and one problem, its refusal.
 func (p *imapPull) parse(raw []byte, r *imapFolderRun, uid imap.UID, received time.Time) (record.Message, []record.Problem) {
 	where := r.where(uid)
 	var warnings []string
-	m, err := ParseWith(raw, ParseOptions{Folder: r.task.name, Received: received, Warn: func(w string) {
-		if len(warnings) <= maxWarnings && !slices.Contains(warnings, w) {
-			warnings = append(warnings, w)
-		}
-	}})
+	m, err := ParseWith(raw, ParseOptions{Folder: r.task.name, Received: received, ReceivedFrom: record.SentAtFromDelivery,
+		Warn: collectWarnings(&warnings)})
 	if err != nil {
 		return record.Message{}, []record.Problem{{Where: where, Message: err.Error()}}
 	}
 	m.Folder = r.task.recordAs(m.AuthorEmail)
 	m.ContainerID = r.task.container
-	var probs []record.Problem
-	for i, w := range warnings {
-		if i == maxWarnings {
-			w = "more problems in this message not shown"
-		}
-		probs = append(probs, record.Problem{Where: where, Message: w})
-	}
-	return m, probs
+	return m, warningProblems(where, warnings)
 }
 
 // flush emits r's records with the cursor that covers them, and the
@@ -755,6 +768,7 @@ func (p *imapPull) flush(ctx context.Context, r *imapFolderRun) error {
 		return p.emitErr
 	}
 	b := r.batch
+	b.Tally.Unit = tallyUnit
 	if !p.shown[r.task.container] {
 		p.shown[r.task.container] = true
 		b.Containers = []record.Container{{ExternalID: r.task.container, Kind: record.ContainerMailbox, Name: r.task.name}}

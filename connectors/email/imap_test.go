@@ -63,8 +63,8 @@ func openTestIMAP(t *testing.T, edit func(*IMAPOptions), accounts ...IMAPAccount
 }
 
 // pullAll pulls once and checks the batch rules: every batch but a
-// failed pull's carries a cursor, and none holds more than batch
-// messages and problems.
+// failed pull's carries a cursor, and none holds more than batch messages
+// and refusals (a stored message's warnings come with it, a few at most).
 func pullAll(t *testing.T, s *IMAPSource, cursor string) (*collect, string, error) {
 	t.Helper()
 	c := &collect{}
@@ -73,8 +73,8 @@ func pullAll(t *testing.T, s *IMAPSource, cursor string) (*collect, string, erro
 		if b.Cursor == "" {
 			t.Errorf("batch %d has no cursor", i)
 		}
-		if n := len(b.Messages) + len(b.Problems); n > s.batchSize {
-			t.Errorf("batch %d holds %d messages and problems, over %d", i, n, s.batchSize)
+		if n, w := len(b.Messages)+len(refusals(b.Problems)), len(b.Problems)-len(refusals(b.Problems)); n > s.batchSize || w > (maxWarnings+2)*len(b.Messages) {
+			t.Errorf("batch %d holds %d messages and refusals (over %d?) and %d warnings", i, n, s.batchSize, w)
 		}
 		if b.EndOfSnapshot || len(b.Complete) > 0 {
 			t.Errorf("batch %d claims to be whole: an IMAP pull never knows what is gone", i)
@@ -190,9 +190,15 @@ func TestIMAPPullProblems(t *testing.T) {
 	if m := c.messages()[0]; !m.SentAt.Equal(received) {
 		t.Errorf("a message without Date is dated %v, want its INTERNALDATE %v", m.SentAt, received)
 	}
+	if m := c.messages()[0]; m.SentAtFrom != record.SentAtFromDelivery {
+		t.Errorf("SentAtFrom = %q, want %q", m.SentAtFrom, record.SentAtFromDelivery)
+	}
 	probs := c.problems()
-	if len(probs) != 2 {
+	if len(probs) != 3 {
 		t.Fatalf("problems %+v", probs)
+	}
+	if p := probs[2]; p.Where != anna+"/INBOX uid 3" || !p.Warning || !strings.Contains(p.Message, "INTERNALDATE") {
+		t.Errorf("the message dated by INTERNALDATE is stored with a warning: %+v", p)
 	}
 	if p := probs[0]; p.Where != anna+"/INBOX uid 1" || !strings.Contains(p.Message, fmt.Sprintf("message is %d bytes, over max_message_bytes (2000); not downloaded", len(big))) {
 		t.Errorf("too large: %+v", p)
@@ -475,5 +481,93 @@ func TestIMAPTLS(t *testing.T) {
 	}
 	if n := proxy.connections(); n != 1 {
 		t.Errorf("a bad certificate was tried on %d connections", n)
+	}
+}
+
+// TestIMAPTallyMixed reads good, broken, duplicated and reused-id mail
+// from a real Dovecot, in small batches: each UID fetched is stored,
+// refused or merged, drafts are not counted, and every batch's counts add
+// up to what it holds. Sent is read before INBOX, so what is read first is
+// fixed.
+func TestIMAPTallyMixed(t *testing.T) {
+	t.Parallel()
+	srv := mailtest.Dovecot(t)
+	const date = "Mon, 27 May 2024 09:00:00 +0000"
+	reply := testMail("reply@agency.example", anna, olga, "Re: Вопрос", date, "Ответ.")
+	b := testMail("b@client.example", olga, anna, "B", date, "Mailers reuse ids.")
+	b2 := testMail("b@client.example", anna, olga, "Another B", date, "A different message under B's id.")
+	received := time.Date(2024, 5, 28, 10, 30, 0, 0, time.UTC)
+
+	srv.Append(t, anna, "Sent", reply, time.Time{}) // stored
+	srv.Append(t, anna, "Sent", b2, time.Time{})    // stored, keeps the id
+	for _, raw := range [][]byte{
+		reply,                                // 1 merged
+		b,                                    // 2 stored apart, warned
+		[]byte("garbage, not a message\r\n"), // 3 refused
+		testMail("nodate@client.example", olga, anna, "Без даты", "", "?"),                         // 4 stored, warned
+		testMail("big@client.example", olga, anna, "Большое", date, strings.Repeat("много ", 600)), // 5 refused
+		b2, // 6 merged
+		b,  // 7 merged into the apart one
+	} {
+		srv.Append(t, anna, "INBOX", raw, received)
+	}
+	srv.Append(t, anna, "INBOX", testMail("draft@agency.example", anna, olga, "Черновик", date, "..."), time.Time{}, imap.FlagDraft)
+
+	s := openTestIMAP(t, func(o *IMAPOptions) { o.BatchSize, o.MaxMessageBytes = 2, 3000 }, dovecotAccount(srv, anna))
+	c, cursor := mustPull(t, s, "")
+	apart := "b@client.example#"
+	var got []string
+	for _, m := range c.messages() {
+		if strings.HasPrefix(m.ExternalID, apart) {
+			if m.Subject != "B" || m.ThreadKey != "b@client.example" || m.ExternalID != apart+m.Fingerprint() {
+				t.Errorf("the apart message: %+v", m)
+			}
+			got = append(got, apart+"… "+m.Folder)
+			continue
+		}
+		got = append(got, m.ExternalID+" "+m.Folder)
+	}
+	if want := []string{"reply@agency.example Sent", "b@client.example Sent", apart + "… INBOX", "nodate@client.example INBOX"}; !slices.Equal(got, want) {
+		t.Errorf("messages %q, want %q", got, want)
+	}
+	var probs []string
+	for _, p := range c.problems() {
+		probs = append(probs, fmt.Sprintf("%s %v", p.Where, p.Warning))
+	}
+	if want := []string{
+		anna + "/INBOX uid 2 true",  // B's id names another message
+		anna + "/INBOX uid 3 false", // garbage
+		anna + "/INBOX uid 4 true",  // dated by INTERNALDATE
+		anna + "/INBOX uid 5 false", // too big
+	}; !slices.Equal(probs, want) {
+		t.Errorf("problems %q, want %q", probs, want)
+	}
+	var sum record.Tally
+	for i, b := range c.batches {
+		if b.Tally.Unit != "messages" || !b.Tally.Adds() {
+			t.Errorf("batch %d: tally %+v", i, b.Tally)
+		}
+		refused, warned := 0, map[string]bool{}
+		for _, p := range b.Problems {
+			if p.Warning {
+				warned[p.Where] = true
+			} else {
+				refused++
+			}
+		}
+		if b.Tally.Stored != len(b.Messages) || b.Tally.Refused != refused || b.Tally.Warned != len(warned) {
+			t.Errorf("batch %d: tally %+v for %d messages, %d refusals, %d warned", i, b.Tally, len(b.Messages), refused, len(warned))
+		}
+		sum.Add(b.Tally)
+	}
+	// Read: the 9 messages appended but the draft; refused: the garbage
+	// and the big one; merged: the INBOX copies of the reply, B2 and B.
+	if want := (record.Tally{Unit: "messages", Read: 9, Stored: 4, Refused: 2, Merged: 3, Warned: 2}); sum != want {
+		t.Errorf("tally %+v, want %+v", sum, want)
+	}
+
+	// Nothing new: nothing read, nothing counted.
+	if again, _ := mustPull(t, s, cursor); len(again.batches) != 0 {
+		t.Errorf("a pull with nothing new emitted %d batches", len(again.batches))
 	}
 }

@@ -8,8 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"mime"
+	netmail "net/mail"
 	"regexp"
 	"slices"
 	"strings"
@@ -22,7 +21,6 @@ import (
 	// with go-message, for bodies and RFC 2047 encoded words alike.
 	_ "github.com/emersion/go-message/charset"
 	"github.com/emersion/go-message/mail"
-	"github.com/emersion/go-message/textproto"
 	htmlcharset "golang.org/x/net/html/charset"
 	"golang.org/x/text/encoding"
 
@@ -40,6 +38,7 @@ const (
 	MaxDepth = 20
 
 	maxAttachments  = 200
+	maxParts        = 10000
 	maxRecipients   = 1000
 	maxReferences   = 50
 	maxSubjectBytes = 2 << 10
@@ -63,10 +62,16 @@ type ParseOptions struct {
 	// Folder is recorded as the message's Folder and ContainerID.
 	Folder string
 	// Received stands in for SentAt when the Date header is missing or
-	// unreadable: the mbox "From " line date, or IMAP's INTERNALDATE.
+	// unreadable and no Received: header has a date: the mbox "From "
+	// line's date, IMAP's INTERNALDATE, an .eml file's modification time.
 	Received time.Time
-	// Warn, when set, hears about things that did not stop the parse: an
-	// unknown charset kept undecoded, a broken MIME part, dropped parts.
+	// ReceivedFrom says which of those Received is, as Message.SentAtFrom
+	// records it: record.SentAtFromMboxLine, SentAtFromDelivery or
+	// SentAtFromFileMTime. Empty means SentAtFromDelivery.
+	ReceivedFrom string
+	// Warn, when set, hears about things that did not stop the parse: a
+	// date taken from elsewhere, a repaired header, an unknown charset
+	// kept undecoded, a broken MIME part, dropped parts.
 	Warn func(msg string)
 }
 
@@ -77,8 +82,10 @@ func Parse(raw []byte, folder string) (record.Message, error) {
 }
 
 // ParseWith turns the bytes of one RFC 5322 message into a record.Message.
-// It fails only when no message can be made of raw: an unreadable header, no
-// usable date, or MIME nesting deeper than MaxDepth. Everything else (an
+// It fails only when no message can be made of raw: no header field at
+// all, a header over 1 MiB, no date anywhere (Date, Received, the
+// fallback), or MIME nesting deeper than MaxDepth. Everything else (a header
+// line without a colon, a date in an old form or taken from elsewhere, an
 // unknown charset, a bad address, a corrupt base64 part) is repaired or
 // dropped, and reported to opts.Warn.
 //
@@ -89,20 +96,26 @@ func ParseWith(raw []byte, opts ParseOptions) (record.Message, error) {
 		warn = func(string) {}
 	}
 
-	// Bound the header like go-message does: a header of millions of tiny
-	// fields would cost far more memory than its bytes.
-	lr := &limitReader{r: bytes.NewReader(raw), n: maxHeaderBytes}
-	br := bufio.NewReader(lr)
-	th, err := textproto.ReadHeader(br)
-	// A message that is only a header, with no blank line after it, ends
-	// in EOF; that is still a message.
-	if err != nil && (!errors.Is(err, io.EOF) || th.Len() == 0) {
+	// Windows tools save .eml files with a UTF-8 byte order mark, which
+	// mail programs skip.
+	raw = bytes.TrimPrefix(raw, []byte("\xef\xbb\xbf"))
+	hdr, body, bad := splitHeader(raw)
+	if len(hdr) > maxHeaderBytes {
+		return record.Message{}, errors.New("reading header: header larger than 1 MiB")
+	}
+	th, err := readHeader(hdr)
+	if err != nil {
 		return record.Message{}, fmt.Errorf("reading header: %w", err)
 	}
 	if th.Len() == 0 {
+		if bad != nil {
+			return record.Message{}, fmt.Errorf("reading header: no header fields (the first line, %s, is not one)", badLineNote(bad))
+		}
 		return record.Message{}, errors.New("reading header: no header fields")
 	}
-	lr.n = math.MaxInt64
+	if bad != nil {
+		warn(fmt.Sprintf("header line %s is not a header field (no blank line before the body?); the header ends before it and the rest is read as the body", badLineNote(bad)))
+	}
 	h := mail.Header{Header: message.Header{Header: th}}
 
 	m := record.Message{
@@ -128,200 +141,53 @@ func ParseWith(raw []byte, opts ParseOptions) (record.Message, error) {
 		m.ThreadKey = m.ExternalID
 	}
 
-	if from := addressList(&h, "From"); len(from) > 0 {
+	sent, err := sentAt(&h, opts, warn)
+	if err != nil {
+		return record.Message{}, err
+	}
+	m.SentAt, m.SentAtFrom = sent.at.UTC(), sent.from
+
+	_, params := contentType(h.Header, "text/plain")
+	w := walker{warn: warn, dec: headerDecoder{declared: charsetOf(params)}}
+	t, err := w.entity(part{header: h.Header, body: body, defType: "text/plain"}, 0)
+	if err != nil {
+		return record.Message{}, err
+	}
+	m.Body = t.s
+	if t.cut {
+		m.Body += TruncatedNote
+	}
+	m.Attachments = w.attachments
+
+	// Raw 8-bit header text is read in the message's charset: its
+	// Content-Type's, else the first a text part declared.
+	dec := w.dec
+	if dec.declared == "" {
+		dec.declared = w.charset
+	}
+	if from := addressList(dec, &h, "From"); len(from) > 0 {
 		m.AuthorEmail = from[0].Address
 		m.AuthorName = from[0].Name
 		// The email address is the person id of the "email" identity.
 		m.AuthorID = m.AuthorEmail
 	}
-	for _, a := range addressList(&h, "To") {
-		m.To = append(m.To, a.Address)
+	for _, a := range addressList(dec, &h, "To") {
+		if a.Address != "" {
+			m.To = append(m.To, a.Address)
+		}
 	}
-	for _, a := range addressList(&h, "Cc") {
-		m.Cc = append(m.Cc, a.Address)
+	for _, a := range addressList(dec, &h, "Cc") {
+		if a.Address != "" {
+			m.Cc = append(m.Cc, a.Address)
+		}
 	}
-
-	subject, err := h.Subject()
-	if err != nil {
-		warn(fmt.Sprintf("decoding subject: %v", err))
-	}
-	m.Subject, _ = capString(cleanLine(fixText(subject)), maxSubjectBytes)
-
-	sent, ok := sentAt(&h)
-	switch {
-	case ok:
-	case !opts.Received.IsZero():
-		sent = opts.Received
-	default:
-		return record.Message{}, fmt.Errorf("no usable Date header (%q) and no delivery date", cleanLine(fixText(h.Get("Date"))))
-	}
-	m.SentAt = sent.UTC()
-
-	e, err := message.New(message.Header{Header: th}, br)
-	w := walker{warn: warn}
-	if err := w.walk(e, 0, err); err != nil {
-		return record.Message{}, err
-	}
-	m.Body = w.body()
-	m.Attachments = w.attachments
+	m.Subject, _ = capString(cleanLine(dec.text(h.Get("Subject"))), maxSubjectBytes)
 
 	if reason := DetectAutomated(&h, m.AuthorEmail, m.Subject); reason != "" {
 		m.Automated, m.AutomatedReason = true, reason
 	}
 	m.TaskRefs = taskRefs(m.Subject, m.Body)
 	return m, nil
-}
-
-// limitReader is io.LimitedReader with a limit that can be lifted once the
-// header is read, keeping bufio's look-ahead.
-type limitReader struct {
-	r io.Reader
-	n int64
-}
-
-func (l *limitReader) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errors.New("header larger than 1 MiB")
-	}
-	if int64(len(p)) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.r.Read(p)
-	l.n -= int64(n)
-	return n, err
-}
-
-// walker collects the body text and the attachments of a MIME tree.
-type walker struct {
-	warn        func(string)
-	plain, html string
-	plainCut    bool
-	htmlCut     bool
-	havePlain   bool
-	haveHTML    bool
-	attachments []record.Attachment
-	dropped     int
-}
-
-func (w *walker) walk(e *message.Entity, depth int, partErr error) error {
-	if depth > MaxDepth {
-		return ErrTooDeep
-	}
-	switch {
-	case partErr == nil:
-	case message.IsUnknownCharset(partErr), message.IsUnknownEncoding(partErr):
-		// The part still reads, undecoded; decodeText and htmlReader
-		// repair what is not UTF-8. Keep going.
-		w.warn(partErr.Error() + "; read undecoded")
-	default:
-		w.warn(partErr.Error())
-	}
-	mr := e.MultipartReader()
-	if mr == nil {
-		return w.leaf(e)
-	}
-	for {
-		p, err := mr.NextPart()
-		if err == io.EOF {
-			return nil
-		}
-		if p == nil {
-			// A broken boundary or a truncated message: keep what the
-			// parts before it gave.
-			w.warn(fmt.Sprintf("reading MIME part: %v", err))
-			return nil
-		}
-		if err := w.walk(p, depth+1, err); err != nil {
-			return err
-		}
-	}
-}
-
-func (w *walker) leaf(e *message.Entity) error {
-	mediaType := contentType(e.Header)
-	disp, _, _ := e.Header.ContentDisposition()
-	name, _ := (&mail.AttachmentHeader{Header: e.Header}).Filename()
-	name = cleanLine(fixText(name))
-
-	isText := mediaType == "text/plain" || mediaType == "text/html"
-	if !isText || strings.EqualFold(disp, "attachment") || name != "" {
-		// Only the size is kept, so the bytes stream through and are gone.
-		n, err := io.Copy(io.Discard, e.Body)
-		if err != nil {
-			w.warn(fmt.Sprintf("reading attachment %q: %v", name, err))
-		}
-		if len(w.attachments) >= maxAttachments {
-			w.dropped++
-			if w.dropped == 1 {
-				w.warn(fmt.Sprintf("more than %d attachments; the rest are not recorded", maxAttachments))
-			}
-			return nil
-		}
-		w.attachments = append(w.attachments, record.Attachment{Name: name, ContentType: mediaType, Size: n})
-		return nil
-	}
-
-	if mediaType == "text/html" {
-		if w.haveHTML {
-			return nil
-		}
-		text, cut, err := htmlToText(htmlReader(e.Body), MaxBodyBytes)
-		if err != nil {
-			w.warn(fmt.Sprintf("reading HTML part: %v", err))
-		}
-		w.html, w.htmlCut, w.haveHTML = text, cut, true
-		return nil
-	}
-
-	data, err := io.ReadAll(io.LimitReader(e.Body, MaxBodyBytes+1))
-	if err != nil {
-		w.warn(fmt.Sprintf("reading text part: %v", err))
-	}
-	text, cut := decodeText(data, MaxBodyBytes)
-	if w.plainCut {
-		return nil
-	}
-	// Several inline text parts (a body and a list footer, or text around
-	// an inline image) are one text to the reader.
-	if w.havePlain && text != "" {
-		text = w.plain + "\n\n" + text
-	} else if w.havePlain {
-		text = w.plain
-	}
-	capped, cut2 := capString(text, MaxBodyBytes)
-	w.plain, w.plainCut, w.havePlain = capped, cut || cut2, true
-	return nil
-}
-
-// body prefers the text/plain alternative, and falls back to the HTML one
-// when there is no plain text or it is empty.
-func (w *walker) body() string {
-	text, cut := w.plain, w.plainCut
-	if strings.TrimSpace(text) == "" && w.haveHTML {
-		text, cut = w.html, w.htmlCut
-	}
-	if cut {
-		text += TruncatedNote
-	}
-	return text
-}
-
-// contentType returns the lower-case media type of a part, defaulting to
-// text/plain as RFC 2045 says; a malformed header still names its type.
-func contentType(h message.Header) string {
-	t, _, err := h.ContentType()
-	if err != nil {
-		raw := h.Get("Content-Type")
-		if i := strings.IndexAny(raw, "; \t"); i >= 0 {
-			raw = raw[:i]
-		}
-		t = raw
-	}
-	t = strings.ToLower(strings.ReplaceAll(cleanLine(t), " ", ""))
-	if t == "" || !strings.Contains(t, "/") {
-		return "text/plain"
-	}
-	return t
 }
 
 // decodeText turns the bytes of a text/plain part (already decoded from its
@@ -479,24 +345,34 @@ type address struct {
 	Address string
 }
 
-// addressList parses From, To or Cc. A field net/mail refuses (raw 8-bit
-// names, stray brackets) still yields whatever addresses it visibly holds.
-func addressList(h *mail.Header, key string) []address {
+// addressList parses From, To or Cc. Raw 8-bit text is decoded first
+// (net/mail reads UTF-8 only), encoded words go through d (so that
+// unknown-8bit and unknown charsets still decode), and an encoded word in a
+// quoted display name ("=?utf-8?q?=C3=89ric?=" <e@x>), which net/mail
+// leaves as it is, is decoded as mail programs do. A field net/mail refuses
+// (stray quotes or brackets, the empty address of "MAILER DAEMON <>")
+// still yields the mailboxes it visibly holds.
+func addressList(d headerDecoder, h *mail.Header, key string) []address {
 	v := h.Get(key)
 	if strings.TrimSpace(v) == "" {
 		return nil
 	}
-	list, err := mail.ParseAddressList(v)
-	if err != nil && !utf8.ValidString(v) {
-		list, err = mail.ParseAddressList(fixText(v))
+	if !utf8.ValidString(v) {
+		v = decode8bit([]byte(v), d.declared)
 	}
+	p := netmail.AddressParser{WordDecoder: d.words()}
+	list, err := p.ParseList(v)
 	var out []address
 	if err == nil {
 		for _, a := range list {
-			out = append(out, address{Name: cleanLine(fixText(a.Name)), Address: cleanAddress(a.Address)})
+			name := a.Name
+			if strings.Contains(name, "=?") {
+				name = d.text(name)
+			}
+			out = append(out, address{Name: cleanLine(name), Address: cleanAddress(a.Address)})
 		}
 	} else {
-		out = looseAddresses(fixText(v))
+		out = looseAddresses(d, v)
 	}
 	if len(out) > maxRecipients {
 		out = out[:maxRecipients]
@@ -506,71 +382,110 @@ func addressList(h *mail.Header, key string) []address {
 
 var looseAddrRe = regexp.MustCompile(`[^\s<>,;:"'()\[\]]+@[^\s<>,;:"'()\[\]]+`)
 
-func looseAddresses(v string) []address {
-	found := looseAddrRe.FindAllString(v, maxRecipients)
-	out := make([]address, 0, len(found))
-	for _, a := range found {
-		out = append(out, address{Address: cleanAddress(a)})
-	}
-	// One mailbox written "Name <addr>" keeps its name.
-	if len(out) == 1 {
-		if i := strings.IndexByte(v, '<'); i > 0 {
-			name := strings.Trim(strings.TrimSpace(v[:i]), `"' `)
-			dec := mime.WordDecoder{CharsetReader: message.CharsetReader}
-			if d, err := dec.DecodeHeader(name); err == nil {
-				name = d
-			}
-			out[0].Name = cleanLine(fixText(name))
+// looseAddresses reads a list net/mail refused, mailbox by mailbox (split
+// at commas outside quotes and angle brackets): "Name <addr>" keeps its
+// name, also when addr is empty (a bounce's null sender) or has no domain
+// (<MAILER-DAEMON>); elsewhere whatever looks like an address is one.
+func looseAddresses(d headerDecoder, v string) []address {
+	var out []address
+	for _, entry := range splitMailboxes(v) {
+		if len(out) >= maxRecipients {
+			break
 		}
+		open := strings.IndexByte(entry, '<')
+		if open < 0 {
+			for _, a := range looseAddrRe.FindAllString(entry, maxRecipients-len(out)) {
+				out = append(out, address{Address: cleanAddress(a)})
+			}
+			continue
+		}
+		inner := entry[open+1:]
+		if end := strings.IndexByte(inner, '>'); end >= 0 {
+			inner = inner[:end]
+		}
+		// "<<a@x>>": the innermost bracket holds the address.
+		inner = inner[strings.LastIndexByte(inner, '<')+1:]
+		addr := strings.TrimSpace(inner)
+		if found := looseAddrRe.FindString(addr); found != "" {
+			addr = found
+		} else if strings.ContainsAny(addr, " \t\"") {
+			addr = ""
+		}
+		name := strings.TrimSpace(entry[:open])
+		name = strings.TrimSpace(strings.Trim(name, `"' `))
+		name = strings.ReplaceAll(name, `\"`, `"`)
+		out = append(out, address{Name: cleanLine(d.text(name)), Address: cleanAddress(addr)})
 	}
 	return out
+}
+
+// splitMailboxes splits an address list at the commas outside quoted
+// strings and angle brackets.
+func splitMailboxes(v string) []string {
+	var out []string
+	start, quoted, angle := 0, false, 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\' && quoted:
+			i++
+		case c == '"':
+			quoted = !quoted
+		case c == '<' && !quoted:
+			angle++
+		case c == '>' && !quoted && angle > 0:
+			angle--
+		case c == ',' && !quoted && angle == 0:
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
 }
 
 func cleanAddress(a string) string {
 	return strings.ToLower(cleanLine(a))
 }
 
-var (
-	commentRe = regexp.MustCompile(`\([^()]*\)`)
-	gmtZoneRe = regexp.MustCompile(`(?i)\b(?:GMT|UTC|UT)\s*([+-]\d{4})\b`)
-)
+var commentRe = regexp.MustCompile(`\([^()]*\)`)
 
-// looseDateLayouts are dates real mailers wrote that net/mail refuses;
-// tried after white space is collapsed and comments are dropped.
-var looseDateLayouts = []string{
-	"Mon, 2 Jan 2006 15:04:05 -0700",
-	"Mon, 2 Jan 2006 15:04:05 MST",
-	"Mon, 2 Jan 2006 15:04:05",
-	"Mon, 2 Jan 2006 15:04 -0700",
-	"2 Jan 2006 15:04:05 -0700",
-	"2 Jan 2006 15:04:05",
-	"Mon, 2 January 2006 15:04:05 -0700",
-	"Mon Jan 2 15:04:05 2006",
-	"Mon Jan 2 15:04:05 -0700 2006",
-	"Mon Jan 2 15:04:05 MST 2006",
-	"2006-01-02 15:04:05 -0700",
-	"2006-01-02 15:04:05",
-	time.RFC3339,
+// sentDate is when a message was sent, and where that came from when not
+// from its Date header (a record.SentAtFrom* value).
+type sentDate struct {
+	at   time.Time
+	from string
 }
 
-// sentAt reads the Date header; false when it is missing or unreadable.
-func sentAt(h *mail.Header) (time.Time, bool) {
-	v := strings.TrimSpace(h.Get("Date"))
-	if v == "" {
-		return time.Time{}, false
+// sentAt dates a message by its Date header, else (warning that it did)
+// by the newest Received: header with a date, else by opts.Received.
+func sentAt(h *mail.Header, opts ParseOptions, warn func(string)) (sentDate, error) {
+	v := h.Get("Date")
+	if t, ok := parseDate(v); ok {
+		return sentDate{at: t}, nil
 	}
-	if t, err := h.Date(); err == nil {
-		return t, saneYear(t)
+	why := "no Date header"
+	if strings.TrimSpace(v) != "" {
+		why = "Date header " + badLineNote([]byte(v)) + " unreadable"
 	}
-	v = commentRe.ReplaceAllString(v, " ")
-	v = gmtZoneRe.ReplaceAllString(v, "$1")
-	v = strings.Join(strings.Fields(v), " ")
-	for _, layout := range looseDateLayouts {
-		if t, err := time.Parse(layout, v); err == nil {
-			return t, saneYear(t)
+	if t, ok := receivedDate(h.Values("Received")); ok {
+		warn(fmt.Sprintf("%s; dated %s by its newest Received: header", why, t.UTC().Format(time.RFC3339)))
+		return sentDate{at: t, from: record.SentAtFromReceived}, nil
+	}
+	if !opts.Received.IsZero() {
+		from := opts.ReceivedFrom
+		if from == "" {
+			from = record.SentAtFromDelivery
 		}
+		warn(fmt.Sprintf("%s, nor a Received: header with a date; dated %s by %s", why, opts.Received.UTC().Format(time.RFC3339), fallbackNames[from]))
+		return sentDate{at: opts.Received, from: from}, nil
 	}
-	return time.Time{}, false
+	return sentDate{}, fmt.Errorf("no usable Date header (%q) and no other date to go by", cleanLine(fixText(v)))
+}
+
+// fallbackNames say in a warning what a SentAtFrom value is.
+var fallbackNames = map[string]string{
+	record.SentAtFromMboxLine:  `the mbox "From " line`,
+	record.SentAtFromDelivery:  "the server's INTERNALDATE (when it received the message)",
+	record.SentAtFromFileMTime: "the file's modification time",
 }
 
 // saneYear refuses dates no store or JSON encoder should be handed.

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"encoding/base64"
 	"errors"
 	"os"
 	"path/filepath"
@@ -43,6 +44,7 @@ type wantMessage struct {
 	body                     string // exact, when set
 	bodyHas, bodyLacks       []string
 	sentAt                   string
+	sentAtFrom               string // checked when sentAt is: "" means the Date header
 	reason                   string
 	attachments              []record.Attachment
 }
@@ -84,6 +86,9 @@ func checkMessage(t *testing.T, got record.Message, want wantMessage) {
 	}
 	if want.sentAt != "" && !got.SentAt.Equal(mustTime(t, want.sentAt)) {
 		t.Errorf("SentAt = %v, want %v", got.SentAt, want.sentAt)
+	}
+	if want.sentAt != "" && got.SentAtFrom != want.sentAtFrom {
+		t.Errorf("SentAtFrom = %q, want %q", got.SentAtFrom, want.sentAtFrom)
 	}
 	if got.SentAt.Location() != time.UTC {
 		t.Errorf("SentAt location = %v, want UTC", got.SentAt.Location())
@@ -307,9 +312,20 @@ func TestParseCases(t *testing.T) {
 			want: wantMessage{body: "Привет"},
 		},
 		{
-			name:    "malformed header line",
-			raw:     "Message-ID: <m@x.example>\nthis line has no colon\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n\nbody\n",
-			wantErr: "malformed",
+			name:  "a header line without a colon starts the body",
+			raw:   "Message-ID: <m@x.example>\nDate: Mon, 3 Jun 2024 10:00:00 +0000\nthis line has no colon\nSubject: now in the body\n\nbody\n",
+			want:  wantMessage{id: "m@x.example", sentAt: "2024-06-03T10:00:00Z", body: "this line has no colon\nSubject: now in the body\n\nbody\n"},
+			warns: true,
+		},
+		{
+			name: "a byte order mark before the header is skipped",
+			raw:  "\xef\xbb\xbfMessage-ID: <bom@x.example>\nFrom: A <a@x.example>\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n\nbody\n",
+			want: wantMessage{id: "bom@x.example", authorEmail: "a@x.example", body: "body\n"},
+		},
+		{
+			name:    "a first line that is no header field is not a message",
+			raw:     "this line has no colon\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n\nbody\n",
+			wantErr: "no header fields",
 		},
 		{
 			name:    "empty input",
@@ -325,7 +341,15 @@ func TestParseCases(t *testing.T) {
 			name:     "no date falls back to the delivery date",
 			raw:      "Message-ID: <d@x.example>\nFrom: a@x.example\n\nbody\n",
 			received: received,
-			want:     wantMessage{sentAt: "2024-06-01T09:00:00Z", body: "body\n"},
+			want:     wantMessage{sentAt: "2024-06-01T09:00:00Z", sentAtFrom: record.SentAtFromDelivery, body: "body\n"},
+			warns:    true,
+		},
+		{
+			name:     "no date falls back to the newest dated Received header first",
+			raw:      "Received: by mx.x.example; Mon, 3 Jun 2024 10:00:07 +0200\nReceived: from a by b; Mon, 3 Jun 2024 09:59:00 +0200\nMessage-ID: <d@x.example>\nFrom: a@x.example\nDate: Tuesday\n\nbody\n",
+			received: received,
+			want:     wantMessage{sentAt: "2024-06-03T08:00:07Z", sentAtFrom: record.SentAtFromReceived},
+			warns:    true,
 		},
 		{
 			name: "loose date formats",
@@ -466,5 +490,214 @@ func TestTaskRefs(t *testing.T) {
 				t.Errorf("taskRefs = %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestParseBodyChoice holds the MIME trees mail clients meet and the body
+// they show for each.
+func TestParseBodyChoice(t *testing.T) {
+	t.Parallel()
+	const head = "Message-ID: <b@x.example>\nFrom: a@x.example\nDate: Mon, 3 Jun 2024 10:00:00 +0000\nMIME-Version: 1.0\n"
+	png := "Content-Type: image/png\nContent-Transfer-Encoding: base64\nContent-ID: <img1>\n\niVBORw0KGgo=\n"
+	tests := []struct {
+		name        string
+		raw         string
+		body        string
+		attachments []record.Attachment
+		warns       bool
+	}{
+		{
+			name: "alternative prefers plain text",
+			raw: head + "Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain\n\nplain\n--a\n" +
+				"Content-Type: text/html\n\n<p>html</p>\n--a--\n",
+			body: "plain",
+		},
+		{
+			name: "alternative with related HTML: plain still wins, the image is an attachment",
+			raw: head + "Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain; charset=utf-8\n\nplain\n--a\n" +
+				"Content-Type: multipart/related; boundary=r\n\n--r\nContent-Type: text/html\n\n<p>html <img src=cid:img1></p>\n--r\n" + png + "--r--\n--a--\n",
+			body:        "plain",
+			attachments: []record.Attachment{{ContentType: "image/png", Size: 8}},
+		},
+		{
+			name: "alternative of an empty plain part and related HTML gives the HTML root",
+			raw: head + "Content-Type: multipart/alternative; boundary=a\n\n--a\nContent-Type: text/plain\n\n\n--a\n" +
+				"Content-Type: multipart/related; boundary=r\n\n--r\nContent-Type: text/html\n\n<p>from html</p>\n--r\n" + png + "--r--\n--a--\n",
+			body:        "from html",
+			attachments: []record.Attachment{{ContentType: "image/png", Size: 8}},
+		},
+		{
+			name: "related gives the root its start parameter names",
+			raw: head + "Content-Type: multipart/related; boundary=r; start=\"<root@x>\"; type=text/html\n\n--r\n" +
+				"Content-Type: text/plain\nContent-ID: <other@x>\n\nnot the root\n--r\nContent-Type: text/html\nContent-ID: <root@x>\n\n<p>the root</p>\n--r--\n",
+			body: "the root",
+		},
+		{
+			name: "mixed gives its inline text parts in order, HTML as text",
+			raw: head + "Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/plain\n\nabove the picture\n--m\n" + png +
+				"--m\nContent-Type: text/html\nContent-Disposition: inline\n\n<p>below it</p>\n--m--\n",
+			body:        "above the picture\n\nbelow it",
+			attachments: []record.Attachment{{ContentType: "image/png", Size: 8}},
+		},
+		{
+			name: "a text part that says attachment stays one, and an HTML one too",
+			raw: head + "Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/plain\n\nthe body\n--m\n" +
+				"Content-Type: text/html; name=page.html\nContent-Disposition: attachment\n\n<p>a file</p>\n--m\n" +
+				"Content-Type: text/plain\nContent-Disposition: ATTACHMENT; filename=notes.txt\n\nnotes\n--m--\n",
+			body:        "the body",
+			attachments: []record.Attachment{{Name: "page.html", ContentType: "text/html", Size: 13}, {Name: "notes.txt", ContentType: "text/plain", Size: 5}},
+		},
+		{
+			name: "an inline text part named in Content-Type is the body",
+			raw:  head + "Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/plain; name=\"msg.txt\"\n\nnamed but inline\n--m--\n",
+			body: "named but inline",
+		},
+		{
+			name: "a forwarded message is not the body, inline or not",
+			raw: head + "Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/plain\n\nsee below\n--m\n" +
+				"Content-Type: message/rfc822\nContent-Disposition: inline\n\nFrom: c@x.example\nSubject: inner\n\ninner text\n--m--\n",
+			body:        "see below",
+			attachments: []record.Attachment{{ContentType: "message/rfc822", Size: 44}},
+		},
+		{
+			name:        "a digest's typed text part is text, its untyped parts messages",
+			raw:         head + "Content-Type: multipart/digest; boundary=d\n\n--d\nContent-Type: text/plain\n\nintro\n--d\n\nFrom: c@x.example\nSubject: one\n\nfirst\n--d--\n",
+			body:        "intro",
+			attachments: []record.Attachment{{ContentType: "message/rfc822", Size: 37}},
+		},
+		{
+			name: "a signed message's signature is an attachment",
+			raw: head + "Content-Type: multipart/signed; protocol=\"application/pgp-signature\"; micalg=pgp-sha256; boundary=s\n\n--s\n" +
+				"Content-Type: text/plain\n\nsigned text\n--s\nContent-Type: application/pgp-signature\n\nSIG\n--s--\n",
+			body:        "signed text",
+			attachments: []record.Attachment{{ContentType: "application/pgp-signature", Size: 3}},
+		},
+		{
+			name: "a boundary other than the one declared is found, with a warning",
+			raw:  head + "Content-Type: multipart/mixed; boundary=declared\n\n--used\nContent-Type: text/plain\n\nthe text\n--used--\n",
+			body: "the text", warns: true,
+		},
+		{
+			name: "a multipart without a boundary is read as plain text, with a warning",
+			raw:  head + "Content-Type: multipart/mixed\n\njust text\n",
+			body: "just text\n", warns: true,
+		},
+		{
+			name: "a multipart with a boundary mime.ParseMediaType refuses (duplicated, unquoted '?')",
+			raw:  head + "Content-Type: multipart/mixed; boundary==_x?y; boundary=other\n\n--=_x?y\nContent-Type: text/plain\n\nfound\n--=_x?y--\n",
+			body: "found",
+		},
+		{
+			name: "an unclosed multipart ends its last part at the end",
+			raw:  head + "Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/plain\n\ncut off here\n",
+			body: "cut off here\n",
+		},
+		{
+			name: "RFC 2231 file names in windows-1251 and continued",
+			raw: head + "Content-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/plain\n\nx\n--m\n" +
+				"Content-Type: application/pdf\nContent-Disposition: attachment; filename*=windows-1251''%D1%F7%E5%F2.pdf\n\n%PDF\n--m\n" +
+				"Content-Type: application/pdf\nContent-Disposition: attachment;\n filename*0*=utf-8''%D0%94%D0%BE%D0%B3; filename*1=\"овор.pdf\"\n\n%PDF\n--m\n" +
+				"Content-Type: application/pdf; name=\"=?utf-8?B?0JDQutGCLnBkZg==?=\"\n\n%PDF\n--m--\n",
+			body: "x",
+			attachments: []record.Attachment{
+				{Name: "Счет.pdf", ContentType: "application/pdf", Size: 4},
+				{Name: "Договор.pdf", ContentType: "application/pdf", Size: 4},
+				{Name: "Акт.pdf", ContentType: "application/pdf", Size: 4},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var warnings []string
+			m, err := ParseWith([]byte(tt.raw), ParseOptions{Warn: func(s string) { warnings = append(warnings, s) }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Body != tt.body {
+				t.Errorf("body = %q, want %q", m.Body, tt.body)
+			}
+			if !slices.Equal(m.Attachments, tt.attachments) {
+				t.Errorf("attachments = %+v, want %+v", m.Attachments, tt.attachments)
+			}
+			if tt.warns != (len(warnings) > 0) {
+				t.Errorf("warnings = %q, want some: %v", warnings, tt.warns)
+			}
+		})
+	}
+}
+
+// TestParseHeaderText holds header text as mailers write it.
+func TestParseHeaderText(t *testing.T) {
+	t.Parallel()
+	const head = "Message-ID: <h@x.example>\nDate: Mon, 3 Jun 2024 10:00:00 +0000\n"
+	tests := []struct {
+		name                string
+		headers             string
+		authorName, address string
+		to                  []string
+		subject             string
+	}{
+		{name: "encoded word in quotes", headers: "From: \"=?utf-8?q?=C3=89ric?=\" <e@x.example>\n", authorName: "Éric", address: "e@x.example"},
+		{name: "encoded word and text in quotes", headers: "From: \"=?utf-8?q?=C3=89ric?= Dupont\" <e@x.example>\n", authorName: "Éric Dupont", address: "e@x.example"},
+		{name: "null sender keeps its name", headers: "From: MAILER DAEMON <>\n", authorName: "MAILER DAEMON", address: ""},
+		{name: "unknown-8bit subject in the declared charset", headers: "Subject: =?unknown-8bit?b?" + b64(koi8(t, "Привет")) + "?=\nContent-Type: text/plain; charset=koi8-r\n", subject: "Привет"},
+		{name: "unknown-8bit subject in UTF-8", headers: "Subject: =?unknown-8bit?q?=D0=9F=D1=80=D0=B8=D0=B2=D0=B5=D1=82?=\n", subject: "Привет"},
+		{name: "an unknown charset in one word keeps the others decoded", headers: "Subject: =?x-martian?q?abc?= =?utf-8?q?=D0=96?=\n", subject: "abcЖ"},
+		{name: "raw 8-bit name in the declared charset", headers: "From: " + koi8(t, "Сергей") + " <s@x.example>\nContent-Type: text/plain; charset=koi8-r\n", authorName: "Сергей", address: "s@x.example"},
+		{name: "raw 8-bit subject in a multipart's text part charset", headers: "Subject: " + latin2(t, "Zażółć") + "\nContent-Type: multipart/mixed; boundary=m\n\n--m\nContent-Type: text/plain; charset=iso-8859-2\n\nx\n--m--", subject: "Zażółć"},
+		{name: "recipients with empty addresses are left out", headers: "From: a@x.example\nTo: undisclosed-recipients:;, \"Broken <b@x.example>, <>\n", address: "a@x.example", to: []string{"b@x.example"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			raw := head + tt.headers
+			if !strings.Contains(tt.headers, "\n\n") {
+				raw += "\nbody\n"
+			}
+			m, err := Parse([]byte(raw), "INBOX")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.authorName != "" && m.AuthorName != tt.authorName {
+				t.Errorf("AuthorName = %q, want %q", m.AuthorName, tt.authorName)
+			}
+			if strings.Contains(tt.headers, "From:") && m.AuthorEmail != tt.address {
+				t.Errorf("AuthorEmail = %q, want %q", m.AuthorEmail, tt.address)
+			}
+			if tt.subject != "" && m.Subject != tt.subject {
+				t.Errorf("Subject = %q, want %q", m.Subject, tt.subject)
+			}
+			if tt.to != nil && !slices.Equal(m.To, tt.to) {
+				t.Errorf("To = %q, want %q", m.To, tt.to)
+			}
+		})
+	}
+}
+
+func b64(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+
+func latin2(t *testing.T, s string) string {
+	t.Helper()
+	b, err := charmap.ISO8859_2.NewEncoder().String(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestParseManyPartsAreCapped: a message of millions of empty parts costs
+// a bounded walk, says so, and keeps the text before the cap.
+func TestParseManyPartsAreCapped(t *testing.T) {
+	t.Parallel()
+	raw := "Message-ID: <parts@x.example>\nFrom: a@x.example\nDate: Mon, 3 Jun 2024 10:00:00 +0000\nContent-Type: multipart/mixed; boundary=b\n\n" +
+		"--b\nContent-Type: text/plain\n\nthe text\n" + strings.Repeat("--b\n", 2*maxParts) + "--b\nContent-Type: text/plain\n\nbeyond the cap\n--b--\n"
+	var warnings []string
+	m, err := ParseWith([]byte(raw), ParseOptions{Warn: func(s string) { warnings = append(warnings, s) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Body != "the text" || len(warnings) != 1 || !strings.Contains(warnings[0], "more than 10000 MIME parts") {
+		t.Errorf("body %q, warnings %q", m.Body, warnings)
 	}
 }
