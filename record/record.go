@@ -169,6 +169,11 @@ const (
 // copies of one message (INBOX and Archive) have the same fingerprint; two
 // different messages a mailer gave the same Message-ID do not. It is 12
 // hex digits of a SHA-256.
+//
+// A date the copy itself does not carry (SentAtFrom the mbox line, the
+// server's INTERNALDATE, the file's time) differs between copies of one
+// message, so it is left out: only a Date or Received header, which every
+// copy holds alike, counts.
 func (m *Message) Fingerprint() string {
 	h := sha256.New()
 	field := func(s string) {
@@ -180,7 +185,11 @@ func (m *Message) Fingerprint() string {
 	field(strings.ToLower(m.AuthorEmail))
 	field(strings.ToLower(strings.Join(m.To, ",")))
 	field(strings.ToLower(strings.Join(m.Cc, ",")))
-	field(m.SentAt.UTC().Format(time.RFC3339Nano))
+	if m.SentAtFrom == "" || m.SentAtFrom == SentAtFromReceived {
+		field(m.SentAt.UTC().Format(time.RFC3339Nano))
+	} else {
+		field("")
+	}
 	field(m.Subject)
 	field(m.Body)
 	return hex.EncodeToString(h.Sum(nil))[:12]

@@ -499,3 +499,27 @@ func TestPullTallyMixed(t *testing.T) {
 	// (undated, garbage, big); merged 3 (A twice, B2 once).
 	checkTally(t, c, record.Tally{Unit: "messages", Read: 10, Stored: 4, Refused: 3, Merged: 3, Warned: 2})
 }
+
+// Copies of a message with no Date header, dated each by where it was
+// found (an .eml file's time, an mbox line), are still one message: a date
+// the copy does not carry is no part of its content.
+func TestUndatedCopiesMerge(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	msg := "Message-ID: <undated@client.example>\nFrom: olga@client.example\nTo: anna@agency.example\nSubject: Question\n\nWhen can we talk?\n"
+	if err := os.WriteFile(filepath.Join(dir, "copy.eml"), []byte(msg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mtime := time.Date(2024, 5, 29, 12, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(dir, "copy.eml"), mtime, mtime); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "inbox.mbox"), []byte("From olga@client.example Mon May 27 09:00:00 2024\n"+msg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c := pull(t, open(t, dir, 2, 2000, FileSpec{Path: "inbox.mbox"}, FileSpec{Path: "copy.eml"}), "")
+	if got := ids(c.messages()); len(got) != 1 || got[0] != "undated@client.example INBOX" {
+		t.Errorf("messages %q, want the one message", got)
+	}
+	checkTally(t, c, record.Tally{Unit: "messages", Read: 2, Stored: 1, Merged: 1, Warned: 1})
+}
