@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -135,6 +136,22 @@ func TestDemoSyncTwice(t *testing.T) {
 	}
 	if !regexp.MustCompile(`SLA: \d+ clocks .*; [1-9]\d* new, \d+ changed, [1-9]\d* transitions, [1-9]\d* notifications queued`).MatchString(out) {
 		t.Fatalf("first sync stored no clocks:\n%s", out)
+	}
+	// The mail's counts add up, in the sync's summary and in status.
+	tally := regexp.MustCompile(`(?m)^mail: (\d+) messages read: (\d+) stored(?: \((\d+) with a warning\))?, (\d+) refused, (\d+) merged as copies of one already read`)
+	m := tally.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("the first sync does not say what the mail source read:\n%s", out)
+	}
+	n := make([]int, len(m))
+	for i := 1; i < len(m); i++ {
+		n[i], _ = strconv.Atoi(m[i])
+	}
+	if read, stored, warned, refused, merged := n[1], n[2], n[3], n[4], n[5]; read == 0 || stored+refused+merged != read || warned > stored {
+		t.Errorf("the mail's counts do not add up: %s", m[0])
+	}
+	if _, st, _ := runCLI(t, env, "status", "-c", config); !strings.Contains(st, strings.TrimPrefix(m[0], "mail: ")) {
+		t.Errorf("status does not show what the sync read (%s):\n%s", m[0], st)
 	}
 	code, out, errOut = runCLI(t, env, "sync", "-c", config)
 	if code != exitOK || !strings.Contains(out, "no rows changed") || strings.Count(out, "ok (unchanged)") != 3 {
