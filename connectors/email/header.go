@@ -190,16 +190,24 @@ func headerParams(v string) (string, map[string]string) {
 }
 
 // splitParams splits at the semicolons outside quoted strings.
-func splitParams(v string) []string {
+func splitParams(v string) []string { return splitOutside(v, ';', false) }
+
+// splitOutside splits v at sep where it stands outside quoted strings
+// and, with angles, outside angle brackets (an address list's <addr>).
+func splitOutside(v string, sep byte, angles bool) []string {
 	var out []string
-	start, quoted := 0, false
+	start, quoted, angle := 0, false, 0
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
 		case c == '\\' && quoted:
 			i++
 		case c == '"':
 			quoted = !quoted
-		case c == ';' && !quoted:
+		case angles && c == '<' && !quoted:
+			angle++
+		case angles && c == '>' && !quoted && angle > 0:
+			angle--
+		case c == sep && !quoted && angle == 0:
 			out = append(out, v[start:i])
 			start = i + 1
 		}

@@ -542,29 +542,9 @@ func TestIMAPTallyMixed(t *testing.T) {
 	}; !slices.Equal(probs, want) {
 		t.Errorf("problems %q, want %q", probs, want)
 	}
-	var sum record.Tally
-	for i, b := range c.batches {
-		if b.Tally.Unit != "messages" || !b.Tally.Adds() {
-			t.Errorf("batch %d: tally %+v", i, b.Tally)
-		}
-		refused, warned := 0, map[string]bool{}
-		for _, p := range b.Problems {
-			if p.Warning {
-				warned[p.Where] = true
-			} else {
-				refused++
-			}
-		}
-		if b.Tally.Stored != len(b.Messages) || b.Tally.Refused != refused || b.Tally.Warned != len(warned) {
-			t.Errorf("batch %d: tally %+v for %d messages, %d refusals, %d warned", i, b.Tally, len(b.Messages), refused, len(warned))
-		}
-		sum.Add(b.Tally)
-	}
 	// Read: the 9 messages appended but the draft; refused: the garbage
 	// and the big one; merged: the INBOX copies of the reply, B2 and B.
-	if want := (record.Tally{Unit: "messages", Read: 9, Stored: 4, Refused: 2, Merged: 3, Warned: 2}); sum != want {
-		t.Errorf("tally %+v, want %+v", sum, want)
-	}
+	checkTally(t, c, record.Tally{Unit: "messages", Read: 9, Stored: 4, Refused: 2, Merged: 3, Warned: 2})
 
 	// Nothing new: nothing read, nothing counted.
 	if again, _ := mustPull(t, s, cursor); len(again.batches) != 0 {

@@ -421,26 +421,7 @@ func looseAddresses(d headerDecoder, v string) []address {
 
 // splitMailboxes splits an address list at the commas outside quoted
 // strings and angle brackets.
-func splitMailboxes(v string) []string {
-	var out []string
-	start, quoted, angle := 0, false, 0
-	for i := 0; i < len(v); i++ {
-		switch c := v[i]; {
-		case c == '\\' && quoted:
-			i++
-		case c == '"':
-			quoted = !quoted
-		case c == '<' && !quoted:
-			angle++
-		case c == '>' && !quoted && angle > 0:
-			angle--
-		case c == ',' && !quoted && angle == 0:
-			out = append(out, v[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, v[start:])
-}
+func splitMailboxes(v string) []string { return splitOutside(v, ',', true) }
 
 func cleanAddress(a string) string {
 	return strings.ToLower(cleanLine(a))
