@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -20,14 +21,7 @@ func TestMigrateFillsFromRecords(t *testing.T) {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			st, err := store.Open(ctx, testdb.URL(t, dialect))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if _, err := st.MigrateTo(ctx, 3); err != nil {
-				t.Fatal(err)
-			}
+			st, exec := storeAt(t, dialect, 3)
 			at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
 			mail := record.Message{ExternalID: "r@acme.com", Channel: record.ChannelEmail, AuthorEmail: "john@acme.com",
 				Subject: "Re: logo", Body: "ok", SentAt: at, InReplyTo: "q2@x", References: []string{"q1@x", "q2@x"},
@@ -42,12 +36,6 @@ func TestMigrateFillsFromRecords(t *testing.T) {
 					t.Fatal(err)
 				}
 				return string(b)
-			}
-			exec := func(q string, args ...any) {
-				t.Helper()
-				if _, err := st.DB.Exec(st.DB.Rebind(q), args...); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
 			}
 			for _, m := range []record.Message{mail, comment} {
 				exec(`INSERT INTO messages (source_id, external_id, channel, thread_key, author_side, direction, sent_at, raw, hash, synced_at)
@@ -96,5 +84,61 @@ func TestMigrateFillsFromRecords(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Version 5 numbers every clock's transitions and removes the ones two
+// evaluations at once stored twice, so that its unique index can hold.
+func TestMigrateNumbersTransitions(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st, exec := storeAt(t, dialect, 4)
+			at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+			exec(`INSERT INTO sla_clocks (id, policy, subject_kind, state, started_at, updated_at) VALUES ('c1', 'response', 'thread', 'met', ?, ?)`, at, at)
+			for _, tr := range [][2]string{{"", "running"}, {"", "running"}, {"running", "met"}, {"running", "met"}} {
+				exec(`INSERT INTO sla_transitions (clock_id, from_state, to_state, at) VALUES ('c1', ?, ?, ?)`, tr[0], tr[1], at)
+			}
+			if _, err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			var seqs []string
+			if err := st.DB.Select(&seqs, `SELECT from_state || '>' || to_state || ':' || CAST(seq AS TEXT) FROM sla_transitions ORDER BY seq`); err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(seqs) != "[>running:1 running>met:2]" {
+				t.Errorf("transitions %v; want each once, numbered", seqs)
+			}
+			var version int
+			if err := st.DB.Get(&version, `SELECT version FROM sla_clocks WHERE id = 'c1'`); err != nil || version != 2 {
+				t.Errorf("clock version %d, %v; want 2", version, err)
+			}
+			if _, err := st.DB.Exec(st.DB.Rebind(`INSERT INTO sla_transitions (clock_id, from_state, to_state, at, seq) VALUES ('c1', 'met', 'running', ?, 2)`), at); err == nil {
+				t.Error("a second transition number 2 of one clock was stored")
+			}
+		})
+	}
+}
+
+// storeAt is a new store of the dialect migrated up to version, and a
+// function that runs a statement on it or fails the test.
+func storeAt(t *testing.T, dialect string, version int) (*store.Store, func(q string, args ...any)) {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, testdb.URL(t, dialect))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := st.MigrateTo(ctx, version); err != nil {
+		t.Fatal(err)
+	}
+	return st, func(q string, args ...any) {
+		t.Helper()
+		if _, err := st.DB.Exec(st.DB.Rebind(q), args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
 	}
 }

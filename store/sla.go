@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -32,6 +33,8 @@ type ClockRow struct {
 	// Detail is JSON the push side needs: the subject's title and link.
 	Detail    string    `db:"detail"`
 	UpdatedAt time.Time `db:"updated_at"`
+	// Version counts the clock's transitions: the seq of its last one.
+	Version int `db:"version"`
 }
 
 // Notification is an outbox row a clock transition asks for.
@@ -114,21 +117,30 @@ func (s *Store) SaveEvaluation(ctx context.Context, clocks []ClockRow, notify fu
 		}
 		for _, c := range clocks {
 			old, exists := stored[c.ID]
+			c.Version = 0
 			if exists {
-				c.Waived, c.WaiverReason = old.Waived, old.WaiverReason
+				c.Waived, c.WaiverReason, c.Version = old.Waived, old.WaiverReason, old.Version
 				if sameClock(old, c) {
 					continue
 				}
 			}
+			moved := !exists || old.State != c.State
+			if moved {
+				// The transition's number: two evaluations that both saw
+				// the clock at the same version cannot both record one
+				// (sla_transitions_seq).
+				c.Version++
+			}
 			c.UpdatedAt = now
 			if _, err := tx.NamedExecContext(ctx, `INSERT INTO sla_clocks (id, policy, client_id, subject_kind, subject_source_id,
 				subject_external_id, state, started_at, warn_at, due_at, breached_at, stopped_at, business_seconds, waived,
-				waiver_reason, detail, updated_at) VALUES (:id, :policy, :client_id, :subject_kind, :subject_source_id,
+				waiver_reason, detail, updated_at, version) VALUES (:id, :policy, :client_id, :subject_kind, :subject_source_id,
 				:subject_external_id, :state, :started_at, :warn_at, :due_at, :breached_at, :stopped_at, :business_seconds,
-				:waived, :waiver_reason, :detail, :updated_at)
+				:waived, :waiver_reason, :detail, :updated_at, :version)
 				ON CONFLICT (id) DO UPDATE SET state = excluded.state, started_at = excluded.started_at, warn_at = excluded.warn_at,
 				due_at = excluded.due_at, breached_at = excluded.breached_at, stopped_at = excluded.stopped_at,
-				business_seconds = excluded.business_seconds, detail = excluded.detail, updated_at = excluded.updated_at`, c); err != nil {
+				business_seconds = excluded.business_seconds, detail = excluded.detail, updated_at = excluded.updated_at,
+				version = excluded.version`, c); err != nil {
 				return fmt.Errorf("saving clock %s: %w", c.ID, err)
 			}
 			if exists {
@@ -136,7 +148,7 @@ func (s *Store) SaveEvaluation(ctx context.Context, clocks []ClockRow, notify fu
 			} else {
 				ch.New++
 			}
-			if exists && old.State == c.State {
+			if !moved {
 				continue
 			}
 			from := ""
@@ -158,9 +170,9 @@ func (s *Store) SaveEvaluation(ctx context.Context, clocks []ClockRow, notify fu
 			case c.State == "running":
 				at = c.StartedAt
 			}
-			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO sla_transitions (clock_id, from_state, to_state, at, business_seconds)
-				VALUES (?, ?, ?, ?, ?)`), c.ID, from, c.State, at.UTC(), c.BusinessSeconds); err != nil {
-				return fmt.Errorf("recording transition of %s: %w", c.ID, err)
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO sla_transitions (clock_id, from_state, to_state, at, business_seconds, seq)
+				VALUES (?, ?, ?, ?, ?, ?)`), c.ID, from, c.State, at.UTC(), c.BusinessSeconds, c.Version); err != nil {
+				return fmt.Errorf("recording transition %d of %s (another evaluation at once recorded it?): %w", c.Version, c.ID, err)
 			}
 			ch.Transitions++
 			if notify == nil {
@@ -199,7 +211,21 @@ func sameTime(a, b *time.Time) bool {
 func sameClock(a, b ClockRow) bool {
 	return a.State == b.State && a.StartedAt.Equal(b.StartedAt) && sameTime(a.WarnAt, b.WarnAt) &&
 		sameTime(a.DueAt, b.DueAt) && sameTime(a.BreachedAt, b.BreachedAt) && sameTime(a.StoppedAt, b.StoppedAt) &&
-		a.BusinessSeconds == b.BusinessSeconds && a.Detail == b.Detail && a.Policy == b.Policy && a.ClientID == b.ClientID
+		a.BusinessSeconds == b.BusinessSeconds && sameJSON(a.Detail, b.Detail) && a.Policy == b.Policy && a.ClientID == b.ClientID
+}
+
+// sameJSON compares two JSON texts by what they hold: PostgreSQL hands
+// back a jsonb column reformatted (`{"a": 1}` for `{"a":1}`), and a text
+// comparison would rewrite every clock on every sync.
+func sameJSON(a, b string) bool {
+	if a == b {
+		return true
+	}
+	var x, y any
+	if json.Unmarshal([]byte(a), &x) != nil || json.Unmarshal([]byte(b), &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }
 
 // Waive records an agreed exception on a stored clock. Waived breaches stay

@@ -39,6 +39,8 @@ const (
 type Store struct {
 	DB      *sqlx.DB
 	Dialect string
+	// path is a SQLite store's file, beside which its run locks live.
+	path string
 	// Now is the clock used for synced_at and run times; injectable in tests.
 	Now func() time.Time
 }
@@ -56,11 +58,8 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 				return nil, fmt.Errorf("creating the store's folder: %w", err)
 			}
 		}
-		// WAL lets `karkas status` read while a sync writes; the busy
-		// timeout makes a second writer wait instead of failing.
-		dsn := "file:" + path + "?_pragma=journal_mode(WAL)&_pragma=busy_timeout(10000)" +
-			"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite"
-		s.Dialect = SQLite
+		dsn := sqliteDSN(path)
+		s.Dialect, s.path = SQLite, path
 		s.DB, err = sqlx.Open("sqlite", dsn)
 		if err == nil {
 			// One writer at a time is SQLite's model; a single connection
@@ -79,11 +78,44 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", Redact(rawURL), err)
 	}
-	if err := s.DB.PingContext(ctx); err != nil {
+	err = s.DB.PingContext(ctx)
+	// A new SQLite file is switched to WAL by the first connection; another
+	// process doing the same at that moment is told SQLITE_BUSY without
+	// the busy timeout. It is a wait, not a failure: connect again.
+	for deadline := time.Now().Add(30 * time.Second); err != nil && s.Dialect == SQLite && isBusy(err) && time.Now().Before(deadline); {
+		s.DB.Close()
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+		if s.DB, err = sqlx.Open("sqlite", sqliteDSN(s.path)); err == nil {
+			s.DB.SetMaxOpenConns(1)
+			err = s.DB.PingContext(ctx)
+		}
+	}
+	if err != nil {
 		s.DB.Close()
 		return nil, fmt.Errorf("connecting to store %s: %w", Redact(rawURL), err)
 	}
 	return s, nil
+}
+
+// isBusy tells SQLite's "database is locked" (SQLITE_BUSY).
+func isBusy(err error) bool {
+	return strings.Contains(err.Error(), "SQLITE_BUSY") || strings.Contains(err.Error(), "database is locked")
+}
+
+// sqliteDSN is the connection string of a SQLite store at path. WAL lets
+// `karkas status` read while a sync writes; the busy timeout makes a second
+// writer wait instead of failing, and comes first: switching a new file to
+// WAL needs the write lock, which another process may hold. A transaction
+// takes the write lock when it begins (_txlock): one that read first and
+// wrote later could not wait for another process's writer and would fail
+// with SQLITE_BUSY at once.
+func sqliteDSN(path string) string {
+	return "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)" +
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite&_txlock=immediate"
 }
 
 // Redact hides the password of a store URL, for messages and logs.
@@ -165,8 +197,18 @@ func (s *Store) MigrateTo(ctx context.Context, version int) ([]int, error) {
 		return nil, err
 	}
 	migs = slices.DeleteFunc(migs, func(m Migration) bool { return m.Version > version })
-	if _, err := s.DB.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+	if err := s.inTx(ctx, false, func(tx *sqlx.Tx) error {
+		// Two processes starting on a new database would both create the
+		// table; on PostgreSQL CREATE … IF NOT EXISTS then fails in one.
+		if s.Dialect == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305)`); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
+		return err
+	}); err != nil {
 		return nil, fmt.Errorf("creating schema_migrations: %w", err)
 	}
 	var applied []int

@@ -26,6 +26,7 @@ const (
 	exitFailed   = 1 // the work ran, and some of it failed (a source, a validation)
 	exitUsage    = 2 // bad flags, or a config that does not load
 	exitStore    = 3 // the store could not be opened or migrated
+	exitLocked   = 4 // another run held a source or the evaluation (past --wait); that part was not done
 	exitCanceled = 130
 )
 

@@ -1,15 +1,19 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/store"
 )
 
 func newRemapCmd(g *globals) *cobra.Command {
 	var dryRun bool
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "remap",
 		Short: "Apply a changed config to every stored row without pulling again",
@@ -29,6 +33,23 @@ pulled from the sources.`,
 				return err
 			}
 			defer st.Close()
+			// Remap rewrites every source's rows: no sync of one may run
+			// meanwhile.
+			if !dryRun {
+				var names []string
+				for _, s := range l.Sources {
+					names = append(names, "source:"+s.ID)
+				}
+				unlock, err := lockAll(ctx, st, names, wait, store.Holder(time.Now()))
+				var le *store.LockedError
+				switch {
+				case errors.As(err, &le):
+					return withCode(exitLocked, fmt.Errorf("not remapped: %w", le))
+				case err != nil:
+					return withCode(exitStore, err)
+				}
+				defer unlock()
+			}
 			eng, prog, err := g.newEngine(ctx, l.Config, st, dryRun, "remapping")
 			if err != nil {
 				return err
@@ -59,5 +80,6 @@ pulled from the sources.`,
 		},
 	}
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "compute what would change, write nothing")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for syncs that hold sources (0: exit 4 at once)")
 	return cmd
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -21,6 +22,7 @@ import (
 func newSyncCmd(g *globals) *cobra.Command {
 	var only []string
 	var dryRun bool
+	var wait time.Duration
 	cmd := &cobra.Command{
 		Use:   "sync",
 		Short: "Pull every source into the store",
@@ -35,7 +37,12 @@ says (karkas deliveries).
 
 With --dry-run, everything is pulled and resolved and nothing is written: the summary
 shows what would change, and the deliveries an evaluation of the stored data would
-send are printed, not sent.`,
+send are printed, not sent.
+
+One run of a source, and one evaluation, at a time: across processes and machines
+sharing the store, a source another run is syncing is skipped (or waited for, with
+--wait), and so is the evaluation; the exit code is then 4 and the summary names the
+run that holds it.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -59,14 +66,48 @@ send are printed, not sent.`,
 				return err
 			}
 			defer st.Close()
+			// Each source is synced by one run at a time; one held by
+			// another run is left to it (a dry run writes nothing and
+			// takes no lock).
+			holder := store.Holder(time.Now())
+			failedOpen := map[string]error{}
+			locked := 0
+			var unlocks []func()
+			release := func() {
+				for _, u := range unlocks {
+					u()
+				}
+				unlocks = nil
+			}
+			defer release()
+			if !dryRun {
+				// In id order, as every run takes them (lockAll).
+				byID := slices.Clone(selected)
+				slices.SortFunc(byID, func(a, b mapping.Source) int { return strings.Compare(a.ID, b.ID) })
+				for _, s := range byID {
+					unlock, err := st.Lock(ctx, "source:"+s.ID, wait, holder)
+					var le *store.LockedError
+					switch {
+					case errors.As(err, &le):
+						failedOpen[s.ID] = err
+						locked++
+						continue
+					case err != nil:
+						return withCode(exitStore, err)
+					}
+					unlocks = append(unlocks, unlock)
+				}
+			}
 			eng, prog, err := g.newEngine(ctx, l.Config, st, dryRun, "syncing")
 			if err != nil {
 				return err
 			}
 			// Sources that cannot even be opened fail alone; the others run.
 			var jobs []engine.Job
-			failedOpen := map[string]error{}
 			for _, s := range selected {
+				if failedOpen[s.ID] != nil {
+					continue
+				}
 				src, err := g.openSource(l, s)
 				if err != nil {
 					failedOpen[s.ID] = err
@@ -76,6 +117,9 @@ send are printed, not sent.`,
 			}
 			ran := eng.RunAll(ctx, jobs)
 			prog.done()
+			// The sources are stored, threaded and linked: another run may
+			// have them while this one evaluates and delivers.
+			release()
 			var results []engine.Result
 			for _, s := range selected {
 				res := engine.Result{SourceID: s.ID, Err: failedOpen[s.ID]}
@@ -86,7 +130,10 @@ send are printed, not sent.`,
 				}
 				attrs := []any{"source", s.ID, "records", res.Received.Total(), "rows_written", res.Written.Total(),
 					"deleted", res.Deleted.Total(), "problems", res.Problems, "duration_ms", res.Duration.Milliseconds()}
-				if res.Err != nil {
+				var le *store.LockedError
+				if errors.As(res.Err, &le) {
+					g.logger.Warn("source skipped", append(attrs, "error", res.Err.Error())...)
+				} else if res.Err != nil {
 					g.logger.Error("source failed", append(attrs, "error", res.Err.Error())...)
 				} else {
 					g.logger.Info("source synced", attrs...)
@@ -103,7 +150,31 @@ send are printed, not sent.`,
 					return withCode(exitStore, err)
 				}
 			}
+			// One evaluation at a time, with the deliveries it plans (two at
+			// once would record each transition twice), and none while a
+			// source is half synced (it would judge a client's question
+			// whose answer is in the next batch): the evaluation holds every
+			// source. A run that cannot have them leaves it to the run that
+			// holds them, which evaluates when its sync is done.
+			evaluated := true
 			if !dryRun && ctx.Err() == nil {
+				var names []string
+				for _, s := range l.Sources {
+					names = append(names, "source:"+s.ID)
+				}
+				unlock, err := lockAll(ctx, st, append(names, "evaluate"), wait, holder)
+				var le *store.LockedError
+				switch {
+				case errors.As(err, &le):
+					evaluated = false
+					fmt.Fprintf(g.stdout, "\nSLA not evaluated, nothing delivered: %v; that run evaluates these rows too\n", le)
+				case err != nil:
+					return withCode(exitStore, err)
+				default:
+					defer unlock()
+				}
+			}
+			if evaluated && !dryRun && ctx.Err() == nil {
 				if err := g.evaluate(ctx, l.Config, st); err != nil {
 					return err
 				}
@@ -115,7 +186,7 @@ send are printed, not sent.`,
 				if err := g.planDeliveries(ctx, l, st); err != nil {
 					return err
 				}
-			} else if ctx.Err() == nil {
+			} else if evaluated && ctx.Err() == nil {
 				if undelivered, err = g.deliver(ctx, l, st); err != nil {
 					return err
 				}
@@ -125,7 +196,8 @@ send are printed, not sent.`,
 			}
 			failed := 0
 			for _, r := range results {
-				if r.Err != nil {
+				var le *store.LockedError
+				if r.Err != nil && !errors.As(r.Err, &le) {
 					failed++
 				}
 			}
@@ -135,11 +207,19 @@ send are printed, not sent.`,
 			if undelivered > 0 {
 				return withCode(exitFailed, fmt.Errorf("%d deliveries failed (karkas deliveries list --state failed)", undelivered))
 			}
+			if locked > 0 || !evaluated {
+				what := fmt.Sprintf("%d source(s)", locked)
+				if !evaluated {
+					what = strings.TrimPrefix(what+" and the evaluation", "0 source(s) and ")
+				}
+				return withCode(exitLocked, fmt.Errorf("another karkas run holds %s; not done here", what))
+			}
 			return nil
 		},
 	}
 	cmd.Flags().StringArrayVar(&only, "source", nil, "sync only this source id (repeatable)")
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "pull and resolve, write nothing, print what would change and be sent")
+	cmd.Flags().DurationVar(&wait, "wait", 0, "wait up to this long for another run that holds a source or the evaluation (0: skip them, exit 4)")
 	return cmd
 }
 
@@ -157,7 +237,10 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 	total := store.Counts{}
 	for _, r := range results {
 		result := "ok"
-		if r.Err != nil {
+		var le *store.LockedError
+		if errors.As(r.Err, &le) {
+			result = "skipped: " + firstLine(le.Error())
+		} else if r.Err != nil {
 			result = "FAILED: " + firstLine(r.Err.Error())
 		} else if r.Batches == 0 {
 			result = "ok (unchanged)"
@@ -230,6 +313,32 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 		}
 	}
 	fmt.Fprintf(g.stdout, "\nrows changed: %s\n", strings.Join(parts, ", "))
+}
+
+// lockAll takes the named locks in sorted order, which every run keeps so
+// that runs waiting for each other cannot deadlock, and returns the
+// function that gives them all back. When one is held past wait, those
+// taken are given back and its *store.LockedError returned.
+func lockAll(ctx context.Context, st *store.Store, names []string, wait time.Duration, holder string) (func(), error) {
+	names = slices.Clone(names)
+	slices.Sort(names)
+	names = slices.Compact(names)
+	var unlocks []func()
+	release := func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+	}
+	deadline := time.Now().Add(wait)
+	for _, n := range names {
+		unlock, err := st.Lock(ctx, n, max(0, time.Until(deadline)), holder)
+		if err != nil {
+			release()
+			return nil, err
+		}
+		unlocks = append(unlocks, unlock)
+	}
+	return release, nil
 }
 
 // tallyLine says what a source counted of its input, in words:

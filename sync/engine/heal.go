@@ -14,22 +14,20 @@ import (
 
 // heal links the rows that named a task before the task was stored: a time
 // entry logged on a Trello card pulled before the card (the tracker synced
-// first, or the card is new), an email linking a card created after it. It
-// runs after the runs' batches are stored, when a run stored tasks, so
-// the rows link in the same sync with no remap. Each linked row is counted
-// in the Result of the run that brought its task (Result.Linked).
+// first, or the card is new), an email linking a card created after it, a
+// row another run stored at the same time as the card. It runs after the
+// runs' batches are stored, on every sync, so the rows link in the sync
+// that brings the card, or the next one, with no remap; a row whose task
+// is still unknown costs a look-up, not a read. Each linked row is counted
+// in the Result of the run that brought its task (Result.Linked), else of
+// the row's own source.
 //
 // A row of a source the engine does not know (Engine.Sources, and the
 // jobs of this sync) is left for `karkas remap`.
 func (e *Engine) heal(ctx context.Context, runs []*run) error {
 	byRun := map[string]*run{}
-	brought := false
 	for _, r := range runs {
 		byRun[r.res.SourceID] = r
-		brought = brought || r.written["tasks"] > 0
-	}
-	if !brought {
-		return nil
 	}
 	refs, err := e.Store.UnlinkedRefs(ctx)
 	if err != nil {
@@ -96,7 +94,11 @@ func (e *Engine) heal(ctx context.Context, runs []*run) error {
 			linked = append(linked, r.ExternalID)
 		}
 		for _, id := range linked {
-			if r, ok := byRun[taskSource[[3]string{k.table, k.source, id}]]; ok {
+			r, ok := byRun[taskSource[[3]string{k.table, k.source, id}]]
+			if !ok {
+				r, ok = byRun[k.source]
+			}
+			if ok {
 				if r.res.Linked == nil {
 					r.res.Linked = store.Counts{}
 				}
