@@ -9,7 +9,6 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -173,9 +172,9 @@ func (s *Store) tryFileLock(name, holder string) (func(), string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := flock(f); err != nil {
 		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		if errors.Is(err, errWouldBlock) {
 			return nil, lockHolder(func() string {
 				held, _ := os.ReadFile(path)
 				return strings.TrimSpace(string(held))
@@ -193,7 +192,7 @@ func (s *Store) tryFileLock(name, holder string) (func(), string, error) {
 			lockFilesMu.Lock()
 			defer lockFilesMu.Unlock()
 			f.Truncate(0)
-			syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+			funlock(f)
 			f.Close()
 			delete(lockFiles, path)
 		})
