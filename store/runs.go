@@ -420,24 +420,3 @@ func (s *Store) RecentProblems(ctx context.Context, warnings bool, limit int) ([
 		WHERE warning = ? ORDER BY created_at DESC, source_id, location LIMIT ?`), warnings, limit)
 	return out, err
 }
-
-// ProblemCounts counts the recorded problems per source and kind: refused
-// input (false) and warnings (true).
-func (s *Store) ProblemCounts(ctx context.Context) (map[string]map[bool]int, error) {
-	var rows []struct {
-		SourceID string `db:"source_id"`
-		Warning  bool   `db:"warning"`
-		N        int    `db:"n"`
-	}
-	if err := s.DB.SelectContext(ctx, &rows, `SELECT source_id, warning, COUNT(*) AS n FROM problems GROUP BY source_id, warning`); err != nil {
-		return nil, fmt.Errorf("counting problems: %w", err)
-	}
-	out := map[string]map[bool]int{}
-	for _, r := range rows {
-		if out[r.SourceID] == nil {
-			out[r.SourceID] = map[bool]int{}
-		}
-		out[r.SourceID][r.Warning] = r.N
-	}
-	return out, nil
-}

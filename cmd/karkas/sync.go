@@ -282,10 +282,10 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 		// What was refused, and what was stored with a warning: where and
 		// why, the first few of each.
 		for _, k := range []struct {
-			warning bool
-			word    string
-			n       int
-		}{{false, "refused", r.Problems}, {true, "warning", r.Warnings}} {
+			warning     bool
+			word, words string
+			n           int
+		}{{false, "refused", "refused", r.Problems}, {true, "warning", "warnings", r.Warnings}} {
 			shown := 0
 			for _, p := range r.Shown {
 				if p.Warning == k.warning {
@@ -294,7 +294,7 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 				}
 			}
 			if k.n > shown {
-				fmt.Fprintf(g.stdout, "  %s: %d more %s (karkas status lists them)\n", r.SourceID, k.n-shown, map[bool]string{false: "refused", true: "warnings"}[k.warning])
+				fmt.Fprintf(g.stdout, "  %s: %d more %s (karkas status lists them)\n", r.SourceID, k.n-shown, k.words)
 			}
 		}
 	}

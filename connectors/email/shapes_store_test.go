@@ -1,7 +1,6 @@
 package email
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -35,28 +34,10 @@ func TestShapesStored(t *testing.T) {
 			st := testdb.Open(t, dialect)
 			srv := mailtest.Dovecot(t)
 			dir := t.TempDir()
-			var mbox bytes.Buffer
-			for _, s := range shapes {
-				path := filepath.Join(dir, "archive", s.name+".eml")
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, s.raw, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.Chtimes(path, shapeFallback, shapeFallback); err != nil {
-					t.Fatal(err)
-				}
-				fmt.Fprintf(&mbox, "From MAILER-DAEMON %s\n", shapeFallback.Format("Mon Jan _2 15:04:05 2006"))
-				mbox.Write(bytes.ReplaceAll(bytes.TrimRight(s.raw, "\r\n"), []byte("\nFrom "), []byte("\n>From ")))
-				mbox.WriteString("\n\n")
-				raw := s.raw
-				if !bytes.Contains(raw, []byte("\r\n")) {
-					raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
-				}
-				srv.Append(t, anna, "INBOX", raw, shapeFallback)
-			}
-			if err := os.WriteFile(filepath.Join(dir, "sent.mbox"), mbox.Bytes(), 0o644); err != nil {
+			writeShapeFiles(t, dir, shapes)
+			mbox, _ := shapeMbox(shapes)
+			appendShapes(t, srv, shapes)
+			if err := os.WriteFile(filepath.Join(dir, "sent.mbox"), mbox, 0o644); err != nil {
 				t.Fatal(err)
 			}
 

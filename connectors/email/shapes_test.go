@@ -198,10 +198,10 @@ func refusals(probs []record.Problem) []record.Problem {
 	return out
 }
 
-func TestShapesEMLFolder(t *testing.T) {
-	t.Parallel()
-	shapes := loadShapes(t)
-	dir := t.TempDir()
+// writeShapeFiles writes each shape as dir/archive/<name>.eml, dated
+// shapeFallback.
+func writeShapeFiles(t *testing.T, dir string, shapes []shape) {
+	t.Helper()
 	for _, s := range shapes {
 		path := filepath.Join(dir, "archive", s.name+".eml")
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -214,6 +214,47 @@ func TestShapesEMLFolder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// shapeMbox is the shapes as one mbox (mboxrd), each after a "From " line
+// dated shapeFallback, and the line each starts at.
+func shapeMbox(shapes []shape) ([]byte, map[string]int) {
+	var mbox bytes.Buffer
+	lines := map[string]int{}
+	line := 1
+	for _, s := range shapes {
+		lines[s.name] = line
+		fmt.Fprintf(&mbox, "From MAILER-DAEMON %s\n", shapeFallback.Format("Mon Jan _2 15:04:05 2006"))
+		// mboxrd: quote body lines that would read as separators.
+		raw := bytes.ReplaceAll(bytes.TrimRight(s.raw, "\r\n"), []byte("\nFrom "), []byte("\n>From "))
+		mbox.Write(raw)
+		mbox.WriteString("\n\n")
+		line += 1 + bytes.Count(raw, []byte("\n")) + 2
+	}
+	return mbox.Bytes(), lines
+}
+
+// appendShapes appends each shape to anna's INBOX (with CRLF line ends,
+// as IMAP wants), and returns their UIDs and which had LF ends.
+func appendShapes(t *testing.T, srv *mailtest.IMAPServer, shapes []shape) (uids map[string]uint32, crlfed map[string]bool) {
+	t.Helper()
+	uids, crlfed = map[string]uint32{}, map[string]bool{}
+	for _, s := range shapes {
+		raw := s.raw
+		if !bytes.Contains(raw, []byte("\r\n")) {
+			raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
+			crlfed[s.name] = true
+		}
+		uids[s.name] = uint32(srv.Append(t, anna, "INBOX", raw, shapeFallback))
+	}
+	return uids, crlfed
+}
+
+func TestShapesEMLFolder(t *testing.T) {
+	t.Parallel()
+	shapes := loadShapes(t)
+	dir := t.TempDir()
+	writeShapeFiles(t, dir, shapes)
 	c := pull(t, open(t, dir, 0, 0, FileSpec{Path: "archive"}), "")
 	msgs := c.messages()
 	if len(msgs) != len(shapes) || len(refusals(c.problems())) != 0 {
@@ -235,20 +276,9 @@ func TestShapesEMLFolder(t *testing.T) {
 func TestShapesMbox(t *testing.T) {
 	t.Parallel()
 	shapes := loadShapes(t)
-	var mbox bytes.Buffer
-	lines := map[string]int{}
-	line := 1
-	for _, s := range shapes {
-		lines[s.name] = line
-		fmt.Fprintf(&mbox, "From MAILER-DAEMON %s\n", shapeFallback.Format("Mon Jan _2 15:04:05 2006"))
-		// mboxrd: quote body lines that would read as separators.
-		raw := bytes.ReplaceAll(bytes.TrimRight(s.raw, "\r\n"), []byte("\nFrom "), []byte("\n>From "))
-		mbox.Write(raw)
-		mbox.WriteString("\n\n")
-		line += 1 + bytes.Count(raw, []byte("\n")) + 2
-	}
+	mbox, lines := shapeMbox(shapes)
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "all.mbox"), mbox.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "all.mbox"), mbox, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c := pull(t, open(t, dir, 0, 0, FileSpec{Path: "all.mbox"}), "")
@@ -272,16 +302,7 @@ func TestShapesIMAP(t *testing.T) {
 	t.Parallel()
 	shapes := loadShapes(t)
 	srv := mailtest.Dovecot(t)
-	uids := map[string]uint32{}
-	crlfed := map[string]bool{}
-	for _, s := range shapes {
-		raw := s.raw
-		if !bytes.Contains(raw, []byte("\r\n")) {
-			raw = bytes.ReplaceAll(raw, []byte("\n"), []byte("\r\n"))
-			crlfed[s.name] = true
-		}
-		uids[s.name] = uint32(srv.Append(t, anna, "INBOX", raw, shapeFallback))
-	}
+	uids, crlfed := appendShapes(t, srv, shapes)
 	acc := dovecotAccount(srv, anna)
 	acc.Folders = []string{"INBOX"}
 	c, _ := mustPull(t, openTestIMAP(t, nil, acc), "")

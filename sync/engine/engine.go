@@ -289,7 +289,8 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 			if p.Warning {
 				n = &res.Warnings
 			}
-			if *n++; *n <= ShownProblems {
+			*n++
+			if *n <= ShownProblems {
 				res.Shown = append(res.Shown, p)
 			}
 		}
