@@ -3,9 +3,10 @@
 // kinds of source a config may use. Each service lives in a sub-package
 // (connectors/trello, connectors/email, ...) named after it.
 //
-// This package imports only the record package and the standard library;
-// connector packages import this one, record and internal/vclock (time that
-// tests can move), and nothing else of karkas.
+// This package imports only the record package, internal/secret and the
+// standard library; connector packages import this one, record,
+// internal/secret (credentials) and internal/vclock (time that tests can
+// move), and nothing else of karkas.
 package connectors
 
 import (
@@ -17,6 +18,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/record"
 )
 
@@ -58,6 +60,10 @@ type Env struct {
 	// clients name under clients[].repos, for a source told to pull
 	// what the mapping names.
 	Repos []string
+	// Secrets reads every credential (secret.Spec) and keeps it, so that
+	// nothing karkas says or stores shows it; nil reads without keeping,
+	// for a connector's own tests.
+	Secrets *secret.Set
 }
 
 // Kind describes one kind of source a config may name.

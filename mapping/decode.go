@@ -84,6 +84,10 @@ type Decoder struct {
 	Problems Problems
 	// LookupEnv reads the environment; os.LookupEnv when nil.
 	LookupEnv func(string) (string, bool)
+	// Secret, when set, is told the value of every field tagged secret
+	// (url says it is a URL with a secret password), so that the caller
+	// can keep it out of what it prints.
+	Secret func(value string, url bool)
 	// Nodes records the value node of every path decoded, so that checks
 	// made after decoding can point at the right line and column.
 	Nodes map[string]*yaml.Node
@@ -293,6 +297,9 @@ func (d *Decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string, fi fi
 		return
 	}
 	s := d.expand(n, path)
+	if (fi.secret || fi.secretURL) && s != "" && d.Secret != nil {
+		d.Secret(s, fi.secretURL)
+	}
 	if (fi.secret && s != "" || fi.secretURL && urlHasPassword(s)) && !strings.Contains(n.Value, "${") {
 		d.warnf(n, path, "secret written in the file; use ${ENV_VAR} so it stays out of git")
 	}

@@ -21,6 +21,8 @@ import (
 type LoadOptions struct {
 	// LookupEnv reads the environment; os.LookupEnv when nil.
 	LookupEnv func(string) (string, bool)
+	// Secret is told every secret the config holds (Decoder.Secret).
+	Secret func(value string, url bool)
 	// SourceOptions returns a fresh pointer to the options struct of a
 	// source kind (with defaults), or false when the kind is unknown. When
 	// nil, source kinds and options are not checked.
@@ -65,7 +67,7 @@ func Parse(path string, data []byte, opts LoadOptions) (*Loaded, error) {
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&root); err != nil {
 		return nil, Problems{syntaxProblem(path, err)}
 	}
-	d := &Decoder{File: path, LookupEnv: opts.LookupEnv}
+	d := &Decoder{File: path, LookupEnv: opts.LookupEnv, Secret: opts.Secret}
 	cfg := &Config{File: path, BaseDir: filepath.Dir(path)}
 	d.Decode(&root, cfg, "")
 	l := &Loaded{Config: cfg, SourceOptions: map[string]any{}, SinkOptions: map[string]any{}}

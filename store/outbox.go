@@ -413,7 +413,7 @@ func (s *Store) FinishDelivery(ctx context.Context, id int64, owner string, now 
 		ref = "?"
 		args = append(args, o.Ref)
 	}
-	args = append(args, o.Error, next, delivered, give, id, owner)
+	args = append(args, s.scrub(o.Error), next, delivered, give, id, owner)
 	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE outbox SET status = ?, external_ref = `+ref+`,
 		last_error = ?, next_attempt_at = ?, delivered_at = ?, attempts = attempts - ?, lease_owner = '', lease_until = NULL
 		WHERE id = ? AND lease_owner = ?`), args...)

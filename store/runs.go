@@ -37,7 +37,7 @@ func (s *Store) SetAttention(ctx context.Context, sourceID, why string) error {
 		at = s.Now()
 	}
 	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE sources SET attention = ?, attention_at = ? WHERE id = ? AND attention <> ?`),
-		why, at, sourceID, why)
+		s.scrub(why), at, sourceID, s.scrub(why))
 	return err
 }
 
@@ -67,7 +67,7 @@ type RunResult struct {
 func (s *Store) FinishRun(ctx context.Context, runID int64, r RunResult) error {
 	status, msg := RunOK, ""
 	if r.Err != nil {
-		status, msg = RunFailed, r.Err.Error()
+		status, msg = RunFailed, s.scrub(r.Err.Error())
 	}
 	received, _ := json.Marshal(nonNil(r.Received))
 	written, _ := json.Marshal(nonNil(r.Written))

@@ -39,6 +39,11 @@ const (
 type Store struct {
 	DB      *sqlx.DB
 	Dialect string
+	// Scrub, when set, redacts every error text the store records (a
+	// problem, a run's error, a delivery's last error, a source's
+	// attention) of the run's secrets: a server may echo a credential in
+	// its answer.
+	Scrub func(string) string
 	// path is a SQLite store's file, beside which its run locks live.
 	path string
 	// Now is the clock used for synced_at and run times; injectable in tests.
@@ -116,6 +121,14 @@ func isBusy(err error) bool {
 func sqliteDSN(path string) string {
 	return "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)" +
 		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite&_txlock=immediate"
+}
+
+// scrub is Scrub or nothing.
+func (s *Store) scrub(text string) string {
+	if s.Scrub == nil {
+		return text
+	}
+	return s.Scrub(text)
 }
 
 // Redact hides the password of a store URL, for messages and logs.

@@ -95,7 +95,7 @@ func (s *Store) WriteBatchComplete(ctx context.Context, sourceID string, runID i
 		for _, p := range b.Problems {
 			res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO problems (source_id, location, message, warning, run_id, created_at)
 				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, location, message) DO NOTHING`),
-				sourceID, p.Where, p.Message, p.Warning, runID, now)
+				sourceID, s.scrub(p.Where), s.scrub(p.Message), p.Warning, runID, now)
 			if err != nil {
 				return fmt.Errorf("recording problem: %w", err)
 			}

@@ -18,6 +18,7 @@ func (g *globals) loadConfig() (*mapping.Loaded, error) {
 	reg := registry()
 	l, err := mapping.Load(g.config, mapping.LoadOptions{
 		LookupEnv: g.env,
+		Secret:    g.secrets.AddOption,
 		Kinds:     reg.Names(),
 		Countries: sla.Countries(),
 		SourceOptions: func(kind string) (any, bool) {
@@ -52,10 +53,12 @@ func (g *globals) mustConfig() (*mapping.Loaded, error) {
 
 // openStore opens the config's store and brings its schema up to date.
 func (g *globals) openStore(ctx context.Context, cfg *mapping.Config) (*store.Store, error) {
+	g.secrets.AddURL(cfg.StoreURL())
 	st, err := store.Open(ctx, cfg.StoreURL())
 	if err != nil {
 		return nil, withCode(exitStore, err)
 	}
+	st.Scrub = g.secrets.Redact
 	applied, err := st.Migrate(ctx)
 	if err != nil {
 		st.Close()
@@ -84,6 +87,7 @@ func (g *globals) openSource(l *mapping.Loaded, s mapping.Source) (connectors.So
 		repos = append(repos, c.Repos...)
 	}
 	return k.Open(l.SourceOptions[s.ID], connectors.Env{
+		Secrets: g.secrets,
 		BaseDir: l.BaseDir,
 		Logger:  g.logger.With("source", s.ID),
 		Repos:   repos,

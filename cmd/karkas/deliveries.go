@@ -177,7 +177,7 @@ func (g *globals) openSinks(l *mapping.Loaded) (map[string]sinks.Sink, mapping.P
 		}
 		return nil, mapping.Problems{{File: l.File, Line: 1, Col: 1, Path: "routing", Message: err.Error()}}
 	}
-	sk, err := push.Open(l, connectors.Env{BaseDir: l.BaseDir, Logger: g.logger})
+	sk, err := push.Open(l, connectors.Env{BaseDir: l.BaseDir, Logger: g.logger, Secrets: g.secrets})
 	var se push.SinkErrors
 	switch {
 	case errors.As(err, &se):

@@ -18,6 +18,8 @@ import (
 	_ "time/tzdata"
 
 	"github.com/spf13/cobra"
+
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // Exit codes, documented in `karkas help` and the README.
@@ -59,6 +61,9 @@ type globals struct {
 	cpuProfile string
 	logger     *slog.Logger
 	env        func(string) (string, bool)
+	// secrets are the credentials this run has read; stdout, stderr (and
+	// so the log) and the store's error texts are redacted of them.
+	secrets *secret.Set
 }
 
 func main() {
@@ -70,7 +75,9 @@ func main() {
 
 // run is main without the process: tests call it directly.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(string) (string, bool)) int {
-	g := &globals{stdout: stdout, stderr: stderr, env: env}
+	secrets := secret.NewSet()
+	stdout, stderr = secrets.Writer(stdout), secrets.Writer(stderr)
+	g := &globals{stdout: stdout, stderr: stderr, env: env, secrets: secrets}
 	root := newRoot(g)
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -159,6 +166,7 @@ func (g *globals) setup() error {
 	default:
 		return withCode(exitUsage, fmt.Errorf("--log-format: %q is not one of text, json", g.logFormat))
 	}
+	g.secrets.Log = g.logger
 	if g.config == "" {
 		if v, ok := g.env("KARKAS_CONFIG"); ok && v != "" {
 			g.config = v

@@ -135,7 +135,7 @@ func OpenIMAP(opts *IMAPOptions, env connectors.Env) (*IMAPSource, error) {
 	}
 	names := map[string]int{}
 	for i, a := range opts.Accounts {
-		acc, err := openAccount(a, env.BaseDir, httpClient)
+		acc, err := openAccount(a, env, httpClient)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("accounts[%d]: %w", i, err))
 			continue
@@ -156,7 +156,8 @@ func OpenIMAP(opts *IMAPOptions, env connectors.Env) (*IMAPSource, error) {
 	return s, nil
 }
 
-func openAccount(a IMAPAccount, baseDir string, httpClient *http.Client) (*imapAccount, error) {
+func openAccount(a IMAPAccount, env connectors.Env, httpClient *http.Client) (*imapAccount, error) {
+	baseDir := env.BaseDir
 	acc := &imapAccount{
 		name:     strings.TrimSpace(a.Name),
 		host:     strings.TrimSpace(a.Host),
@@ -248,13 +249,13 @@ func openAccount(a IMAPAccount, baseDir string, httpClient *http.Client) (*imapA
 	case set > 1:
 		return nil, fmt.Errorf("account %s: password, password_file and oauth2 exclude each other; keep one", acc.name)
 	case a.OAuth2 != nil:
-		ts, err := a.OAuth2.tokens(oauthIMAP, baseDir, httpClient)
+		ts, err := a.OAuth2.tokens(oauthIMAP, env.Secrets, baseDir, httpClient)
 		if err != nil {
 			return nil, fmt.Errorf("oauth2: %w", err)
 		}
 		acc.tokens = ts
 	default:
-		pw, err := readSecret("password", a.Password, a.PasswordFile, baseDir)
+		pw, err := readSecret(env.Secrets, "password", a.Password, a.PasswordFile, baseDir)
 		if err != nil {
 			return nil, err
 		}

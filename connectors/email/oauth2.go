@@ -8,13 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // OAuth2 is how a mail account logs in with XOAUTH2 (Gmail, Microsoft 365)
@@ -63,9 +63,9 @@ const (
 // Microsoft's endpoint may refuse a refresh that names no scope
 // (golang/oauth2#540), so its scope for use is sent; Google keeps the
 // scopes of the consent.
-func (o *OAuth2) tokens(use oauthUse, baseDir string, client *http.Client) (*oauthTokens, error) {
+func (o *OAuth2) tokens(use oauthUse, secrets *secret.Set, baseDir string, client *http.Client) (*oauthTokens, error) {
 	var errs []error
-	t := &oauthTokens{tokenURL: strings.TrimSpace(o.TokenURL), scopes: o.Scopes, client: client}
+	t := &oauthTokens{tokenURL: strings.TrimSpace(o.TokenURL), scopes: o.Scopes, client: client, kept: secrets}
 	switch o.Provider {
 	case "google":
 		if t.tokenURL == "" {
@@ -98,16 +98,16 @@ func (o *OAuth2) tokens(use oauthUse, baseDir string, client *http.Client) (*oau
 		errs = append(errs, fmt.Errorf("token_url: %q is not an http(s) URL", t.tokenURL))
 	}
 	var err error
-	if t.clientID, err = readSecret("client_id", o.ClientID, o.ClientIDFile, baseDir); err != nil {
+	if t.clientID, err = readSecret(secrets, "client_id", o.ClientID, o.ClientIDFile, baseDir); err != nil {
 		errs = append(errs, err)
 	} else if t.clientID = strings.TrimSpace(t.clientID); t.clientID == "" {
 		errs = append(errs, fmt.Errorf("client_id: required; set client_id (e.g. ${%s_CLIENT_ID}) or client_id_file", use.envPrefix))
 	}
-	if t.clientSecret, err = readSecret("client_secret", o.ClientSecret, o.ClientSecretFile, baseDir); err != nil {
+	if t.clientSecret, err = readSecret(secrets, "client_secret", o.ClientSecret, o.ClientSecretFile, baseDir); err != nil {
 		errs = append(errs, err)
 	}
 	t.clientSecret = strings.TrimSpace(t.clientSecret)
-	if t.refresh, err = readSecret("refresh_token", o.RefreshToken, o.RefreshTokenFile, baseDir); err != nil {
+	if t.refresh, err = readSecret(secrets, "refresh_token", o.RefreshToken, o.RefreshTokenFile, baseDir); err != nil {
 		errs = append(errs, err)
 	} else if t.refresh = strings.TrimSpace(t.refresh); t.refresh == "" {
 		errs = append(errs, fmt.Errorf("refresh_token: set refresh_token (e.g. ${%s_REFRESH_TOKEN}) or refresh_token_file", use.envPrefix))
@@ -132,6 +132,8 @@ type oauthTokens struct {
 	clientSecret string
 	scopes       []string
 	client       *http.Client
+	// kept keeps every access and refresh token handed out.
+	kept *secret.Set
 
 	mu      sync.Mutex
 	refresh string // replaced when the provider rotates it
@@ -221,6 +223,8 @@ func (t *oauthTokens) exchange(ctx context.Context) (*oauth2.Token, error) {
 	if jsonErr != nil || j.AccessToken == "" {
 		return nil, fmt.Errorf("refreshing the OAuth2 token at %s: the answer holds no access_token", t.tokenURL)
 	}
+	t.kept.Add(j.AccessToken)
+	t.kept.Add(j.RefreshToken)
 	tok := &oauth2.Token{AccessToken: j.AccessToken, TokenType: j.TokenType, RefreshToken: t.refresh}
 	if j.ExpiresIn > 0 {
 		// Real time, not an injected clock: oauth2.Token.Valid reads it.
@@ -247,27 +251,9 @@ func tokenHTTPClient(base *http.Client, timeout time.Duration) *http.Client {
 }
 
 // readSecret returns inline, or the content of file (relative to baseDir)
-// without its trailing line ends; "" when neither is set. A value is taken
-// as written otherwise: a password may begin or end with a space.
-func readSecret(name, inline, file, baseDir string) (string, error) {
-	switch {
-	case inline != "" && file != "":
-		return "", fmt.Errorf("%s and %s_file are both set; keep one", name, name)
-	case inline != "":
-		return inline, nil
-	case file == "":
-		return "", nil
-	}
-	if !filepath.IsAbs(file) {
-		file = filepath.Join(baseDir, file)
-	}
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return "", fmt.Errorf("reading %s_file: %w", name, err)
-	}
-	s := strings.TrimRight(string(b), "\r\n")
-	if strings.TrimSpace(s) == "" {
-		return "", fmt.Errorf("%s_file %s is empty", name, file)
-	}
-	return s, nil
+// without its trailing line ends, kept in secrets; "" when neither is set.
+// A value is taken as written otherwise: a password may begin or end with
+// a space.
+func readSecret(secrets *secret.Set, name, inline, file, baseDir string) (string, error) {
+	return secrets.Read(secret.Spec{Name: name, Inline: inline, File: file, BaseDir: baseDir, Exact: true})
 }

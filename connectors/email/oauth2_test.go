@@ -42,7 +42,7 @@ func TestOAuth2Block(t *testing.T) {
 		{name: "no endpoint", o: OAuth2{ClientID: "id", RefreshToken: "rt"}, use: oauthIMAP, wants: []string{"provider or token_url: set provider"}},
 		{name: "bad endpoint", o: OAuth2{TokenURL: "ftp://idp.example", ClientID: "id", RefreshToken: "rt"}, use: oauthIMAP, wants: []string{`token_url: "ftp://idp.example" is not an http(s) URL`}},
 	} {
-		ts, err := tc.o.tokens(tc.use, t.TempDir(), http.DefaultClient)
+		ts, err := tc.o.tokens(tc.use, nil, t.TempDir(), http.DefaultClient)
 		if len(tc.wants) > 0 {
 			for _, w := range tc.wants {
 				if err == nil || !strings.Contains(err.Error(), w) {
@@ -88,7 +88,7 @@ func TestOAuth2Tokens(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	o := OAuth2{Provider: "microsoft", TokenURL: srv.URL, ClientID: "app", ClientSecret: "app-secret", RefreshToken: "rt-1"}
-	ts, err := o.tokens(oauthIMAP, "", srv.Client())
+	ts, err := o.tokens(oauthIMAP, nil, "", srv.Client())
 	if err != nil {
 		t.Fatal(err)
 	}

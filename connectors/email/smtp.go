@@ -185,7 +185,7 @@ func NewSender(o SMTPOptions, env connectors.Env, opts ...SenderOption) (*Sender
 	if s.username == "" {
 		s.username = s.from.Address
 	}
-	password, err := readSecret("password", o.Password, o.PasswordFile, env.BaseDir)
+	password, err := readSecret(env.Secrets, "password", o.Password, o.PasswordFile, env.BaseDir)
 	if err != nil {
 		errs = append(errs, err)
 	}
@@ -194,7 +194,7 @@ func NewSender(o SMTPOptions, env connectors.Env, opts ...SenderOption) (*Sender
 		if s.password != "" {
 			bad("password and oauth2 are both set; keep one")
 		}
-		ts, err := o.OAuth2.tokens(oauthSMTP, env.BaseDir, tokenHTTPClient(env.HTTPClient, s.timeout))
+		ts, err := o.OAuth2.tokens(oauthSMTP, env.Secrets, env.BaseDir, tokenHTTPClient(env.HTTPClient, s.timeout))
 		if err != nil {
 			errs = append(errs, fmt.Errorf("oauth2: %w", err))
 		} else {

@@ -4,12 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // KindName is what `kind:` says in the config.
@@ -67,7 +66,7 @@ func Kind() connectors.Kind {
 var repoRef = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$`)
 
 // tokens returns every configured token, from the options and the file.
-func (o Options) tokens(baseDir string) ([]string, error) {
+func (o Options) tokens(env connectors.Env) ([]string, error) {
 	var out []string
 	seen := map[string]bool{}
 	add := func(what, t string) error {
@@ -81,28 +80,16 @@ func (o Options) tokens(baseDir string) ([]string, error) {
 		}
 		return nil
 	}
-	if o.Token != "" && o.TokenFile != "" {
-		return nil, errors.New("token and token_file are both set; keep one")
-	}
-	if o.Token != "" {
-		if err := add("token", o.Token); err != nil {
-			return nil, err
-		}
-	}
-	if o.TokenFile != "" {
-		file := o.TokenFile
-		if !filepath.IsAbs(file) {
-			file = filepath.Join(baseDir, file)
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return nil, fmt.Errorf("reading token_file: %w", err)
-		}
-		if err := add("token_file "+file, string(b)); err != nil {
+	switch t, err := env.Secrets.Read(secret.Spec{Name: "token", Inline: o.Token, File: o.TokenFile, BaseDir: env.BaseDir}); {
+	case err != nil:
+		return nil, err
+	case t != "":
+		if err := add("token", t); err != nil {
 			return nil, err
 		}
 	}
 	for i, t := range o.Tokens {
+		env.Secrets.Add(t)
 		if err := add(fmt.Sprintf("tokens[%d]", i), t); err != nil {
 			return nil, err
 		}
@@ -177,7 +164,7 @@ func NewSource(opts Options, env connectors.Env, client *Client) (*Source, error
 		return nil, fmt.Errorf("opening %s: %w", KindName, err)
 	}
 	if client == nil {
-		tokens, err := opts.tokens(env.BaseDir)
+		tokens, err := opts.tokens(env)
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", KindName, err)
 		}

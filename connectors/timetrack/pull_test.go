@@ -444,7 +444,7 @@ func TestOptionsCheck(t *testing.T) {
 		}
 	}
 	o := timetrack.NewOptions("https://example.test")
-	if _, err := o.Secret("", "EVERHOUR_TOKEN"); err == nil || !strings.Contains(err.Error(), "${EVERHOUR_TOKEN}") {
+	if _, err := o.Secret(connectors.Env{}, "EVERHOUR_TOKEN"); err == nil || !strings.Contains(err.Error(), "${EVERHOUR_TOKEN}") {
 		t.Errorf("missing token: %v", err)
 	}
 }

@@ -30,12 +30,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/record"
 )
 
@@ -125,31 +123,11 @@ func (o *Options) Check() error {
 	return nil
 }
 
-// Secret returns the token from token or token_file (relative to
-// baseDir). envHint names the variable the error suggests, e.g.
+// Secret returns the token from token or token_file, read through env's
+// secrets. envHint names the variable the error suggests, e.g.
 // EVERHOUR_TOKEN.
-func (o *Options) Secret(baseDir, envHint string) (string, error) {
-	switch {
-	case o.Token != "" && o.TokenFile != "":
-		return "", errors.New("token and token_file are both set; keep one")
-	case o.Token != "":
-		return strings.TrimSpace(o.Token), nil
-	case o.TokenFile != "":
-		file := o.TokenFile
-		if !filepath.IsAbs(file) {
-			file = filepath.Join(baseDir, file)
-		}
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("reading token_file: %w", err)
-		}
-		s := strings.TrimSpace(string(b))
-		if s == "" {
-			return "", fmt.Errorf("token_file %s is empty", file)
-		}
-		return s, nil
-	}
-	return "", fmt.Errorf("token: set token (e.g. ${%s}) or token_file", envHint)
+func (o *Options) Secret(env connectors.Env, envHint string) (string, error) {
+	return env.Secrets.Read(secret.Spec{Name: "token", Inline: o.Token, File: o.TokenFile, BaseDir: env.BaseDir, Required: true, EnvHint: envHint})
 }
 
 // KindSpec describes a tracker for NewKind.
@@ -182,7 +160,7 @@ func NewKind(spec KindSpec) connectors.Kind {
 			if err := o.Check(); err != nil {
 				return nil, err
 			}
-			token, err := o.Secret(env.BaseDir, spec.EnvHint)
+			token, err := o.Secret(env, spec.EnvHint)
 			if err != nil {
 				return nil, err
 			}

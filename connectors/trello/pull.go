@@ -63,7 +63,7 @@ func NewSource(opts APIOptions, env connectors.Env, client *Client) (*Source, er
 		return nil, fmt.Errorf("opening %s: %w", KindName, err)
 	}
 	if client == nil {
-		key, token, err := opts.credentials(env.BaseDir)
+		key, token, err := opts.credentials(env)
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", KindName, err)
 		}

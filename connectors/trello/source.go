@@ -3,13 +3,11 @@ package trello
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // KindName is what `kind:` says in the config for the REST API source.
@@ -71,33 +69,11 @@ func Kind() connectors.Kind {
 }
 
 // credentials returns the key and token from the options or their files.
-func (o APIOptions) credentials(baseDir string) (key, token string, err error) {
-	read := func(name, inline, file string) (string, error) {
-		switch {
-		case inline != "" && file != "":
-			return "", fmt.Errorf("%s and %s_file are both set; keep one", name, name)
-		case inline != "":
-			return strings.TrimSpace(inline), nil
-		case file != "":
-			if !filepath.IsAbs(file) {
-				file = filepath.Join(baseDir, file)
-			}
-			b, err := os.ReadFile(file)
-			if err != nil {
-				return "", fmt.Errorf("reading %s_file: %w", name, err)
-			}
-			s := strings.TrimSpace(string(b))
-			if s == "" {
-				return "", fmt.Errorf("%s_file %s is empty", name, file)
-			}
-			return s, nil
-		}
-		return "", fmt.Errorf("%s: set %s (e.g. ${TRELLO_%s}) or %s_file", name, name, strings.ToUpper(name), name)
-	}
-	if key, err = read("key", o.Key, o.KeyFile); err != nil {
+func (o APIOptions) credentials(env connectors.Env) (key, token string, err error) {
+	if key, err = env.Secrets.Read(secret.Spec{Name: "key", Inline: o.Key, File: o.KeyFile, BaseDir: env.BaseDir, Required: true, EnvHint: "TRELLO_KEY"}); err != nil {
 		return "", "", err
 	}
-	if token, err = read("token", o.Token, o.TokenFile); err != nil {
+	if token, err = env.Secrets.Read(secret.Spec{Name: "token", Inline: o.Token, File: o.TokenFile, BaseDir: env.BaseDir, Required: true, EnvHint: "TRELLO_TOKEN"}); err != nil {
 		return "", "", err
 	}
 	return key, token, nil

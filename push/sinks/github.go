@@ -41,7 +41,7 @@ var opsRepo = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 
 // NewGitHub builds a github sink.
 func NewGitHub(o GitHubOptions, env connectors.Env) (*GitHub, error) {
-	token, err := secret("token", o.Token, o.TokenFile, env.BaseDir, true)
+	token, err := readSecret(env, "token", o.Token, o.TokenFile, true)
 	if err != nil {
 		return nil, err
 	}

@@ -42,11 +42,11 @@ type Trello struct {
 
 // NewTrello builds a trello sink.
 func NewTrello(o TrelloOptions, env connectors.Env) (*Trello, error) {
-	key, err := secret("key", o.Key, o.KeyFile, env.BaseDir, true)
+	key, err := readSecret(env, "key", o.Key, o.KeyFile, true)
 	if err != nil {
 		return nil, err
 	}
-	token, err := secret("token", o.Token, o.TokenFile, env.BaseDir, true)
+	token, err := readSecret(env, "token", o.Token, o.TokenFile, true)
 	if err != nil {
 		return nil, err
 	}

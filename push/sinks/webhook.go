@@ -69,10 +69,12 @@ const defaultTimeout = 30 * time.Second
 
 // NewWebhook builds a webhook sink.
 func NewWebhook(o WebhookOptions, env connectors.Env) (*Webhook, error) {
-	raw, err := secret("url", o.URL, o.URLFile, env.BaseDir, true)
+	raw, err := readSecret(env, "url", o.URL, o.URLFile, true)
 	if err != nil {
 		return nil, err
 	}
+	// A chat webhook's token is in its path or query.
+	env.Secrets.AddSecretURL(raw)
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		// The URL may hold a token: it is not repeated.
@@ -82,7 +84,7 @@ func NewWebhook(o WebhookOptions, env connectors.Env) (*Webhook, error) {
 	if s.format == "" {
 		s.format = FormatJSON
 	}
-	sec, err := secret("secret", o.Secret, o.SecretFile, env.BaseDir, s.format == FormatJSON)
+	sec, err := readSecret(env, "secret", o.Secret, o.SecretFile, s.format == FormatJSON)
 	if err != nil {
 		return nil, err
 	}
