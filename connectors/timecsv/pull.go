@@ -56,7 +56,11 @@ func Open(o *Options, env connectors.Env) (*Source, error) {
 // A file whose header lacks a required column is reported as a Problem
 // and the other files are still emitted, but the last batch then carries
 // neither the cursor nor EndOfSnapshot: the store must not soft-delete the
-// entries of the unreadable file, and the next pull must read it again.
+// entries of the unreadable file, and the next pull must read it again. A
+// row that cannot be read is a Problem too; the last batch then carries
+// the cursor but not EndOfSnapshot, since which entry the row would have
+// replaced is unknown: nothing missing is taken for deleted until the
+// export reads whole.
 func (s *Source) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
 	files, err := s.resolve()
 	if err != nil {
@@ -85,7 +89,7 @@ func (s *Source) Pull(ctx context.Context, cursor string, emit connectors.Emit) 
 	}
 	if r.complete {
 		r.batch.Cursor = fp
-		r.batch.EndOfSnapshot = true
+		r.batch.EndOfSnapshot = !r.keepMissing
 	}
 	return r.send()
 }
@@ -176,6 +180,9 @@ type run struct {
 	size     int
 	batch    *record.Batch
 	complete bool
+	// keepMissing: a row could not be read, so the pull ends without
+	// EndOfSnapshot (what the row would have replaced stays as it was).
+	keepMissing bool
 	// rows counts id-less rows by content hash, to number identical rows.
 	rows map[[16]byte]uint32
 	// ids holds hashes of the ids seen in an id column, to catch repeats.
@@ -228,6 +235,15 @@ type fileRun struct {
 	name       string
 	problems   int
 	suppressed int
+	// unread counts rows skipped as unreadable (not those stored with a
+	// note, nor repeats of an id).
+	unread int
+}
+
+// unreadable records a row that was skipped.
+func (f *fileRun) unreadable(line int, msg string) error {
+	f.unread++
+	return f.problem(line, msg)
 }
 
 func (f *fileRun) problem(line int, msg string) error {
@@ -262,12 +278,8 @@ func (s *Source) readFile(r *run, path string) error {
 	if delim == 0 {
 		delim = detectDelimiter(br)
 	}
-	cr := csv.NewReader(br)
-	cr.Comma = delim
-	cr.FieldsPerRecord = -1
-	// Hand-edited exports hold stray quotes ("5" screen"); keeping them
-	// beats dropping the row.
-	cr.LazyQuotes = true
+	raw := &rawRecords{r: br}
+	cr := newCSVReader(raw, delim)
 	cr.ReuseRecord = true
 
 	header, err := cr.Read()
@@ -285,6 +297,7 @@ func (s *Source) readFile(r *run, path string) error {
 		r.complete = false
 		return fr.addProblem(fr.name+":1", "header is not valid UTF-8: set encoding (windows-1251, koi8-r, ...)")
 	}
+	raw.take(cr.InputOffset())
 	lay, err := newLayout(slices.Clone(header), s.cfg.columns)
 	if err != nil {
 		r.complete = false
@@ -298,12 +311,13 @@ func (s *Source) readFile(r *run, path string) error {
 			return fmt.Errorf("pulling %s: %w", KindName, r.ctx.Err())
 		}
 		row, err := cr.Read()
+		text := raw.take(cr.InputOffset())
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
-				if err := fr.problem(pe.StartLine, pe.Err.Error()); err != nil {
+				if err := fr.unreadable(pe.StartLine, pe.Err.Error()); err != nil {
 					return err
 				}
 				continue
@@ -311,14 +325,118 @@ func (s *Source) readFile(r *run, path string) error {
 			return fmt.Errorf("reading %s: %w", path, err)
 		}
 		line, _ := cr.FieldPos(0)
+		if swallowed(text, delim, len(row), lay.width) {
+			// A quote left open ran the record over the lines after it,
+			// hiding them: each line is read on its own instead, so the
+			// broken one is a problem and the rest are what they say.
+			if err := s.readLines(fr, lay, text, line, delim, checkUTF8); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := s.readRow(fr, lay, row, line, checkUTF8); err != nil {
 			return err
 		}
+	}
+	if fr.unread > 0 {
+		// What an unreadable row would have replaced is unknown, so no
+		// entry missing from this pull is taken for deleted; the file was
+		// read whole, so the cursor is kept.
+		r.keepMissing = true
+		if err := r.room(); err != nil {
+			return err
+		}
+		r.batch.Problems = append(r.batch.Problems, record.Problem{Where: fr.name, Warning: true,
+			Message: fmt.Sprintf("%d row(s) could not be read: entries missing from the export are kept, not deleted, until every row reads", fr.unread)})
 	}
 	if fr.suppressed > 0 {
 		return fr.addProblem(fr.name, fmt.Sprintf("%d more problems in this file not listed", fr.suppressed))
 	}
 	return nil
+}
+
+// newCSVReader reads an export: any number of fields per record (a short
+// row is a problem of its own), and stray quotes kept ("5" screen"):
+// hand-edited exports hold them, and keeping them beats dropping the row.
+func newCSVReader(r io.Reader, delim rune) *csv.Reader {
+	cr := csv.NewReader(r)
+	cr.Comma = delim
+	cr.FieldsPerRecord = -1
+	cr.LazyQuotes = true
+	return cr
+}
+
+// swallowed says whether a record of fields fields whose text is text ran
+// over rows it should not have: it spans lines, and it has not the
+// header's width, or a line after its first is a row of that width on its
+// own. A note over two lines ("a note\nover two lines") is neither.
+func swallowed(text string, delim rune, fields, width int) bool {
+	lines := strings.Split(strings.TrimRight(text, "\r\n"), "\n")
+	if len(lines) < 2 {
+		return false
+	}
+	if fields != width {
+		return true
+	}
+	for _, l := range lines[1:] {
+		if row, err := newCSVReader(strings.NewReader(l), delim).Read(); err == nil && width >= 2 && len(row) == width {
+			return true
+		}
+	}
+	return false
+}
+
+// readLines reads the physical lines of text, a record that spans them,
+// as one record each; the first is at line.
+func (s *Source) readLines(fr *fileRun, lay *layout, text string, line int, delim rune, checkUTF8 bool) error {
+	for i, l := range strings.Split(strings.TrimRight(text, "\r\n"), "\n") {
+		row, err := newCSVReader(strings.NewReader(l), delim).Read()
+		switch {
+		case errors.Is(err, io.EOF):
+			continue
+		case err != nil:
+			if err := fr.unreadable(line+i, err.Error()); err != nil {
+				return err
+			}
+			continue
+		}
+		if i == 0 {
+			if err := fr.unreadable(line, fmt.Sprintf("a quote is left open (it ran over the next %d line(s)): row skipped, the lines after it read on their own", strings.Count(strings.TrimRight(text, "\r\n"), "\n"))); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.readRow(fr, lay, row, line+i, checkUTF8); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rawRecords keeps the text the CSV reader consumed, so that a record's
+// own lines can be read again: take returns the text up to an input
+// offset of the reader (csv.Reader.InputOffset) since the previous take.
+type rawRecords struct {
+	r    io.Reader
+	buf  []byte
+	base int64 // input offset of buf[0]
+}
+
+func (t *rawRecords) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	t.buf = append(t.buf, p[:n]...)
+	return n, err
+}
+
+func (t *rawRecords) take(upTo int64) string {
+	n := int(upTo - t.base)
+	if n <= 0 || n > len(t.buf) {
+		return ""
+	}
+	s := string(t.buf[:n])
+	t.buf = append(t.buf[:0], t.buf[n:]...)
+	t.base = upTo
+	return s
 }
 
 // readRow turns one row into an entry or a problem.
@@ -327,14 +445,14 @@ func (s *Source) readRow(fr *fileRun, lay *layout, row []string, line int, check
 		return nil
 	}
 	if len(row) != lay.width {
-		return fr.problem(line, fmt.Sprintf("row has %d columns, header has %d", len(row), lay.width))
+		return fr.unreadable(line, fmt.Sprintf("row has %d columns, header has %d", len(row), lay.width))
 	}
 	if checkUTF8 && !validUTF8(row) {
-		return fr.problem(line, "row is not valid UTF-8: set encoding (windows-1251, koi8-r, ...)")
+		return fr.unreadable(line, "row is not valid UTF-8: set encoding (windows-1251, koi8-r, ...)")
 	}
 	e, warn, err := s.cfg.parseRow(lay, row)
 	if err != nil {
-		return fr.problem(line, err.Error())
+		return fr.unreadable(line, err.Error())
 	}
 	if id := lay.cell(row, "id"); id != "" {
 		key := hash16(id)

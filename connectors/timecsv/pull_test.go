@@ -346,6 +346,7 @@ func TestPullBadRows(t *testing.T) {
 		{"bad/hours.csv:8", "row has 9 columns, header has 11"},
 		{"bad/hours.csv:9", "no person"},
 		{"bad/hours.csv:10", "bad duration"},
+		{"bad/hours.csv", "7 row(s) could not be read: entries missing from the export are kept"},
 	}
 	ps := problemsOf(bs)
 	if len(ps) != len(want) {
@@ -360,9 +361,48 @@ func TestPullBadRows(t *testing.T) {
 	if len(es) != 2 || es[0].Note != "a note\nover two lines" || es[1].PersonID != "Good" || es[1].Seconds != 7200 {
 		t.Errorf("entries = %s, want the two-line note and Good's 2:00", dump(es))
 	}
-	// Bad rows do not stop the snapshot: the file was read whole.
-	if last := bs[len(bs)-1]; last.Cursor == "" || !last.EndOfSnapshot {
-		t.Errorf("last batch = %+v, want cursor and end of snapshot", last)
+	if !ps[len(ps)-1].Warning {
+		t.Errorf("the note on deletions is not a warning: %+v", ps[len(ps)-1])
+	}
+	// The file was read whole, so the cursor moves; but which entries the
+	// bad rows would have replaced is unknown, so nothing is deleted.
+	if last := bs[len(bs)-1]; last.Cursor == "" || last.EndOfSnapshot {
+		t.Errorf("last batch = %+v, want a cursor and no end of snapshot", last)
+	}
+}
+
+// A quote left open must not hide the rows after it (their entries and
+// their errors), nor let the snapshot delete what they hold.
+func TestPullUnterminatedQuote(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, dir, "t.csv", []byte("Date,Member,Time,Comment\n"+
+		"2024-03-01,A,1:00,\"fine\"\n"+
+		"2024-03-02,B,1:00,\"open quote\n"+
+		"2024-03-03,C,bad,\n"+
+		"2024-03-04,D,2:00,\"ok\"\n"+
+		"2024-03-05,E,1:00,\"a note\nover two lines\"\n"))
+	bs := mustPull(t, options("t.csv"), dir, "")
+	es, ps := entriesOf(bs), problemsOf(bs)
+	var who []string
+	for _, e := range es {
+		who = append(who, e.PersonID+":"+e.Note)
+	}
+	if want := []string{"A:fine", "D:ok", "E:a note\nover two lines"}; !reflect.DeepEqual(who, want) {
+		t.Errorf("entries = %q, want %q", who, want)
+	}
+	var where []string
+	for _, p := range ps {
+		where = append(where, p.Where)
+	}
+	if want := []string{"t.csv:3", "t.csv:4", "t.csv"}; !reflect.DeepEqual(where, want) {
+		t.Errorf("problems = %+v, want them at %q", ps, want)
+	}
+	if len(ps) == 3 && (!strings.Contains(ps[0].Message, "quote is left open") || !strings.Contains(ps[1].Message, "bad duration")) {
+		t.Errorf("problems = %+v", ps)
+	}
+	if last := bs[len(bs)-1]; last.EndOfSnapshot {
+		t.Errorf("rows could not be read, yet the pull ends the snapshot")
 	}
 }
 
@@ -423,8 +463,10 @@ func TestPullProblemsCapped(t *testing.T) {
 	}
 	writeFile(t, dir, "x.csv", []byte(b.String()))
 	ps := problemsOf(mustPull(t, options("x.csv"), dir, ""))
-	if len(ps) != maxProblemsPerFile+1 || !strings.Contains(ps[len(ps)-1].Message, "5 more problems") {
-		t.Errorf("got %d problems ending %+v, want %d and a summary of 5 more", len(ps), ps[len(ps)-1], maxProblemsPerFile+1)
+	// The rows listed, the note that nothing is deleted, and the summary.
+	if len(ps) != maxProblemsPerFile+2 || !strings.Contains(ps[len(ps)-1].Message, "5 more problems") ||
+		!strings.Contains(ps[len(ps)-2].Message, "105 row(s) could not be read") {
+		t.Errorf("got %d problems ending %+v, want %d and a summary of 5 more", len(ps), ps[len(ps)-1], maxProblemsPerFile+2)
 	}
 }
 
@@ -540,7 +582,7 @@ func TestBatches(t *testing.T) {
 		{name: "remainder", rows: 5, size: 2, sizes: []int{2, 2, 1}},
 		{name: "exact multiple has no empty tail", rows: 4, size: 2, sizes: []int{2, 2}},
 		{name: "header only still ends the snapshot", rows: 0, size: 2, sizes: []int{0}},
-		{name: "problems count towards the size", rows: 1, bad: 3, size: 2, sizes: []int{2, 2}},
+		{name: "problems count towards the size", rows: 1, bad: 3, size: 2, sizes: []int{2, 2, 1}},
 		{name: "one batch", rows: 3, size: 2000, sizes: []int{3}},
 	}
 	for _, tt := range tests {
@@ -563,7 +605,7 @@ func TestBatches(t *testing.T) {
 			for i, b := range bs {
 				sizes = append(sizes, len(b.TimeEntries)+len(b.Problems))
 				isLast := i == len(bs)-1
-				if (b.Cursor != "") != isLast || b.EndOfSnapshot != isLast {
+				if (b.Cursor != "") != isLast || b.EndOfSnapshot != (isLast && tt.bad == 0) {
 					t.Errorf("batch %d of %d: cursor %q end %v; only the last may carry them", i, len(bs), b.Cursor, b.EndOfSnapshot)
 				}
 			}
