@@ -6,7 +6,7 @@ BIN := bin/karkas
 VERSION := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: help build demo test test-short bench lint fuzz clean
+.PHONY: help build demo test test-short bench lint fuzz chaos clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -54,6 +54,13 @@ bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x
 	    if ($$(i + 1) == "first-clocks/s" && $$i > first) first = $$i } } \
 	  END { if (!warm) { print "BenchmarkEvaluateResponse: no result"; exit 1 } \
 	    printf "SLA response evaluation: %s clocks/s on one core (goal >= 1,000,000; best of 3); first evaluation, page faults included: %s clocks/s\n", commas(warm), commas(first) }'
+
+chaos: ## the fault suite's long pass: karkas processes against the fakes under kills, concurrent runs, 429 storms, 5xx, cut bodies, hanging and echoing servers and hostile input, on SQLite and PostgreSQL; prints scenario, runs, invariant violations (CHAOS_RUNS, default 5; CHAOS_SEED)
+	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
+	  table=$$(mktemp) && \
+	  KARKAS_CHAOS_RUNS=$${CHAOS_RUNS:-5} KARKAS_CHAOS_SEED=$${CHAOS_SEED:-$$(date +%s)} KARKAS_CHAOS_TABLE=$$table \
+	    $(GO) test -count=1 -timeout 80m -run '^TestChaos$$' ./cmd/karkas; rc=$$?; \
+	  echo; cat $$table; rm -f $$table; exit $$rc
 
 lint: ## gofmt, go vet and staticcheck
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
