@@ -635,4 +635,3 @@ func (h *webhookCounter) counts() map[string]int {
 	}
 	return out
 }
-
