@@ -3,6 +3,7 @@ package connectors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -53,6 +54,19 @@ func Short(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// CheckLimits validates a source's deadline and request_timeout options.
+func CheckLimits(deadline, requestTimeout time.Duration) error {
+	switch {
+	case deadline <= 0:
+		return fmt.Errorf("deadline must be positive, got %s", deadline)
+	case requestTimeout <= 0:
+		return fmt.Errorf("request_timeout must be positive, got %s", requestTimeout)
+	case requestTimeout > deadline:
+		return fmt.Errorf("request_timeout (%s) exceeds deadline (%s)", Short(requestTimeout), Short(deadline))
+	}
+	return nil
 }
 
 type deadlineKey struct{}

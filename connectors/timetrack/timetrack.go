@@ -124,14 +124,10 @@ func (o *Options) Check() error {
 		return fmt.Errorf("reconcile_every must be positive, got %s", o.ReconcileEvery)
 	case o.BatchSize < 1:
 		return fmt.Errorf("batch_size must be positive, got %d", o.BatchSize)
-	case o.Deadline <= 0:
-		return fmt.Errorf("deadline must be positive, got %s", o.Deadline)
-	case o.RequestTimeout <= 0:
-		return fmt.Errorf("request_timeout must be positive, got %s", o.RequestTimeout)
 	case o.BaseURL == "":
 		return errors.New("base_url is empty")
 	}
-	return nil
+	return connectors.CheckLimits(o.Deadline, o.RequestTimeout)
 }
 
 // Secret returns the token from token or token_file (relative to
