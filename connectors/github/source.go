@@ -1,7 +1,6 @@
 package github
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -183,9 +182,6 @@ func NewSource(opts Options, env connectors.Env, client *Client) (*Source, error
 	if len(opts.MappingRepos) == 0 {
 		opts.MappingRepos = env.Repos
 	}
-	// Options built in Go rather than decoded may leave the limits out.
-	opts.Deadline = cmp.Or(opts.Deadline, DefaultDeadline)
-	opts.RequestTimeout = cmp.Or(opts.RequestTimeout, connectors.DefaultRequestTimeout)
 	repos, err := opts.check()
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", KindName, err)
