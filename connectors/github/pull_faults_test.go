@@ -68,8 +68,8 @@ func TestRateLimitStormsSlowNotFail(t *testing.T) {
 		t.Errorf("waited %v for the hour's reset", waited)
 	}
 
-	// Refused again and again: the pull gives up with a RateLimitError
-	// and stores nothing half-done.
+	// Refused again and again: the pull waits until its deadline, then
+	// gives up with a RateLimitError and stores nothing half-done.
 	f.clock.Advance(time.Minute)
 	f.w.Comment(a.repo.ID, a.issue1.Number, a.john, "Hello again?")
 	f.srv.Arm(fakeapi.Fault{Kind: fakeapi.RateLimited, Route: "/api/v3/repos/*/*/issues", Times: -1})
@@ -476,5 +476,39 @@ func TestHangIsTriedTwice(t *testing.T) {
 	}
 	if hung != 2 {
 		t.Errorf("%d requests to the hanging listing, want 2", hung)
+	}
+}
+
+// A spent hour that resets after the pull's deadline ends the pull at
+// once, saying so, rather than sleeping past the deadline: refused by
+// GitHub, or known spent from the headers before asking.
+func TestSpentHourPastTheDeadline(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		limits githubfake.Limits
+		fault  bool
+	}{
+		{"refused", githubfake.Limits{}, true},
+		{"spent by the pull's own requests", githubfake.Limits{PerHour: 2}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, tc.limits)
+			a := newAgency(t, f)
+			src := f.source(t, github.Options{Repos: []string{a.repo.FullName()}, Deadline: 30 * time.Minute}, f.client(t, a.tok))
+			if tc.fault {
+				f.srv.Arm(fakeapi.Fault{Kind: githubfake.FaultPrimary, Route: "/api/v3/repos/*/*/issues/comments"})
+			}
+			start := f.clock.Now()
+			err := src.Pull(context.Background(), "", newMemStore().emit)
+			var te *connectors.TimeoutError
+			if !errors.As(err, &te) || te.Limit != connectors.LimitDeadline || !strings.Contains(err.Error(), "source deadline 30m reached") {
+				t.Fatalf("err %v, want the deadline", err)
+			}
+			if waited := f.clock.Now().Sub(start); waited >= 30*time.Minute {
+				t.Errorf("waited %v, past the deadline", waited)
+			}
+		})
 	}
 }

@@ -373,6 +373,10 @@ func (t *transport) pick(ctx context.Context, stick int64, cost int) (*tokenStat
 				}
 			}
 			t.mu.Unlock()
+			spent := &connectors.RateLimitError{RetryAfter: first.Sub(now), Err: errors.New("github hourly limit spent on every token")}
+			if err := connectors.WaitPasses(ctx, first, spent); err != nil {
+				return nil, err
+			}
 			t.log.Warn("github hourly limit spent on every token, waiting for the reset", "duration_ms", first.Sub(now).Milliseconds())
 			if err := t.clock.SleepUntil(ctx, first); err != nil {
 				return nil, err
