@@ -169,7 +169,7 @@ func (c *HTTP) Do(ctx context.Context, method, path string, q url.Values, body, 
 		}
 		if u.Scheme != c.Base.Scheme || u.Host != c.Base.Host {
 			// The auth headers go only where the API lives.
-			return nil, fmt.Errorf("%s %s: a link to another host than %s", method, u.Redacted(), c.Base.Host)
+			return nil, fmt.Errorf("%s %s: a link to another host than %s", method, u.Host+u.EscapedPath(), c.Base.Host)
 		}
 		if q != nil {
 			u.RawQuery = q.Encode()
