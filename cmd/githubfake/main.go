@@ -22,6 +22,12 @@
 // answers the client who has waited longest, an open issue moves on a
 // label and one in review is closed, each printed as it happens, so that
 // the next `karkas sync` has something to find.
+//
+// -fault, repeatable, arms the fake to misbehave as the tests do
+// (fakeapi.ParseFault spells it out), for trying karkas against a slow or
+// failing GitHub by hand:
+//
+//	go run ./cmd/githubfake -fault 'server_error:status=502:path=/api/v3/repos:times=3'
 package main
 
 import (
@@ -63,6 +69,7 @@ type options struct {
 	issues   int
 	days     int
 	activity time.Duration
+	faults   fakeapi.FaultFlags
 }
 
 func parse(args []string, stderr io.Writer) (options, error) {
@@ -74,6 +81,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.issues, "issues", 25, "issues and pull requests per repository")
 	fs.IntVar(&o.days, "days", 30, "days of history before now")
 	fs.DurationVar(&o.activity, "activity", 0, "open, answer, move and close issues this often (0: never)")
+	fs.Var(&o.faults, "fault", fakeapi.FaultUsage)
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
@@ -104,6 +112,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	base := "http://" + ln.Addr().String()
 	intro(stdout, a, base, o)
+	o.faults.ArmOn(srv.Arm, stdout)
 
 	if o.activity > 0 {
 		go act(ctx, stdout, a, o.activity, o.seed)

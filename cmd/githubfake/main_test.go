@@ -36,6 +36,8 @@ func TestParse(t *testing.T) {
 		{"negative activity", []string{"-activity", "-1s"}, false},
 		{"stray argument", []string{"now"}, false},
 		{"unknown flag", []string{"-kind", "github"}, false},
+		{"fault", []string{"-fault", "rate_limited:route=/api/v3/repos/*/*/issues:times=-1:retry_after=60"}, true},
+		{"bad fault", []string{"-fault", "rate_limited:times=0"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

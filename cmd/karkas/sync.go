@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/record"
 	"github.com/karkas/karkas/store"
@@ -132,9 +133,10 @@ run that holds it.`,
 					"deleted", res.Deleted.Total(), "problems", res.Problems, "duration_ms", res.Duration.Milliseconds()}
 				var le *store.LockedError
 				if errors.As(res.Err, &le) {
-					g.logger.Warn("source skipped", append(attrs, "error", res.Err.Error())...)
+					g.logger.Warn("source skipped", append(attrs, "error", errorLine(res.Err))...)
 				} else if res.Err != nil {
-					g.logger.Error("source failed", append(attrs, "error", res.Err.Error())...)
+					g.logger.Error("source failed", append(attrs, "error", errorLine(res.Err))...)
+					g.logger.Debug("source failed in full", "source", s.ID, "error", res.Err.Error())
 				} else {
 					g.logger.Info("source synced", attrs...)
 				}
@@ -239,9 +241,9 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 		result := "ok"
 		var le *store.LockedError
 		if errors.As(r.Err, &le) {
-			result = "skipped: " + firstLine(le.Error())
+			result = "skipped: " + errorLine(le)
 		} else if r.Err != nil {
-			result = "FAILED: " + firstLine(r.Err.Error())
+			result = "FAILED: " + errorLine(r.Err)
 		} else if r.Batches == 0 {
 			result = "ok (unchanged)"
 		}
@@ -356,6 +358,11 @@ func tallyLine(t record.Tally) string {
 	}
 	return line
 }
+
+// errorLine is err as a failure is printed and logged: its first line (a
+// panic's, without the stack), at most connectors.MaxLine characters. The
+// debug log has the whole error.
+func errorLine(err error) string { return connectors.Line(firstLine(err.Error())) }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

@@ -57,7 +57,7 @@ func startClockify(a *agency, now time.Time) *tracker {
 		srv.AddEntry(ce)
 	}
 	t := &tracker{
-		title: "Clockify", kind: clockify.KindName, handler: srv, path: pathOf(srv.BaseURL()), close: srv.Close,
+		title: "Clockify", kind: clockify.KindName, handler: srv, path: pathOf(srv.BaseURL()), close: srv.Close, arm: srv.Arm,
 		env: clockify.EnvHint, token: srv.Key(), account: srv.Workspace(),
 		clients: a.clients(),
 		summary: fmt.Sprintf("workspace %s: %d people, %d clients, %d projects, %d tags, %d time entries since %s (past months locked)",

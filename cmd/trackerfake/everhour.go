@@ -23,7 +23,7 @@ func startEverhour(o options, now time.Time) *tracker {
 	w.Generate(o.seed, everhourPeople, o.entries, o.months)
 	srv := everhourfake.NewServer(everhourfake.Options{World: w})
 	t := &tracker{
-		title: "Everhour", kind: everhour.KindName, handler: srv, path: pathOf(srv.BaseURL()), close: srv.Close,
+		title: "Everhour", kind: everhour.KindName, handler: srv, path: pathOf(srv.BaseURL()), close: srv.Close, arm: srv.Arm,
 		env: everhour.EnvHint, token: srv.APIKey(),
 		limits: fmt.Sprintf("%d requests per %s per key, then 429 with Retry-After (Everhour's stated limit)",
 			everhourfake.EverhourLimits.Max, everhourfake.EverhourLimits.Interval),

@@ -63,7 +63,7 @@ func startHarvest(a *agency, now time.Time) *tracker {
 		}
 	}
 	t := &tracker{
-		title: "Harvest", kind: harvest.KindName, handler: srv, path: pathOf(srv.BaseURL()), close: srv.Close,
+		title: "Harvest", kind: harvest.KindName, handler: srv, path: pathOf(srv.BaseURL()), close: srv.Close, arm: srv.Arm,
 		env: harvest.EnvHint, token: srv.Token(), account: srv.Account(),
 		options: []string{"reconcile_every: 10s   # real accounts: the default 6h. Harvest lists changes, not deletions: a whole re-read, at most this often, finds those"},
 		clients: a.clients(),

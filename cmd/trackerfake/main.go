@@ -19,6 +19,12 @@
 // With -activity, every interval brings an entry edited, one deleted and
 // one added, as a working team would, each printed as it happens, so that
 // the next `karkas sync` has something to find.
+//
+// -fault, repeatable, arms the fake to misbehave as the tests do
+// (fakeapi.ParseFault spells it out), for trying karkas against a slow or
+// failing tracker by hand:
+//
+//	go run ./cmd/trackerfake -kind everhour -fault 'rate_limited:route=/team/*:times=-1:retry_after=2'
 package main
 
 import (
@@ -71,6 +77,7 @@ type options struct {
 	months   int
 	activity time.Duration
 	quota    int
+	faults   fakeapi.FaultFlags
 }
 
 var kinds = []string{everhour.KindName, toggl.KindName, clockify.KindName, harvest.KindName}
@@ -90,6 +97,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.entries, "entries", 400, "time entries to generate")
 	fs.IntVar(&o.months, "months", 3, "whole months the entries span, the current one included")
 	fs.DurationVar(&o.activity, "activity", 0, "edit, delete and add an entry this often (0: never)")
+	fs.Var(&o.faults, "fault", fakeapi.FaultUsage)
 	fs.IntVar(&o.quota, "quota", 0, "toggl only: requests per hour (default the Free plan's 30; Starter 240, Premium 600)")
 	if err := fs.Parse(args); err != nil {
 		return o, fmt.Errorf("%w: %w", errUsage, err)
@@ -131,6 +139,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	base := "http://" + ln.Addr().String() + t.path
 	intro(stdout, t, base, o)
+	o.faults.ArmOn(t.arm, stdout)
 
 	if o.activity > 0 {
 		go act(ctx, stdout, t, o.activity, o.seed)

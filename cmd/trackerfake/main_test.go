@@ -49,6 +49,8 @@ func TestParse(t *testing.T) {
 		{"negative entries", []string{"-kind", "clockify", "-entries", "-1"}, false},
 		{"stray argument", []string{"-kind", "clockify", "now"}, false},
 		{"help", []string{"-h"}, false},
+		{"faults", []string{"-kind", "everhour", "-fault", "hang:path=/team/time", "-fault", "rate_limited:times=-1:retry_after=2"}, true},
+		{"bad fault", []string{"-kind", "everhour", "-fault", "slow:path=/team/time"}, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -279,17 +281,9 @@ var activityLine = regexp.MustCompile(`^\d\d:\d\d:\d\d activity \d+: .*added \S+
 // keeps changing it with -activity, and stops when its context ends.
 func TestRun(t *testing.T) {
 	t.Parallel()
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"-kind", "everhour", "-entries", "20", "-months", "1", "-activity", "1ms"}, pw)
-		pw.Close()
-	}()
+	sc, stop := started(t, "-kind", "everhour", "-entries", "20", "-months", "1", "-activity", "1ms")
 	var base, key string
 	rounds := 0
-	sc := bufio.NewScanner(pr)
 	for rounds < 2 && sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if v, ok := strings.CutPrefix(line, "base_url: "); ok {
@@ -316,9 +310,75 @@ func TestRun(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"name"`) {
 		t.Errorf("GET %s/team/users: %d %s", base, resp.StatusCode, body)
 	}
-	cancel()
-	go io.Copy(io.Discard, pr) // activity may print once more before it sees the end
-	if err := <-done; err != nil {
+	if err := stop(); err != nil {
+		t.Errorf("run: %v", err)
+	}
+}
+
+// started runs the command with args until the test ends or stop is
+// called; stop returns run's error. Output not scanned is discarded
+// after stop (activity may print once more before it sees the end).
+func started(t *testing.T, args ...string) (sc *bufio.Scanner, stop func() error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, pw)
+		pw.Close()
+	}()
+	return bufio.NewScanner(pr), func() error {
+		cancel()
+		go io.Copy(io.Discard, pr)
+		return <-done
+	}
+}
+
+// -fault arms the fake as the Go API does: here one 429 with the
+// Retry-After asked for, then the real answer.
+func TestRunWithFault(t *testing.T) {
+	t.Parallel()
+	sc, stop := started(t, "-kind", "everhour", "-entries", "5", "-months", "1",
+		"-fault", "rate_limited:route=/team/*:times=1:retry_after=7", "-fault", "server_error:path=/projects:status=502:times=-1")
+	var base, key string
+	armed := false
+	for !armed && sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if v, ok := strings.CutPrefix(line, "base_url: "); ok {
+			base = v
+		}
+		if v, ok := strings.CutPrefix(line, "export "+everhour.EnvHint+"="); ok {
+			key = v
+		}
+		armed = line == "faults armed, in order: rate_limited:route=/team/*:times=1:retry_after=7 server_error:path=/projects:status=502:times=-1"
+	}
+	if base == "" || key == "" || !armed {
+		t.Fatalf("base_url %q, key %q, faults armed printed: %v", base, key, armed)
+	}
+	get := func(path string) (int, http.Header) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, base+path, nil)
+		req.Header.Set("X-Api-Key", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header
+	}
+	if code, h := get("/team/users"); code != http.StatusTooManyRequests || h.Get("Retry-After") != "7" {
+		t.Errorf("first GET /team/users: %d, Retry-After %q; want 429 and 7", code, h.Get("Retry-After"))
+	}
+	if code, _ := get("/team/users"); code != http.StatusOK {
+		t.Errorf("second GET /team/users: %d, want 200 (times=1)", code)
+	}
+	for range 2 {
+		if code, _ := get("/projects"); code != http.StatusBadGateway {
+			t.Errorf("GET /projects: %d, want 502 every time", code)
+		}
+	}
+	if err := stop(); err != nil {
 		t.Errorf("run: %v", err)
 	}
 }

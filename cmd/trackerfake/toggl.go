@@ -68,7 +68,7 @@ func startToggl(a *agency, o options) *tracker {
 		plan = "-quota's"
 	}
 	t := &tracker{
-		title: "Toggl Track", kind: toggl.KindName, handler: srv, path: pathOf(srv.BaseURL()), close: srv.Close,
+		title: "Toggl Track", kind: toggl.KindName, handler: srv, path: pathOf(srv.BaseURL()), close: srv.Close, arm: srv.Arm,
 		env: toggl.EnvHint, token: srv.Token(), account: strconv.FormatInt(srv.Workspace(), 10),
 		clients: a.clients(),
 		summary: fmt.Sprintf("workspace %d: %d people, %d clients, %d projects, %d tags, %d time entries since %s",

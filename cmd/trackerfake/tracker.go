@@ -16,6 +16,7 @@ import (
 	"github.com/karkas/karkas/connectors/harvest"
 	"github.com/karkas/karkas/connectors/timetrack"
 	"github.com/karkas/karkas/connectors/toggl"
+	"github.com/karkas/karkas/internal/fakeapi"
 )
 
 // tracker is a fake as the command serves and changes it.
@@ -27,6 +28,8 @@ type tracker struct {
 	// for Clockify, "/v2" for Harvest).
 	path  string
 	close func()
+	// arm arms a fault on the fake (the -fault flag).
+	arm func(fakeapi.Fault)
 	// env is the variable the config reads the token from.
 	env, token string
 	// account is the config's account option, "" when the tracker

@@ -9,6 +9,12 @@
 // card moved and a card created on each board, so that successive
 // `karkas sync` runs have something to pull. The fake counts Trello's rate
 // limits in real time.
+//
+// -fault, repeatable, arms the fake to misbehave as the tests do
+// (fakeapi.ParseFault spells it out), for trying karkas against a slow or
+// failing Trello by hand:
+//
+//	go run ./cmd/trellofake -fault 'hang:route=/1/batch:times=-1'
 package main
 
 import (
@@ -40,6 +46,8 @@ func run() error {
 	actions := flag.Int("actions", 400, "actions per board")
 	seed := flag.Uint64("seed", 1, "generator seed")
 	activity := flag.Duration("activity", 0, "add a comment, a move and a card per board this often (0: never)")
+	var faults fakeapi.FaultFlags
+	flag.Var(&faults, "fault", fakeapi.FaultUsage)
 	flag.Parse()
 
 	w := trellofake.Generate(trellofake.GenerateOptions{
@@ -65,6 +73,7 @@ sources:
       board_names: "."
       base_url: %s
 `, base, *boards, srv.Key(), srv.Token(), base)
+	faults.ArmOn(srv.Arm, os.Stdout)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -38,7 +38,7 @@ func Kind() connectors.Kind {
 		BaseURL: DefaultBaseURL,
 		EnvHint: EnvHint,
 		Open: func(o *timetrack.Options, token string, env connectors.Env) (timetrack.Tracker, error) {
-			return New(Config{BaseURL: o.BaseURL, Key: token, Workspace: o.Account, HTTPClient: env.HTTPClient, Log: env.Logger})
+			return New(Config{BaseURL: o.BaseURL, Key: token, Workspace: o.Account, HTTPClient: env.HTTPClient, Log: env.Logger, Timeout: o.RequestTimeout})
 		},
 	})
 }
@@ -51,6 +51,9 @@ type Config struct {
 	HTTPClient *http.Client
 	Clock      vclock.Clock
 	Log        *slog.Logger
+	// Timeout bounds one attempt (the source's request_timeout; default
+	// connectors.DefaultRequestTimeout).
+	Timeout time.Duration
 }
 
 // Tracker reads one Clockify workspace.
@@ -74,7 +77,7 @@ func New(cfg Config) (*Tracker, error) {
 	h.Set("User-Agent", "karkas")
 	return &Tracker{workspace: ws, http: &timetrack.HTTP{
 		Base: base, Client: cfg.HTTPClient, Header: h, Clock: cfg.Clock,
-		Max: Limit, Interval: Interval, Log: cfg.Log,
+		Max: Limit, Interval: Interval, Log: cfg.Log, Timeout: cfg.Timeout,
 	}}, nil
 }
 

@@ -53,7 +53,7 @@ func Kind() connectors.Kind {
 		BaseURL: DefaultBaseURL,
 		EnvHint: EnvHint,
 		Open: func(o *timetrack.Options, token string, env connectors.Env) (timetrack.Tracker, error) {
-			return New(Config{BaseURL: o.BaseURL, Token: token, HTTPClient: env.HTTPClient, Logger: env.Logger})
+			return New(Config{BaseURL: o.BaseURL, Token: token, HTTPClient: env.HTTPClient, Logger: env.Logger, Timeout: o.RequestTimeout})
 		},
 	})
 }

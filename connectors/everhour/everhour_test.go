@@ -426,6 +426,9 @@ func TestKind(t *testing.T) {
 	if o.BaseURL != everhour.DefaultBaseURL {
 		t.Errorf("default base_url %q", o.BaseURL)
 	}
+	if o.Deadline != 30*time.Minute || o.RequestTimeout != 30*time.Second { // as the options' docs say
+		t.Errorf("default deadline %s, request_timeout %s", o.Deadline, o.RequestTimeout)
+	}
 	o.BaseURL, o.Token, o.BackfillMonths, o.ReconcileMonths = srv.BaseURL(), srv.APIKey(), 1, 1
 	src, err := k.Open(o, connectors.Env{HTTPClient: srv.Client()})
 	if err != nil {

@@ -2,6 +2,7 @@ package everhour_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -348,4 +349,65 @@ sources:
 		e1.ID: {"production", `[]`},
 		e2.ID: {"communication", `["дизайн","созвон"]`},
 	})
+}
+
+// A 429 storm that outlasts the source's deadline fails the sync with the
+// deadline named, after waiting out every Retry-After until then (never a
+// fixed count of 429s), and keeps what was stored: the backfill's first
+// month stays, the cursor covers only it, and the next sync, the storm
+// over, brings the rest.
+func TestRateLimitStormEndsAtTheDeadlineKeepingWhatWasStored(t *testing.T) {
+	t.Parallel()
+	st := testdb.Open(t, store.SQLite)
+	clock := vclock.NewVirtual(start)
+	w := everhourfake.NewWorld(clock)
+	w.Generate(3, 4, 300, 3)
+	srv := everhourfake.New(t, everhourfake.Options{World: w})
+	cfg := fmt.Sprintf("agency: {name: Northwind, domains: [northwind.agency]}\nsources:\n  - {id: everhour, kind: everhour, options: {base_url: %q, token: %q, backfill_months: 3, reconcile_months: 1, deadline: 20m}}\n",
+		srv.BaseURL(), srv.APIKey())
+	l, o := loadConfig(t, t.TempDir(), cfg)
+	if o.Deadline != 20*time.Minute || o.RequestTimeout != connectors.DefaultRequestTimeout {
+		t.Fatalf("deadline %s, request_timeout %s", o.Deadline, o.RequestTimeout)
+	}
+	job := engine.Job{Info: everhourInfo, Source: everhourSource(t, o, srv, clock)}
+	// January's page passes; from February on, 429 with Retry-After 2.
+	srv.Arm(everhourfake.Fault{Kind: everhourfake.FaultRateLimited, Route: "/team/time", Skip: 1, Times: -1, RetryAfter: 2})
+	e, err := engine.New(context.Background(), st, mapping.NewResolver(l.Config), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := e.Run(context.Background(), job)
+	var te *connectors.TimeoutError
+	if !errors.As(res.Err, &te) || te.Limit != connectors.LimitDeadline || !strings.Contains(res.Err.Error(), "source deadline 20m reached") {
+		t.Fatalf("sync error %v, want the deadline", res.Err)
+	}
+	if waited := clock.Now().Sub(start); waited < 19*time.Minute {
+		t.Errorf("gave up after %s of waiting, want close to the 20m deadline", waited)
+	}
+	january := 0
+	for _, en := range w.Entries() {
+		if strings.HasPrefix(en.Date, "2026-01") {
+			january++
+		}
+	}
+	live, _, err := st.TableCounts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if january == 0 || live["time_entries"] != january {
+		t.Errorf("%d entries stored, want January's %d", live["time_entries"], january)
+	}
+	if c, _ := st.Cursor(context.Background(), "everhour"); !strings.Contains(c, `"backfill":"2026-02-01"`) {
+		t.Errorf("cursor %s, want the backfill at February", c)
+	}
+	var runErr string
+	if err := st.DB.Get(&runErr, `SELECT error FROM sync_runs ORDER BY id DESC LIMIT 1`); err != nil || !strings.Contains(runErr, "source deadline 20m reached") || len([]rune(runErr)) > connectors.MaxLine {
+		t.Errorf("sync_runs.error %q (%v)", runErr, err)
+	}
+
+	srv.Disarm()
+	run(t, st, l, job)
+	if live, _, _ := st.TableCounts(context.Background()); live["time_entries"] != len(w.Entries()) {
+		t.Errorf("after the storm: %d entries stored, fake has %d", live["time_entries"], len(w.Entries()))
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	gh "github.com/google/go-github/v60/github"
 
+	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/internal/vclock"
 )
 
@@ -41,7 +42,8 @@ type ClientOptions struct {
 	Clock vclock.Clock
 	// Logger receives retries and rate-limit waits (discarded when nil).
 	Logger *slog.Logger
-	// Timeout bounds each attempt, the body read included (30 s when 0).
+	// Timeout bounds each attempt, the body read included (the source's
+	// request_timeout; 30 s when 0).
 	Timeout time.Duration
 	// MaxAttempts bounds the attempts of a read (5 when 0).
 	MaxAttempts int
@@ -121,3 +123,39 @@ func (c *Client) NotModified() int64 { return c.tr.notModified.Load() }
 
 // RateLimited is how many were refused by a rate limit and waited out.
 func (c *Client) RateLimited() int64 { return c.tr.refusals.Load() }
+
+// shortError is an error of go-github said in one short line; it unwraps
+// to the whole error, so errors.As still finds an *gh.ErrorResponse, a
+// rate limit or a timeout in it.
+type shortError struct {
+	line string
+	err  error
+}
+
+func (e *shortError) Error() string { return e.line }
+func (e *shortError) Unwrap() error { return e.err }
+
+// short says err without the whole URL go-github and net/http put in it
+// (a listing's since, page and per_page): method, path, status and an
+// excerpt of GitHub's message. The transport logs the whole URL and body
+// at debug level.
+func short(err error) error {
+	var er *gh.ErrorResponse
+	if errors.As(err, &er) && er.Response != nil && er.Response.Request != nil {
+		req := er.Response.Request
+		return &shortError{line: connectors.HTTPFailure(req.Method, req.URL.Path, er.Response.StatusCode, er.Message), err: err}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		path := ue.URL
+		if u, perr := url.Parse(ue.URL); perr == nil {
+			path = u.Path
+		}
+		line := ue.Err.Error()
+		if !strings.Contains(line, path) { // a refusal names its request already
+			line = connectors.Request(strings.ToUpper(ue.Op), path) + ": " + line
+		}
+		return &shortError{line: line, err: err}
+	}
+	return err
+}

@@ -342,6 +342,12 @@ func (f *fixture) source(t *testing.T, opts github.Options, c *github.Client) *g
 	if opts.BatchSize == 0 {
 		opts.BatchSize = 50
 	}
+	if opts.Deadline == 0 {
+		opts.Deadline = github.DefaultDeadline
+	}
+	if opts.RequestTimeout == 0 {
+		opts.RequestTimeout = connectors.DefaultRequestTimeout
+	}
 	s, err := github.NewSource(opts, connectors.Env{}, c)
 	if err != nil {
 		t.Fatal(err)

@@ -51,7 +51,15 @@ import (
 // values of each listing, and the events' watermark. A repository's entry
 // advances only in the last batch of its records, so a pull killed or
 // failing mid-repository reads that repository again from where it was.
+// The pull ends at the deadline option, keeping what it stored.
 func (s *Source) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	// The transport waits on its clock, so the deadline is on that clock.
+	ctx, cancel := connectors.WithDeadline(ctx, s.client.tr.clock.Now(), s.opts.Deadline)
+	defer cancel()
+	return connectors.DeadlineReached(ctx, s.pull(ctx, cursor, emit))
+}
+
+func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit) error {
 	cur, err := parseCursor(cursor)
 	if err != nil {
 		// A cursor this version cannot read costs a backfill, not a stuck
@@ -281,7 +289,7 @@ func (p *pull) repo(ctx context.Context, t target) error {
 		switch {
 		case notModified(resp):
 		case err != nil:
-			return fmt.Errorf("reading repository %s: %w", t.ref, err)
+			return fmt.Errorf("reading repository %s: %w", t.ref, short(err))
 		default:
 			rd.repo, st.ETag = r, resp.Header.Get("ETag")
 		}
@@ -292,7 +300,7 @@ func (p *pull) repo(ctx context.Context, t target) error {
 		ctx = withStick(ctx, int64(h.Sum64()>>1))
 		r, resp, err := c.Repositories.Get(ctx, owner, name)
 		if err != nil {
-			return fmt.Errorf("reading repository %s: %w", t.ref, err)
+			return fmt.Errorf("reading repository %s: %w", t.ref, short(err))
 		}
 		rd.repo, rd.id = r, r.GetID()
 		ctx = withStick(ctx, rd.id)
@@ -325,18 +333,18 @@ func (p *pull) repo(ctx context.Context, t target) error {
 		return c.Issues.ListComments(ctx, owner, name, 0, o)
 	}, func(x *gh.IssueComment) time.Time { return x.GetUpdatedAt().Time })
 	if err != nil {
-		return fmt.Errorf("reading comments of %s: %w", rd.name, err)
+		return fmt.Errorf("reading comments of %s: %w", rd.name, short(err))
 	}
 	issues, ic, err := keyset(ctx, st.Issues, func(ctx context.Context, since time.Time, page int) ([]*gh.Issue, *gh.Response, error) {
 		o := &gh.IssueListByRepoOptions{State: "all", Sort: "updated", Direction: "asc", Since: since, ListOptions: gh.ListOptions{PerPage: 100, Page: page}}
 		return c.Issues.ListByRepo(ctx, owner, name, o)
 	}, func(x *gh.Issue) time.Time { return x.GetUpdatedAt().Time })
 	if err != nil {
-		return fmt.Errorf("reading issues of %s: %w", rd.name, err)
+		return fmt.Errorf("reading issues of %s: %w", rd.name, short(err))
 	}
 	events, firstETag, unchanged, err := p.events(ctx, owner, name, st.Events)
 	if err != nil {
-		return fmt.Errorf("reading issue events of %s: %w", rd.name, err)
+		return fmt.Errorf("reading issue events of %s: %w", rd.name, short(err))
 	}
 
 	rd.issues = map[int]*gh.Issue{}

@@ -68,8 +68,8 @@ func TestRateLimitStormsSlowNotFail(t *testing.T) {
 		t.Errorf("waited %v for the hour's reset", waited)
 	}
 
-	// Refused again and again: the pull gives up with a RateLimitError
-	// and stores nothing half-done.
+	// Refused again and again: the pull waits until its deadline, then
+	// gives up with a RateLimitError and stores nothing half-done.
 	f.clock.Advance(time.Minute)
 	f.w.Comment(a.repo.ID, a.issue1.Number, a.john, "Hello again?")
 	f.srv.Arm(fakeapi.Fault{Kind: fakeapi.RateLimited, Route: "/api/v3/repos/*/*/issues", Times: -1})
@@ -412,4 +412,103 @@ func TestKilledPullResumes(t *testing.T) {
 	}
 	f.clock.Advance(time.Minute)
 	resume("changes", base)
+}
+
+// A storm of 429s that outlasts the pull's deadline is waited out until
+// then (not six refusals and out), and the error says the deadline ended
+// it, in one line without the listing's query (which sync cuts to
+// connectors.MaxLine).
+func TestStormUntilTheDeadline(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, githubfake.Limits{})
+	a := newAgency(t, f)
+	c := f.client(t, a.tok)
+	src := f.source(t, github.Options{Repos: []string{a.repo.FullName()}, Deadline: 20 * time.Minute}, c)
+	f.srv.Arm(fakeapi.Fault{Kind: fakeapi.RateLimited, Route: "/api/v3/repos/*/*/issues/comments", Times: -1, RetryAfter: 30})
+	start := f.clock.Now()
+	err := src.Pull(context.Background(), "", newMemStore().emit)
+	var te *connectors.TimeoutError
+	var rl *connectors.RateLimitError
+	if !errors.As(err, &te) || te.Limit != connectors.LimitDeadline || !errors.As(err, &rl) {
+		t.Fatalf("err %v, want the deadline wrapping the rate limit", err)
+	}
+	if want := "reading comments of " + a.repo.FullName() + ": source deadline 20m reached: rate limited, retry after 30s: GET /api/v3/repos/" + a.repo.FullName() + "/issues/comments: 429 Too Many Requests: You have exceeded"; !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("err %q\nwant %q…", err, want)
+	}
+	if strings.Contains(err.Error(), "per_page") || strings.Contains(err.Error(), "\n") {
+		t.Errorf("not one short line: %q", err)
+	}
+	if n := c.RateLimited(); n < 30 {
+		t.Errorf("%d refusals waited out in 20 minutes of 30 s waits, want about 40", n)
+	}
+	if waited := f.clock.Now().Sub(start); waited > 20*time.Minute || waited < 19*time.Minute {
+		t.Errorf("waited %v, want nearly the deadline and not past it", waited)
+	}
+}
+
+// A server that takes a read and never answers costs two attempts, and
+// the error names the request_timeout.
+func TestHangIsTriedTwice(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, githubfake.Limits{})
+	a := newAgency(t, f)
+	c, err := github.NewClient(github.ClientOptions{BaseURL: f.srv.URL(), HTTPClient: f.srv.Client(), Tokens: []string{a.tok},
+		Clock: f.clock, BackoffBase: time.Millisecond, Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := f.source(t, github.Options{Repos: []string{a.repo.FullName()}}, c)
+	f.srv.Arm(fakeapi.Fault{Kind: fakeapi.Hang, Route: "/api/v3/repos/*/*/issues/comments", Times: -1})
+	before := len(f.srv.Requests())
+	err = src.Pull(context.Background(), "", newMemStore().emit)
+	var te *connectors.TimeoutError
+	if !errors.As(err, &te) || te.Limit != connectors.LimitRequestTimeout {
+		t.Fatalf("err %v, want the request timeout", err)
+	}
+	if want := "reading comments of " + a.repo.FullName() + ": GET /api/v3/repos/" + a.repo.FullName() + "/issues/comments: giving up after 2 attempts: no answer within request_timeout 50ms"; err.Error() != want {
+		t.Errorf("err %q\nwant %q", err, want)
+	}
+	hung := 0
+	for _, r := range f.srv.Requests()[before:] {
+		if strings.HasSuffix(r.Path, "/issues/comments") {
+			hung++
+		}
+	}
+	if hung != 2 {
+		t.Errorf("%d requests to the hanging listing, want 2", hung)
+	}
+}
+
+// A spent hour that resets after the pull's deadline ends the pull at
+// once, saying so, rather than sleeping past the deadline: refused by
+// GitHub, or known spent from the headers before asking.
+func TestSpentHourPastTheDeadline(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		limits githubfake.Limits
+		fault  bool
+	}{
+		{"refused", githubfake.Limits{}, true},
+		{"spent by the pull's own requests", githubfake.Limits{PerHour: 2}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, tc.limits)
+			a := newAgency(t, f)
+			src := f.source(t, github.Options{Repos: []string{a.repo.FullName()}, Deadline: 30 * time.Minute}, f.client(t, a.tok))
+			if tc.fault {
+				f.srv.Arm(fakeapi.Fault{Kind: githubfake.FaultPrimary, Route: "/api/v3/repos/*/*/issues/comments"})
+			}
+			start := f.clock.Now()
+			err := src.Pull(context.Background(), "", newMemStore().emit)
+			var te *connectors.TimeoutError
+			if !errors.As(err, &te) || te.Limit != connectors.LimitDeadline || !strings.Contains(err.Error(), "source deadline 30m reached") {
+				t.Fatalf("err %v, want the deadline", err)
+			}
+			if waited := f.clock.Now().Sub(start); waited >= 30*time.Minute {
+				t.Errorf("waited %v, past the deadline", waited)
+			}
+		})
+	}
 }

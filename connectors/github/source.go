@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/internal/secret"
@@ -18,6 +19,9 @@ const KindName = "github"
 const (
 	DefaultConcurrency = 4
 	DefaultBatchSize   = 2000
+	// DefaultDeadline is longer than connectors.DefaultDeadline so that a
+	// sync outlasts the hour until a spent token's limit resets.
+	DefaultDeadline = 2 * time.Hour
 )
 
 // Options configure a github source.
@@ -34,6 +38,9 @@ type Options struct {
 	Concurrency int `yaml:"concurrency" doc:"repositories pulled at once, sharing the tokens' budgets (default 4)"`
 	BatchSize   int `yaml:"batch_size" doc:"most records in one stored batch (default 2000)"`
 
+	Deadline       time.Duration `yaml:"deadline" doc:"longest one sync of this source may take, rate-limit waits included; what was stored by then stays (default 2h, to outlast a spent hourly limit)"`
+	RequestTimeout time.Duration `yaml:"request_timeout" doc:"longest wait for one answer; a request without one is tried once more (default 30s)"`
+
 	// MappingRepos are the repositories the config's clients name
 	// (clients[].repos); NewSource takes them from connectors.Env.Repos
 	// when not set, and the source pulls them when Repos is empty.
@@ -42,7 +49,7 @@ type Options struct {
 
 // DefaultOptions returns the options a config's block is decoded into.
 func DefaultOptions() *Options {
-	return &Options{Concurrency: DefaultConcurrency, BatchSize: DefaultBatchSize}
+	return &Options{Concurrency: DefaultConcurrency, BatchSize: DefaultBatchSize, Deadline: DefaultDeadline, RequestTimeout: connectors.DefaultRequestTimeout}
 }
 
 // Kind describes the github source for the registry.
@@ -139,6 +146,9 @@ func (o Options) check() ([]string, error) {
 	if o.BatchSize <= 0 {
 		return nil, fmt.Errorf("batch_size must be positive, got %d", o.BatchSize)
 	}
+	if err := connectors.CheckLimits(o.Deadline, o.RequestTimeout); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -168,7 +178,8 @@ func NewSource(opts Options, env connectors.Env, client *Client) (*Source, error
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", KindName, err)
 		}
-		client, err = NewClient(ClientOptions{BaseURL: opts.BaseURL, HTTPClient: env.HTTPClient, Tokens: tokens, Logger: env.Logger})
+		client, err = NewClient(ClientOptions{BaseURL: opts.BaseURL, HTTPClient: env.HTTPClient, Tokens: tokens, Logger: env.Logger,
+			Timeout: opts.RequestTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", KindName, err)
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -48,12 +49,16 @@ import (
 //     reset (another token takes over, or the request waits); a secondary
 //     limit message (or a 429) without either, wait a minute, doubling on
 //     each repeat. Every request pauses meanwhile: the secondary limit is
-//     the account's. After maxSecondary refusals in a row it gives up with
-//     a *connectors.RateLimitError. A 403 that is none of these is a
+//     the account's. Within a pull (connectors.WithDeadline) refusals are
+//     waited out until the pull's deadline, which then ends the request
+//     with a *connectors.TimeoutError wrapping the *connectors.RateLimitError;
+//     elsewhere (a push, a check) it gives up after maxSecondary refusals
+//     in a row with the RateLimitError. A 403 that is none of these is a
 //     permission error and is handed up untouched;
 //   - a GET failing with a transport error, a 5xx, a timeout or a
 //     truncated body is retried with jittered backoff, up to attempts
-//     times. Writes are never retried after they may have reached GitHub;
+//     times; one without an answer within timeout (request_timeout) only
+//     twice, as a server that hangs once mostly hangs again. Writes are never retried after they may have reached GitHub;
 //     a refusal by a rate limit did nothing, so it is retried;
 //   - a 401 ends the request with an *UnauthorizedError naming which token
 //     (by position, never by value).
@@ -182,11 +187,15 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	stick, _ := ctx.Value(stickKey).(int64)
 	etag, _ := ctx.Value(etagKey).(string)
-	secondary, primary := 0, 0
+	secondary, primary, timeouts := 0, 0, 0
+	// Within a pull (connectors.WithDeadline) every refusal is waited out
+	// until the pull's deadline; elsewhere (a push, a check) a few are,
+	// then the caller gets the wait to schedule.
+	inPull := connectors.HasDeadline(ctx)
 	for attempt := 1; ; attempt++ {
 		tk, err := t.pick(ctx, stick, cost)
 		if err != nil {
-			return nil, err
+			return nil, connectors.TimedOut(ctx, err)
 		}
 		r2 := req.Clone(ctx)
 		if req.Body != nil && req.GetBody != nil {
@@ -200,12 +209,16 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp, body, err := t.send(ctx, tk, r2)
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return nil, connectors.TimedOut(ctx, ctx.Err())
 			}
 			if !read {
 				return nil, err // it may have reached GitHub: the caller looks before trying again
 			}
-			if attempt >= t.attempts {
+			if _, ok := errors.AsType[*connectors.TimeoutError](err); ok {
+				timeouts++
+			}
+			// A server that hangs once mostly hangs again: one more try.
+			if attempt >= t.attempts || timeouts >= 2 {
 				return nil, fmt.Errorf("giving up after %d attempts: %w", attempt, err)
 			}
 			if err := t.backoff(ctx, attempt, err); err != nil {
@@ -214,6 +227,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			continue
 		}
 		t.observe(tk, resp)
+		if resp.StatusCode >= 400 {
+			connectors.LogFailure(ctx, t.log, req.Method, req.URL.String(), resp.StatusCode, body)
+		}
 		switch {
 		case resp.StatusCode == http.StatusUnauthorized:
 			return nil, &UnauthorizedError{Token: tk.index, Message: errorMessage(body)}
@@ -229,8 +245,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 					tk.known, tk.remaining, tk.reset = true, 0, now.Add(time.Minute)
 				}
 				t.mu.Unlock()
-				if primary > len(t.tokens)+2 {
-					return nil, &connectors.RateLimitError{RetryAfter: wait, Err: fmt.Errorf("%s %s: %d: %s", req.Method, req.URL.Path, resp.StatusCode, errorMessage(body))}
+				rl := refused(req, resp, body, wait)
+				if err := connectors.WaitPasses(ctx, t.clock.Now().Add(wait), rl); err != nil {
+					return nil, err
+				}
+				if !inPull && primary > len(t.tokens)+2 {
+					return nil, rl
 				}
 				t.refusals.Add(1)
 				t.log.Warn("github hourly limit spent on a token, moving to another or waiting", "duration_ms", wait.Milliseconds())
@@ -239,8 +259,12 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			case refusedSecondary:
 				secondary++
 				t.refusals.Add(1)
-				if secondary > t.maxSecondary {
-					return nil, &connectors.RateLimitError{RetryAfter: wait, Err: fmt.Errorf("%s %s: %d: %s", req.Method, req.URL.Path, resp.StatusCode, errorMessage(body))}
+				rl := refused(req, resp, body, wait)
+				if err := connectors.WaitPasses(ctx, t.clock.Now().Add(wait), rl); err != nil {
+					return nil, err
+				}
+				if !inPull && secondary > t.maxSecondary {
+					return nil, rl
 				}
 				t.log.Warn("github secondary rate limit, pausing", "duration_ms", wait.Milliseconds())
 				t.mu.Lock()
@@ -253,7 +277,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			// A permission error: handed up as it came.
 		case resp.StatusCode >= 500 && read && attempt < t.attempts:
-			if err := t.backoff(ctx, attempt, fmt.Errorf("%s %s: %d %s", req.Method, req.URL.Path, resp.StatusCode, http.StatusText(resp.StatusCode))); err != nil {
+			if err := t.backoff(ctx, attempt, errors.New(connectors.HTTPFailure(req.Method, req.URL.Path, resp.StatusCode, errorMessage(body)))); err != nil {
 				return nil, err
 			}
 			continue
@@ -267,21 +291,26 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 }
 
+// refused is a rate-limit refusal as an error: one line, and the wait.
+func refused(req *http.Request, resp *http.Response, body []byte, wait time.Duration) *connectors.RateLimitError {
+	return &connectors.RateLimitError{RetryAfter: wait, Err: errors.New(connectors.HTTPFailure(req.Method, req.URL.Path, resp.StatusCode, errorMessage(body)))}
+}
+
 // send makes one attempt within the per-attempt timeout and reads the
 // whole body, so that a connection dropped mid-body fails the attempt.
 func (t *transport) send(ctx context.Context, tk *tokenState, req *http.Request) (*http.Response, []byte, error) {
-	actx, cancel := context.WithTimeout(ctx, t.timeout)
+	actx, cancel := connectors.WithRequestTimeout(ctx, t.timeout)
 	defer cancel()
 	t.requests.Add(1)
 	resp, err := tk.rt.RoundTrip(req.WithContext(actx))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, connectors.TimedOut(actx, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	switch {
 	case err != nil:
-		return nil, nil, fmt.Errorf("reading a %d answer: %w", resp.StatusCode, err)
+		return nil, nil, fmt.Errorf("reading a %d answer: %w", resp.StatusCode, connectors.TimedOut(actx, err))
 	case len(body) > maxBody:
 		return nil, nil, fmt.Errorf("answer larger than %d bytes", maxBody)
 	}
@@ -294,9 +323,12 @@ func (t *transport) backoff(ctx context.Context, attempt int, cause error) error
 		d = t.backMax
 	}
 	d = d/2 + rand.N(d/2+1)
-	t.log.Warn("github read failed, retrying", "error", cause, "duration_ms", d.Milliseconds())
+	if err := connectors.WaitPasses(ctx, t.clock.Now().Add(d), cause); err != nil {
+		return err
+	}
+	t.log.Warn("github read failed, retrying", "error", connectors.Line(cause.Error()), "duration_ms", d.Milliseconds())
 	if err := t.clock.SleepUntil(ctx, t.clock.Now().Add(d)); err != nil {
-		return fmt.Errorf("%w (after %v)", err, cause)
+		return fmt.Errorf("%w (after %v)", connectors.TimedOut(ctx, err), cause)
 	}
 	return nil
 }
@@ -341,6 +373,10 @@ func (t *transport) pick(ctx context.Context, stick int64, cost int) (*tokenStat
 				}
 			}
 			t.mu.Unlock()
+			spent := &connectors.RateLimitError{RetryAfter: first.Sub(now), Err: errors.New("github hourly limit spent on every token")}
+			if err := connectors.WaitPasses(ctx, first, spent); err != nil {
+				return nil, err
+			}
 			t.log.Warn("github hourly limit spent on every token, waiting for the reset", "duration_ms", first.Sub(now).Milliseconds())
 			if err := t.clock.SleepUntil(ctx, first); err != nil {
 				return nil, err
@@ -418,9 +454,5 @@ func errorMessage(body []byte) string {
 	if json.Unmarshal(body, &e) == nil && e.Message != "" {
 		return e.Message
 	}
-	s := strings.TrimSpace(string(body))
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
+	return connectors.Excerpt(string(body), connectors.BodyExcerpt)
 }

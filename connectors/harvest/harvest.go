@@ -41,7 +41,7 @@ func Kind() connectors.Kind {
 		BaseURL: DefaultBaseURL,
 		EnvHint: EnvHint,
 		Open: func(o *timetrack.Options, token string, env connectors.Env) (timetrack.Tracker, error) {
-			return New(Config{BaseURL: o.BaseURL, Token: token, Account: o.Account, HTTPClient: env.HTTPClient, Log: env.Logger})
+			return New(Config{BaseURL: o.BaseURL, Token: token, Account: o.Account, HTTPClient: env.HTTPClient, Log: env.Logger, Timeout: o.RequestTimeout})
 		},
 	})
 }
@@ -55,6 +55,9 @@ type Config struct {
 	// Clock paces and waits (nil: the wall clock).
 	Clock vclock.Clock
 	Log   *slog.Logger
+	// Timeout bounds one attempt (the source's request_timeout; default
+	// connectors.DefaultRequestTimeout).
+	Timeout time.Duration
 }
 
 // Tracker reads one Harvest account.
@@ -77,7 +80,7 @@ func New(cfg Config) (*Tracker, error) {
 	h.Set("User-Agent", UserAgent)
 	return &Tracker{http: &timetrack.HTTP{
 		Base: base, Client: cfg.HTTPClient, Header: h, Clock: cfg.Clock,
-		Max: Limit, Interval: Interval, Log: cfg.Log,
+		Max: Limit, Interval: Interval, Log: cfg.Log, Timeout: cfg.Timeout,
 	}}, nil
 }
 

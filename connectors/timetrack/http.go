@@ -44,12 +44,16 @@ type HTTP struct {
 	Max      int
 	Interval time.Duration
 	// Attempts bounds the tries of one request for transient failures
-	// (default 5); throttling answers do not count.
+	// (default 5); throttling answers do not count, and an attempt that
+	// got no answer within Timeout is tried once more only: a server
+	// that hangs once mostly hangs again.
 	Attempts int
 	// MaxThrottled bounds the throttling answers one request may get
-	// before the pull gives up with a RateLimitError (default 20).
+	// outside a pull (a check; default 20). A pull (ctx from
+	// connectors.WithDeadline) waits them out until its deadline.
 	MaxThrottled int
-	// Timeout bounds one attempt (default 30s).
+	// Timeout bounds one attempt (default
+	// connectors.DefaultRequestTimeout): the source's request_timeout.
 	Timeout time.Duration
 	// BackoffBase is the first retry's mean wait (default 1s), doubling
 	// up to 30s, with full jitter.
@@ -89,11 +93,11 @@ func (c *HTTP) Stats() Stats {
 type APIError struct {
 	Method, Path string
 	Status       int
-	Body         string // the start of the body
+	Body         string // the start of the body (the whole one is logged at debug level)
 }
 
 func (e *APIError) Error() string {
-	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.Path, e.Status, http.StatusText(e.Status), e.Body)
+	return connectors.HTTPFailure(e.Method, e.Path, e.Status, e.Body)
 }
 
 func (c *HTTP) clock() vclock.Clock {
@@ -165,7 +169,7 @@ func (c *HTTP) Do(ctx context.Context, method, path string, q url.Values, body, 
 		}
 		if u.Scheme != c.Base.Scheme || u.Host != c.Base.Host {
 			// The auth headers go only where the API lives.
-			return nil, fmt.Errorf("%s %s: a link to another host than %s", method, u.Redacted(), c.Base.Host)
+			return nil, fmt.Errorf("%s %s: a link to another host than %s", method, u.Host+u.EscapedPath(), c.Base.Host)
 		}
 		if q != nil {
 			u.RawQuery = q.Encode()
@@ -176,26 +180,30 @@ func (c *HTTP) Do(ctx context.Context, method, path string, q url.Values, body, 
 	}
 	// A base without a path joins to a relative one ("team/time"); the
 	// request line gets its slash anyway, logs and errors get it here.
-	logPath := "/" + strings.TrimPrefix(u.EscapedPath(), "/")
-	where := logPath
-	if u.RawQuery != "" {
-		where += "?" + u.RawQuery
-	}
+	// Neither shows the query (a page cursor, a date range): the debug
+	// log has the whole URL.
+	where := "/" + strings.TrimPrefix(u.EscapedPath(), "/")
 	attempts := cmp.Or(c.Attempts, 5)
 	maxThrottled := cmp.Or(c.MaxThrottled, 20)
-	throttled := 0
+	throttled, timeouts := 0, 0
 	for attempt := 1; ; {
 		if err := c.pace(ctx); err != nil {
-			return nil, err
+			return nil, connectors.TimedOut(ctx, err)
 		}
 		status, h, body, err := c.once(ctx, method, u.String(), payload)
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("%s %s: %w", method, where, connectors.TimedOut(ctx, ctx.Err()))
+		}
+		if err == nil && (status < 200 || status >= 300) {
+			connectors.LogFailure(ctx, c.log(), method, u.String(), status, body)
 		}
 		var retry error
 		switch {
 		case err != nil:
 			retry = err
+			if _, ok := errors.AsType[*connectors.TimeoutError](err); ok {
+				timeouts++
+			}
 		case status >= 200 && status < 300:
 			if out == nil {
 				return h, nil
@@ -209,31 +217,53 @@ func (c *HTTP) Do(ctx context.Context, method, path string, q url.Values, body, 
 			wait, why := c.throttleWait(status, h, body)
 			c.throttled.Add(1)
 			throttled++
-			if throttled > maxThrottled || pastDeadline(ctx, wait) {
-				return nil, &connectors.RateLimitError{RetryAfter: wait, Err: &APIError{Method: method, Path: where, Status: status, Body: snippet(body)}}
-			}
-			c.log().Warn(why+", waiting "+readable(wait), "path", logPath, "status", status, "duration_ms", wait.Milliseconds())
-			if err := c.clock().SleepUntil(ctx, c.clock().Now().Add(wait)); err != nil {
+			rl := &connectors.RateLimitError{RetryAfter: wait, Err: &APIError{Method: method, Path: where, Status: status, Body: snippet(body)}}
+			if err := c.mayWait(ctx, wait, rl); err != nil {
 				return nil, err
+			}
+			if !connectors.HasDeadline(ctx) && throttled > maxThrottled {
+				return nil, rl
+			}
+			c.log().Warn(why+", waiting "+readable(wait), "path", where, "status", status, "duration_ms", wait.Milliseconds())
+			if err := c.clock().SleepUntil(ctx, c.clock().Now().Add(wait)); err != nil {
+				return nil, connectors.TimedOut(ctx, err)
 			}
 			continue
 		case status == http.StatusUnauthorized || status == http.StatusForbidden:
-			return nil, fmt.Errorf("%s %s: %d %s: %s: %w", method, where, status, http.StatusText(status), snippet(body), connectors.ErrUnauthorized)
+			return nil, fmt.Errorf("%s: %w", connectors.HTTPFailure(method, where, status, string(body)), connectors.ErrUnauthorized)
 		case status >= 500:
 			retry = &APIError{Method: method, Path: where, Status: status, Body: snippet(body)}
 		default:
 			return nil, &APIError{Method: method, Path: where, Status: status, Body: snippet(body)}
 		}
-		wait := c.backoff(attempt)
-		if attempt >= attempts || pastDeadline(ctx, wait) {
+		if attempt >= attempts || timeouts >= 2 {
 			return nil, fmt.Errorf("%s %s: giving up after %d attempts: %w", method, where, attempt, retry)
 		}
-		c.log().Warn("time tracker read failed, retrying in "+readable(wait), "path", logPath, "error", retry, "duration_ms", wait.Milliseconds())
-		if err := c.clock().SleepUntil(ctx, c.clock().Now().Add(wait)); err != nil {
+		wait := c.backoff(attempt)
+		if err := c.mayWait(ctx, wait, fmt.Errorf("%s %s: giving up after %d attempts: %w", method, where, attempt, retry)); err != nil {
 			return nil, err
+		}
+		c.log().Warn("time tracker read failed, retrying in "+readable(wait), "path", where, "error", connectors.Line(retry.Error()), "duration_ms", wait.Milliseconds())
+		if err := c.clock().SleepUntil(ctx, c.clock().Now().Add(wait)); err != nil {
+			return nil, connectors.TimedOut(ctx, err)
 		}
 		attempt++
 	}
+}
+
+// mayWait returns why, or the pull's deadline wrapping it, when a wait
+// would outlast the pull: its deadline on the client's clock (which a
+// test may run virtually), or ctx's on the wall clock. Better to fail now,
+// with what the tracker said, than to sleep into the deadline and report
+// only that it passed.
+func (c *HTTP) mayWait(ctx context.Context, wait time.Duration, why error) error {
+	if err := connectors.WaitPasses(ctx, c.clock().Now().Add(wait), why); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+		return why
+	}
+	return nil
 }
 
 func (c *HTTP) isThrottled(status int, h http.Header, body []byte) bool {
@@ -267,15 +297,6 @@ func (c *HTTP) throttleWait(status int, h http.Header, body []byte) (time.Durati
 	return cmp.Or(c.Interval, 10*time.Second), why
 }
 
-// pastDeadline says a wait would outlast ctx: better to fail now, with
-// what the tracker said, than to sleep into the deadline and report only
-// that it passed. (A deadline is wall time; so is this comparison, also
-// under a virtual clock.)
-func pastDeadline(ctx context.Context, wait time.Duration) bool {
-	dl, ok := ctx.Deadline()
-	return ok && time.Until(dl) < wait
-}
-
 // readable is a wait for a human: whole seconds from a second up
 // ("59m50s"), milliseconds below.
 func readable(d time.Duration) string {
@@ -296,7 +317,7 @@ func (c *HTTP) backoff(attempt int) time.Duration {
 
 // once sends one attempt and reads the whole body.
 func (c *HTTP) once(ctx context.Context, method, u string, payload []byte) (int, http.Header, []byte, error) {
-	actx, cancel := context.WithTimeout(ctx, cmp.Or(c.Timeout, 30*time.Second))
+	actx, cancel := connectors.WithRequestTimeout(ctx, c.Timeout)
 	defer cancel()
 	var rd io.Reader
 	if payload != nil {
@@ -328,12 +349,12 @@ func (c *HTTP) once(ctx context.Context, method, u string, payload []byte) (int,
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		return 0, nil, nil, err
+		return 0, nil, nil, connectors.TimedOut(actx, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return 0, nil, nil, fmt.Errorf("reading the answer: %w", err)
+		return 0, nil, nil, fmt.Errorf("reading the answer: %w", connectors.TimedOut(actx, err))
 	}
 	if len(body) > maxBody {
 		return 0, nil, nil, fmt.Errorf("answer larger than %d bytes", maxBody)
@@ -341,10 +362,4 @@ func (c *HTTP) once(ctx context.Context, method, u string, payload []byte) (int,
 	return resp.StatusCode, resp.Header, body, nil
 }
 
-func snippet(b []byte) string {
-	s := strings.TrimSpace(string(b))
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
-}
+func snippet(b []byte) string { return connectors.Excerpt(string(b), connectors.BodyExcerpt) }

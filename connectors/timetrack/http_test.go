@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -99,7 +101,7 @@ func TestHTTPAnswers(t *testing.T) {
 					t.Errorf("err %v after %d requests", err, len(s.seen))
 				}
 			}},
-		{"429 storm ends in RateLimitError", []func(http.ResponseWriter){status(429, "slow down", "Retry-After", "1")},
+		{"429 storm outside a pull ends in RateLimitError", []func(http.ResponseWriter){status(429, "slow down", "Retry-After", "1")},
 			func(t *testing.T, err error, s *script, _ time.Duration) {
 				var rl *connectors.RateLimitError
 				if !errors.As(err, &rl) || len(s.seen) != 21 {
@@ -174,8 +176,9 @@ func TestHTTPThrottledHookAndForeignLinks(t *testing.T) {
 }
 
 // Logs and errors name the path as the API documents it, with its leading
-// slash also when the base URL has no path; a long wait is said in words
-// a human reads ("waiting 59m50s"), not only in milliseconds.
+// slash also when the base URL has no path, and without the query (the
+// debug log has the whole URL and body); a long wait is said in words a
+// human reads ("waiting 59m50s"), not only in milliseconds.
 func TestHTTPLogsPathsAndWaits(t *testing.T) {
 	t.Parallel()
 	s := &script{answers: []func(http.ResponseWriter){
@@ -186,17 +189,18 @@ func TestHTTPLogsPathsAndWaits(t *testing.T) {
 	base, _ := url.Parse(srv.URL) // no path: "team/time" joins to a relative one
 	var logs strings.Builder
 	c := &timetrack.HTTP{Base: base, Client: srv.Client(), Clock: s.clock, BackoffBase: time.Second,
-		Log: slog.New(slog.NewTextHandler(&logs, nil)),
+		Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Throttled: func(code int, _ http.Header, _ []byte) (timetrack.Throttle, bool) {
 			return timetrack.Throttle{Wait: 59*time.Minute + 50*time.Second, Why: "hourly quota spent"}, code == http.StatusPaymentRequired
 		}}
 	_, err := c.Get(context.Background(), "team/time", url.Values{"from": {"2026-11-01"}}, nil)
 	var ae *timetrack.APIError
-	if !errors.As(err, &ae) || ae.Path != "/team/time?from=2026-11-01" || !strings.Contains(err.Error(), "GET /team/time?from=2026-11-01: 404") {
+	if !errors.As(err, &ae) || ae.Path != "/team/time" || err.Error() != "GET /team/time: 404 Not Found: no such thing" {
 		t.Errorf("error %v", err)
 	}
 	for _, want := range []string{`msg="hourly quota spent, waiting 59m50s" path=/team/time status=402 duration_ms=3590000`,
-		`msg="time tracker read failed, retrying in `, `path=/team/time error="GET /team/time?from=2026-11-01: 503`} {
+		`msg="time tracker read failed, retrying in `, `path=/team/time error="GET /team/time: 503 Service Unavailable: busy"`,
+		`level=DEBUG msg="request failed" method=GET url="` + srv.URL + `/team/time?from=2026-11-01" status=404 body="no such thing"`} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs.String())
 		}
@@ -242,5 +246,65 @@ func TestHTTPWaitPastDeadline(t *testing.T) {
 				t.Errorf("%d requests, waited %v; want one request and no wait", len(s.seen), s.clock.Now().Sub(t0))
 			}
 		})
+	}
+}
+
+// A pull waits out throttling answers as long as its deadline allows,
+// never a fixed count of them (Everhour's storm of 429s used to fail the
+// sync after 21), then fails saying the deadline ended it, with the
+// tracker's last answer.
+func TestHTTPThrottledPullWaitsUntilTheDeadline(t *testing.T) {
+	t.Parallel()
+	s := &script{answers: []func(http.ResponseWriter){status(429, "slow down", "Retry-After", "2")}, clock: vclock.NewVirtual(t0)}
+	c := newHTTP(t, s)
+	ctx, cancel := connectors.WithDeadline(context.Background(), t0, 10*time.Minute)
+	defer cancel()
+	_, err := c.Get(ctx, "time", nil, nil)
+	var te *connectors.TimeoutError
+	var rl *connectors.RateLimitError
+	if !errors.As(err, &te) || te.Limit != connectors.LimitDeadline || !errors.As(err, &rl) {
+		t.Fatalf("err %v, want the deadline wrapping the rate limit", err)
+	}
+	if want := "source deadline 10m reached: rate limited, retry after 2s: GET /api/time: 429 Too Many Requests: slow down"; err.Error() != want {
+		t.Errorf("err %q\nwant %q", err, want)
+	}
+	// 10 minutes of 2 s waits: every Retry-After honoured, the last one
+	// not started because it would end past the deadline.
+	if len(s.seen) != 301 || s.clock.Now().Sub(t0) != 10*time.Minute {
+		t.Errorf("%d requests over %v; want 301 over 10m", len(s.seen), s.clock.Now().Sub(t0))
+	}
+
+	// Once the storm passes, the same pull goes on.
+	s2 := &script{answers: append(slices.Repeat([]func(http.ResponseWriter){status(429, "slow down", "Retry-After", "2")}, 40), status(200, `{}`)), clock: vclock.NewVirtual(t0)}
+	c2 := newHTTP(t, s2)
+	ctx2, cancel2 := connectors.WithDeadline(context.Background(), t0, 10*time.Minute)
+	defer cancel2()
+	if _, err := c2.Get(ctx2, "time", nil, nil); err != nil || c2.Stats().Throttled != 40 {
+		t.Errorf("after 40 429s: err %v, %d throttled", err, c2.Stats().Throttled)
+	}
+}
+
+// A server that takes the request and never answers costs two attempts of
+// request_timeout, not five, and the error names the limit.
+func TestHTTPHangingServerIsTriedTwice(t *testing.T) {
+	t.Parallel()
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n.Add(1)
+		<-r.Context().Done()
+	}))
+	t.Cleanup(srv.Close)
+	base, _ := url.Parse(srv.URL)
+	c := &timetrack.HTTP{Base: base, Client: srv.Client(), Clock: vclock.NewVirtual(t0), Timeout: 50 * time.Millisecond}
+	_, err := c.Get(context.Background(), "team/time", url.Values{"from": {"2026-01-01"}}, nil)
+	var te *connectors.TimeoutError
+	if !errors.As(err, &te) || te.Limit != connectors.LimitRequestTimeout {
+		t.Fatalf("err %v, want the request timeout", err)
+	}
+	if want := "GET /team/time: giving up after 2 attempts: no answer within request_timeout 50ms"; err.Error() != want {
+		t.Errorf("err %q\nwant %q", err, want)
+	}
+	if n.Load() != 2 {
+		t.Errorf("%d requests, want 2", n.Load())
 	}
 }

@@ -80,8 +80,15 @@ func monthStart(t time.Time, add int) time.Time {
 // Pull backfills the months before the window that are not read yet,
 // oldest first, then reads the window (or only its changes). Each month of
 // the backfill and the window end with the cursor, so a kill loses at
-// most the month it was in.
+// most the month it was in. The pull ends at the deadline option, keeping
+// what it stored.
 func (s *Source) Pull(ctx context.Context, raw string, emit connectors.Emit) error {
+	ctx, cancel := connectors.WithDeadline(ctx, s.now(), s.opts.Deadline)
+	defer cancel()
+	return connectors.DeadlineReached(ctx, s.pull(ctx, raw, emit))
+}
+
+func (s *Source) pull(ctx context.Context, raw string, emit connectors.Emit) error {
 	var cur cursor
 	if raw != "" {
 		if err := json.Unmarshal([]byte(raw), &cur); err != nil {

@@ -82,6 +82,9 @@ type Options struct {
 	ReconcileEvery  time.Duration `yaml:"reconcile_every" doc:"with a tracker that lists changes since a time, how often the whole window is re-read anyway (default 6h); other trackers re-read it every sync"`
 	BaseURL         string        `yaml:"base_url" doc:"API root; for tests and self-hosted instances"`
 	BatchSize       int           `yaml:"batch_size" doc:"most entries in one stored batch (default 2000; a day's entries always share a batch)"`
+
+	Deadline       time.Duration `yaml:"deadline" doc:"longest one sync of this source may take, rate-limit waits included; what was stored by then stays (default 30m; toggl 2h, to outlast a spent hourly quota)"`
+	RequestTimeout time.Duration `yaml:"request_timeout" doc:"longest wait for one answer; a request without one is tried once more (default 30s)"`
 }
 
 // Defaults.
@@ -101,6 +104,8 @@ func NewOptions(baseURL string) *Options {
 		ReconcileEvery:  DefaultReconcileEvery,
 		BaseURL:         baseURL,
 		BatchSize:       DefaultBatchSize,
+		Deadline:        connectors.DefaultDeadline,
+		RequestTimeout:  connectors.DefaultRequestTimeout,
 	}
 }
 
@@ -120,7 +125,7 @@ func (o *Options) Check() error {
 	case o.BaseURL == "":
 		return errors.New("base_url is empty")
 	}
-	return nil
+	return connectors.CheckLimits(o.Deadline, o.RequestTimeout)
 }
 
 // Secret returns the token from token or token_file, read through env's
@@ -142,16 +147,26 @@ type KindSpec struct {
 	EnvHint string
 	// Open builds the tracker from checked options and the token.
 	Open func(o *Options, token string, env connectors.Env) (Tracker, error)
+	// Deadline is the tracker's default deadline when not
+	// connectors.DefaultDeadline (a tracker whose throttling waits an
+	// hour needs longer).
+	Deadline time.Duration
 }
 
 // NewKind returns the registry entry of a tracker: its options are
 // Options, its identities are time_tracker ids.
 func NewKind(spec KindSpec) connectors.Kind {
 	return connectors.Kind{
-		Name:       spec.Name,
-		Doc:        spec.Doc,
-		Identity:   "time_tracker",
-		NewOptions: func() any { return NewOptions(spec.BaseURL) },
+		Name:     spec.Name,
+		Doc:      spec.Doc,
+		Identity: "time_tracker",
+		NewOptions: func() any {
+			o := NewOptions(spec.BaseURL)
+			if spec.Deadline > 0 {
+				o.Deadline = spec.Deadline
+			}
+			return o
+		},
 		Open: func(opts any, env connectors.Env) (connectors.Source, error) {
 			o, ok := opts.(*Options)
 			if !ok {

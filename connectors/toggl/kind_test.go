@@ -3,6 +3,7 @@ package toggl_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/timetrack"
@@ -18,6 +19,10 @@ func TestKind(t *testing.T) {
 	o := k.NewOptions().(*timetrack.Options)
 	if o.BaseURL != toggl.DefaultBaseURL {
 		t.Errorf("default base_url %q", o.BaseURL)
+	}
+	// The deadline's doc says toggl's default outlasts an hour's quota.
+	if o.Deadline != 2*time.Hour || o.RequestTimeout != connectors.DefaultRequestTimeout {
+		t.Errorf("default deadline %s, request_timeout %s", o.Deadline, o.RequestTimeout)
 	}
 	o.Token = "secret-token-value"
 	if _, err := k.Open(o, connectors.Env{}); err == nil || !strings.Contains(err.Error(), "account") || strings.Contains(err.Error(), o.Token) {

@@ -72,6 +72,7 @@ func TestSyncIntoStore(t *testing.T) {
 			tr := w.tracker(t, w.fake.Token())
 			opts := timetrack.NewOptions(w.fake.BaseURL())
 			opts.BackfillMonths, opts.ReconcileMonths, opts.BatchSize = 2, 2, 100
+			opts.Deadline = 24 * time.Hour // a quota of 4 an hour: hours of waiting, all of it virtual
 			src := timetrack.NewSource(tr, *opts, connectors.Env{Now: w.clock.Now})
 			sync := func() engine.Result { t.Helper(); return timetracktest.Sync(t, st, l.Config, info, src) }
 			// The window ends a day after today, for members ahead of UTC.

@@ -28,7 +28,11 @@ const (
 	// QuotaWait is how long a 402 is waited out when it does not say when
 	// the quota resets.
 	QuotaWait = 5 * time.Minute
-	maxPages  = 100000
+	// DefaultDeadline is the source's default deadline: longer than
+	// connectors.DefaultDeadline, so that a sync outlasts the hour until
+	// a spent quota resets.
+	DefaultDeadline = 2 * time.Hour
+	maxPages        = 100000
 )
 
 // Kind is the registry entry of the Toggl Track source.
@@ -38,8 +42,10 @@ func Kind() connectors.Kind {
 		Doc:     "Toggl Track time entries of a whole workspace (Reports API v3; account is the workspace id)",
 		BaseURL: DefaultBaseURL,
 		EnvHint: EnvHint,
+		// A spent hourly quota is waited out once within a sync.
+		Deadline: DefaultDeadline,
 		Open: func(o *timetrack.Options, token string, env connectors.Env) (timetrack.Tracker, error) {
-			return New(Config{BaseURL: o.BaseURL, Token: token, Workspace: o.Account, HTTPClient: env.HTTPClient, Log: env.Logger})
+			return New(Config{BaseURL: o.BaseURL, Token: token, Workspace: o.Account, HTTPClient: env.HTTPClient, Log: env.Logger, Timeout: o.RequestTimeout})
 		},
 	})
 }
@@ -52,6 +58,9 @@ type Config struct {
 	HTTPClient *http.Client
 	Clock      vclock.Clock
 	Log        *slog.Logger
+	// Timeout bounds one attempt (the source's request_timeout; default
+	// connectors.DefaultRequestTimeout).
+	Timeout time.Duration
 }
 
 // Tracker reads one Toggl Track workspace.
@@ -81,7 +90,7 @@ func New(cfg Config) (*Tracker, error) {
 		// Toggl asks for about one request per second; the hourly quota
 		// is the real bound and answers 402.
 		Max: 1, Interval: time.Second,
-		Throttled: quotaSpent, Log: cfg.Log,
+		Throttled: quotaSpent, Log: cfg.Log, Timeout: cfg.Timeout,
 	}}, nil
 }
 

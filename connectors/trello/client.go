@@ -44,7 +44,11 @@ import (
 // *WriteError saying whether the request may have reached Trello, and the
 // caller (the push side, which marks what it writes) decides. A 429 is
 // retried for both, after the window it names has passed: Trello refused
-// the request, so it did nothing.
+// the request, so it did nothing. Within a pull (connectors.WithDeadline)
+// that goes on until the pull's deadline; elsewhere (a push, a check) the
+// request gives up after a few with a *connectors.RateLimitError for its
+// caller to schedule. An attempt without an answer within Timeout (the
+// source's request_timeout) is tried once more only.
 //
 // Errors never hold the key or the token, and the client logs neither.
 type Client struct {
@@ -87,7 +91,8 @@ type ClientOptions struct {
 	Clock Clock
 	// Logger receives retries and rate-limit waits (discarded when nil).
 	Logger *slog.Logger
-	// Timeout bounds each attempt, the body read included (30 s when 0).
+	// Timeout bounds each attempt, the body read included (the source's
+	// request_timeout; 30 s when 0).
 	Timeout time.Duration
 	// MaxAttempts bounds the attempts of a read (5 when 0).
 	MaxAttempts int
@@ -165,12 +170,13 @@ type APIError struct {
 	Method, Path string
 	Status       int
 	// Message is the body's text (Trello's error bodies are mostly plain
-	// text), or the error and message of a JSON body, cut to 200 bytes.
+	// text), or the error and message of a JSON body, on one line cut to
+	// connectors.BodyExcerpt characters.
 	Message string
 }
 
 func (e *APIError) Error() string {
-	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.Path, e.Status, http.StatusText(e.Status), e.Message)
+	return connectors.HTTPFailure(e.Method, e.Path, e.Status, e.Message)
 }
 
 // NotFoundError says Trello does not have what Path names, or no longer:
@@ -231,12 +237,10 @@ type request struct {
 	routes int // routes carried by a /1/batch request
 }
 
+// display is the request's path for errors and logs, without the query:
+// a /batch carries up to ten URLs in it (the debug log has them).
 func (r request) display() string {
-	p := "/" + strings.Join(r.path, "/")
-	if len(r.query) > 0 {
-		p += "?" + r.query.Encode()
-	}
-	return p
+	return "/" + strings.Join(r.path, "/")
 }
 
 // outcome is one attempt's result.
@@ -257,20 +261,26 @@ const maxBody = 256 << 20
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	read := r.method == http.MethodGet
 	where := r.display()
-	n429 := 0
+	n429, timeouts := 0, 0
 	for attempt := 1; ; attempt++ {
 		tk, err := c.budget.acquire(ctx, c.tokenID, r.routes)
 		if err != nil {
-			return c.fail(r, where, false, fmt.Errorf("waiting for rate-limit budget: %w", err))
+			return c.fail(r, where, false, fmt.Errorf("waiting for rate-limit budget: %w", connectors.TimedOut(ctx, err)))
 		}
 		o := c.attempt(ctx, r, tk)
 		if err := ctx.Err(); err != nil {
-			return c.fail(r, where, o.wrote, err)
+			return c.fail(r, where, o.wrote, connectors.TimedOut(ctx, err))
+		}
+		if o.status != 0 && (o.status < 200 || o.status >= 300) {
+			connectors.LogFailure(ctx, c.log, r.method, c.redact(c.url(r).String()), o.status, []byte(c.redact(string(o.body))))
 		}
 		var retryErr error
 		switch {
 		case o.err != nil:
 			retryErr = o.err
+			if _, ok := errors.AsType[*connectors.TimeoutError](o.err); ok {
+				timeouts++
+			}
 		case o.status >= 200 && o.status < 300:
 			if out == nil {
 				return nil
@@ -288,10 +298,16 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			_ = json.Unmarshal(o.body, &body)
 			wait, giveUp := c.budget.refused(c.tokenID, body.Error)
 			n429++
-			if giveUp || n429 > 3 {
-				return &connectors.RateLimitError{RetryAfter: wait, Err: apiErr}
+			rl := &connectors.RateLimitError{RetryAfter: wait, Err: apiErr}
+			// A pull waits out every window until its deadline; a push
+			// or a check hands the wait to its caller after a few.
+			if err := connectors.WaitPasses(ctx, c.clock.Now().Add(wait), rl); err != nil {
+				return err
 			}
-			c.log.Warn("trello rate limit hit, waiting for the next window", "error", apiErr, "duration_ms", wait.Milliseconds())
+			if !connectors.HasDeadline(ctx) && (giveUp || n429 > 3) {
+				return rl
+			}
+			c.log.Warn("trello rate limit hit, waiting for the next window", "error", apiErr.Error(), "duration_ms", wait.Milliseconds())
 			attempt-- // a refused request costs no attempt
 			continue
 		case o.status == http.StatusUnauthorized:
@@ -308,13 +324,17 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			// may have done it.
 			return c.fail(r, where, o.wrote || o.status != 0, retryErr)
 		}
-		if attempt >= c.attempts {
+		// A server that hangs once mostly hangs again: one more try.
+		if attempt >= c.attempts || timeouts >= 2 {
 			return fmt.Errorf("%s %s: giving up after %d attempts: %w", r.method, where, attempt, retryErr)
 		}
 		wait := c.backoff(attempt)
-		c.log.Warn("trello read failed, retrying", "error", retryErr, "duration_ms", wait.Milliseconds())
+		if err := connectors.WaitPasses(ctx, c.clock.Now().Add(wait), fmt.Errorf("%s %s: giving up after %d attempts: %w", r.method, where, attempt, retryErr)); err != nil {
+			return err
+		}
+		c.log.Warn("trello read failed, retrying", "error", connectors.Line(retryErr.Error()), "duration_ms", wait.Milliseconds())
 		if err := c.clock.SleepUntil(ctx, c.clock.Now().Add(wait)); err != nil {
-			return fmt.Errorf("%s %s: %w (after %v)", r.method, where, err, retryErr)
+			return fmt.Errorf("%s %s: %w (after %v)", r.method, where, connectors.TimedOut(ctx, err), retryErr)
 		}
 	}
 }
@@ -332,14 +352,9 @@ func (c *Client) fail(r request, where string, reached bool, err error) error {
 func (c *Client) attempt(ctx context.Context, r request, tk *ticket) (o outcome) {
 	var header http.Header
 	defer func() { tk.finish(header) }()
-	actx, cancel := context.WithTimeout(ctx, c.timeout)
+	actx, cancel := connectors.WithRequestTimeout(ctx, c.timeout)
 	defer cancel()
-	segs := make([]string, len(r.path))
-	for i, p := range r.path {
-		segs[i] = url.PathEscape(p)
-	}
-	u := c.base.JoinPath(segs...)
-	u.RawQuery = r.query.Encode()
+	u := c.url(r)
 	var body io.Reader
 	if r.form != nil {
 		body = strings.NewReader(r.form.Encode())
@@ -364,7 +379,7 @@ func (c *Client) attempt(ctx context.Context, r request, tk *ticket) (o outcome)
 	c.requests.Add(1)
 	resp, err := c.httpc.Do(req)
 	if err != nil {
-		return outcome{err: c.transportError(err), wrote: wrote.Load()}
+		return outcome{err: c.transportError(connectors.TimedOut(actx, err)), wrote: wrote.Load()}
 	}
 	defer resp.Body.Close()
 	header = resp.Header
@@ -372,11 +387,22 @@ func (c *Client) attempt(ctx context.Context, r request, tk *ticket) (o outcome)
 	o.body, err = io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
 	switch {
 	case err != nil:
-		o.err = fmt.Errorf("reading %d response: %w", resp.StatusCode, c.transportError(err))
+		o.err = fmt.Errorf("reading %d response: %w", resp.StatusCode, c.transportError(connectors.TimedOut(actx, err)))
 	case len(o.body) > maxBody:
 		o.err = fmt.Errorf("response larger than %d bytes", maxBody)
 	}
 	return o
+}
+
+// url is where r goes.
+func (c *Client) url(r request) *url.URL {
+	segs := make([]string, len(r.path))
+	for i, p := range r.path {
+		segs[i] = url.PathEscape(p)
+	}
+	u := c.base.JoinPath(segs...)
+	u.RawQuery = r.query.Encode()
+	return u
 }
 
 // transportError drops the URL a *url.Error carries (it holds no
@@ -413,10 +439,7 @@ func (c *Client) message(o outcome) string {
 	if json.Unmarshal(o.body, &j) == nil && (j.Error != "" || j.Message != "") {
 		msg = strings.TrimPrefix(j.Error+": "+j.Message, ": ")
 	}
-	if len(msg) > 200 {
-		msg = msg[:200] + "…"
-	}
-	return c.redact(msg)
+	return c.redact(connectors.Excerpt(msg, connectors.BodyExcerpt))
 }
 
 func (c *Client) apiError(r request, where string, o outcome) *APIError {

@@ -545,3 +545,76 @@ func TestNewClientOptions(t *testing.T) {
 		t.Errorf("clients of one key must share the process budget: %v", err)
 	}
 }
+
+// A pull (a context from connectors.WithDeadline) waits out a storm of
+// 429s window after window until its deadline, never a fixed count of
+// them, and then says the deadline ended it.
+func TestClientStormInAPullLastsUntilTheDeadline(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	b, _ := e.board(t)
+	e.fake.Arm(trellofake.Fault{Kind: trellofake.FaultRateLimited, Times: -1})
+	start := e.clock.Now()
+	ctx, cancel := connectors.WithDeadline(context.Background(), start, 5*time.Minute)
+	defer cancel()
+	_, err := e.client.Lists(ctx, b.ID)
+	var te *connectors.TimeoutError
+	var rl *connectors.RateLimitError
+	if !errors.As(err, &te) || te.Limit != connectors.LimitDeadline || !errors.As(err, &rl) {
+		t.Fatalf("got %v, want the deadline wrapping the rate limit", err)
+	}
+	if !strings.Contains(err.Error(), ": source deadline 5m reached: rate limited, retry after 10s: GET /boards/"+b.ID+"/lists: 429 Too Many Requests: API_TOKEN_LIMIT_EXCEEDED") {
+		t.Errorf("error %q", err)
+	}
+	if n := e.fake.TooMany(); n < 20 {
+		t.Errorf("%d 429s waited out in 5 minutes of 10 s windows, want about 30", n)
+	}
+	if waited := e.clock.Now().Sub(start); waited < 4*time.Minute || waited > 5*time.Minute {
+		t.Errorf("waited %v, want nearly the 5m deadline and not past it", waited)
+	}
+}
+
+// A server that takes a read and never answers costs two attempts, and
+// the error names the request_timeout.
+func TestClientHangIsTriedTwice(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{timeout: 50 * time.Millisecond})
+	b, _ := e.board(t)
+	e.fake.Arm(trellofake.Fault{Kind: trellofake.FaultHang, Times: -1})
+	_, err := e.client.Lists(context.Background(), b.ID)
+	var te *connectors.TimeoutError
+	if !errors.As(err, &te) || te.Limit != connectors.LimitRequestTimeout {
+		t.Fatalf("got %v, want the request timeout", err)
+	}
+	if want := "reading lists of board " + b.ID + ": GET /boards/" + b.ID + "/lists: giving up after 2 attempts: no answer within request_timeout 50ms"; err.Error() != want {
+		t.Errorf("error %q\nwant  %q", err, want)
+	}
+	if e.fake.Total() != 2 {
+		t.Errorf("%d requests, want 2", e.fake.Total())
+	}
+}
+
+// A failing /batch is one short line: the path without its list of URLs
+// and an excerpt of the gateway's page; the debug log has both whole.
+func TestClientBatchErrorIsOneLine(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	b, _ := e.board(t)
+	e.fake.Arm(trellofake.Fault{Kind: trellofake.FaultStatus, Status: 502, Route: "/1/batch", Times: -1})
+	var urls []string
+	for range 10 {
+		urls = append(urls, BatchURL(url.Values{"filter": {"all"}, "fields": {"name,idList,closed,dateLastActivity"}}, "boards", b.ID, "cards"))
+	}
+	_, err := e.client.Batch(context.Background(), urls)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	line := err.Error()
+	if !strings.HasPrefix(line, "batch of 10 routes: GET /batch: giving up after 5 attempts: GET /batch: 502 Bad Gateway: <html> <head><title>502 Bad Gateway</title>") ||
+		strings.Contains(line, "urls=") || strings.Contains(line, "\n") || len([]rune(line)) > connectors.MaxLine {
+		t.Errorf("error line (%d characters): %q", len([]rune(line)), line)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, "level=DEBUG msg=\"request failed\" method=GET url=") || !strings.Contains(logs, "urls=") {
+		t.Errorf("the debug log lacks the whole URL:\n%s", logs)
+	}
+}

@@ -67,7 +67,8 @@ func NewSource(opts APIOptions, env connectors.Env, client *Client) (*Source, er
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", KindName, err)
 		}
-		client, err = NewClient(ClientOptions{BaseURL: opts.BaseURL, HTTPClient: env.HTTPClient, Key: key, Token: token, Logger: env.Logger})
+		client, err = NewClient(ClientOptions{BaseURL: opts.BaseURL, HTTPClient: env.HTTPClient, Key: key, Token: token, Logger: env.Logger,
+			Timeout: opts.RequestTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("opening %s: %w", KindName, err)
 		}
@@ -224,8 +225,16 @@ type pull struct {
 	causes    []error
 }
 
-// Pull emits what changed on the selected boards since cursor.
+// Pull emits what changed on the selected boards since cursor, until the
+// deadline option; the boards stored by then stay.
 func (s *Source) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	// The client waits on its clock, so the deadline is on that clock.
+	ctx, cancel := connectors.WithDeadline(ctx, s.client.clock.Now(), s.opts.Deadline)
+	defer cancel()
+	return connectors.DeadlineReached(ctx, s.pull(ctx, cursor, emit))
+}
+
+func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit) error {
 	cur, err := parseCursor(cursor)
 	if err != nil {
 		// A cursor this version cannot read costs a backfill, not a stuck

@@ -85,10 +85,11 @@ func TestPullFaults(t *testing.T) {
 			func(err error) bool { return err == nil }},
 		{"truncated batch retried", trellofake.Fault{Kind: trellofake.FaultTruncate, Route: "/1/batch", Times: 1},
 			func(err error) bool { return err == nil }},
-		{"429 storm", trellofake.Fault{Kind: trellofake.FaultRateLimited, Route: "/1/boards/*/actions", Times: -1},
+		{"429 storm until the deadline", trellofake.Fault{Kind: trellofake.FaultRateLimited, Route: "/1/boards/*/actions", Times: -1},
 			func(err error) bool {
 				var rl *connectors.RateLimitError
-				return errors.As(err, &rl)
+				var te *connectors.TimeoutError
+				return errors.As(err, &rl) && errors.As(err, &te) && te.Limit == connectors.LimitDeadline
 			}},
 		{"401 mid-board", trellofake.Fault{Kind: trellofake.FaultUnauthorized, Route: "/1/boards/*/actions", Times: 1},
 			func(err error) bool { return errors.Is(err, connectors.ErrUnauthorized) }},

@@ -28,8 +28,9 @@ type Limits struct {
 	// Interval is the length of both windows.
 	Interval time.Duration
 	// Max429 is how many 429s the budget takes within one Interval before
-	// requests give up with a *connectors.RateLimitError instead of
-	// waiting again: Trello locks a key out for the rest of the window
+	// requests outside a pull (a push, a check) give up with a
+	// *connectors.RateLimitError instead of waiting again (a pull waits
+	// until its deadline): Trello locks a key out for the rest of the window
 	// after 200, and a client that keeps tripping the limit is wrong about
 	// the budget (another process shares it) and should back off whole.
 	Max429 int

@@ -38,6 +38,9 @@ type APIOptions struct {
 	Concurrency     int           `yaml:"concurrency" doc:"boards pulled at once, sharing one rate-limit budget (default 4)"`
 	BaseURL         string        `yaml:"base_url" doc:"API root (default https://api.trello.com/1); for tests"`
 	BatchSize       int           `yaml:"batch_size" doc:"most records in one stored batch (default 2000)"`
+
+	Deadline       time.Duration `yaml:"deadline" doc:"longest one sync of this source may take, rate-limit waits included; what was stored by then stays (default 30m)"`
+	RequestTimeout time.Duration `yaml:"request_timeout" doc:"longest wait for one answer; a request without one is tried once more (default 30s)"`
 }
 
 // DefaultOptions returns the options a config's block is decoded into.
@@ -48,6 +51,8 @@ func DefaultOptions() *APIOptions {
 		Concurrency:     DefaultConcurrency,
 		BaseURL:         DefaultBaseURL,
 		BatchSize:       DefaultBatchSize,
+		Deadline:        connectors.DefaultDeadline,
+		RequestTimeout:  connectors.DefaultRequestTimeout,
 	}
 }
 
@@ -112,6 +117,9 @@ func (o *APIOptions) check() (*regexp.Regexp, error) {
 	}
 	if o.BatchSize <= 0 {
 		return nil, fmt.Errorf("batch_size must be positive, got %d", o.BatchSize)
+	}
+	if err := connectors.CheckLimits(o.Deadline, o.RequestTimeout); err != nil {
+		return nil, err
 	}
 	if o.BaseURL == "" {
 		o.BaseURL = DefaultBaseURL

@@ -2,7 +2,8 @@
 // each fake is only what its API is: a Host (an httptest server whose Close
 // also frees the requests a fault holds), a request Log that records the
 // status each answer got, armed Faults (5xx, hangs, truncated bodies, 401,
-// 404, 429 and kinds a fake adds), a sliding-window rate limit, and the
+// 404, 429 and kinds a fake adds; ParseFault reads them as the cmd/*fake
+// commands' -fault flag spells them), a sliding-window rate limit, and the
 // Hook through which a test changes the world between two pages.
 //
 // What goes on the wire (routes, bodies, headers, error texts) stays each

@@ -17,6 +17,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -349,10 +350,21 @@ func (e *Engine) finish(ctx context.Context, r *run) Result {
 		_ = e.Store.SetAttention(fctx, res.SourceID, "")
 	}
 	if err := e.Store.FinishRun(fctx, res.RunID, store.RunResult{Batches: res.Batches, Received: res.Received,
-		Written: mergeCounts(res.Written, res.Deleted), Problems: res.Problems, Input: res.Input, Err: res.Err}); err != nil && res.Err == nil {
+		Written: mergeCounts(res.Written, res.Deleted), Problems: res.Problems, Input: res.Input, Err: runError(res.Err)}); err != nil && res.Err == nil {
 		res.Err = err
 	}
 	return res
+}
+
+// runError is a run's error as sync_runs keeps it: one line of at most
+// connectors.MaxLine characters (a panic's first line, without its
+// stack). The Result keeps the whole error.
+func runError(err error) error {
+	if err == nil {
+		return nil
+	}
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return errors.New(connectors.Line(line))
 }
 
 // writer stores queued batches, of every run, in order on one goroutine.
