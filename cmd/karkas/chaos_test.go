@@ -144,6 +144,7 @@ var chaosScenarios = []chaosScenario{
 	{name: "429 storm", run: rateLimitStorm, network: true},
 	{name: "5xx", run: serverErrors, network: true},
 	{name: "truncated bodies", run: truncatedBodies, network: true},
+	{name: "hanging servers", run: hangingServers, network: true},
 	{name: "echoing servers", run: echoingServers, network: true},
 	{name: "hostile input", run: hostileInput, problems: true},
 }
@@ -193,8 +194,8 @@ func newChaosWorld(t *testing.T, bin, dialect string) *chaosWorld {
 		t.Fatal(err)
 	}
 	cfg := strings.Replace(string(text), "sources:\n", fmt.Sprintf(`sources:
-  - {id: trello-api, kind: trello, options: {key: "${TRELLO_KEY}", token: "${TRELLO_TOKEN}", board_names: ".", base_url: "%s"}}
-  - {id: everhour-api, kind: everhour, options: {token: "${EVERHOUR_TOKEN}", base_url: "%s", backfill_months: 2}}
+  - {id: trello-api, kind: trello, options: {key: "${TRELLO_KEY}", token: "${TRELLO_TOKEN}", board_names: ".", base_url: "%s", request_timeout: 2s, deadline: 5m}}
+  - {id: everhour-api, kind: everhour, options: {token: "${EVERHOUR_TOKEN}", base_url: "%s", backfill_months: 2, request_timeout: 2s, deadline: 5m}}
 `, trello.BaseURL(), everhour.BaseURL()), 1)
 	cfg = strings.Replace(cfg, "  sinks:\n", fmt.Sprintf("  sinks:\n    hook: {kind: webhook, options: {url: \"%s/${HOOK_PATH}\", secret: \"${HOOK_SECRET}\"}}\n", hookSrv.URL), 1)
 	cfg = strings.Replace(cfg, "  defaults:\n", "  defaults:\n    - {policies: [client_contact, response], sink: hook}\n", 1)
@@ -390,6 +391,23 @@ func truncatedBodies(t *testing.T, w *chaosWorld, url string, rng *rand.Rand) []
 	return append(vs, failureLines(out)...)
 }
 
+// hangingServers accept requests and never answer some: each costs the
+// request timeout; a source that meets two in a row fails, saying which
+// limit it hit, and keeps what it stored.
+func hangingServers(t *testing.T, w *chaosWorld, url string, rng *rand.Rand) []string {
+	w.trello.Arm(trellofake.Fault{Kind: fakeapi.Hang, Skip: rng.IntN(6), Times: 1 + rng.IntN(2)})
+	w.everhour.Arm(everhourfake.Fault{Kind: fakeapi.Hang, Skip: rng.IntN(3), Times: 1 + rng.IntN(2)})
+	out, code := w.sync(url, "warn")
+	vs := append(w.leaks(url, out), failureLines(out)...)
+	switch {
+	case code != exitOK && code != exitFailed:
+		vs = append(vs, fmt.Sprintf("hanging servers: exit %d\n%s", code, tail(out)))
+	case code == exitFailed && !strings.Contains(out, "no answer within request_timeout 2s"):
+		vs = append(vs, "a source failed on a hanging server without saying which limit it hit:\n"+tail(out))
+	}
+	return vs
+}
+
 // echoingServers answer with what a debug proxy in front of the API
 // would: the request's credentials, as sent and in base64.
 func echoingServers(t *testing.T, w *chaosWorld, url string, rng *rand.Rand) []string {
@@ -510,8 +528,9 @@ func failureLines(out string) []string {
 	return vs
 }
 
-// maxErrorLine bounds what a failure shows on its line.
-const maxErrorLine = 2000
+// maxErrorLine bounds what a failure shows on its line: "FAILED: " and
+// at most 200 characters of the error.
+const maxErrorLine = 210
 
 // duplicates finds rows and transitions stored twice.
 func (w *chaosWorld) duplicates(t *testing.T, url string) []string {
