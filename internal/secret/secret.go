@@ -175,7 +175,42 @@ func (s *Set) Redact(text string) string {
 		r = s.replacer
 		s.mu.Unlock()
 	}
-	return r.Replace(text)
+	out := r.Replace(text)
+	if strings.Contains(out, "…") {
+		out = s.redactCut(out)
+	}
+	return out
+}
+
+// redactCut redacts the start of a secret that an excerpt cut off with
+// "…" (an error line quotes at most so much of a server's answer).
+func (s *Set) redactCut(text string) string {
+	s.mu.RLock()
+	forms := s.forms
+	s.mu.RUnlock()
+	var b strings.Builder
+	for {
+		i := strings.Index(text, "…")
+		if i < 0 {
+			b.WriteString(text)
+			return b.String()
+		}
+		head := text[:i]
+		cut := 0
+		for _, f := range forms {
+			for k := len(f) - 1; k >= minLen && k > cut; k-- {
+				if strings.HasSuffix(head, f[:k]) {
+					cut = k
+					break
+				}
+			}
+		}
+		if cut > 0 {
+			head = head[:len(head)-cut] + Redacted
+		}
+		b.WriteString(head + "…")
+		text = text[i+len("…"):]
+	}
 }
 
 // Error returns err's text redacted.

@@ -56,6 +56,20 @@ func TestRedactEchoedForms(t *testing.T) {
 	}
 }
 
+// An error line quotes a server's answer up to a length: a secret cut
+// there is redacted too, its start not left behind.
+func TestRedactCutSecret(t *testing.T) {
+	s := NewSet()
+	s.Add("tok-0123456789abcdef")
+	got := s.Redact("400 Bad Request: you sent token=tok-0123456… and more: tok-01… tok… x…")
+	if strings.Contains(got, "tok-0") {
+		t.Errorf("got %q", got)
+	}
+	if !strings.Contains(got, "tok…") || !strings.Contains(got, " x…") {
+		t.Errorf("got %q: a cut shorter than 4 characters or not a secret's is kept", got)
+	}
+}
+
 func TestRedactLeavesOtherText(t *testing.T) {
 	s := NewSet()
 	s.Add("abc") // too short to be worth blanking every "abc"
