@@ -2,6 +2,7 @@ package record
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -25,19 +26,6 @@ const (
 // TruncatedNote ends a long text that Cap cut, so that whoever reads it
 // knows it is not whole.
 const TruncatedNote = "\n\n[karkas: text truncated at 1 MiB]"
-
-// CutText returns s cut to at most max bytes on a character boundary, and
-// whether it was cut.
-func CutText(s string, max int) (string, bool) {
-	if len(s) <= max {
-		return s, false
-	}
-	n := max
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n], true
-}
 
 // Cap cuts the text fields of the batch's records that are longer than
 // MaxTextBytes or MaxNameBytes, and returns a warning Problem for each
@@ -100,7 +88,7 @@ type capper struct {
 func (c *capper) name(field string, s *string) {
 	if len(*s) > MaxNameBytes {
 		c.cut = append(c.cut, fmt.Sprintf("%s is %s, over the %s karkas keeps", field, size(len(*s)), size(MaxNameBytes)))
-		*s, _ = CutText(*s, MaxNameBytes)
+		*s = strings.Clone(first(*s, MaxNameBytes))
 	}
 }
 
@@ -122,7 +110,7 @@ func (c *capper) names(field string, list *[]string) {
 			out = append([]string(nil), *list...)
 		}
 		c.cut = append(c.cut, fmt.Sprintf("%s[%d] is %s, over the %s karkas keeps", field, i, size(len(s)), size(MaxNameBytes)))
-		out[i], _ = CutText(s, MaxNameBytes)
+		out[i] = strings.Clone(first(s, MaxNameBytes))
 	}
 	if out != nil {
 		*list = out
@@ -142,13 +130,26 @@ func (c *capper) fields(f map[string]string) bool {
 	return over
 }
 
+// first is s cut to at most max bytes on a character boundary. A cut text is a copy (strings.Clone, or
+// the concatenation with the note), so that the source's whole text can
+// be freed while the record waits to be stored.
+func first(s string, max int) string {
+	if len(s) <= max {
+		return s
+	}
+	n := max
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 // cutText cuts a long text to MaxTextBytes including TruncatedNote.
 func cutText(s string) (string, bool) {
 	if len(s) <= MaxTextBytes {
 		return s, false
 	}
-	s, _ = CutText(s, MaxTextBytes-len(TruncatedNote))
-	return s + TruncatedNote, true
+	return first(s, MaxTextBytes-len(TruncatedNote)) + TruncatedNote, true
 }
 
 // capEach runs f on a copy of each record; when f cut something, the

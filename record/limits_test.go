@@ -63,23 +63,21 @@ func TestCap(t *testing.T) {
 	}
 }
 
-func TestCutText(t *testing.T) {
+func TestFirst(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
 		in   string
 		max  int
 		want string
-		cut  bool
 	}{
-		{"abc", 3, "abc", false},
-		{"abcd", 3, "abc", true},
-		{"aж", 2, "a", true}, // not half of ж
-		{"жж", 3, "ж", true},
-		{"", 0, "", false},
+		{"abc", 3, "abc"},
+		{"abcd", 3, "abc"},
+		{"aж", 2, "a"}, // not half of ж
+		{"жж", 3, "ж"},
+		{"", 0, ""},
 	} {
-		got, cut := CutText(c.in, c.max)
-		if got != c.want || cut != c.cut {
-			t.Errorf("CutText(%q, %d) = %q, %v; want %q, %v", c.in, c.max, got, cut, c.want, c.cut)
+		if got := first(c.in, c.max); got != c.want {
+			t.Errorf("first(%q, %d) = %q, want %q", c.in, c.max, got, c.want)
 		}
 	}
 }
