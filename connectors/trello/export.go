@@ -606,7 +606,12 @@ func scanBoard(r io.Reader, maxElement int) (*boardScan, error) {
 		switch {
 		case err != nil:
 			return nil, err
-		case field == nil: // a field karkas does not use (pluginData, memberships)
+		case field == nil && !over && !json.Valid(raw):
+			// A field karkas does not use (prefs, pluginData) is still
+			// checked, as encoding/json checked the whole file.
+			var v any
+			return nil, decodeAt(raw, start, &v)
+		case field == nil:
 			continue
 		case over:
 			sc.problems = append(sc.problems, record.Problem{Where: "#" + key, Message: "board field " + key + sc.tooBig(js.off-start)})

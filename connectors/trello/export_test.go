@@ -382,6 +382,7 @@ func TestExportBrokenFile(t *testing.T) {
 		{name: "array", content: `[{"id":"x"}]`, message: `expected "{"`},
 		{name: "no board id", content: `{"name":"x","cards":[]}`, message: "no board id"},
 		{name: "cards not an array", content: `{"id":"65b000000000000000000b07","cards":{}}`, message: "cards is not an array"},
+		{name: "broken unused field", content: `{"id":"65b000000000000000000b07","prefs":{"a":[}}`, message: "invalid character '}'"},
 		{name: "two objects", content: `{"id":"65b000000000000000000b07"}{"id":"65b000000000000000000b08"}`, message: "data after the board object"},
 	}
 	for _, tt := range tests {
