@@ -91,7 +91,20 @@ type Decoder struct {
 	// Nodes records the value node of every path decoded, so that checks
 	// made after decoding can point at the right line and column.
 	Nodes map[string]*yaml.Node
+
+	// aliased counts the nodes decoded through an alias; inAlias holds
+	// the aliases being decoded, to refuse one that contains itself.
+	aliased int
+	inAlias map[*yaml.Node]bool
 }
+
+// MaxAliasedNodes bounds the nodes Decode reaches through YAML aliases. A
+// node tree shares an anchored node among its aliases, so yaml.v3's own
+// guard against alias bombs (which counts the values it decodes) never
+// sees it; this walker expands every alias, and ten anchors of ten
+// aliases each would make it decode 10^10 nodes. Real configs alias a
+// calendar or a policy block a few times.
+const MaxAliasedNodes = 100_000
 
 // At returns the node decoded at path, or a node at 1:1 when unknown.
 func (d *Decoder) At(path string) *yaml.Node {
@@ -142,7 +155,20 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value, path string, fi fieldInf
 		n = n.Content[0]
 	}
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		if !d.enterAlias(n, path) {
+			return
+		}
+		defer delete(d.inAlias, n.Alias)
 		n = n.Alias
+	}
+	if len(d.inAlias) > 0 {
+		d.aliased++
+		if d.aliased == MaxAliasedNodes+1 {
+			d.errorf(n, path, "aliases expand to more than %d values; not decoded further (an alias bomb?)", MaxAliasedNodes)
+		}
+		if d.aliased > MaxAliasedNodes {
+			return
+		}
 	}
 	if d.Nodes == nil {
 		d.Nodes = map[string]*yaml.Node{}
@@ -216,6 +242,24 @@ func describe(n *yaml.Node) string {
 		return fmt.Sprintf("%q", n.Value)
 	}
 	return "something else"
+}
+
+// enterAlias reports whether alias n may be decoded: not when its anchor
+// is already being decoded (an alias inside its own anchor, which would
+// recurse for ever) nor when aliases have expanded too far already.
+func (d *Decoder) enterAlias(n *yaml.Node, path string) bool {
+	if d.aliased > MaxAliasedNodes {
+		return false
+	}
+	if d.inAlias[n.Alias] {
+		d.errorf(n, path, "alias *%s is inside its own anchor", n.Value)
+		return false
+	}
+	if d.inAlias == nil {
+		d.inAlias = map[*yaml.Node]bool{}
+	}
+	d.inAlias[n.Alias] = true
+	return true
 }
 
 func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {

@@ -50,14 +50,42 @@ type Loaded struct {
 	Warnings Problems
 }
 
+// MaxConfigBytes caps the config file Load reads. A real karkas.yaml is a
+// few kilobytes (two hundred clients fit in 300 KB); yaml.v3 holds the node
+// tree of dense YAML at about seventy times the file's size, so the cap
+// keeps a config under 150 MB of memory, and a runaway file (a generated
+// one, /dev/zero) is refused before it costs gigabytes.
+const MaxConfigBytes = 2 << 20
+
 // Load reads, expands and validates the config at path. The error is a
 // Problems value listing every error found; warnings come back in Loaded.
+// A file over MaxConfigBytes is an error naming it, read no further.
 func Load(path string, opts LoadOptions) (*Loaded, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data, opts)
+}
+
+// ReadConfig reads path whole, up to MaxConfigBytes: the limit holds for
+// what is read, not what the file system says, so that a device or a
+// file still growing is bounded too.
+func ReadConfig(path string) ([]byte, error) {
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading config: %w", err)
 	}
-	return Parse(path, data, opts)
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxConfigBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading config %s: %w", path, err)
+	}
+	if int64(len(data)) > MaxConfigBytes {
+		return nil, fmt.Errorf("reading config %s: larger than %d MiB (%d bytes), the most karkas reads of a config; is it the right file?",
+			path, MaxConfigBytes>>20, MaxConfigBytes)
+	}
+	return data, nil
 }
 
 // Parse is Load on bytes already read; path names them in problems and

@@ -1,9 +1,15 @@
 package mapping
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"gopkg.in/yaml.v3"
 )
 
 const base = `agency:
@@ -308,5 +314,64 @@ func TestParseInterval(t *testing.T) {
 		if (err != nil) != c.bad || (!c.bad && (from != c.from || to != c.to)) {
 			t.Errorf("ParseInterval(%q) = %d, %d, %v; want %d, %d (bad %v)", c.in, from, to, err, c.from, c.to, c.bad)
 		}
+	}
+}
+
+func TestConfigTooLarge(t *testing.T) {
+	t.Parallel()
+	big := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(big, append([]byte(base), bytes.Repeat([]byte("# padding\n"), MaxConfigBytes/10)...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		big,
+		"/dev/zero", // endless: Load must stop at the cap, not run out of memory
+	} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			t.Parallel()
+			if _, err := os.Stat(path); err != nil {
+				t.Skip(err)
+			}
+			_, err := Load(path, LoadOptions{})
+			want := "reading config " + path + ": larger than 2 MiB"
+			if err == nil || !strings.HasPrefix(err.Error(), want) {
+				t.Fatalf("Load(%s) = %v, want an error starting %q", path, err, want)
+			}
+		})
+	}
+}
+
+// tree nests without end, as no config type does, so that aliases can
+// expand in it as far as a bomb wants.
+type tree struct {
+	Kids []tree `yaml:"kids"`
+}
+
+func TestAliasBomb(t *testing.T) {
+	t.Parallel()
+	// Each anchor is ten aliases of the one before: the last expands to a
+	// million nodes, ten times MaxAliasedNodes, in a file of 400 bytes.
+	var b strings.Builder
+	b.WriteString("kids:\n  - &a0 {kids: []}\n")
+	for i := 1; i <= 6; i++ {
+		fmt.Fprintf(&b, "  - &a%d {kids: [%s]}\n", i, strings.TrimSuffix(strings.Repeat(fmt.Sprintf("*a%d, ", i-1), 10), ", "))
+	}
+	for _, c := range []struct{ name, doc, want string }{
+		{"bomb", b.String(), "aliases expand to more than 100000 values"},
+		{"cycle", "kids: &a [{kids: *a}]\n", "alias *a is inside its own anchor"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			var root yaml.Node
+			if err := yaml.Unmarshal([]byte(c.doc), &root); err != nil {
+				t.Fatal(err)
+			}
+			d := &Decoder{File: "bomb.yaml"}
+			var v tree
+			d.Decode(&root, &v, "")
+			if len(d.Problems) != 1 || !strings.Contains(d.Problems[0].Message, c.want) {
+				t.Fatalf("problems %v, want one saying %q", d.Problems, c.want)
+			}
+		})
 	}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	gslug "github.com/gosimple/slug"
 	"io"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -333,7 +332,7 @@ type positions struct{ root *yaml.Node }
 
 func newPositions(path string) positions {
 	var doc yaml.Node
-	data, err := os.ReadFile(path)
+	data, err := mapping.ReadConfig(path)
 	if err != nil || yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
 		return positions{}
 	}

@@ -3,7 +3,9 @@ package email
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +145,65 @@ func TestMboxReaderFixtures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// lineSource yields n lines of text without holding them.
+type lineSource struct {
+	line []byte
+	n, i int
+	off  int
+}
+
+func (s *lineSource) Read(p []byte) (int, error) {
+	if s.i == s.n {
+		return 0, io.EOF
+	}
+	w := 0
+	for w < len(p) && s.i < s.n {
+		c := copy(p[w:], s.line[s.off:])
+		w += c
+		s.off += c
+		if s.off == len(s.line) {
+			s.off, s.i = 0, s.i+1
+		}
+	}
+	return w, nil
+}
+
+// TestMboxHugeMessage: a message of 64 MiB in an mbox read with a 1 MiB
+// cap is skipped as TooBig without being held, and the message after it
+// is read. Not parallel, so that the allocations it counts are its own.
+func TestMboxHugeMessage(t *testing.T) {
+	const lines = 1 << 20 // of 64 bytes: 64 MiB
+	r := NewMboxReader(io.MultiReader(
+		strings.NewReader("From a@x Mon May 27 09:00:00 2024\nSubject: huge\n\n"),
+		&lineSource{line: []byte(strings.Repeat("y", 63) + "\n"), n: lines},
+		strings.NewReader("\nFrom b@x Tue May 28 10:00:00 2024\nSubject: next\n\nbody\n"),
+	), 1<<20)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	var got []string
+	for {
+		m, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("line %d size %d too big %v raw %q", m.Line, m.Size, m.TooBig, m.Raw))
+	}
+	runtime.ReadMemStats(&after)
+	want := []string{
+		fmt.Sprintf("line 1 size %d too big true raw \"\"", 15+lines*64),
+		fmt.Sprintf("line %d size 20 too big false raw \"Subject: next\\n\\nbody\\n\"", lines+5),
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+		t.Errorf("reading allocated %d bytes; the huge message was held", alloc)
 	}
 }

@@ -156,6 +156,7 @@ func ParseWith(raw []byte, opts ParseOptions) (record.Message, error) {
 	m.Body = t.s
 	if t.cut {
 		m.Body += TruncatedNote
+		warn(fmt.Sprintf("the text is longer than the %d KiB karkas keeps of a message; stored cut", MaxBodyBytes>>10))
 	}
 	m.Attachments = w.attachments
 

@@ -378,9 +378,10 @@ func TestParseCases(t *testing.T) {
 			want: wantMessage{threadKey: "parent@x.example"},
 		},
 		{
-			name: "long body is cut on a character boundary and says so",
-			raw:  head + "Content-Type: text/plain; charset=utf-8\n\n" + long,
-			want: wantMessage{bodyHas: []string{TruncatedNote}},
+			name:  "long body is cut on a character boundary and says so",
+			raw:   head + "Content-Type: text/plain; charset=utf-8\n\n" + long,
+			want:  wantMessage{bodyHas: []string{TruncatedNote}},
+			warns: true,
 		},
 		{
 			name:  "unknown charset is kept and warned about",

@@ -175,7 +175,8 @@ func newTransport(base http.RoundTripper, tokens []string, clock vclock.Clock, l
 
 // maxBody bounds an answer: a page of 100 issues with long bodies stays
 // far below it.
-const maxBody = 64 << 20
+// A variable so that tests can lower it.
+var maxBody int64 = 64 << 20
 
 // RoundTrip sends req as the type's documentation says.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -311,7 +312,7 @@ func (t *transport) send(ctx context.Context, tk *tokenState, req *http.Request)
 	switch {
 	case err != nil:
 		return nil, nil, fmt.Errorf("reading a %d answer: %w", resp.StatusCode, connectors.TimedOut(actx, err))
-	case len(body) > maxBody:
+	case int64(len(body)) > maxBody:
 		return nil, nil, fmt.Errorf("answer larger than %d bytes", maxBody)
 	}
 	return resp, body, nil

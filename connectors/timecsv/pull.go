@@ -278,7 +278,8 @@ func (s *Source) readFile(r *run, path string) error {
 	if delim == 0 {
 		delim = detectDelimiter(br)
 	}
-	raw := &rawRecords{r: br}
+	guard := &rowGuard{r: br, max: maxRowBytes}
+	raw := &rawRecords{r: guard}
 	cr := newCSVReader(raw, delim)
 	cr.ReuseRecord = true
 
@@ -310,10 +311,19 @@ func (s *Source) readFile(r *run, path string) error {
 		if n%4096 == 0 && r.ctx.Err() != nil {
 			return fmt.Errorf("pulling %s: %w", KindName, r.ctx.Err())
 		}
+		guard.mark = cr.InputOffset()
 		row, err := cr.Read()
 		text := raw.take(cr.InputOffset())
 		if errors.Is(err, io.EOF) {
 			break
+		}
+		if errors.Is(err, errRowTooBig) {
+			// The csv reader cannot skip what it did not read whole; the
+			// rest of the file is not read, and nothing of the source is
+			// deleted on its account.
+			r.complete = false
+			return fr.addProblem(fr.name, fmt.Sprintf("the row at byte %d is longer than %d KiB (an unclosed quote?); it and the rest of the file are not read",
+				guard.mark, maxRowBytes>>10))
 		}
 		if err != nil {
 			if pe := (*csv.ParseError)(nil); errors.As(err, &pe) {
@@ -437,6 +447,36 @@ func (t *rawRecords) take(upTo int64) string {
 	t.buf = append(t.buf[:0], t.buf[n:]...)
 	t.base = upTo
 	return s
+}
+
+// maxRowBytes caps one row of a CSV file. encoding/csv holds a row whole,
+// and with LazyQuotes a stray quote makes the rest of the file one field; a
+// real row is a few hundred bytes, and a note longer than record's
+// MaxTextBytes would be cut anyway. A variable so that tests can lower it.
+var maxRowBytes int64 = 4 << 20
+
+var errRowTooBig = errors.New("row too long")
+
+// rowGuard hands the csv reader no more than maxRowBytes past the start of
+// the row it is reading (mark, the reader's InputOffset before the row),
+// so that a runaway row ends in errRowTooBig instead of filling memory.
+type rowGuard struct {
+	r         io.Reader
+	off, mark int64
+	max       int64
+}
+
+func (g *rowGuard) Read(p []byte) (int, error) {
+	left := g.mark + g.max - g.off
+	if left <= 0 {
+		return 0, errRowTooBig
+	}
+	if int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := g.r.Read(p)
+	g.off += int64(n)
+	return n, err
 }
 
 // readRow turns one row into an entry or a problem.

@@ -703,3 +703,32 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// TestPullRowTooLong: a stray quote that would make the rest of a file one
+// field stops the file at a row of maxRowBytes, with a problem, and what
+// was read before is kept but deletes nothing. Not parallel: it lowers
+// maxRowBytes.
+func TestPullRowTooLong(t *testing.T) {
+	defer func(n int64) { maxRowBytes = n }(maxRowBytes)
+	maxRowBytes = 64 << 10
+	rows := strings.SplitAfter(ruHours, "\n")
+	data := rows[0] + rows[1] + "06.03.2024;Анна Петрова;;ООО «Ромашка»;Сайт;;;;\"never closed " +
+		strings.Repeat("текст без конца\n", 8<<10) + rows[2]
+	dir := t.TempDir()
+	writeFile(t, dir, "hours.csv", []byte(data))
+	o := options("hours.csv")
+	o.Columns = ruColumns
+	bs := mustPull(t, o, dir, "")
+	ps := problemsOf(bs)
+	at := len(rows[0]) + len(rows[1])
+	if len(ps) != 1 || ps[0].Where != "hours.csv" ||
+		ps[0].Message != fmt.Sprintf("the row at byte %d is longer than 64 KiB (an unclosed quote?); it and the rest of the file are not read", at) {
+		t.Errorf("problems %+v", ps)
+	}
+	if es := entriesOf(bs); len(es) != 1 || es[0].Note != "Правки по баннеру" {
+		t.Errorf("entries %s, want the row before", dump(es))
+	}
+	if last := bs[len(bs)-1]; last.EndOfSnapshot {
+		t.Error("a file not read to its end ended the snapshot")
+	}
+}

@@ -141,7 +141,8 @@ func (c *HTTP) pace(ctx context.Context) error {
 }
 
 // maxBody bounds a response body.
-const maxBody = 64 << 20
+// A variable so that tests can lower it.
+var maxBody int64 = 64 << 20
 
 // Get reads path (joined to Base) with query q and decodes the JSON answer
 // into out; it returns the answer's headers (for paging by header).
@@ -356,7 +357,7 @@ func (c *HTTP) once(ctx context.Context, method, u string, payload []byte) (int,
 	if err != nil {
 		return 0, nil, nil, fmt.Errorf("reading the answer: %w", connectors.TimedOut(actx, err))
 	}
-	if len(body) > maxBody {
+	if int64(len(body)) > maxBody {
 		return 0, nil, nil, fmt.Errorf("answer larger than %d bytes", maxBody)
 	}
 	return resp.StatusCode, resp.Header, body, nil

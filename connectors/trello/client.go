@@ -254,7 +254,8 @@ type outcome struct {
 
 // maxBody bounds a response body: a board's thousand cards with long
 // descriptions stay far below it.
-const maxBody = 256 << 20
+// A variable so that tests can lower it.
+var maxBody int64 = 256 << 20
 
 // do sends r, retrying as the Client's doc says, and decodes a 2xx body
 // into out (when out is not nil).
@@ -388,7 +389,7 @@ func (c *Client) attempt(ctx context.Context, r request, tk *ticket) (o outcome)
 	switch {
 	case err != nil:
 		o.err = fmt.Errorf("reading %d response: %w", resp.StatusCode, c.transportError(connectors.TimedOut(actx, err)))
-	case len(o.body) > maxBody:
+	case int64(len(o.body)) > maxBody:
 		o.err = fmt.Errorf("response larger than %d bytes", maxBody)
 	}
 	return o

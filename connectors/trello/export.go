@@ -50,6 +50,9 @@ const ExportActionLimit = 1000
 type ExportOptions struct {
 	Files     []string `yaml:"files" doc:"paths or glob patterns of Trello board JSON exports, one board per file; relative to the config file"`
 	BatchSize int      `yaml:"batch_size" doc:"most records in one stored batch (default 2000)"`
+	// MaxElementBytes caps one value of an export (DefaultMaxElementBytes
+	// when 0). Not read from the config: tests lower it.
+	MaxElementBytes int
 }
 
 // ExportKind describes the trello_export source for the registry.
@@ -71,9 +74,10 @@ func ExportKind() connectors.Kind {
 
 // Export is a source that reads Trello board export files.
 type Export struct {
-	patterns  []string
-	baseDir   string
-	batchSize int
+	patterns   []string
+	baseDir    string
+	batchSize  int
+	maxElement int
 }
 
 // NewExport checks opts and returns the source. Relative paths are taken
@@ -86,7 +90,7 @@ func NewExport(opts ExportOptions, env connectors.Env) (*Export, error) {
 	if opts.BatchSize <= 0 {
 		return nil, fmt.Errorf("opening trello_export: batch_size must be positive, got %d", opts.BatchSize)
 	}
-	e := &Export{baseDir: env.BaseDir, batchSize: opts.BatchSize}
+	e := &Export{baseDir: env.BaseDir, batchSize: opts.BatchSize, maxElement: cmp.Or(opts.MaxElementBytes, DefaultMaxElementBytes)}
 	for _, p := range opts.Files {
 		if p == "" {
 			return nil, errors.New("opening trello_export: files: empty path")
@@ -315,14 +319,14 @@ func (e *Export) readBoard(ctx context.Context, path string, w *batcher, st *pul
 	defer f.Close()
 
 	er := &errReader{r: f}
-	sc, err := scanBoard(er)
+	sc, err := scanBoard(er, e.maxElement)
 	if er.err != nil {
 		return false, fmt.Errorf("reading trello export %s: %w", path, er.err)
 	}
 	if err != nil {
 		msg := "not a readable Trello board export: " + err.Error()
-		if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
-			msg += fmt.Sprintf(" (at byte %d)", se.Offset)
+		if se := (*syntaxError)(nil); errors.As(err, &se) {
+			msg += fmt.Sprintf(" (at byte %d)", se.off)
 		}
 		return false, w.problem(ctx, record.Problem{Where: where, Message: msg})
 	}
@@ -457,6 +461,8 @@ type boardScan struct {
 	// unreadable counts the cards and the mapped actions the file holds
 	// that cannot become records (broken fields, no id, a bad date).
 	unreadable int
+	// max is the most bytes of one value read.
+	max int
 }
 
 // cut reports whether the file holds as many actions as an export keeps,
@@ -540,28 +546,36 @@ func (sc *boardScan) cutMessage() string {
 		boardLabel(sc.ix.board.ID, sc.ix.board.Name), why, start)
 }
 
-// scanBoard is the first pass over an export. The file is decoded as a
-// stream of tokens over the top-level object, one array element at a time,
-// never as a whole: a large export then needs memory for the small board
-// index and the offsets of its cards and actions, not twice its size.
-// Cards and actions are decoded here to check them and index them, and are
-// decoded again from their offsets in the second pass, in record order.
+// scanBoard is the first pass over an export. The file is read as a stream
+// over the top-level object, one array element at a time, never as a
+// whole: a large export then needs memory for the small board index and
+// the offsets of its cards and actions, not twice its size. Cards and
+// actions are decoded here to check them and index them, and are decoded
+// again from their offsets in the second pass, in record order. A value
+// over maxElement bytes (a card with a 200 MB description) is read past
+// without being held, and is a Problem.
 //
 // An error means the file is not a board export at all (invalid JSON, not an
 // object, no board id); an element that does not fit its type is a Problem.
-func scanBoard(r io.Reader) (*boardScan, error) {
-	dec := json.NewDecoder(r)
-	sc := &boardScan{ix: newBoardIndex(Board{}), actionIDs: map[string]bool{}, named: map[string]bool{}}
+func scanBoard(r io.Reader, maxElement int) (*boardScan, error) {
+	js := newJSONScan(r)
+	sc := &boardScan{ix: newBoardIndex(Board{}), actionIDs: map[string]bool{}, named: map[string]bool{}, max: maxElement}
 	b := &sc.ix.board
-	if err := expectDelim(dec, '{'); err != nil {
+	if err := js.expect('{', "beginning of value"); err != nil {
 		return nil, err
 	}
-	for dec.More() {
-		tok, err := dec.Token()
+	for first := true; ; first = false {
+		more, err := js.more('}', first)
 		if err != nil {
 			return nil, err
 		}
-		key, _ := tok.(string)
+		if !more {
+			break
+		}
+		key, err := js.key()
+		if err != nil {
+			return nil, err
+		}
 		var field any
 		switch key {
 		case "id":
@@ -583,27 +597,37 @@ func scanBoard(r io.Reader) (*boardScan, error) {
 		case "dateLastActivity":
 			field = &b.DateLastActivity
 		case "lists", "labels", "members", "checklists", "customFields", "cards", "actions":
-			if err := sc.scanArray(dec, key); err != nil {
-				return nil, err
-			}
-			continue
-		default:
-			if err := skipValue(dec); err != nil {
+			if err := sc.scanArray(js, key); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		if err := dec.Decode(field); err != nil {
+		start, raw, over, err := js.value(maxElement)
+		switch {
+		case err != nil:
+			return nil, err
+		case field == nil && !over && !json.Valid(raw):
+			// A field karkas does not use (prefs, pluginData) is still
+			// checked, as encoding/json checked the whole file.
+			var v any
+			return nil, decodeAt(raw, start, &v)
+		case field == nil:
+			continue
+		case over:
+			sc.problems = append(sc.problems, record.Problem{Where: "#" + key, Message: "board field " + key + sc.tooBig(js.off-start)})
+			continue
+		}
+		if err := decodeAt(raw, start, field); err != nil {
 			if !isTypeError(err) {
 				return nil, err
 			}
 			sc.problems = append(sc.problems, record.Problem{Where: "#" + key, Message: "board field " + key + ": " + err.Error()})
 		}
 	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return nil, err
-	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := js.peek(); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return nil, err
+		}
 		return nil, errors.New("data after the board object")
 	}
 	if b.ID == "" {
@@ -612,31 +636,92 @@ func scanBoard(r io.Reader) (*boardScan, error) {
 	return sc, nil
 }
 
+// key reads an object's key and the colon after it. A key too long for
+// any karkas knows comes back empty: its value is then skipped.
+func (s *jsonScan) key() (string, error) {
+	c, err := s.peekIn()
+	if err != nil {
+		return "", err
+	}
+	if c != '"' {
+		return "", s.unexpected(c, "beginning of object key string")
+	}
+	start, raw, over, err := s.value(1 << 10)
+	if err != nil {
+		return "", err
+	}
+	var key string
+	if !over {
+		if err := decodeAt(raw, start, &key); err != nil {
+			return "", err
+		}
+	}
+	return key, s.expect(':', "':' after object key")
+}
+
+// decodeAt decodes the bytes of a value that starts at offset start of the
+// file; a syntax error's offset is made the file's.
+func decodeAt(raw []byte, start int64, v any) error {
+	err := json.Unmarshal(raw, v)
+	if se := (*json.SyntaxError)(nil); errors.As(err, &se) {
+		return &syntaxError{msg: se.Error(), off: start + se.Offset}
+	}
+	return err
+}
+
+// tooBig says why a value of n bytes was skipped, after its name.
+func (sc *boardScan) tooBig(n int64) string {
+	return fmt.Sprintf(" is %d bytes, more than the %d bytes karkas reads of one value of an export; skipped", n, sc.max)
+}
+
 // scanArray reads one of the board's arrays element by element.
-func (sc *boardScan) scanArray(dec *json.Decoder, key string) error {
-	tok, err := dec.Token()
+func (sc *boardScan) scanArray(js *jsonScan, key string) error {
+	c, err := js.peekIn()
 	if err != nil {
 		return err
 	}
-	if tok == nil { // "cards": null
-		return nil
+	if c == 'n' { // "cards": null
+		_, raw, _, err := js.value(4)
+		if err == nil && string(raw) != "null" {
+			err = fmt.Errorf("%s is not an array", key)
+		}
+		return err
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '[' {
+	if c != '[' {
 		return fmt.Errorf("%s is not an array", key)
 	}
-	for i := 0; dec.More(); i++ {
+	js.read()
+	for i, first := 0, true; ; i, first = i+1, false {
+		more, err := js.more(']', first)
+		if err != nil {
+			return err
+		}
+		if !more {
+			return nil
+		}
 		if key == "actions" {
 			sc.allActions++
 		}
-		if err := sc.scanElement(dec, key, i); err != nil {
+		start, raw, over, err := js.value(sc.max)
+		if err != nil {
+			return err
+		}
+		where := fmt.Sprintf("#%s[%d]", key, i)
+		if over {
+			if key == "cards" || key == "actions" {
+				sc.unreadable++
+			}
+			sc.problems = append(sc.problems, record.Problem{Where: where, Message: strings.TrimSuffix(key, "s") + sc.tooBig(js.off-start)})
+			continue
+		}
+		if err := sc.scanElement(raw, key, i, start, js.off); err != nil {
 			var bad badElement
 			if !isTypeError(err) && !errors.As(err, &bad) {
 				return err
 			}
-			sc.problems = append(sc.problems, record.Problem{Where: fmt.Sprintf("#%s[%d]", key, i), Message: err.Error()})
+			sc.problems = append(sc.problems, record.Problem{Where: where, Message: err.Error()})
 		}
 	}
-	return expectDelim(dec, ']')
 }
 
 // badElement is an element that decoded but cannot be used (no id, a bad
@@ -645,10 +730,10 @@ type badElement struct{ err error }
 
 func (b badElement) Error() string { return b.err.Error() }
 
-// scanElement decodes and indexes element i of the array key. A type error
-// or a badElement spoils only this element; any other error is broken JSON.
-func (sc *boardScan) scanElement(dec *json.Decoder, key string, i int) error {
-	start := dec.InputOffset()
+// scanElement decodes and indexes element i of the array key, the bytes
+// raw at [start, end) of the file. A type error or a badElement spoils
+// only this element; any other error is broken JSON.
+func (sc *boardScan) scanElement(raw []byte, key string, i int, start, end int64) error {
 	var use func() error
 	var v any
 	switch key {
@@ -669,14 +754,14 @@ func (sc *boardScan) scanElement(dec *json.Decoder, key string, i int) error {
 		v, use = c, func() error { return sc.ix.addChecklist(*c) }
 	case "cards":
 		c := new(Card)
-		v, use = c, func() error { return sc.addCard(*c, i, start, dec.InputOffset()) }
+		v, use = c, func() error { return sc.addCard(*c, i, start, end) }
 	case "actions":
 		a := new(Action)
-		v, use = a, func() error { return sc.addAction(*a, i, start, dec.InputOffset()) }
+		v, use = a, func() error { return sc.addAction(*a, i, start, end) }
 	default:
-		return skipValue(dec)
+		return nil
 	}
-	if err := dec.Decode(v); err != nil {
+	if err := decodeAt(raw, start, v); err != nil {
 		if key == "cards" || key == "actions" {
 			sc.unreadable++
 		}
@@ -737,39 +822,6 @@ func (sc *boardScan) addAction(a Action, idx int, start, end int64) error {
 func isTypeError(err error) bool {
 	var te *json.UnmarshalTypeError
 	return errors.As(err, &te)
-}
-
-func expectDelim(dec *json.Decoder, want json.Delim) error {
-	tok, err := dec.Token()
-	if err != nil {
-		return err
-	}
-	if d, ok := tok.(json.Delim); !ok || d != want {
-		return fmt.Errorf("expected %q, found %v", want, tok)
-	}
-	return nil
-}
-
-// skipValue reads past one value token by token, so that a large field
-// karkas does not use (pluginData, memberships) is never held whole.
-func skipValue(dec *json.Decoder) error {
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return err
-		}
-		if d, ok := tok.(json.Delim); ok {
-			if d == '{' || d == '[' {
-				depth++
-			} else {
-				depth--
-			}
-		}
-		if depth == 0 {
-			return nil
-		}
-	}
 }
 
 // spanReader decodes elements located by the first pass, reusing one

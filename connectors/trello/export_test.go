@@ -2,11 +2,14 @@ package trello_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -379,6 +382,7 @@ func TestExportBrokenFile(t *testing.T) {
 		{name: "array", content: `[{"id":"x"}]`, message: `expected "{"`},
 		{name: "no board id", content: `{"name":"x","cards":[]}`, message: "no board id"},
 		{name: "cards not an array", content: `{"id":"65b000000000000000000b07","cards":{}}`, message: "cards is not an array"},
+		{name: "broken unused field", content: `{"id":"65b000000000000000000b07","prefs":{"a":[}}`, message: "invalid character '}'"},
 		{name: "two objects", content: `{"id":"65b000000000000000000b07"}{"id":"65b000000000000000000b08"}`, message: "data after the board object"},
 	}
 	for _, tt := range tests {
@@ -673,5 +677,66 @@ func copyFile(t *testing.T, from, to string) {
 	}
 	if err := os.WriteFile(to, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestExportOversizedValue: a card far over the cap on one value is
+// refused as a problem and read past without being held, and the rest of
+// the board is read. Not parallel, so that the allocations it counts are
+// its own.
+func TestExportOversizedValue(t *testing.T) {
+	data, err := os.ReadFile(testdataPath(t, "board.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var board map[string]any
+	if err := json.Unmarshal(data, &board); err != nil {
+		t.Fatal(err)
+	}
+	const huge = 8 << 20
+	cards := board["cards"].([]any)
+	bigID := cards[1].(map[string]any)["id"].(string)
+	cards[1].(map[string]any)["desc"] = strings.Repeat("описание \\\" ", huge/20)
+	board["desc"] = strings.Repeat("x", huge)
+	data, err = json.Marshal(board)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "board.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	src := open(t, trello.ExportOptions{Files: []string{"board.json"}, MaxElementBytes: 64 << 10}, dir)
+
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	m := merged(pull(t, src, ""))
+	runtime.ReadMemStats(&after)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > huge/2 {
+		t.Errorf("the pull allocated %d bytes for a file of two %d-byte values; the values were held", alloc, huge)
+	}
+
+	var ids []string
+	for _, task := range m.Tasks {
+		ids = append(ids, task.ExternalID)
+	}
+	if len(m.Tasks) != len(cards)-1 || slices.Contains(ids, bigID) {
+		t.Errorf("tasks %v; want every card but %s", ids, bigID)
+	}
+	var msgs []string
+	for _, p := range m.Problems {
+		msgs = append(msgs, p.Where+": "+p.Message)
+	}
+	for _, want := range []string{
+		"board.json#desc: board field desc is 8388610 bytes, more than the 65536 bytes karkas reads of one value of an export; skipped",
+		"board.json#cards[1]: card is ",
+	} {
+		if !slices.ContainsFunc(msgs, func(s string) bool { return strings.HasPrefix(s, want) }) {
+			t.Errorf("no problem %q in:\n%s", want, strings.Join(msgs, "\n"))
+		}
+	}
+	if len(m.Containers) != 1 || m.Containers[0].Name == "" {
+		t.Errorf("board: %+v", m.Containers)
 	}
 }

@@ -276,11 +276,14 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 		// the source's own batch.
 		cp := *batch
 		batch = &cp
+		// Text over record's caps is cut before anything reads it (the
+		// fingerprints claimIDs takes, the rows, their hashes).
+		capped := batch.Cap()
 		claimed, err := e.claimIDs(ctx, job.Info.ID, batch)
 		if err != nil {
 			return fmt.Errorf("source %s: %w", job.Info.ID, err)
 		}
-		batch.Problems = append(slices.Clip(batch.Problems), claimed...)
+		batch.Problems = append(append(slices.Clip(batch.Problems), capped...), claimed...)
 		b.now = e.Store.Now()
 		rows := b.build(batch)
 		markSeen(r.seen, rows)

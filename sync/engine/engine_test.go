@@ -476,3 +476,42 @@ func TestAttention(t *testing.T) {
 		t.Errorf("a refused token: err %v, attention %q", res.Err, attention())
 	}
 }
+
+// TestOversizedText: a card with a description far over the cap is
+// stored cut (its row and its raw record), with a warning, and the cards
+// beside it are stored whole.
+func TestOversizedText(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			st := testdb.Open(t, dialect)
+			ctx := context.Background()
+			tasks := cards(3)
+			tasks[1].Description = strings.Repeat("описание ", record.MaxTextBytes/17+1000)
+			res := newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Source: funcSource(func(ctx context.Context, _ string, emit connectors.Emit) error {
+				return emit(ctx, &record.Batch{Tasks: tasks})
+			})})
+			if res.Err != nil || res.Written["tasks"] != 3 || res.Warnings != 1 || res.Problems != 0 {
+				t.Fatalf("run: err %v, written %v, %d warnings, %d refused; want 3 tasks stored and one warning", res.Err, res.Written, res.Warnings, res.Problems)
+			}
+			var desc, raw string
+			if err := st.DB.Get(&desc, "SELECT description FROM tasks WHERE external_id = 'c001'"); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DB.Get(&raw, "SELECT raw FROM tasks WHERE external_id = 'c001'"); err != nil {
+				t.Fatal(err)
+			}
+			if len(desc) > record.MaxTextBytes || !strings.HasSuffix(desc, record.TruncatedNote) || len(raw) > record.MaxTextBytes+4096 {
+				t.Errorf("stored description %d bytes, raw %d; want both cut to %d", len(desc), len(raw), record.MaxTextBytes)
+			}
+			ps, err := st.RecentProblems(ctx, true, 10)
+			if err != nil || len(ps) != 1 || ps[0].Location != "task c001" || !strings.Contains(ps[0].Message, "description is 1.0 MiB, over the 1 MiB karkas keeps") {
+				t.Errorf("warnings stored: %+v (%v)", ps, err)
+			}
+			if tasks[1].Description == desc {
+				t.Error("the source's record was cut in place")
+			}
+		})
+	}
+}
