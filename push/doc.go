@@ -31,12 +31,15 @@
 // # Delivering once
 //
 // A Worker claims one due delivery at a time under a lease
-// (store.ClaimDelivery; FOR UPDATE SKIP LOCKED on PostgreSQL), calls the
-// sink, and records the answer. A worker killed between the sink's answer
-// and the record leaves the row leased; when the lease ends, the row is
-// claimed again and the sink sees the same delivery id, which it
-// recognises (see the sinks package): no second comment, issue or file,
-// the same mail, the same webhook-id. Temporary failures are retried with
+// (store.ClaimDelivery; FOR UPDATE SKIP LOCKED on PostgreSQL), which
+// records the attempt before the sink is called, calls the sink, and
+// records the answer. A worker killed between the sink's answer and the
+// record leaves the row leased. The worker that holds the lock every
+// deliverer takes (Worker.Sole) knows such a lease is a dead run's and
+// takes the row over at once; another waits for the lease to end. Either
+// way the sink sees the same delivery id, which it recognises (see the
+// sinks package): no second comment, issue or file; the same mail, the
+// same webhook-id, sent again. Temporary failures are retried with
 // a doubling backoff; permanent ones, and deliveries out of attempts, are
 // kept as failed for `karkas status` and `karkas deliveries retry`.
 //

@@ -46,6 +46,15 @@ type Worker struct {
 	// MaxAttempts bounds the tries of a delivery before it is failed
 	// (DefaultMaxAttempts when 0).
 	MaxAttempts int
+	// Sole says that no other worker delivers from the store while this
+	// one runs: the caller holds the lock every deliverer takes (karkas
+	// sync and karkas report --deliver deliver holding "evaluate"). A
+	// lease another owner holds is then an attempt a killed run started
+	// and never recorded, and Run takes the row over at once instead of
+	// waiting out the lease: the sink looks for the earlier effect
+	// (Trello's and GitHub's markers, the file's name) or repeats it with
+	// the same id (the mail's Message-ID, the webhook-id).
+	Sole bool
 
 	// afterSink runs, in tests, between the sink's answer and the record
 	// of it; an error ends the run there without recording, as a kill
@@ -59,8 +68,11 @@ type Report struct {
 	// Delivered counts deliveries made; Existed those of them an
 	// earlier, unrecorded try had made.
 	Delivered, Existed int
-	Skipped, Retrying  int
-	Failed             int
+	// TakenOver counts deliveries a killed run had started and Run took
+	// over (Sole).
+	TakenOver         int
+	Skipped, Retrying int
+	Failed            int
 	// Waiting counts deliveries put back until the client's business
 	// hours.
 	Waiting int
@@ -117,6 +129,17 @@ func (w *Worker) Run(ctx context.Context) (Report, error) {
 	lease := w.Lease
 	if lease <= 0 {
 		lease = DefaultLease
+	}
+	if w.Sole {
+		orphans, err := w.Store.TakeOverLeases(ctx, w.owner(), w.now())
+		if err != nil {
+			return rep, err
+		}
+		for _, o := range orphans {
+			w.log().Warn("delivery taken over from a run that died during it", "delivery", o.ID, "sink", o.Sink,
+				"attempts", o.Attempts, "owner", o.Owner)
+		}
+		rep.TakenOver = len(orphans)
 	}
 	for range maxPerRun {
 		if ctx.Err() != nil {

@@ -372,6 +372,36 @@ func (s *Store) ClaimDelivery(ctx context.Context, owner string, now time.Time, 
 	return &rows[0], nil
 }
 
+// Orphan is a delivery whose attempt a worker started and never recorded.
+type Orphan struct {
+	ID       int64  `db:"id"`
+	Key      string `db:"idempotency_key"`
+	Sink     string `db:"sink"`
+	Owner    string `db:"lease_owner"`
+	Attempts int    `db:"attempts"`
+}
+
+// TakeOverLeases ends the live leases that owners other than owner hold on
+// pending deliveries, so that the next ClaimDelivery takes those rows at
+// once rather than when their leases run out, and returns them. Only a
+// worker that knows no other worker is alive may call it (it holds the
+// lock every deliverer takes): each such lease is then an attempt a
+// killed run started (ClaimDelivery recorded it before the sink was
+// called) and never recorded. The dead owner stays named in lease_owner
+// until the row is claimed again.
+func (s *Store) TakeOverLeases(ctx context.Context, owner string, now time.Time) ([]Orphan, error) {
+	var out []Orphan
+	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`UPDATE outbox SET lease_until = ?
+		WHERE status = ? AND sink <> ? AND lease_until > ? AND lease_owner <> ?
+		RETURNING id, idempotency_key, sink, lease_owner, attempts`),
+		now.UTC(), OutboxPending, OutboxRoute, now.UTC(), owner)
+	if err != nil {
+		return nil, fmt.Errorf("taking over the deliveries a killed run left: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
 // Outcome is how a claimed delivery ended.
 type Outcome struct {
 	// Status is OutboxDelivered, OutboxFailed, OutboxSkipped, or

@@ -141,3 +141,52 @@ func TestOutboxSkip(t *testing.T) {
 		})
 	}
 }
+
+// TakeOverLeases ends the live leases of other owners on pending
+// deliveries, and no other: not the caller's own, and not a delivered
+// row's.
+func TestTakeOverLeases(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := testdb.Open(t, dialect)
+			now := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+			err := st.PlanOutbox(ctx, func(q *store.OutboxQuery) error {
+				var rows []store.OutboxRow
+				for _, k := range []string{"dead", "mine", "done"} {
+					rows = append(rows, store.OutboxRow{IdempotencyKey: k, Kind: "notice", Sink: "mail", Payload: "{}", Status: store.OutboxPending, CreatedAt: now})
+				}
+				_, err := q.Insert(ctx, rows)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			claim := func(owner string, at time.Time) *store.OutboxRow {
+				r, err := st.ClaimDelivery(ctx, owner, at, 10*time.Minute)
+				if err != nil || r == nil {
+					t.Fatalf("%s's claim: %+v %v", owner, r, err)
+				}
+				return r
+			}
+			dead, mine, done := claim("dead run", now), claim("me", now), claim("dead run", now)
+			if ok, err := st.FinishDelivery(ctx, done.ID, "dead run", now, store.Outcome{Status: store.OutboxDelivered, Ref: "r"}); !ok || err != nil {
+				t.Fatalf("record: %v %v", ok, err)
+			}
+			later := now.Add(time.Minute)
+			orphans, err := st.TakeOverLeases(ctx, "me", later)
+			if err != nil || len(orphans) != 1 || orphans[0].ID != dead.ID || orphans[0].Owner != "dead run" || orphans[0].Attempts != 1 {
+				t.Fatalf("taken over: %+v %v; want the dead run's pending row alone", orphans, err)
+			}
+			r := claim("me", later)
+			if r.ID != dead.ID || r.Attempts != 2 {
+				t.Errorf("the next claim took %+v, want the dead run's row at its second attempt", r)
+			}
+			if got, _ := st.Delivery(ctx, mine.ID); got.LeaseOwner != "me" || got.LeaseUntil == nil || !got.LeaseUntil.Equal(now.Add(10*time.Minute)) {
+				t.Errorf("the caller's own lease changed: %+v", got)
+			}
+		})
+	}
+}

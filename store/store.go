@@ -46,6 +46,8 @@ type Store struct {
 	Scrub func(string) string
 	// path is a SQLite store's file, beside which its run locks live.
 	path string
+	// url is what Open was given, for Scratch.
+	url string
 	// Now is the clock used for synced_at and run times; injectable in tests.
 	Now func() time.Time
 }
@@ -53,7 +55,7 @@ type Store struct {
 // Open connects to the store at rawURL: "sqlite:PATH" (or sqlite:///abs) or
 // "postgres://...". It does not migrate; call Migrate.
 func Open(ctx context.Context, rawURL string) (*Store, error) {
-	s := &Store{Now: func() time.Time { return time.Now().UTC() }}
+	s := &Store{Now: func() time.Time { return time.Now().UTC() }, url: rawURL}
 	var err error
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite:"):

@@ -159,6 +159,9 @@ func (g *globals) pusher(l *mapping.Loaded) (*push.Planner, map[string]sinks.Sin
 	if len(ps) > 0 {
 		return nil, nil, withCode(exitUsage, fmt.Errorf("the config has errors (run karkas validate):\n%s", ps.Error()))
 	}
+	if err := g.armKill(sk); err != nil {
+		return nil, nil, withCode(exitUsage, err)
+	}
 	rules, err := evaluate.NewRules(l.Config)
 	if err != nil {
 		return nil, nil, withCode(exitUsage, err)
@@ -220,7 +223,9 @@ func (g *globals) deliver(ctx context.Context, l *mapping.Loaded, st *store.Stor
 		}
 		return 0, nil
 	}
-	w := &push.Worker{Store: st, Planner: planner, Sinks: sk, Logger: g.logger}
+	// sync delivers holding the evaluate lock, which every deliverer
+	// takes: a delivery leased to another run is one that died mid-way.
+	w := &push.Worker{Store: st, Planner: planner, Sinks: sk, Logger: g.logger, Sole: true}
 	rep, err := w.Run(ctx)
 	if err != nil && ctx.Err() == nil {
 		return 0, withCode(exitStore, err)
@@ -247,6 +252,9 @@ func (g *globals) deliver(ctx context.Context, l *mapping.Loaded, st *store.Stor
 	existed := ""
 	if rep.Existed > 0 {
 		existed = fmt.Sprintf(" (%d found already done)", rep.Existed)
+	}
+	if rep.TakenOver > 0 {
+		fmt.Fprintf(g.stdout, "%d delivery(ies) a killed run had started were taken over: sent again or found done\n", rep.TakenOver)
 	}
 	fmt.Fprintf(g.stdout, "deliveries: %d sent%s, %d skipped, %d to retry, %d failed; %d notification(s) routed (%d told nobody), %d held for digests, %d waiting\n",
 		rep.Delivered, existed, rep.Skipped, rep.Retrying, rep.Failed, routed, dropped, held, later)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -237,11 +238,23 @@ func (g *globals) deliverReport(ctx context.Context, l *mapping.Loaded, st *stor
 	if planner == nil {
 		return withCode(exitUsage, fmt.Errorf("--deliver: the config has no routing: block naming sinks (README, Reports)"))
 	}
+	// Every deliverer holds the evaluate lock, so that the one holding it
+	// knows a delivery leased to another run is a dead run's (push.Worker's
+	// Sole). A sync that holds it delivers this report too.
+	unlock, err := st.Lock(ctx, "evaluate", time.Minute, store.Holder(time.Now()))
+	var le *store.LockedError
+	switch {
+	case errors.As(err, &le):
+		return withCode(exitLocked, fmt.Errorf("--deliver: %w; try again when it is done", le))
+	case err != nil:
+		return withCode(exitStore, err)
+	}
+	defer unlock()
 	keys, err := planner.QueueReport(ctx, st, mapping.ReportHours, client, period, time.Now())
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("--deliver: %w", err))
 	}
-	w := &push.Worker{Store: st, Planner: planner, Sinks: sk, Logger: g.logger}
+	w := &push.Worker{Store: st, Planner: planner, Sinks: sk, Logger: g.logger, Sole: true}
 	if _, err := w.Run(ctx); err != nil {
 		return withCode(exitStore, err)
 	}

@@ -36,9 +36,10 @@ stop the others; the exit code is 1 if any failed.
 After pulling, sync evaluates the SLA policies and sends what the config's routing:
 says (karkas deliveries).
 
-With --dry-run, everything is pulled and resolved and nothing is written: the summary
-shows what would change, and the deliveries an evaluation of the stored data would
-send are printed, not sent.
+With --dry-run, the whole run (pull, store, evaluate, plan) happens on a copy of the
+store that is thrown away, and nothing is sent: the summary shows what would change,
+and the deliveries printed are the ones this sync would plan. The store is only read
+(on PostgreSQL the copy is a schema of the same database, created and dropped).
 
 One run of a source, and one evaluation, at a time: across processes and machines
 sharing the store, a source another run is syncing is skipped (or waited for, with
@@ -99,7 +100,20 @@ run that holds it.`,
 					unlocks = append(unlocks, unlock)
 				}
 			}
-			eng, prog, err := g.newEngine(ctx, l.Config, st, dryRun, "syncing")
+			// A dry run runs the real pipeline on a copy of the store,
+			// thrown away at the end: its plan of deliveries comes from the
+			// rows and clocks this run would create, not from the store as
+			// it was (on an empty store, nothing).
+			run := st
+			if dryRun {
+				scratch, drop, err := st.Scratch(ctx)
+				if err != nil {
+					return withCode(exitStore, err)
+				}
+				defer drop()
+				run = scratch
+			}
+			eng, prog, err := g.newEngine(ctx, l.Config, run, false, "syncing")
 			if err != nil {
 				return err
 			}
@@ -176,8 +190,8 @@ run that holds it.`,
 					defer unlock()
 				}
 			}
-			if evaluated && !dryRun && ctx.Err() == nil {
-				if err := g.evaluate(ctx, l.Config, st); err != nil {
+			if evaluated && ctx.Err() == nil {
+				if err := g.evaluate(ctx, l.Config, run); err != nil {
 					return err
 				}
 			}
@@ -185,7 +199,7 @@ run that holds it.`,
 			// prints their plan instead.
 			undelivered := 0
 			if dryRun && ctx.Err() == nil {
-				if err := g.planDeliveries(ctx, l, st); err != nil {
+				if err := g.planDeliveries(ctx, l, run); err != nil {
 					return err
 				}
 			} else if evaluated && ctx.Err() == nil {
