@@ -130,9 +130,10 @@ func (c *capper) fields(f map[string]string) bool {
 	return over
 }
 
-// first is s cut to at most max bytes on a character boundary. A cut text is a copy (strings.Clone, or
-// the concatenation with the note), so that the source's whole text can
-// be freed while the record waits to be stored.
+// first is s cut to at most max bytes on a character boundary. A cut
+// text is a copy (strings.Clone, or the concatenation with the note), so
+// that the source's whole text can be freed while the record waits to be
+// stored.
 func first(s string, max int) string {
 	if len(s) <= max {
 		return s

@@ -265,8 +265,9 @@ func forms(v string) []string {
 	if enc.Encode(v) == nil {
 		add(strings.TrimSuffix(strings.TrimSpace(buf.String()), `"`)[1:])
 	}
-	add(strconv.Quote(v)[1 : len(strconv.Quote(v))-1])
-	add(strconv.QuoteToASCII(v)[1 : len(strconv.QuoteToASCII(v))-1])
+	for _, q := range []string{strconv.Quote(v), strconv.QuoteToASCII(v)} {
+		add(q[1 : len(q)-1])
+	}
 	// Base64 of v at each offset modulo 3 within a longer blob: the
 	// characters that depend on v's bytes alone ("\x00user\x00pass" of
 	// AUTH PLAIN, "user:pass" of Basic auth).
