@@ -97,7 +97,11 @@ func TestTwoSyncsAtOnce(t *testing.T) {
 							t.Errorf("source %s: %v across the two runs, want %s:\n%s\n---\n%s", src, results, want, outs[0], outs[1])
 						}
 					}
-					checkTransitionsOnce(t, url)
+					// Without --wait, a run that left every source to the other
+					// may evaluate before the other has stored anything, and the
+					// other then leaves evaluation to it: no transitions yet is
+					// a true outcome. The follow-up run evaluates.
+					checkTransitionsOnce(t, url, wait != "0")
 					// One more run completes whatever a skipped part left.
 					if out, err := syncCmd(bin, config, data, url).CombinedOutput(); err != nil {
 						t.Fatalf("the follow-up sync: %v\n%s", err, out)
@@ -105,15 +109,16 @@ func TestTwoSyncsAtOnce(t *testing.T) {
 					if diff := diffRows(want, snapshot(t, url)); diff != "" {
 						t.Errorf("after two runs at once and one more, the store differs from one run:\n%s", diff)
 					}
-					checkTransitionsOnce(t, url)
+					checkTransitionsOnce(t, url, true)
 				})
 			}
 		})
 	}
 }
 
-// checkTransitionsOnce fails when a clock's transition is stored twice.
-func checkTransitionsOnce(t *testing.T, url string) {
+// checkTransitionsOnce fails when a clock's transition is stored twice, and,
+// when wantSome, when none is stored at all.
+func checkTransitionsOnce(t *testing.T, url string, wantSome bool) {
 	t.Helper()
 	st, err := store.Open(context.Background(), url)
 	if err != nil {
@@ -129,7 +134,7 @@ func checkTransitionsOnce(t *testing.T, url string) {
 	if err := st.DB.Get(&n, `SELECT COUNT(*) FROM sla_transitions`); err != nil {
 		t.Fatal(err)
 	}
-	if len(dups) > 0 || n == 0 {
+	if len(dups) > 0 || (wantSome && n == 0) {
 		t.Errorf("%d transitions, %d stored twice: %s", n, len(dups), strings.Join(dups[:min(len(dups), 5)], ", "))
 	}
 }
