@@ -49,6 +49,26 @@ type Checker interface {
 	Check(ctx context.Context) error
 }
 
+// DetailedChecker is a Checker that goes on past the first problem: it
+// checks each thing the source is configured to read (a repository, say)
+// and returns what it found wrong with each, besides the error that stops
+// it (refused credentials).
+type DetailedChecker interface {
+	CheckDetails(ctx context.Context) ([]CheckProblem, error)
+}
+
+// CheckProblem is something a DetailedChecker found wrong with the
+// source's configuration against its service.
+type CheckProblem struct {
+	// Repo is the repository (or board, project) as configured, "" for
+	// the source as a whole.
+	Repo string
+	// Message says what is wrong, in one sentence.
+	Message string
+	// Warning marks what syncs anyway but is likely a mistake.
+	Warning bool
+}
+
 // Env is what a source gets from the process around it.
 type Env struct {
 	// BaseDir resolves relative paths in options: the config file's folder.

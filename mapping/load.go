@@ -48,6 +48,20 @@ type Loaded struct {
 	SinkOptions map[string]any
 	// Warnings are problems that do not stop karkas.
 	Warnings Problems
+	// nodes are the decoder's: the value node of every path decoded.
+	nodes map[string]*yaml.Node
+}
+
+// Position is the line and column of the value at path, written as
+// problems name it ("sources[0].options.repos[1]",
+// `routing.sinks["cards"].options`), or zeros when nothing was decoded
+// there: for checks made after loading (a source that cannot open, a
+// repository the service does not know) to point at the line.
+func (l *Loaded) Position(path string) (line, col int) {
+	if n, ok := l.nodes[path]; ok {
+		return n.Line, n.Column
+	}
+	return 0, 0
 }
 
 // MaxConfigBytes caps the config file Load reads. A real karkas.yaml is a
@@ -138,6 +152,7 @@ func Parse(path string, data []byte, opts LoadOptions) (*Loaded, error) {
 			l.Warnings = append(l.Warnings, p)
 		}
 	}
+	l.nodes = d.Nodes
 	if errs := d.Problems.Errors(); len(errs) > 0 {
 		return l, errs
 	}

@@ -157,7 +157,7 @@ func (w *world) addTasks() {
 		siteRepo, siteIssue = w.site.FullName(), w.siteIss.Number
 	}
 	exec := func(q string, args ...any) {
-		if _, err := w.st.DB.Exec(w.st.DB.Rebind(q), args...); err != nil {
+		if _, err := w.st.Exec(context.Background(), w.st.Rebind(q), args...); err != nil {
 			w.t.Fatalf("%s: %v", q, err)
 		}
 	}

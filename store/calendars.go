@@ -112,7 +112,7 @@ func latestCalendars(ctx context.Context, tx *sqlx.Tx) (map[string]CalendarVersi
 // calendar's versions ordered by EffectiveFrom (in UTC).
 func (s *Store) CalendarVersions(ctx context.Context) (map[string][]CalendarVersionRow, error) {
 	var rows []CalendarVersionRow
-	if err := s.DB.SelectContext(ctx, &rows, `SELECT calendar, effective_from, hash, spec
+	if err := s.db.SelectContext(ctx, &rows, `SELECT calendar, effective_from, hash, spec
 		FROM calendar_versions ORDER BY calendar, effective_from`); err != nil {
 		return nil, fmt.Errorf("reading calendar versions: %w", err)
 	}

@@ -96,7 +96,7 @@ func lockKey(name string) int32 {
 }
 
 func (s *Store) tryPGLock(ctx context.Context, name, holder string) (func(), string, error) {
-	conn, err := s.DB.Conn(ctx)
+	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return nil, "", err
 	}
@@ -119,7 +119,7 @@ func (s *Store) tryPGLock(ctx context.Context, name, holder string) (func(), str
 		// asking in between looks once more.
 		return nil, lockHolder(func() string {
 			var held []string
-			_ = s.DB.SelectContext(ctx, &held, `SELECT holder FROM run_locks WHERE name = $1`, name)
+			_ = s.db.SelectContext(ctx, &held, `SELECT holder FROM run_locks WHERE name = $1`, name)
 			if len(held) == 0 {
 				return ""
 			}

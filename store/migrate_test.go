@@ -54,7 +54,7 @@ func TestMigrateFillsFromRecords(t *testing.T) {
 			get := func(q string) string {
 				t.Helper()
 				var v string
-				if err := st.DB.Get(&v, q); err != nil {
+				if err := st.Get(context.Background(), &v, q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}
 				return v
@@ -105,17 +105,17 @@ func TestMigrateNumbersTransitions(t *testing.T) {
 				t.Fatal(err)
 			}
 			var seqs []string
-			if err := st.DB.Select(&seqs, `SELECT from_state || '>' || to_state || ':' || CAST(seq AS TEXT) FROM sla_transitions ORDER BY seq`); err != nil {
+			if err := st.Select(context.Background(), &seqs, `SELECT from_state || '>' || to_state || ':' || CAST(seq AS TEXT) FROM sla_transitions ORDER BY seq`); err != nil {
 				t.Fatal(err)
 			}
 			if fmt.Sprint(seqs) != "[>running:1 running>met:2]" {
 				t.Errorf("transitions %v; want each once, numbered", seqs)
 			}
 			var version int
-			if err := st.DB.Get(&version, `SELECT version FROM sla_clocks WHERE id = 'c1'`); err != nil || version != 2 {
+			if err := st.Get(context.Background(), &version, `SELECT version FROM sla_clocks WHERE id = 'c1'`); err != nil || version != 2 {
 				t.Errorf("clock version %d, %v; want 2", version, err)
 			}
-			if _, err := st.DB.Exec(st.DB.Rebind(`INSERT INTO sla_transitions (clock_id, from_state, to_state, at, seq) VALUES ('c1', 'met', 'running', ?, 2)`), at); err == nil {
+			if _, err := st.Exec(context.Background(), st.Rebind(`INSERT INTO sla_transitions (clock_id, from_state, to_state, at, seq) VALUES ('c1', 'met', 'running', ?, 2)`), at); err == nil {
 				t.Error("a second transition number 2 of one clock was stored")
 			}
 		})
@@ -137,7 +137,7 @@ func storeAt(t *testing.T, dialect string, version int) (*store.Store, func(q st
 	}
 	return st, func(q string, args ...any) {
 		t.Helper()
-		if _, err := st.DB.Exec(st.DB.Rebind(q), args...); err != nil {
+		if _, err := st.Exec(context.Background(), st.Rebind(q), args...); err != nil {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}

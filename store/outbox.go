@@ -82,7 +82,7 @@ func (s *Store) PlanOutbox(ctx context.Context, fn func(q *OutboxQuery) error) e
 
 // ReadOutbox returns a read-only OutboxQuery on the database, for plans
 // that must not write.
-func (s *Store) ReadOutbox() *OutboxQuery { return &OutboxQuery{q: s.DB, readOnly: true} }
+func (s *Store) ReadOutbox() *OutboxQuery { return &OutboxQuery{q: s.db, readOnly: true} }
 
 func (q *OutboxQuery) rows(ctx context.Context, where string, args ...any) ([]OutboxRow, error) {
 	var out []OutboxRow
@@ -336,7 +336,7 @@ func (q *OutboxQuery) Keys(ctx context.Context, keys []string) (map[string]bool,
 // compares a fresh evaluation with.
 func (s *Store) StoredClocks(ctx context.Context) (map[string]ClockRow, error) {
 	var rows []ClockRow
-	if err := s.DB.SelectContext(ctx, &rows, `SELECT * FROM sla_clocks`); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, `SELECT * FROM sla_clocks`); err != nil {
 		return nil, fmt.Errorf("reading clocks: %w", err)
 	}
 	out := make(map[string]ClockRow, len(rows))
@@ -357,7 +357,7 @@ func (s *Store) ClaimDelivery(ctx context.Context, owner string, now time.Time, 
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
 	var rows []OutboxRow
-	err := s.DB.SelectContext(ctx, &rows, s.DB.Rebind(`UPDATE outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
+	err := s.db.SelectContext(ctx, &rows, s.db.Rebind(`UPDATE outbox SET lease_owner = ?, lease_until = ?, attempts = attempts + 1
 		WHERE id = (SELECT id FROM outbox WHERE status = ? AND sink <> ?
 			AND (next_attempt_at IS NULL OR next_attempt_at <= ?) AND (lease_until IS NULL OR lease_until <= ?)
 			ORDER BY id LIMIT 1`+lock+`)
@@ -391,7 +391,7 @@ type Orphan struct {
 // until the row is claimed again.
 func (s *Store) TakeOverLeases(ctx context.Context, owner string, now time.Time) ([]Orphan, error) {
 	var out []Orphan
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`UPDATE outbox SET lease_until = ?
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`UPDATE outbox SET lease_until = ?
 		WHERE status = ? AND sink <> ? AND lease_until > ? AND lease_owner <> ?
 		RETURNING id, idempotency_key, sink, lease_owner, attempts`),
 		now.UTC(), OutboxPending, OutboxRoute, now.UTC(), owner)
@@ -444,7 +444,7 @@ func (s *Store) FinishDelivery(ctx context.Context, id int64, owner string, now 
 		args = append(args, o.Ref)
 	}
 	args = append(args, s.scrub(o.Error), next, delivered, give, id, owner)
-	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE outbox SET status = ?, external_ref = `+ref+`,
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE outbox SET status = ?, external_ref = `+ref+`,
 		last_error = ?, next_attempt_at = ?, delivered_at = ?, attempts = attempts - ?, lease_owner = '', lease_until = NULL
 		WHERE id = ? AND lease_owner = ?`), args...)
 	if err != nil {
@@ -484,7 +484,7 @@ func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]OutboxRow, 
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
 	var out []OutboxRow
-	if err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(q), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("listing deliveries: %w", err)
 	}
 	return out, nil
@@ -493,7 +493,7 @@ func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]OutboxRow, 
 // Delivery returns one outbox row.
 func (s *Store) Delivery(ctx context.Context, id int64) (OutboxRow, error) {
 	var r OutboxRow
-	err := s.DB.GetContext(ctx, &r, s.DB.Rebind(`SELECT `+outboxColumns+` FROM outbox WHERE id = ?`), id)
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+outboxColumns+` FROM outbox WHERE id = ?`), id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("no delivery %d (karkas deliveries list shows them): %w", id, ErrNotFound)
 	}
@@ -510,7 +510,7 @@ func (s *Store) RetryDelivery(ctx context.Context, id int64, now time.Time) erro
 	if r.Sink == OutboxRoute || (r.Status != OutboxFailed && r.Status != OutboxSkipped) {
 		return fmt.Errorf("delivery %d is %s: only failed or skipped deliveries are retried", id, r.Status)
 	}
-	_, err = s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE outbox SET status = ?, attempts = 0, next_attempt_at = ?,
+	_, err = s.db.ExecContext(ctx, s.db.Rebind(`UPDATE outbox SET status = ?, attempts = 0, next_attempt_at = ?,
 		lease_owner = '', lease_until = NULL WHERE id = ? AND status = ?`), OutboxPending, now.UTC(), id, r.Status)
 	if err != nil {
 		return fmt.Errorf("retrying delivery %d: %w", id, err)
@@ -528,7 +528,7 @@ type OutboxCount struct {
 // OutboxCounts counts the outbox rows by sink and status.
 func (s *Store) OutboxCounts(ctx context.Context) ([]OutboxCount, error) {
 	var out []OutboxCount
-	err := s.DB.SelectContext(ctx, &out, `SELECT sink, status, COUNT(*) AS n FROM outbox GROUP BY sink, status ORDER BY sink, status`)
+	err := s.db.SelectContext(ctx, &out, `SELECT sink, status, COUNT(*) AS n FROM outbox GROUP BY sink, status ORDER BY sink, status`)
 	if err != nil {
 		return nil, fmt.Errorf("counting the outbox: %w", err)
 	}
@@ -538,7 +538,7 @@ func (s *Store) OutboxCounts(ctx context.Context) ([]OutboxCount, error) {
 // ClockNow is a stored clock's state at delivery time.
 func (s *Store) ClockNow(ctx context.Context, id string) (ClockState, bool, error) {
 	var c []ClockState
-	if err := s.DB.SelectContext(ctx, &c, s.DB.Rebind(`SELECT state, waived FROM sla_clocks WHERE id = ?`), id); err != nil {
+	if err := s.db.SelectContext(ctx, &c, s.db.Rebind(`SELECT state, waived FROM sla_clocks WHERE id = ?`), id); err != nil {
 		return ClockState{}, false, fmt.Errorf("reading clock %s: %w", id, err)
 	}
 	if len(c) == 0 {
@@ -551,7 +551,7 @@ func (s *Store) ClockNow(ctx context.Context, id string) (ClockState, bool, erro
 // aside: "breached", "at_risk" or "".
 func (s *Store) TaskClockState(ctx context.Context, sourceID, externalID string) (string, error) {
 	var states []string
-	err := s.DB.SelectContext(ctx, &states, s.DB.Rebind(`SELECT DISTINCT state FROM sla_clocks WHERE subject_kind = 'task'
+	err := s.db.SelectContext(ctx, &states, s.db.Rebind(`SELECT DISTINCT state FROM sla_clocks WHERE subject_kind = 'task'
 		AND subject_source_id = ? AND subject_external_id = ? AND NOT waived AND state IN ('breached', 'at_risk')`), sourceID, externalID)
 	if err != nil {
 		return "", fmt.Errorf("reading the clocks of task %s/%s: %w", sourceID, externalID, err)
@@ -569,7 +569,7 @@ func (s *Store) TaskClockState(ctx context.Context, sourceID, externalID string)
 // through a sink ("" when there is none): what a follow-up answers.
 func (s *Store) DeliveredRef(ctx context.Context, sink, clockID string) (string, error) {
 	var refs []string
-	err := s.DB.SelectContext(ctx, &refs, s.DB.Rebind(`SELECT external_ref FROM outbox WHERE sink = ? AND clock_id = ? AND status = ?
+	err := s.db.SelectContext(ctx, &refs, s.db.Rebind(`SELECT external_ref FROM outbox WHERE sink = ? AND clock_id = ? AND status = ?
 		AND external_ref <> '' ORDER BY id DESC LIMIT 1`), sink, clockID, OutboxDelivered)
 	if err != nil {
 		return "", fmt.Errorf("looking for the earlier delivery of %s: %w", clockID, err)

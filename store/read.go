@@ -24,7 +24,7 @@ type TaskKey struct {
 // TaskKeys lists every live task's keys.
 func (s *Store) TaskKeys(ctx context.Context) ([]TaskKey, error) {
 	var out []TaskKey
-	err := s.DB.SelectContext(ctx, &out, `SELECT source_id, external_id, short_ref, client_id, labels, creator_ref, created_at
+	err := s.db.SelectContext(ctx, &out, `SELECT source_id, external_id, short_ref, client_id, labels, creator_ref, created_at
 		FROM tasks WHERE deleted_at IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("listing tasks: %w", err)
@@ -45,7 +45,7 @@ type PersonKey struct {
 // member who left a board still wrote its old comments.
 func (s *Store) PersonKeys(ctx context.Context) ([]PersonKey, error) {
 	var out []PersonKey
-	err := s.DB.SelectContext(ctx, &out, `SELECT source_id, external_id, username, name, email FROM source_people`)
+	err := s.db.SelectContext(ctx, &out, `SELECT source_id, external_id, username, name, email FROM source_people`)
 	if err != nil {
 		return nil, fmt.Errorf("listing source people: %w", err)
 	}
@@ -62,7 +62,7 @@ type ContainerKey struct {
 // ContainerKeys lists every live container's keys.
 func (s *Store) ContainerKeys(ctx context.Context) ([]ContainerKey, error) {
 	var out []ContainerKey
-	err := s.DB.SelectContext(ctx, &out, `SELECT source_id, external_id, client_id FROM containers WHERE deleted_at IS NULL`)
+	err := s.db.SelectContext(ctx, &out, `SELECT source_id, external_id, client_id FROM containers WHERE deleted_at IS NULL`)
 	if err != nil {
 		return nil, fmt.Errorf("listing containers: %w", err)
 	}
@@ -83,7 +83,7 @@ func (s *Store) RawPage(ctx context.Context, table, sourceID, after string, limi
 		return nil, fmt.Errorf("no table %q", table)
 	}
 	var out []RawRow
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(fmt.Sprintf(`SELECT external_id, raw FROM %s
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(fmt.Sprintf(`SELECT external_id, raw FROM %s
 		WHERE source_id = ? AND external_id > ? AND deleted_at IS NULL ORDER BY external_id LIMIT ?`, table)),
 		sourceID, after, limit)
 	return out, err
@@ -92,7 +92,7 @@ func (s *Store) RawPage(ctx context.Context, table, sourceID, after string, limi
 // StoredSources lists the source ids that have rows in any table.
 func (s *Store) StoredSources(ctx context.Context) ([]string, error) {
 	var out []string
-	err := s.DB.SelectContext(ctx, &out, `SELECT id FROM sources ORDER BY id`)
+	err := s.db.SelectContext(ctx, &out, `SELECT id FROM sources ORDER BY id`)
 	return out, err
 }
 
@@ -129,7 +129,7 @@ type UnmappedRef struct {
 // the people of time entries. Assignees are in AssigneeRefs.
 func (s *Store) UnmappedRefs(ctx context.Context) ([]UnmappedRef, error) {
 	var out []UnmappedRef
-	err := s.DB.SelectContext(ctx, &out, `
+	err := s.db.SelectContext(ctx, &out, `
 		SELECT source_id, author_ref AS ref, 'messages' AS kind, MAX(author_name) AS name,
 		       CASE WHEN MIN(author_side) = MAX(author_side) THEN MIN(author_side) ELSE '' END AS side,
 		       CASE WHEN MIN(client_id) = MAX(client_id) THEN MIN(client_id) ELSE '' END AS client_id, COUNT(*) AS records
@@ -163,7 +163,7 @@ type TaskAssignees struct {
 // AssigneeRefs lists the live tasks that have assignees.
 func (s *Store) AssigneeRefs(ctx context.Context) ([]TaskAssignees, error) {
 	var out []TaskAssignees
-	err := s.DB.SelectContext(ctx, &out, `SELECT source_id, CAST(assignee_refs AS TEXT) AS assignee_refs,
+	err := s.db.SelectContext(ctx, &out, `SELECT source_id, CAST(assignee_refs AS TEXT) AS assignee_refs,
 		CAST(assignee_ids AS TEXT) AS assignee_ids FROM tasks WHERE deleted_at IS NULL AND CAST(assignee_refs AS TEXT) <> '[]'`)
 	if err != nil {
 		return nil, fmt.Errorf("listing task assignees: %w", err)
@@ -185,7 +185,7 @@ type UnlinkedRef struct {
 // UnlinkedRefs lists the rows that name a task they are not linked to.
 func (s *Store) UnlinkedRefs(ctx context.Context) ([]UnlinkedRef, error) {
 	var out []UnlinkedRef
-	err := s.DB.SelectContext(ctx, &out, `
+	err := s.db.SelectContext(ctx, &out, `
 		SELECT 'time_entries' AS tbl, source_id, external_id, task_ref AS refs FROM time_entries
 		WHERE deleted_at IS NULL AND task_id = '' AND task_ref LIKE 'tr:%'
 		UNION ALL
@@ -212,7 +212,7 @@ func (s *Store) RawRows(ctx context.Context, table, sourceID string, ids []strin
 			return nil, err
 		}
 		var rows []RawRow
-		if err := s.DB.SelectContext(ctx, &rows, s.DB.Rebind(q), args...); err != nil {
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("reading %s of %s: %w", table, sourceID, err)
 		}
 		out = append(out, rows...)

@@ -58,7 +58,7 @@ func (s *Store) ReportEntries(ctx context.Context, from, to string, clientIDs ..
 	}
 	q += ` ORDER BY e.entry_date, e.person_id, e.source_id, e.external_id`
 	var out []ReportEntry
-	if err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(q), args...); err != nil {
+	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
 		return nil, fmt.Errorf("reading time entries %s..%s: %w", from, to, err)
 	}
 	return out, nil
@@ -83,7 +83,7 @@ type ReportTask struct {
 // ReportTasks lists a client's live tasks, ordered by source and id.
 func (s *Store) ReportTasks(ctx context.Context, clientID string) ([]ReportTask, error) {
 	var out []ReportTask
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT t.source_id, t.external_id, t.title, t.url, t.status,
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT t.source_id, t.external_id, t.title, t.url, t.status,
 		t.source_status, t.labels, t.creator_person_id, t.creator_side, t.created_at, COALESCE(l.seconds, 0) AS logged_seconds
 		FROM tasks t
 		LEFT JOIN (SELECT task_source_id, task_id, SUM(seconds) AS seconds FROM time_entries
@@ -111,7 +111,7 @@ type ReportMove struct {
 // by task and time.
 func (s *Store) ReportMoves(ctx context.Context, clientID string) ([]ReportMove, error) {
 	var out []ReportMove
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT source_id, task_id, from_status, to_status, at, actor_person_id
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT source_id, task_id, from_status, to_status, at, actor_person_id
 		FROM task_status_changes WHERE deleted_at IS NULL AND client_id = ?
 		ORDER BY source_id, task_id, at, external_id`), clientID)
 	if err != nil {
@@ -125,7 +125,7 @@ func (s *Store) ReportMoves(ctx context.Context, clientID string) ([]ReportMove,
 // figure to show a client (store.Withdrawn).
 func (s *Store) ReportClocks(ctx context.Context, clientID string) ([]ClockRow, error) {
 	var out []ClockRow
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT * FROM sla_clocks WHERE client_id = ? AND state <> 'withdrawn' ORDER BY id`), clientID)
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT * FROM sla_clocks WHERE client_id = ? AND state <> 'withdrawn' ORDER BY id`), clientID)
 	if err != nil {
 		return nil, fmt.Errorf("reading the SLA clocks of %s: %w", clientID, err)
 	}

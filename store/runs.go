@@ -21,7 +21,7 @@ const (
 
 // EnsureSource records a configured source, keeping its attention flag.
 func (s *Store) EnsureSource(ctx context.Context, id, kind string) error {
-	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`INSERT INTO sources (id, kind, created_at) VALUES (?, ?, ?)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`INSERT INTO sources (id, kind, created_at) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET kind = excluded.kind WHERE sources.kind <> excluded.kind`), id, kind, s.Now())
 	if err != nil {
 		return fmt.Errorf("recording source %s: %w", id, err)
@@ -36,7 +36,7 @@ func (s *Store) SetAttention(ctx context.Context, sourceID, why string) error {
 	if why != "" {
 		at = s.Now()
 	}
-	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE sources SET attention = ?, attention_at = ? WHERE id = ? AND attention <> ?`),
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE sources SET attention = ?, attention_at = ? WHERE id = ? AND attention <> ?`),
 		s.scrub(why), at, sourceID, s.scrub(why))
 	return err
 }
@@ -45,7 +45,7 @@ func (s *Store) SetAttention(ctx context.Context, sourceID, why string) error {
 func (s *Store) StartRun(ctx context.Context, sourceID string, dryRun bool) (int64, error) {
 	q := `INSERT INTO sync_runs (source_id, started_at, status, dry_run) VALUES (?, ?, ?, ?) RETURNING id`
 	var id int64
-	if err := s.DB.GetContext(ctx, &id, s.DB.Rebind(q), sourceID, s.Now(), RunRunning, dryRun); err != nil {
+	if err := s.db.GetContext(ctx, &id, s.db.Rebind(q), sourceID, s.Now(), RunRunning, dryRun); err != nil {
 		return 0, fmt.Errorf("recording run start: %w", err)
 	}
 	return id, nil
@@ -72,7 +72,7 @@ func (s *Store) FinishRun(ctx context.Context, runID int64, r RunResult) error {
 	received, _ := json.Marshal(nonNil(r.Received))
 	written, _ := json.Marshal(nonNil(r.Written))
 	input, _ := json.Marshal(tallyJSON(r.Input))
-	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE sync_runs SET finished_at = ?, status = ?, batches = ?,
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE sync_runs SET finished_at = ?, status = ?, batches = ?,
 		received = ?, written = ?, rows_written = ?, problems = ?, error = ?, input = ? WHERE id = ?`),
 		s.Now(), status, r.Batches, string(received), string(written), r.Written.Total()-r.Written["problems"], r.Problems, msg,
 		string(input), runID)
@@ -114,7 +114,7 @@ func (s *Store) LastInput(ctx context.Context) (map[string]InputRun, error) {
 	}
 	// The newest run per source whose input is not empty: a run that
 	// found nothing new reads nothing, and says nothing of the input.
-	err := s.DB.SelectContext(ctx, &rows, `SELECT r.source_id, r.started_at, r.input FROM sync_runs r
+	err := s.db.SelectContext(ctx, &rows, `SELECT r.source_id, r.started_at, r.input FROM sync_runs r
 		WHERE r.id = (SELECT MAX(r2.id) FROM sync_runs r2 WHERE r2.source_id = r.source_id AND r2.finished_at IS NOT NULL
 		              AND NOT r2.dry_run AND CAST(r2.input AS TEXT) NOT IN ('{}', ''))`)
 	if err != nil {
@@ -180,7 +180,7 @@ type SourceStatus struct {
 // Sources lists the sources with their last run.
 func (s *Store) Sources(ctx context.Context) ([]SourceStatus, error) {
 	var out []SourceStatus
-	err := s.DB.SelectContext(ctx, &out, `
+	err := s.db.SelectContext(ctx, &out, `
 		SELECT s.id, s.kind, s.attention, r.id AS last_run, r.started_at, r.finished_at, r.status, r.rows_written, r.error,
 		       (SELECT COUNT(*) FROM problems p WHERE p.source_id = s.id AND NOT p.warning) AS problems_total,
 		       (SELECT COUNT(*) FROM problems p WHERE p.source_id = s.id AND p.warning) AS warnings_total
@@ -193,7 +193,7 @@ func (s *Store) Sources(ctx context.Context) ([]SourceStatus, error) {
 // Runs lists the newest runs, newest first.
 func (s *Store) Runs(ctx context.Context, limit int) ([]RunRow, error) {
 	var out []RunRow
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT id, source_id, started_at, finished_at, status, dry_run, batches,
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT id, source_id, started_at, finished_at, status, dry_run, batches,
 		received, written, rows_written, problems, error FROM sync_runs ORDER BY id DESC LIMIT ?`), limit)
 	return out, err
 }
@@ -214,7 +214,7 @@ type ClientCounts struct {
 // CountsByClient counts live rows per client ("" for rows no client claims).
 func (s *Store) CountsByClient(ctx context.Context) ([]ClientCounts, error) {
 	var out []ClientCounts
-	err := s.DB.SelectContext(ctx, &out, `
+	err := s.db.SelectContext(ctx, &out, `
 		SELECT client_id, SUM(tasks) AS tasks, SUM(status_changes) AS status_changes, SUM(messages) AS messages,
 		       SUM(time_entries) AS time_entries, SUM(seconds) AS seconds, SUM(comm_seconds) AS comm_seconds FROM (
 			SELECT client_id, COUNT(*) AS tasks, 0 AS status_changes, 0 AS messages, 0 AS time_entries, 0 AS seconds, 0 AS comm_seconds
@@ -232,7 +232,7 @@ func (s *Store) TableCounts(ctx context.Context) (live, deleted Counts, err erro
 	live, deleted = Counts{}, Counts{}
 	for _, t := range Tables {
 		var l, d int
-		if err := s.DB.QueryRowxContext(ctx, fmt.Sprintf(
+		if err := s.db.QueryRowxContext(ctx, fmt.Sprintf(
 			`SELECT COALESCE(SUM(CASE WHEN deleted_at IS NULL THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN deleted_at IS NULL THEN 0 ELSE 1 END), 0) FROM %s`, t)).Scan(&l, &d); err != nil {
 			return nil, nil, fmt.Errorf("counting %s: %w", t, err)
 		}
@@ -374,7 +374,7 @@ type Unmapped struct {
 // config's status rules do not map.
 func (s *Store) UnmappedStatuses(ctx context.Context) ([]Unmapped, error) {
 	var out []Unmapped
-	err := s.DB.SelectContext(ctx, &out, `SELECT source_id, source_status, COUNT(*) AS tasks FROM tasks
+	err := s.db.SelectContext(ctx, &out, `SELECT source_id, source_status, COUNT(*) AS tasks FROM tasks
 		WHERE deleted_at IS NULL AND status = '' GROUP BY source_id, source_status ORDER BY source_id, source_status`)
 	return out, err
 }
@@ -387,7 +387,7 @@ func (s *Store) ClientNames(ctx context.Context) (map[string]string, error) {
 // stringMap runs a query of two text columns into a map of the first to
 // the second.
 func (s *Store) stringMap(ctx context.Context, query string, args ...any) (map[string]string, error) {
-	rows, err := s.DB.QueryxContext(ctx, s.DB.Rebind(query), args...)
+	rows, err := s.db.QueryxContext(ctx, s.db.Rebind(query), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -416,7 +416,7 @@ type ProblemRow struct {
 // refused (warnings false) or notes on input stored anyway (true).
 func (s *Store) RecentProblems(ctx context.Context, warnings bool, limit int) ([]ProblemRow, error) {
 	var out []ProblemRow
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT source_id, location, message, warning, created_at FROM problems
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT source_id, location, message, warning, created_at FROM problems
 		WHERE warning = ? ORDER BY created_at DESC, source_id, location LIMIT ?`), warnings, limit)
 	return out, err
 }

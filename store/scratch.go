@@ -28,7 +28,7 @@ func (s *Store) Scratch(ctx context.Context) (scratch *Store, drop func(), err e
 		return nil, nil, fmt.Errorf("making the dry run's scratch store: %w", err)
 	}
 	path := filepath.Join(dir, "store.db")
-	if _, err := s.DB.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+	if _, err := s.db.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
 		os.RemoveAll(dir)
 		return nil, nil, fmt.Errorf("copying the store for the dry run: %w", err)
 	}
@@ -46,17 +46,17 @@ func (s *Store) pgScratch(ctx context.Context) (*Store, func(), error) {
 		return nil, nil, err
 	}
 	var from string
-	if err := s.DB.GetContext(ctx, &from, `SELECT current_schema()`); err != nil {
+	if err := s.db.GetContext(ctx, &from, `SELECT current_schema()`); err != nil {
 		return nil, nil, fmt.Errorf("reading the store's schema: %w", err)
 	}
 	// Named after the store's schema, which it copies (names are at most
 	// 63 bytes).
 	schema := from[:min(len(from), 32)] + "_dry_run_" + hex.EncodeToString(b[:])
-	if _, err := s.DB.ExecContext(ctx, `CREATE SCHEMA `+pq(schema)); err != nil {
+	if _, err := s.db.ExecContext(ctx, `CREATE SCHEMA `+pq(schema)); err != nil {
 		return nil, nil, fmt.Errorf("creating the dry run's scratch schema (the dry run copies the store there): %w", err)
 	}
 	dropSchema := func() {
-		s.DB.ExecContext(context.WithoutCancel(ctx), `DROP SCHEMA `+pq(schema)+` CASCADE`)
+		s.db.ExecContext(context.WithoutCancel(ctx), `DROP SCHEMA `+pq(schema)+` CASCADE`)
 	}
 	u, err := url.Parse(s.url)
 	if err != nil {
@@ -87,7 +87,7 @@ func (s *Store) pgScratch(ctx context.Context) (*Store, func(), error) {
 // migrations made, in one snapshot, and moves to's sequences past the
 // copied ids.
 func (s *Store) copyInto(ctx context.Context, from, to string) error {
-	tx, err := s.DB.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
+	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return err
 	}

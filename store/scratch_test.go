@@ -46,7 +46,7 @@ func TestScratch(t *testing.T) {
 			scratches := func() int {
 				var n int
 				if dialect == store.Postgres {
-					if err := st.DB.Get(&n, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE current_schema() || '_dry_run_%'`); err != nil {
+					if err := st.Get(context.Background(), &n, `SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name LIKE current_schema() || '_dry_run_%'`); err != nil {
 						t.Fatal(err)
 					}
 				}

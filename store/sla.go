@@ -231,7 +231,7 @@ func sameJSON(a, b string) bool {
 // Waive records an agreed exception on a stored clock. Waived breaches stay
 // visible, with the reason.
 func (s *Store) Waive(ctx context.Context, clockID, reason string) error {
-	res, err := s.DB.ExecContext(ctx, s.DB.Rebind(`UPDATE sla_clocks SET waived = ?, waiver_reason = ?, updated_at = ? WHERE id = ?`),
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE sla_clocks SET waived = ?, waiver_reason = ?, updated_at = ? WHERE id = ?`),
 		true, reason, s.Now(), clockID)
 	if err != nil {
 		return fmt.Errorf("waiving %s: %w", clockID, err)
@@ -258,7 +258,7 @@ type ClockCount struct {
 // ClockCounts counts stored clocks by client, policy and state.
 func (s *Store) ClockCounts(ctx context.Context) ([]ClockCount, error) {
 	var out []ClockCount
-	err := s.DB.SelectContext(ctx, &out, `SELECT client_id, state, policy, COUNT(*) AS clocks FROM sla_clocks
+	err := s.db.SelectContext(ctx, &out, `SELECT client_id, state, policy, COUNT(*) AS clocks FROM sla_clocks
 		GROUP BY client_id, state, policy ORDER BY client_id, policy, state`)
 	return out, err
 }
@@ -266,6 +266,6 @@ func (s *Store) ClockCounts(ctx context.Context) ([]ClockCount, error) {
 // CountRows counts the rows of a table (SLA and outbox tables included).
 func (s *Store) CountRows(ctx context.Context, table string) (int, error) {
 	var n sql.NullInt64
-	err := s.DB.GetContext(ctx, &n, "SELECT COUNT(*) FROM "+table)
+	err := s.db.GetContext(ctx, &n, "SELECT COUNT(*) FROM "+table)
 	return int(n.Int64), err
 }

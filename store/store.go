@@ -37,7 +37,7 @@ const (
 
 // Store is an open database.
 type Store struct {
-	DB      *sqlx.DB
+	db      *sqlx.DB
 	Dialect string
 	// Scrub, when set, redacts every error text the store records (a
 	// problem, a run's error, a delivery's last error, a source's
@@ -67,17 +67,17 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 		}
 		dsn := sqliteDSN(path)
 		s.Dialect, s.path = SQLite, path
-		s.DB, err = sqlx.Open("sqlite", dsn)
+		s.db, err = sqlx.Open("sqlite", dsn)
 		if err == nil {
 			// One writer at a time is SQLite's model; a single connection
 			// also keeps :memory: databases whole.
-			s.DB.SetMaxOpenConns(1)
+			s.db.SetMaxOpenConns(1)
 		}
 	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
 		s.Dialect = Postgres
-		s.DB, err = sqlx.Open("postgres", rawURL)
+		s.db, err = sqlx.Open("postgres", rawURL)
 		if err == nil {
-			s.DB.SetMaxOpenConns(8)
+			s.db.SetMaxOpenConns(8)
 		}
 	default:
 		return nil, fmt.Errorf("store url %q: expected sqlite:PATH or postgres://", Redact(rawURL))
@@ -85,24 +85,24 @@ func Open(ctx context.Context, rawURL string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", Redact(rawURL), err)
 	}
-	err = s.DB.PingContext(ctx)
+	err = s.db.PingContext(ctx)
 	// A new SQLite file is switched to WAL by the first connection; another
 	// process doing the same at that moment is told SQLITE_BUSY without
 	// the busy timeout. It is a wait, not a failure: connect again.
 	for deadline := time.Now().Add(30 * time.Second); err != nil && s.Dialect == SQLite && isBusy(err) && time.Now().Before(deadline); {
-		s.DB.Close()
+		s.db.Close()
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		case <-time.After(100 * time.Millisecond):
 		}
-		if s.DB, err = sqlx.Open("sqlite", sqliteDSN(s.path)); err == nil {
-			s.DB.SetMaxOpenConns(1)
-			err = s.DB.PingContext(ctx)
+		if s.db, err = sqlx.Open("sqlite", sqliteDSN(s.path)); err == nil {
+			s.db.SetMaxOpenConns(1)
+			err = s.db.PingContext(ctx)
 		}
 	}
 	if err != nil {
-		s.DB.Close()
+		s.db.Close()
 		return nil, fmt.Errorf("connecting to store %s: %w", Redact(rawURL), err)
 	}
 	return s, nil
@@ -146,7 +146,7 @@ func Redact(rawURL string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.DB.Close() }
+func (s *Store) Close() error { return s.db.Close() }
 
 //go:embed schema/*.sql
 var schemaFS embed.FS
@@ -240,7 +240,7 @@ func (s *Store) MigrateTo(ctx context.Context, version int) ([]int, error) {
 }
 
 func (s *Store) applyOne(ctx context.Context, m Migration) (bool, error) {
-	tx, err := s.DB.BeginTxx(ctx, nil)
+	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return false, err
 	}
@@ -251,7 +251,7 @@ func (s *Store) applyOne(ctx context.Context, m Migration) (bool, error) {
 		}
 	}
 	var n int
-	if err := tx.GetContext(ctx, &n, s.DB.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.Version); err != nil {
+	if err := tx.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM schema_migrations WHERE version = ?`), m.Version); err != nil {
 		return false, err
 	}
 	if n > 0 {
@@ -267,7 +267,7 @@ func (s *Store) applyOne(ctx context.Context, m Migration) (bool, error) {
 			return false, fmt.Errorf("data step: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, s.DB.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
+	if _, err := tx.ExecContext(ctx, s.db.Rebind(`INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`),
 		m.Version, m.Name, s.Now().Format(time.RFC3339)); err != nil {
 		return false, err
 	}
@@ -300,7 +300,7 @@ func splitSQL(text string) []string {
 // SchemaVersion is the newest applied migration, 0 for an empty database.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64
-	if err := s.DB.GetContext(ctx, &v, `SELECT MAX(version) FROM schema_migrations`); err != nil {
+	if err := s.db.GetContext(ctx, &v, `SELECT MAX(version) FROM schema_migrations`); err != nil {
 		return 0, fmt.Errorf("reading schema version (run karkas migrate): %w", err)
 	}
 	return int(v.Int64), nil

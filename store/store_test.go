@@ -70,7 +70,7 @@ func write(t *testing.T, st *store.Store, b *store.Batch, cursor string) store.C
 func count(t *testing.T, st *store.Store, q string, args ...any) int {
 	t.Helper()
 	var n int
-	if err := st.DB.Get(&n, st.DB.Rebind(q), args...); err != nil {
+	if err := st.Get(context.Background(), &n, st.Rebind(q), args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
@@ -100,7 +100,7 @@ func testIdempotentUpsert(t *testing.T, st *store.Store) {
 		t.Fatalf("second write of the same rows wrote %v, want nothing", n)
 	}
 	var synced []time.Time
-	if err := st.DB.Select(&synced, "SELECT synced_at FROM tasks"); err != nil {
+	if err := st.Select(context.Background(), &synced, "SELECT synced_at FROM tasks"); err != nil {
 		t.Fatal(err)
 	}
 	if len(synced) != 2 {
@@ -115,7 +115,7 @@ func testChangedRow(t *testing.T, st *store.Store) {
 		t.Fatalf("wrote %v, want exactly the changed task", n)
 	}
 	var title string
-	if err := st.DB.Get(&title, st.DB.Rebind("SELECT title FROM tasks WHERE external_id = ?"), "1"); err != nil {
+	if err := st.Get(context.Background(), &title, st.Rebind("SELECT title FROM tasks WHERE external_id = ?"), "1"); err != nil {
 		t.Fatal(err)
 	}
 	if title != "Logo v2" {
@@ -156,7 +156,7 @@ func testDedupe(t *testing.T, st *store.Store) {
 		t.Fatalf("wrote %v, want 1", n)
 	}
 	var title string
-	st.DB.Get(&title, "SELECT title FROM tasks")
+	st.Get(context.Background(), &title, "SELECT title FROM tasks")
 	if title != "new" {
 		t.Errorf("kept %q, want the last row of the batch", title)
 	}
@@ -253,7 +253,7 @@ func testSnapshotScopes(t *testing.T, st *store.Store) {
 	}, "")
 	// A link from another source to card "new" is never this source's to
 	// judge, inside the window or not.
-	if _, err := st.DB.Exec(st.DB.Rebind(`INSERT INTO messages (source_id, external_id, channel, thread_key, task_source_id, task_id,
+	if _, err := st.Exec(context.Background(), st.Rebind(`INSERT INTO messages (source_id, external_id, channel, thread_key, task_source_id, task_id,
 		author_side, direction, sent_at, raw, hash, synced_at) VALUES ('mail', 'x@y', 'email', 'x@y', 'trello', 'new', 'client', 'inbound', ?, '{}', 'h', ?)`),
 		at(5), at(5)); err != nil {
 		t.Fatal(err)
@@ -272,7 +272,7 @@ func testSnapshotScopes(t *testing.T, st *store.Store) {
 	live := func(table string) string {
 		t.Helper()
 		var ids []string
-		if err := st.DB.Select(&ids, fmt.Sprintf("SELECT external_id FROM %s WHERE deleted_at IS NULL ORDER BY external_id", table)); err != nil {
+		if err := st.Select(context.Background(), &ids, fmt.Sprintf("SELECT external_id FROM %s WHERE deleted_at IS NULL ORDER BY external_id", table)); err != nil {
 			t.Fatal(err)
 		}
 		return strings.Join(ids, ",")
@@ -392,14 +392,14 @@ func testUnicode(t *testing.T, st *store.Store) {
 		Messages: []store.MessageRow{{SourceID: "trello", ExternalID: "m1", Channel: "card_comment", ThreadKey: "1",
 			AuthorSide: "client", Direction: "inbound", Body: strings.Repeat("Привет! ", 1000), SentAt: t0, Raw: "{}", Hash: "h"}}}, "")
 	var got string
-	if err := st.DB.Get(&got, "SELECT title FROM tasks"); err != nil {
+	if err := st.Get(context.Background(), &got, "SELECT title FROM tasks"); err != nil {
 		t.Fatal(err)
 	}
 	if got != title {
 		t.Errorf("title = %q, want %q", got, title)
 	}
 	var sent time.Time
-	if err := st.DB.Get(&sent, "SELECT sent_at FROM messages"); err != nil {
+	if err := st.Get(context.Background(), &sent, "SELECT sent_at FROM messages"); err != nil {
 		t.Fatal(err)
 	}
 	if !sent.Equal(t0) {

@@ -29,7 +29,7 @@ func (s *Store) MessageFingerprints(ctx context.Context, sourceID string, ids []
 			return nil, err
 		}
 		var rows []StoredFingerprint
-		if err := s.DB.SelectContext(ctx, &rows, s.DB.Rebind(q), args...); err != nil {
+		if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q), args...); err != nil {
 			return nil, fmt.Errorf("reading stored fingerprints of %s: %w", sourceID, err)
 		}
 		out = append(out, rows...)
@@ -52,7 +52,7 @@ type ThreadRow struct {
 // first.
 func (s *Store) EmailThreading(ctx context.Context, sourceID string) ([]ThreadRow, error) {
 	var out []ThreadRow
-	err := s.DB.SelectContext(ctx, &out, s.DB.Rebind(`SELECT external_id, sent_at, subject, client_id, thread_key,
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT external_id, sent_at, subject, client_id, thread_key,
 		CAST(parents AS TEXT) AS parents
 		FROM messages WHERE source_id = ? AND channel = 'email' AND deleted_at IS NULL
 		ORDER BY sent_at, external_id`), sourceID)
@@ -66,7 +66,7 @@ func (s *Store) EmailThreading(ctx context.Context, sourceID string) ([]ThreadRo
 // (SetThreadKeys).
 func (s *Store) Threaded(ctx context.Context, sourceID string) (bool, error) {
 	var at []sql.NullTime
-	if err := s.DB.SelectContext(ctx, &at, s.DB.Rebind(`SELECT threaded_at FROM sources WHERE id = ?`), sourceID); err != nil {
+	if err := s.db.SelectContext(ctx, &at, s.db.Rebind(`SELECT threaded_at FROM sources WHERE id = ?`), sourceID); err != nil {
 		return false, fmt.Errorf("reading when %s was threaded: %w", sourceID, err)
 	}
 	return len(at) > 0 && at[0].Valid, nil

@@ -257,7 +257,7 @@ func markGone(ctx context.Context, tx *sqlx.Tx, table, sourceID string, ids []st
 // inTx runs fn in a transaction; with rollback the transaction is undone
 // even when fn succeeds (dry runs).
 func (s *Store) inTx(ctx context.Context, rollback bool, fn func(tx *sqlx.Tx) error) error {
-	tx, err := s.DB.BeginTxx(ctx, nil)
+	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("beginning transaction: %w", err)
 	}
@@ -284,7 +284,7 @@ func setCursor(ctx context.Context, tx *sqlx.Tx, sourceID, cursor string, now ti
 // Cursor returns a source's saved cursor, "" when it has none.
 func (s *Store) Cursor(ctx context.Context, sourceID string) (string, error) {
 	var c []string
-	if err := s.DB.SelectContext(ctx, &c, s.DB.Rebind(`SELECT cursor FROM cursors WHERE source_id = ?`), sourceID); err != nil {
+	if err := s.db.SelectContext(ctx, &c, s.db.Rebind(`SELECT cursor FROM cursors WHERE source_id = ?`), sourceID); err != nil {
 		return "", fmt.Errorf("reading cursor of %s: %w", sourceID, err)
 	}
 	if len(c) == 0 {
@@ -295,7 +295,7 @@ func (s *Store) Cursor(ctx context.Context, sourceID string) (string, error) {
 
 // ResetCursor forgets a source's cursor, so its next pull starts over.
 func (s *Store) ResetCursor(ctx context.Context, sourceID string) error {
-	_, err := s.DB.ExecContext(ctx, s.DB.Rebind(`DELETE FROM cursors WHERE source_id = ?`), sourceID)
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`DELETE FROM cursors WHERE source_id = ?`), sourceID)
 	return err
 }
 

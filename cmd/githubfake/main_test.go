@@ -155,7 +155,7 @@ func TestConfigPulls(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	if ps, err := src.(*github.Source).Check(ctx); err != nil || len(ps) > 0 {
+	if ps, err := src.(*github.Source).CheckDetails(ctx); err != nil || len(ps) > 0 {
 		t.Errorf("validate --online's check of the printed config: %v %+v", err, ps)
 	}
 

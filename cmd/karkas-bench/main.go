@@ -230,12 +230,12 @@ func measure(ctx context.Context, dialect string, fresh func() (string, error), 
 	defer st.Close()
 	rowsSince := func(after int64) (int64, error) {
 		var n int64
-		err := st.DB.Get(&n, st.DB.Rebind(`SELECT COALESCE(SUM(rows_written), 0) FROM sync_runs WHERE id > ?`), after)
+		err := st.Get(context.Background(), &n, st.Rebind(`SELECT COALESCE(SUM(rows_written), 0) FROM sync_runs WHERE id > ?`), after)
 		return n, err
 	}
 	lastRun := func() int64 {
 		var id int64
-		st.DB.Get(&id, `SELECT COALESCE(MAX(id), 0) FROM sync_runs`)
+		st.Get(context.Background(), &id, `SELECT COALESCE(MAX(id), 0) FROM sync_runs`)
 		return id
 	}
 	live, _, err := st.TableCounts(ctx)
@@ -284,7 +284,7 @@ func bare(ctx context.Context, fromURL string, fresh func() (string, error)) (ti
 		"containers": &b.Containers, "source_people": &b.People, "tasks": &b.Tasks,
 		"task_status_changes": &b.StatusChanges, "messages": &b.Messages, "time_entries": &b.TimeEntries,
 	} {
-		if err := from.DB.SelectContext(ctx, dst, "SELECT * FROM "+table+" WHERE deleted_at IS NULL"); err != nil {
+		if err := from.Select(ctx, dst, "SELECT * FROM "+table+" WHERE deleted_at IS NULL"); err != nil {
 			return 0, fmt.Errorf("reading %s: %w", table, err)
 		}
 	}

@@ -579,7 +579,7 @@ func (w *chaosWorld) duplicates(t *testing.T, url string) []string {
 	}
 	defer st.Close()
 	var dups []string
-	if err := st.DB.Select(&dups, `SELECT clock_id || ' ' || from_state || '>' || to_state FROM sla_transitions
+	if err := st.Select(context.Background(), &dups, `SELECT clock_id || ' ' || from_state || '>' || to_state FROM sla_transitions
 		GROUP BY clock_id, from_state, to_state, at HAVING COUNT(*) > 1`); err != nil {
 		return append(vs, err.Error())
 	}
@@ -638,7 +638,7 @@ func (w *chaosWorld) leaks(url, out string) []string {
 		}
 	} else if st, err := store.Open(context.Background(), url); err == nil {
 		var rows []string
-		_ = st.DB.Select(&rows, `SELECT message FROM problems UNION ALL SELECT error FROM sync_runs
+		_ = st.Select(context.Background(), &rows, `SELECT message FROM problems UNION ALL SELECT error FROM sync_runs
 			UNION ALL SELECT last_error FROM outbox UNION ALL SELECT attention FROM sources UNION ALL SELECT payload FROM outbox`)
 		st.Close()
 		texts["the store"] = strings.Join(rows, "\n")

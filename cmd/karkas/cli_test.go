@@ -169,9 +169,9 @@ func TestDemoSyncTwice(t *testing.T) {
 	}
 	defer st.Close()
 	var linked, byShort, total int
-	st.DB.Get(&total, "SELECT COUNT(*) FROM time_entries WHERE task_ref LIKE 'tr:%'")
-	st.DB.Get(&linked, "SELECT COUNT(*) FROM time_entries e JOIN tasks t ON t.source_id = e.task_source_id AND t.external_id = e.task_id AND t.client_id = e.client_id")
-	st.DB.Get(&byShort, "SELECT COUNT(*) FROM time_entries e JOIN tasks t ON e.task_ref = 'tr:' || t.short_ref AND t.external_id = e.task_id")
+	st.Get(context.Background(), &total, "SELECT COUNT(*) FROM time_entries WHERE task_ref LIKE 'tr:%'")
+	st.Get(context.Background(), &linked, "SELECT COUNT(*) FROM time_entries e JOIN tasks t ON t.source_id = e.task_source_id AND t.external_id = e.task_id AND t.client_id = e.client_id")
+	st.Get(context.Background(), &byShort, "SELECT COUNT(*) FROM time_entries e JOIN tasks t ON e.task_ref = 'tr:' || t.short_ref AND t.external_id = e.task_id")
 	if total == 0 || linked != total || byShort == 0 {
 		t.Errorf("%d of %d card-linked time entries link to their card (%d by short link)", linked, total, byShort)
 	}
@@ -183,7 +183,7 @@ func TestDemoSyncTwice(t *testing.T) {
 	// Communication hours, apart: the demo's config puts entries tagged
 	// communication in that category.
 	var comm float64
-	st.DB.Get(&comm, "SELECT COALESCE(SUM(seconds), 0) / 3600.0 FROM time_entries WHERE deleted_at IS NULL AND client_id = 'cobalt' AND category = 'communication'")
+	st.Get(context.Background(), &comm, "SELECT COALESCE(SUM(seconds), 0) / 3600.0 FROM time_entries WHERE deleted_at IS NULL AND client_id = 'cobalt' AND category = 'communication'")
 	if comm == 0 || !regexp.MustCompile(fmt.Sprintf(`(?m)^cobalt\s.*\s%.1f\s*$`, comm)).MatchString(out) {
 		t.Errorf("status does not show Cobalt's %.1f communication hours:\n%s", comm, out)
 	}
@@ -297,7 +297,7 @@ func TestCalendarEdit(t *testing.T) {
 		}
 		defer st.Close()
 		var n int
-		if err := st.DB.Get(&n, "SELECT COUNT(*) FROM calendar_versions WHERE calendar = 'berlin'"); err != nil {
+		if err := st.Get(context.Background(), &n, "SELECT COUNT(*) FROM calendar_versions WHERE calendar = 'berlin'"); err != nil {
 			t.Fatal(err)
 		}
 		return n

@@ -126,12 +126,12 @@ func checkTransitionsOnce(t *testing.T, url string, wantSome bool) {
 	}
 	defer st.Close()
 	var dups []string
-	if err := st.DB.Select(&dups, `SELECT clock_id || ' ' || from_state || '>' || to_state FROM sla_transitions
+	if err := st.Select(context.Background(), &dups, `SELECT clock_id || ' ' || from_state || '>' || to_state FROM sla_transitions
 		GROUP BY clock_id, from_state, to_state, at HAVING COUNT(*) > 1`); err != nil {
 		t.Fatal(err)
 	}
 	var n int
-	if err := st.DB.Get(&n, `SELECT COUNT(*) FROM sla_transitions`); err != nil {
+	if err := st.Get(context.Background(), &n, `SELECT COUNT(*) FROM sla_transitions`); err != nil {
 		t.Fatal(err)
 	}
 	if len(dups) > 0 || (wantSome && n == 0) {

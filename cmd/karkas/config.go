@@ -7,29 +7,14 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/mapping"
-	"github.com/karkas/karkas/push"
-	"github.com/karkas/karkas/sla"
 	"github.com/karkas/karkas/store"
+	"github.com/karkas/karkas/sync/pipeline"
 )
 
 // loadConfig loads and validates the config. Warnings go to the log; errors
 // come back as a mapping.Problems (exit 1 for validate, 2 elsewhere).
 func (g *globals) loadConfig() (*mapping.Loaded, error) {
-	reg := registry()
-	l, err := mapping.Load(g.config, mapping.LoadOptions{
-		LookupEnv: g.env,
-		Secret:    g.secrets.AddOption,
-		Kinds:     reg.Names(),
-		Countries: sla.Countries(),
-		SourceOptions: func(kind string) (any, bool) {
-			k, ok := reg.Lookup(kind)
-			if !ok {
-				return nil, false
-			}
-			return k.NewOptions(), true
-		},
-		SinkOptions: push.SinkOptions,
-	})
+	l, err := pipeline.Load(g.config, g.env, g.secrets)
 	if l != nil {
 		for _, w := range l.Warnings {
 			g.logger.Warn("config", "problem", w.String())
@@ -53,15 +38,8 @@ func (g *globals) mustConfig() (*mapping.Loaded, error) {
 
 // openStore opens the config's store and brings its schema up to date.
 func (g *globals) openStore(ctx context.Context, cfg *mapping.Config) (*store.Store, error) {
-	g.secrets.AddURL(cfg.StoreURL())
-	st, err := store.Open(ctx, cfg.StoreURL())
+	st, applied, err := pipeline.OpenStore(ctx, cfg, g.secrets)
 	if err != nil {
-		return nil, withCode(exitStore, err)
-	}
-	st.Scrub = g.secrets.Redact
-	applied, err := st.Migrate(ctx)
-	if err != nil {
-		st.Close()
 		return nil, withCode(exitStore, err)
 	}
 	if len(applied) > 0 {
@@ -70,26 +48,23 @@ func (g *globals) openStore(ctx context.Context, cfg *mapping.Config) (*store.St
 	return st, nil
 }
 
-// sourceInfo describes a configured source for the mapping.
-func sourceInfo(s mapping.Source) mapping.SourceInfo {
-	k, _ := registry().Lookup(s.Kind)
-	return mapping.SourceInfo{ID: s.ID, Kind: s.Kind, Identity: k.Identity}
+// app is the pipeline's work on the config and st (nil for work that
+// needs no store: opening sources and sinks).
+func (g *globals) app(l *mapping.Loaded, st *store.Store) *pipeline.App {
+	return &pipeline.App{Loaded: l, Store: st, Logger: g.logger, Secrets: g.secrets, LookupEnv: g.env, ArmSinks: g.armKill}
 }
 
 // openSource builds a configured source.
 func (g *globals) openSource(l *mapping.Loaded, s mapping.Source) (connectors.Source, error) {
-	k, ok := registry().Lookup(s.Kind)
-	if !ok {
-		return nil, fmt.Errorf("unknown source kind %q", s.Kind)
+	return g.app(l, nil).OpenSource(s)
+}
+
+// pipelineCode is the exit code of a pipeline failure: the config's
+// (exit 2) or the store's (exit 3).
+func pipelineCode(err error) error {
+	var ce *pipeline.ConfigError
+	if errors.As(err, &ce) {
+		return withCode(exitUsage, err)
 	}
-	var repos []string
-	for _, c := range l.Config.Clients {
-		repos = append(repos, c.Repos...)
-	}
-	return k.Open(l.SourceOptions[s.ID], connectors.Env{
-		Secrets: g.secrets,
-		BaseDir: l.BaseDir,
-		Logger:  g.logger.With("source", s.ID),
-		Repos:   repos,
-	})
+	return withCode(exitStore, err)
 }

@@ -15,12 +15,11 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/push"
 	"github.com/karkas/karkas/push/sinks"
 	"github.com/karkas/karkas/store"
-	"github.com/karkas/karkas/sync/evaluate"
+	"github.com/karkas/karkas/sync/pipeline"
 )
 
 func newDeliveriesCmd(g *globals) *cobra.Command {
@@ -56,7 +55,7 @@ written and nothing is sent.`,
 				return err
 			}
 			defer st.Close()
-			return g.planDeliveries(ctx, l, st)
+			return g.planDeliveries(ctx, g.app(l, st), st)
 		},
 	}
 }
@@ -149,89 +148,26 @@ the webhook-id, the file's name), so retrying does not repeat it.`,
 	}
 }
 
-// pusher builds what delivering needs: the sinks of the config and a
-// planner. It returns nil without routing: in the config.
-func (g *globals) pusher(l *mapping.Loaded) (*push.Planner, map[string]sinks.Sink, error) {
-	if l.Routing == nil {
-		return nil, nil, nil
-	}
-	sk, ps := g.openSinks(l)
-	if len(ps) > 0 {
-		return nil, nil, withCode(exitUsage, fmt.Errorf("the config has errors (run karkas validate):\n%s", ps.Error()))
-	}
-	if err := g.armKill(sk); err != nil {
-		return nil, nil, withCode(exitUsage, err)
-	}
-	rules, err := evaluate.NewRules(l.Config)
-	if err != nil {
-		return nil, nil, withCode(exitUsage, err)
-	}
-	return &push.Planner{Config: l.Config, Calendars: rules, Sinks: sk}, sk, nil
-}
-
-// openSinks decodes the options of the config's sinks and builds them,
-// reading their secrets; the problems are placed in the config file
-// (karkas validate can print them).
-func (g *globals) openSinks(l *mapping.Loaded) (map[string]sinks.Sink, mapping.Problems) {
-	if err := push.DecodeSinkOptions(l, g.env); err != nil {
-		var ps mapping.Problems
-		if errors.As(err, &ps) {
-			return nil, ps
-		}
-		return nil, mapping.Problems{{File: l.File, Line: 1, Col: 1, Path: "routing", Message: err.Error()}}
-	}
-	sk, err := push.Open(l, connectors.Env{BaseDir: l.BaseDir, Logger: g.logger, Secrets: g.secrets})
-	var se push.SinkErrors
-	switch {
-	case errors.As(err, &se):
-		return nil, sinkProblems(l, se)
-	case err != nil:
-		return nil, mapping.Problems{{File: l.File, Line: 1, Col: 1, Path: "routing", Message: err.Error()}}
-	}
-	return sk, nil
-}
-
-// sinkProblems places sink errors at their options in the config file.
-func sinkProblems(l *mapping.Loaded, errs push.SinkErrors) mapping.Problems {
-	pos := newPositions(l.File)
-	var ps mapping.Problems
-	for _, e := range errs {
-		line, col := pos.find("routing", "sinks", e.Sink, "options")
-		if line == 0 {
-			line, col = pos.find("routing", "sinks", e.Sink)
-		}
-		ps = append(ps, mapping.Problem{File: l.File, Line: line, Col: col,
-			Path: fmt.Sprintf("routing.sinks[%q].options", e.Sink), Message: e.Err.Error()})
-	}
-	return ps
-}
-
 // deliver works the outbox after a sync's evaluation and prints a line.
 // It returns the number of deliveries that failed for good in this run.
-func (g *globals) deliver(ctx context.Context, l *mapping.Loaded, st *store.Store) (int, error) {
-	planner, sk, err := g.pusher(l)
-	if err != nil {
-		return 0, err
+// sync delivers holding the evaluation's lock, which every deliverer
+// takes: a delivery leased to another run is one that died mid-way.
+func (g *globals) deliver(ctx context.Context, app *pipeline.App) (int, error) {
+	d, err := app.Deliver(ctx, true)
+	if err != nil && ctx.Err() == nil {
+		return 0, pipelineCode(err)
 	}
-	if planner == nil {
-		waiting, err := waitingRoutes(ctx, st)
-		if err != nil {
-			return 0, withCode(exitStore, err)
-		}
-		if waiting > 0 {
-			fmt.Fprintf(g.stdout, "%d notification(s) wait in the outbox: add routing: to the config to deliver them (README, Routing)\n", waiting)
+	if d == nil {
+		return 0, nil
+	}
+	if !d.Routed {
+		if d.Unrouted > 0 {
+			fmt.Fprintf(g.stdout, "%d notification(s) wait in the outbox: add routing: to the config to deliver them (README, Routing)\n", d.Unrouted)
 		}
 		return 0, nil
 	}
-	// sync delivers holding the evaluate lock, which every deliverer
-	// takes: a delivery leased to another run is one that died mid-way.
-	w := &push.Worker{Store: st, Planner: planner, Sinks: sk, Logger: g.logger, Sole: true}
-	rep, err := w.Run(ctx)
-	if err != nil && ctx.Err() == nil {
-		return 0, withCode(exitStore, err)
-	}
-	var routed, dropped int
-	var held, later int
+	rep := d.Report
+	var routed, dropped, held int
 	if rep.Plan != nil {
 		for _, r := range rep.Plan.Routed {
 			routed++
@@ -245,10 +181,6 @@ func (g *globals) deliver(ctx context.Context, l *mapping.Loaded, st *store.Stor
 			}
 		}
 	}
-	rows, err := st.Deliveries(ctx, store.DeliveryFilter{Status: store.OutboxPending})
-	if err == nil {
-		later = len(rows)
-	}
 	existed := ""
 	if rep.Existed > 0 {
 		existed = fmt.Sprintf(" (%d found already done)", rep.Existed)
@@ -257,7 +189,7 @@ func (g *globals) deliver(ctx context.Context, l *mapping.Loaded, st *store.Stor
 		fmt.Fprintf(g.stdout, "%d delivery(ies) a killed run had started were taken over: sent again or found done\n", rep.TakenOver)
 	}
 	fmt.Fprintf(g.stdout, "deliveries: %d sent%s, %d skipped, %d to retry, %d failed; %d notification(s) routed (%d told nobody), %d held for digests, %d waiting\n",
-		rep.Delivered, existed, rep.Skipped, rep.Retrying, rep.Failed, routed, dropped, held, later)
+		rep.Delivered, existed, rep.Skipped, rep.Retrying, rep.Failed, routed, dropped, held, d.Pending)
 	if rep.Plan != nil && len(rep.Plan.Stale) > 0 {
 		fmt.Fprintf(g.stdout, "dropped %s: karkas deliveries list --state skipped\n", staleLine(rep.Plan.Stale))
 	}
@@ -279,42 +211,18 @@ func staleLine(stale []push.Stale) string {
 	return fmt.Sprintf("%d deliveries of sinks no longer in routing.sinks, never to be sent (%s)", n, strings.Join(parts, ", "))
 }
 
-// waitingRoutes counts the notifications queued and not routed.
-func waitingRoutes(ctx context.Context, st *store.Store) (int, error) {
-	counts, err := st.OutboxCounts(ctx)
-	n := 0
-	for _, c := range counts {
-		if c.Sink == store.OutboxRoute && c.Status == store.OutboxPending {
-			n += c.Rows
-		}
-	}
-	return n, err
-}
-
-// planDeliveries prints what delivering would do now, writing nothing.
-func (g *globals) planDeliveries(ctx context.Context, l *mapping.Loaded, st *store.Store) error {
-	planner, _, err := g.pusher(l)
+// planDeliveries prints what delivering would do now on st, writing
+// nothing.
+func (g *globals) planDeliveries(ctx context.Context, app *pipeline.App, st *store.Store) error {
+	planner, plan, err := app.PlanDeliveries(ctx, st)
 	if err != nil {
-		return err
+		return pipelineCode(err)
 	}
 	if planner == nil {
 		fmt.Fprintln(g.stdout, "\nno routing: in the config: nothing would be sent (README, Routing)")
 		return nil
 	}
-	now := time.Now().UTC()
-	rules, err := evaluate.NewRules(l.Config)
-	if err != nil {
-		return withCode(exitUsage, err)
-	}
-	extra, err := push.Preview(ctx, st, rules, now)
-	if err != nil {
-		return withCode(exitStore, err)
-	}
-	plan, err := planner.Run(ctx, st.ReadOutbox(), now, extra, false)
-	if err != nil {
-		return withCode(exitStore, err)
-	}
-	printPlan(g.stdout, l.Config, planner, plan)
+	printPlan(g.stdout, app.Loaded.Config, planner, plan)
 	return nil
 }
 

@@ -3,14 +3,14 @@ package main
 import (
 	"context"
 	"fmt"
-	gslug "github.com/gosimple/slug"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
 
+	gslug "github.com/gosimple/slug"
+
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/karkas/karkas/connectors/trello"
 	"github.com/karkas/karkas/mapping"
@@ -230,9 +230,8 @@ func (g *globals) checkTrelloOnline(ctx context.Context, l *mapping.Loaded) (map
 	var listNames []string
 	members := map[string]bool{}
 	var problems mapping.Problems
-	pos := newPositions(l.File)
-	report := func(path, msg string, keys ...any) {
-		line, col := pos.find(keys...)
+	report := func(path, msg string) {
+		line, col := position(l, path)
 		problems = append(problems, mapping.Problem{File: l.File, Line: line, Col: col, Path: path, Message: msg, Warning: soft})
 	}
 	type listedMember struct{ id, username, name, board string }
@@ -288,7 +287,7 @@ func (g *globals) checkTrelloOnline(ctx context.Context, l *mapping.Loaded) (map
 		if named[strings.ToLower(m.id)] || (m.username != "" && named[strings.ToLower(m.username)]) {
 			continue
 		}
-		line, col := pos.find("people")
+		line, col := l.Position("people")
 		if line == 0 {
 			line, col = 1, 1 // no people: at all: the file is what lacks them
 		}
@@ -300,7 +299,7 @@ func (g *globals) checkTrelloOnline(ctx context.Context, l *mapping.Loaded) (map
 		for j, b := range c.Boards {
 			if !boards[strings.ToLower(b)] {
 				report(fmt.Sprintf("clients[%d].boards[%d]", i, j),
-					fmt.Sprintf("no board %q among the boards the trello source(s) pull", b), "clients", i, "boards", j)
+					fmt.Sprintf("no board %q among the boards the trello source(s) pull", b))
 			}
 		}
 	}
@@ -312,7 +311,7 @@ func (g *globals) checkTrelloOnline(ctx context.Context, l *mapping.Loaded) (map
 		for j, m := range r.Match {
 			if !lists[strings.ToLower(strings.TrimSpace(m))] {
 				report(fmt.Sprintf("statuses[%d].match[%d]", i, j),
-					fmt.Sprintf("no list named %q on the pulled boards (known: %s)", m, strings.Join(listNames, ", ")), "statuses", i, "match", j)
+					fmt.Sprintf("no list named %q on the pulled boards (known: %s)", m, strings.Join(listNames, ", ")))
 			}
 		}
 	}
@@ -320,53 +319,26 @@ func (g *globals) checkTrelloOnline(ctx context.Context, l *mapping.Loaded) (map
 		for j, id := range p.Trello {
 			if !members[id] && !members[strings.ToLower(id)] {
 				report(fmt.Sprintf("people[%d].trello[%d]", i, j),
-					fmt.Sprintf("no member %q on the pulled boards", id), "people", i, "trello", j)
+					fmt.Sprintf("no member %q on the pulled boards", id))
 			}
 		}
 	}
 	return problems, nil
 }
 
-// positions finds values in the config file's node tree.
-type positions struct{ root *yaml.Node }
-
-func newPositions(path string) positions {
-	var doc yaml.Node
-	data, err := mapping.ReadConfig(path)
-	if err != nil || yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
-		return positions{}
-	}
-	return positions{root: doc.Content[0]}
-}
-
-// find walks keys (strings for mapping keys, ints for sequence items) and
-// returns the node's line and column, or zeros.
-func (p positions) find(keys ...any) (int, int) {
-	n := p.root
-	for _, k := range keys {
-		if n == nil {
-			return 0, 0
+// position is where path's value is in the config file, else the nearest
+// value around it that was decoded ("people[0].trello" for
+// "people[0].trello[0]"), else zeros.
+func position(l *mapping.Loaded, path string) (int, int) {
+	for path != "" {
+		if line, col := l.Position(path); line != 0 {
+			return line, col
 		}
-		switch k := k.(type) {
-		case string:
-			var next *yaml.Node
-			if n.Kind == yaml.MappingNode {
-				for i := 0; i+1 < len(n.Content); i += 2 {
-					if n.Content[i].Value == k {
-						next = n.Content[i+1]
-					}
-				}
-			}
-			n = next
-		case int:
-			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
-				return 0, 0
-			}
-			n = n.Content[k]
+		cut := strings.LastIndexAny(path, ".[")
+		if cut < 0 {
+			break
 		}
+		path = path[:cut]
 	}
-	if n == nil {
-		return 0, 0
-	}
-	return n.Line, n.Column
+	return 0, 0
 }

@@ -155,13 +155,13 @@ func tableCounts(t *testing.T, dbURL string) map[string]int {
 		q = `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`
 	}
 	var tables []string
-	if err := st.DB.Select(&tables, q); err != nil {
+	if err := st.Select(context.Background(), &tables, q); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]int{}
 	for _, tb := range tables {
 		var n int
-		if err := st.DB.Get(&n, fmt.Sprintf(`SELECT COUNT(*) FROM %s`, tb)); err != nil {
+		if err := st.Get(context.Background(), &n, fmt.Sprintf(`SELECT COUNT(*) FROM %s`, tb)); err != nil {
 			t.Fatal(err)
 		}
 		out[tb] = n
@@ -169,7 +169,7 @@ func tableCounts(t *testing.T, dbURL string) map[string]int {
 	if st.Dialect == store.Postgres {
 		// The dry run's scratch schema is dropped.
 		var left []string
-		if err := st.DB.Select(&left, `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE current_schema() || '_dry_run_%'`); err != nil {
+		if err := st.Select(context.Background(), &left, `SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE current_schema() || '_dry_run_%'`); err != nil {
 			t.Fatal(err)
 		}
 		out["scratch schemas left"] = len(left)

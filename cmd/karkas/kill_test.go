@@ -76,7 +76,7 @@ func snapshot(t *testing.T, storeURL string) []rowKey {
 		if table == "problems" {
 			q = "SELECT source_id, location, message, '' FROM problems"
 		}
-		rows, err := st.DB.Query(q)
+		rows, err := st.Query(context.Background(), q)
 		if err != nil {
 			t.Fatal(err)
 		}

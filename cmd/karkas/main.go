@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"syscall"
+
 	// Time zones are compiled in: calendars and trackers' members name
 	// IANA zones, and a slim container may have no zoneinfo.
 	_ "time/tzdata"

@@ -38,7 +38,7 @@ func storedLines(t *testing.T, url, query string, args ...any) []string {
 	}
 	defer st.Close()
 	var rows []string
-	if err := st.DB.Select(&rows, st.DB.Rebind(query), args...); err != nil {
+	if err := st.Select(context.Background(), &rows, st.Rebind(query), args...); err != nil {
 		t.Fatalf("%s: %v", query, err)
 	}
 	return rows

@@ -9,6 +9,7 @@ import (
 
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/store"
+	"github.com/karkas/karkas/sync/pipeline"
 )
 
 func newRemapCmd(g *globals) *cobra.Command {
@@ -40,7 +41,7 @@ pulled from the sources.`,
 				for _, s := range l.Sources {
 					names = append(names, "source:"+s.ID)
 				}
-				unlock, err := lockAll(ctx, st, names, wait, store.Holder(time.Now()))
+				unlock, err := pipeline.LockAll(ctx, st, names, wait, store.Holder(time.Now()))
 				var le *store.LockedError
 				switch {
 				case errors.As(err, &le):
@@ -50,13 +51,14 @@ pulled from the sources.`,
 				}
 				defer unlock()
 			}
-			eng, prog, err := g.newEngine(ctx, l.Config, st, dryRun, "remapping")
+			prog := newProgress(g.stderr, g.logger, "remapping")
+			eng, err := g.app(l, st).NewEngine(ctx, st, dryRun, prog)
 			if err != nil {
-				return err
+				return withCode(exitStore, err)
 			}
 			var infos []mapping.SourceInfo
 			for _, s := range l.Sources {
-				infos = append(infos, sourceInfo(s))
+				infos = append(infos, pipeline.SourceInfo(s))
 			}
 			written, err := eng.Remap(ctx, infos)
 			prog.done()

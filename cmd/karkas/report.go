@@ -231,9 +231,9 @@ func configCalendars(cfg *mapping.Config) (map[string]*sla.Calendar, error) {
 // sinks routing.reports names for it, works the outbox (as karkas sync's
 // delivery step does) and prints what became of each delivery.
 func (g *globals) deliverReport(ctx context.Context, l *mapping.Loaded, st *store.Store, client, period string) error {
-	planner, sk, err := g.pusher(l)
+	planner, sk, err := g.app(l, st).Pusher()
 	if err != nil {
-		return err
+		return pipelineCode(err)
 	}
 	if planner == nil {
 		return withCode(exitUsage, fmt.Errorf("--deliver: the config has no routing: block naming sinks (README, Reports)"))

@@ -72,7 +72,7 @@ func htmlNumbers(t *testing.T, page []byte) map[string]map[string]string {
 // sqlSums runs a query of (key, seconds) rows into a map.
 func sqlSums(t *testing.T, st *store.Store, q string, args ...any) map[string]int64 {
 	t.Helper()
-	rows, err := st.DB.Query(q, args...)
+	rows, err := st.Query(context.Background(), q, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
@@ -92,7 +92,7 @@ func sqlSums(t *testing.T, st *store.Store, q string, args ...any) map[string]in
 func sqlInt(t *testing.T, st *store.Store, q string, args ...any) int64 {
 	t.Helper()
 	var n int64
-	if err := st.DB.Get(&n, q, args...); err != nil {
+	if err := st.Get(context.Background(), &n, q, args...); err != nil {
 		t.Fatalf("%s: %v", q, err)
 	}
 	return n
@@ -232,7 +232,7 @@ func TestReportOnDemo(t *testing.T) {
 			}
 
 			var replies []int64
-			if err := st.DB.Select(&replies, `SELECT business_seconds FROM sla_clocks WHERE client_id = ? AND policy = 'response'
+			if err := st.Select(context.Background(), &replies, `SELECT business_seconds FROM sla_clocks WHERE client_id = ? AND policy = 'response'
 				AND stopped_at IS NOT NULL AND `+fmt.Sprintf(inOct, "started_at", "started_at")+` ORDER BY business_seconds`, tc.client); err != nil {
 				t.Fatal(err)
 			}

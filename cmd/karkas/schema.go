@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/sync/pipeline"
 )
 
 func newSchemaCmd(g *globals) *cobra.Command {
@@ -30,7 +31,7 @@ a test keeps it current. Point an editor at it with a first line such as
 }
 
 func schemaJSON() ([]byte, error) {
-	reg := registry()
+	reg := pipeline.Registry()
 	opts := map[string]any{}
 	for _, name := range reg.Names() {
 		k, _ := reg.Lookup(name)

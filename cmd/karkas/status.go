@@ -9,6 +9,7 @@ import (
 
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/store"
+	"github.com/karkas/karkas/sync/pipeline"
 )
 
 func newStatusCmd(g *globals) *cobra.Command {
@@ -134,7 +135,7 @@ mapping does not (with the lines to add under people:).`,
 			}
 			var infos []mapping.SourceInfo
 			for _, s := range l.Sources {
-				infos = append(infos, sourceInfo(s))
+				infos = append(infos, pipeline.SourceInfo(s))
 			}
 			if err := printUnmapped(ctx, out, st, l.Config, infos, 100); err != nil {
 				return withCode(exitStore, err)

@@ -17,7 +17,7 @@ import (
 	"github.com/karkas/karkas/record"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/engine"
-	"github.com/karkas/karkas/sync/evaluate"
+	"github.com/karkas/karkas/sync/pipeline"
 )
 
 func newSyncCmd(g *globals) *cobra.Command {
@@ -68,42 +68,12 @@ run that holds it.`,
 				return err
 			}
 			defer st.Close()
-			// Each source is synced by one run at a time; one held by
-			// another run is left to it (a dry run writes nothing and
-			// takes no lock).
-			holder := store.Holder(time.Now())
-			failedOpen := map[string]error{}
-			locked := 0
-			var unlocks []func()
-			release := func() {
-				for _, u := range unlocks {
-					u()
-				}
-				unlocks = nil
-			}
-			defer release()
-			if !dryRun {
-				// In id order, as every run takes them (lockAll).
-				byID := slices.Clone(selected)
-				slices.SortFunc(byID, func(a, b mapping.Source) int { return strings.Compare(a.ID, b.ID) })
-				for _, s := range byID {
-					unlock, err := st.Lock(ctx, "source:"+s.ID, wait, holder)
-					var le *store.LockedError
-					switch {
-					case errors.As(err, &le):
-						failedOpen[s.ID] = err
-						locked++
-						continue
-					case err != nil:
-						return withCode(exitStore, err)
-					}
-					unlocks = append(unlocks, unlock)
-				}
-			}
+			app := g.app(l, st)
 			// A dry run runs the real pipeline on a copy of the store,
 			// thrown away at the end: its plan of deliveries comes from the
 			// rows and clocks this run would create, not from the store as
-			// it was (on an empty store, nothing).
+			// it was (on an empty store, nothing). It writes nothing shared
+			// and takes no lock.
 			run := st
 			if dryRun {
 				scratch, drop, err := st.Scratch(ctx)
@@ -113,72 +83,49 @@ run that holds it.`,
 				defer drop()
 				run = scratch
 			}
-			eng, prog, err := g.newEngine(ctx, l.Config, run, false, "syncing")
-			if err != nil {
-				return err
-			}
-			// Sources that cannot even be opened fail alone; the others run.
-			var jobs []engine.Job
-			for _, s := range selected {
-				if failedOpen[s.ID] != nil {
-					continue
-				}
-				src, err := g.openSource(l, s)
-				if err != nil {
-					failedOpen[s.ID] = err
-					continue
-				}
-				jobs = append(jobs, engine.Job{Info: sourceInfo(s), Source: src})
-			}
-			ran := eng.RunAll(ctx, jobs)
+			// Each source is synced by one run at a time; one held by
+			// another run is left to it. The locks are given back once the
+			// sources are stored, threaded and linked: another run may have
+			// them while this one evaluates and delivers.
+			holder := store.Holder(time.Now())
+			prog := newProgress(g.stderr, g.logger, "syncing")
+			results, err := app.Pull(ctx, pipeline.Pull{Sources: selected, Into: run, Wait: wait, Holder: holder, Progress: prog})
 			prog.done()
-			// The sources are stored, threaded and linked: another run may
-			// have them while this one evaluates and delivers.
-			release()
-			var results []engine.Result
-			for _, s := range selected {
-				res := engine.Result{SourceID: s.ID, Err: failedOpen[s.ID]}
-				for _, r := range ran {
-					if r.SourceID == s.ID {
-						res = r
-					}
-				}
-				attrs := []any{"source", s.ID, "records", res.Received.Total(), "rows_written", res.Written.Total(),
+			if err != nil {
+				return pipelineCode(err)
+			}
+			locked := 0
+			for _, res := range results {
+				attrs := []any{"source", res.SourceID, "records", res.Received.Total(), "rows_written", res.Written.Total(),
 					"deleted", res.Deleted.Total(), "problems", res.Problems, "duration_ms", res.Duration.Milliseconds()}
 				var le *store.LockedError
 				if errors.As(res.Err, &le) {
+					locked++
 					g.logger.Warn("source skipped", append(attrs, "error", errorLine(res.Err))...)
 				} else if res.Err != nil {
 					g.logger.Error("source failed", append(attrs, "error", errorLine(res.Err))...)
-					g.logger.Debug("source failed in full", "source", s.ID, "error", res.Err.Error())
+					g.logger.Debug("source failed in full", "source", res.SourceID, "error", res.Err.Error())
 				} else {
 					g.logger.Info("source synced", attrs...)
 				}
-				results = append(results, res)
 			}
 			printResults(g, selected, results, dryRun)
 			if !dryRun && ctx.Err() == nil {
 				var infos []mapping.SourceInfo
 				for _, s := range selected {
-					infos = append(infos, sourceInfo(s))
+					infos = append(infos, pipeline.SourceInfo(s))
 				}
 				if err := printUnmapped(ctx, g.stdout, st, l.Config, infos, 10); err != nil {
 					return withCode(exitStore, err)
 				}
 			}
-			// One evaluation at a time, with the deliveries it plans (two at
-			// once would record each transition twice), and none while a
-			// source is half synced (it would judge a client's question
-			// whose answer is in the next batch): the evaluation holds every
-			// source. A run that cannot have them leaves it to the run that
-			// holds them, which evaluates when its sync is done.
+			// One evaluation at a time, with the deliveries it plans, and
+			// none while a source is half synced (LockEvaluation). A run
+			// that cannot have them leaves it to the run that holds them,
+			// which evaluates when its sync is done.
 			evaluated := true
 			if !dryRun && ctx.Err() == nil {
-				var names []string
-				for _, s := range l.Sources {
-					names = append(names, "source:"+s.ID)
-				}
-				unlock, err := lockAll(ctx, st, append(names, "evaluate"), wait, holder)
+				unlock, err := app.LockEvaluation(ctx, wait, holder)
 				var le *store.LockedError
 				switch {
 				case errors.As(err, &le):
@@ -191,7 +138,7 @@ run that holds it.`,
 				}
 			}
 			if evaluated && ctx.Err() == nil {
-				if err := g.evaluate(ctx, l.Config, run); err != nil {
+				if err := g.evaluate(ctx, app, run); err != nil {
 					return err
 				}
 			}
@@ -199,11 +146,11 @@ run that holds it.`,
 			// prints their plan instead.
 			undelivered := 0
 			if dryRun && ctx.Err() == nil {
-				if err := g.planDeliveries(ctx, l, run); err != nil {
+				if err := g.planDeliveries(ctx, app, run); err != nil {
 					return err
 				}
 			} else if evaluated && ctx.Err() == nil {
-				if undelivered, err = g.deliver(ctx, l, st); err != nil {
+				if undelivered, err = g.deliver(ctx, app); err != nil {
 					return err
 				}
 			}
@@ -331,32 +278,6 @@ func printResults(g *globals, sources []mapping.Source, results []engine.Result,
 	fmt.Fprintf(g.stdout, "\nrows changed: %s\n", strings.Join(parts, ", "))
 }
 
-// lockAll takes the named locks in sorted order, which every run keeps so
-// that runs waiting for each other cannot deadlock, and returns the
-// function that gives them all back. When one is held past wait, those
-// taken are given back and its *store.LockedError returned.
-func lockAll(ctx context.Context, st *store.Store, names []string, wait time.Duration, holder string) (func(), error) {
-	names = slices.Clone(names)
-	slices.Sort(names)
-	names = slices.Compact(names)
-	var unlocks []func()
-	release := func() {
-		for i := len(unlocks) - 1; i >= 0; i-- {
-			unlocks[i]()
-		}
-	}
-	deadline := time.Now().Add(wait)
-	for _, n := range names {
-		unlock, err := st.Lock(ctx, n, max(0, time.Until(deadline)), holder)
-		if err != nil {
-			release()
-			return nil, err
-		}
-		unlocks = append(unlocks, unlock)
-	}
-	return release, nil
-}
-
 // tallyLine says what a source counted of its input, in words:
 // "330 messages read: 327 stored (3 with a warning), 1 refused, 2 merged as
 // copies of one message".
@@ -383,26 +304,15 @@ func firstLine(s string) string {
 	return line
 }
 
-// evaluate runs the SLA policies over the store as of now, stores the
-// clocks with their transitions and notifications, and prints a line.
-func (g *globals) evaluate(ctx context.Context, cfg *mapping.Config, st *store.Store) error {
-	rules, err := evaluate.NewRules(cfg)
+// evaluate runs the SLA policies over st as of now, stores the clocks
+// with their transitions and notifications, and prints a line.
+func (g *globals) evaluate(ctx context.Context, app *pipeline.App, st *store.Store) error {
+	res, err := app.Evaluate(ctx, st)
 	if err != nil {
-		return withCode(exitUsage, err)
+		return pipelineCode(err)
 	}
-	now := time.Now().UTC()
-	// A calendar edited in the config counts from now on; the business
-	// time before the edit stays counted in the hours then in force.
-	edited, err := rules.UseHistory(ctx, st, now, true)
-	if err != nil {
-		return withCode(exitStore, err)
-	}
-	for _, name := range edited {
-		g.logger.Info("calendar version recorded", "calendar", name, "effective_from", now.Format(time.RFC3339))
-	}
-	res, err := evaluate.Run(ctx, st, rules, now)
-	if err != nil {
-		return withCode(exitStore, err)
+	for _, name := range res.Edited {
+		g.logger.Info("calendar version recorded", "calendar", name, "effective_from", res.At.Format(time.RFC3339))
 	}
 	states := map[string]int{}
 	for _, c := range res.Clocks {
@@ -415,7 +325,7 @@ func (g *globals) evaluate(ctx context.Context, cfg *mapping.Config, st *store.S
 		fmt.Fprintf(g.stdout, "%d stored clock(s) withdrawn: their message or task is gone or moved into another conversation\n", n)
 	}
 	withSet := 0
-	for _, c := range cfg.Clients {
+	for _, c := range app.Loaded.Clients {
 		if c.PolicySet != "" {
 			withSet++
 		}
@@ -424,24 +334,4 @@ func (g *globals) evaluate(ctx context.Context, cfg *mapping.Config, st *store.S
 		fmt.Fprintln(g.stdout, "no client has a policy_set: define policy_sets and give clients one to watch promises (README, Configuration)")
 	}
 	return nil
-}
-
-// newEngine builds the engine sync and remap share: linking loaded from
-// the store, progress on stderr, and the config's clients and people
-// copied into the store first.
-func (g *globals) newEngine(ctx context.Context, cfg *mapping.Config, st *store.Store, dryRun bool, verb string) (*engine.Engine, *progress, error) {
-	eng, err := engine.New(ctx, st, mapping.NewResolver(cfg), g.logger)
-	if err != nil {
-		return nil, nil, withCode(exitStore, err)
-	}
-	eng.DryRun = dryRun
-	for _, s := range cfg.Sources {
-		eng.Sources = append(eng.Sources, sourceInfo(s))
-	}
-	prog := newProgress(g.stderr, g.logger, verb)
-	eng.Progress = prog
-	if _, err := eng.SyncModel(ctx, cfg); err != nil {
-		return nil, nil, withCode(exitStore, err)
-	}
-	return eng, prog, nil
 }

@@ -142,7 +142,7 @@ func TestMidThreadReply(t *testing.T) {
 					}
 					defer st.Close()
 					var keys []string
-					if err := st.DB.Select(&keys, `SELECT DISTINCT thread_key FROM messages WHERE source_id = 'mail' AND deleted_at IS NULL`); err != nil {
+					if err := st.Select(context.Background(), &keys, `SELECT DISTINCT thread_key FROM messages WHERE source_id = 'mail' AND deleted_at IS NULL`); err != nil {
 						t.Fatal(err)
 					}
 					if !slices.Equal(keys, []string{"q1@acmefoods.com"}) {
@@ -152,14 +152,14 @@ func TestMidThreadReply(t *testing.T) {
 					// and a clock of a thread that no longer exists is withdrawn,
 					// not left open.
 					var open int
-					if err := st.DB.Get(&open, `SELECT COUNT(*) FROM sla_clocks WHERE policy = 'response' AND state IN ('running', 'at_risk', 'breached')`); err != nil {
+					if err := st.Get(context.Background(), &open, `SELECT COUNT(*) FROM sla_clocks WHERE policy = 'response' AND state IN ('running', 'at_risk', 'breached')`); err != nil {
 						t.Fatal(err)
 					}
 					if open != 0 {
 						t.Errorf("%d response clocks stored open; want none", open)
 					}
 					var withdrawn int
-					if err := st.DB.Get(&withdrawn, `SELECT COUNT(*) FROM sla_clocks WHERE state = 'withdrawn'`); err != nil {
+					if err := st.Get(context.Background(), &withdrawn, `SELECT COUNT(*) FROM sla_clocks WHERE state = 'withdrawn'`); err != nil {
 						t.Fatal(err)
 					}
 					if withdrawn != order.withdrawn {

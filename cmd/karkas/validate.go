@@ -60,13 +60,12 @@ person exists on the boards the sources pull. File sources have nothing to ask.`
 			}
 			// Opening a source reads its secrets and checks what the
 			// decoder cannot (a token that expanded to nothing).
-			pos := newPositions(l.File)
 			var opened mapping.Problems
 			srcs := make([]connectors.Source, len(l.Sources))
 			for i, s := range l.Sources {
 				src, err := g.openSource(l, s)
 				if err != nil {
-					line, col := sourcePosition(pos, i)
+					line, col := sourcePosition(l, i)
 					opened = append(opened, mapping.Problem{File: l.File, Line: line, Col: col,
 						Path: fmt.Sprintf("sources[%d].options", i), Message: err.Error()})
 					continue
@@ -74,7 +73,7 @@ person exists on the boards the sources pull. File sources have nothing to ask.`
 				srcs[i] = src
 			}
 			// Sinks too: their options and secrets (routing.sinks).
-			_, sinkProblems := g.openSinks(l)
+			_, sinkProblems := g.app(l, nil).OpenSinks()
 			opened = append(opened, sinkProblems...)
 			if len(opened) > 0 {
 				for _, p := range opened {
@@ -112,17 +111,11 @@ person exists on the boards the sources pull. File sources have nothing to ask.`
 // checked rather than waited for.
 const onlineTimeout = 2 * time.Minute
 
-// githubChecker is the GitHub source's check: problems per repository
-// besides the error that stops it (a refused token).
-type githubChecker interface {
-	Check(ctx context.Context) ([]github.CheckProblem, error)
-}
-
 // sourceCheck is what the online check of one source found.
 type sourceCheck struct {
 	checked  bool // the kind has something to ask
 	err      error
-	problems []github.CheckProblem
+	problems []connectors.CheckProblem
 }
 
 // checkOnline asks every enabled source's service whether the source
@@ -148,7 +141,6 @@ func (g *globals) checkOnline(ctx context.Context, l *mapping.Loaded, srcs []con
 		return nil, nil, err
 	}
 
-	pos := newPositions(l.File)
 	var ps mapping.Problems
 	var answered []string
 	trelloOK := true
@@ -157,7 +149,7 @@ func (g *globals) checkOnline(ctx context.Context, l *mapping.Loaded, srcs []con
 		if !r.checked || errors.Is(r.err, errors.ErrUnsupported) {
 			continue
 		}
-		line, col := sourcePosition(pos, i)
+		line, col := sourcePosition(l, i)
 		at := mapping.Problem{File: l.File, Line: line, Col: col, Path: fmt.Sprintf("sources[%d].options", i)}
 		var rl *connectors.RateLimitError
 		switch {
@@ -178,7 +170,7 @@ func (g *globals) checkOnline(ctx context.Context, l *mapping.Loaded, srcs []con
 		}
 		answered = append(answered, s.ID)
 		for _, p := range r.problems {
-			ps = append(ps, repoProblem(l, pos, i, s.ID, p))
+			ps = append(ps, repoProblem(l, i, s.ID, p))
 		}
 	}
 	if !trelloOK {
@@ -192,7 +184,7 @@ func (g *globals) checkOnline(ctx context.Context, l *mapping.Loaded, srcs []con
 		line, col := 0, 0
 		for i, s := range l.Sources {
 			if s.Kind == trello.KindName && strings.HasPrefix(err.Error(), "source "+s.ID+": ") {
-				line, col = sourcePosition(pos, i)
+				line, col = sourcePosition(l, i)
 			}
 		}
 		ps = append(ps, mapping.Problem{File: l.File, Line: line, Col: col, Path: "sources", Message: oneLine(err)})
@@ -203,16 +195,11 @@ func (g *globals) checkOnline(ctx context.Context, l *mapping.Loaded, srcs []con
 // checkSource runs the check the source's kind has, if any.
 func checkSource(ctx context.Context, src connectors.Source) sourceCheck {
 	switch c := src.(type) {
+	case connectors.DetailedChecker:
+		ps, err := c.CheckDetails(ctx)
+		return sourceCheck{checked: true, err: err, problems: ps}
 	case connectors.Checker:
 		return sourceCheck{checked: true, err: c.Check(ctx)}
-	case githubChecker:
-		ps, err := c.Check(ctx)
-		return sourceCheck{checked: true, err: err, problems: ps}
-	case *trello.Source:
-		// One request that needs the key and the token: the boards of
-		// the token's member. The names are checked after.
-		_, err := c.Client().Boards(ctx, "open")
-		return sourceCheck{checked: true, err: err}
 	}
 	return sourceCheck{}
 }
@@ -220,16 +207,16 @@ func checkSource(ctx context.Context, src connectors.Source) sourceCheck {
 // repoProblem positions a GitHub problem at the repository it names:
 // where the source's repos list it, else where a client's repos do, else
 // at the source.
-func repoProblem(l *mapping.Loaded, pos positions, i int, id string, p github.CheckProblem) mapping.Problem {
+func repoProblem(l *mapping.Loaded, i int, id string, p connectors.CheckProblem) mapping.Problem {
 	out := mapping.Problem{File: l.File, Path: fmt.Sprintf("sources[%d].options", i), Message: "source " + id + ": " + p.Message, Warning: p.Warning}
-	out.Line, out.Col = sourcePosition(pos, i)
+	out.Line, out.Col = sourcePosition(l, i)
 	if p.Repo == "" {
 		return out
 	}
 	if o, ok := l.SourceOptions[id].(*github.Options); ok {
 		for j, r := range o.Repos {
 			if strings.EqualFold(strings.TrimSpace(r), p.Repo) {
-				out.Line, out.Col = pos.find("sources", i, "options", "repos", j)
+				out.Line, out.Col = l.Position(fmt.Sprintf("sources[%d].options.repos[%d]", i, j))
 				out.Path = fmt.Sprintf("sources[%d].options.repos[%d]", i, j)
 				return out
 			}
@@ -238,7 +225,7 @@ func repoProblem(l *mapping.Loaded, pos positions, i int, id string, p github.Ch
 	for k, c := range l.Clients {
 		for j, r := range c.Repos {
 			if strings.EqualFold(r, p.Repo) {
-				out.Line, out.Col = pos.find("clients", k, "repos", j)
+				out.Line, out.Col = l.Position(fmt.Sprintf("clients[%d].repos[%d]", k, j))
 				out.Path = fmt.Sprintf("clients[%d].repos[%d]", k, j)
 				return out
 			}
@@ -248,10 +235,10 @@ func repoProblem(l *mapping.Loaded, pos positions, i int, id string, p github.Ch
 }
 
 // sourcePosition is where sources[i]'s options start, or the source.
-func sourcePosition(pos positions, i int) (int, int) {
-	line, col := pos.find("sources", i, "options")
+func sourcePosition(l *mapping.Loaded, i int) (int, int) {
+	line, col := l.Position(fmt.Sprintf("sources[%d].options", i))
 	if line == 0 {
-		line, col = pos.find("sources", i)
+		line, col = l.Position(fmt.Sprintf("sources[%d]", i))
 	}
 	return line, col
 }

@@ -209,7 +209,7 @@ func TestConfigSyncsEachKind(t *testing.T) {
 					Secs    int64 `db:"secs"`
 					Clients int   `db:"clients"`
 				}
-				if err := st.DB.Get(&got, `SELECT COUNT(*) AS n, COALESCE(SUM(seconds), 0) AS secs, COUNT(DISTINCT client_id) AS clients
+				if err := st.Get(context.Background(), &got, `SELECT COUNT(*) AS n, COALESCE(SUM(seconds), 0) AS secs, COUNT(DISTINCT client_id) AS clients
 					FROM time_entries WHERE deleted_at IS NULL`); err != nil {
 					t.Fatal(err)
 				}
@@ -225,7 +225,7 @@ func TestConfigSyncsEachKind(t *testing.T) {
 			did := step(tr, rand.New(rand.NewPCG(1, 2)), 1, time.Now())
 			check("after " + did)
 			var gone int
-			if err := st.DB.Get(&gone, `SELECT COUNT(*) FROM time_entries WHERE deleted_at IS NOT NULL`); err != nil {
+			if err := st.Get(context.Background(), &gone, `SELECT COUNT(*) FROM time_entries WHERE deleted_at IS NOT NULL`); err != nil {
 				t.Fatal(err)
 			}
 			if want := strings.Count(did, "deleted "); gone != want || !strings.Contains(did, "added ") {

@@ -94,7 +94,7 @@ func TestSyncIntoStore(t *testing.T) {
 			}
 			timetracktest.SameHours(t, "after edit, delete, add", "Clockify", timetracktest.LiveHours(t, st, "clockify"), window())
 			var locked bool
-			st.DB.Get(&locked, st.DB.Rebind(`SELECT locked FROM time_entries WHERE source_id = 'clockify' AND external_id = ?`), feb[12])
+			st.Get(context.Background(), &locked, st.Rebind(`SELECT locked FROM time_entries WHERE source_id = 'clockify' AND external_id = ?`), feb[12])
 			if !locked {
 				t.Error("the locked entry is not locked in the store")
 			}

@@ -127,7 +127,7 @@ type storedMessage struct {
 func storedMessages(t *testing.T, st *store.Store) map[string]storedMessage {
 	t.Helper()
 	var rows []storedMessage
-	if err := st.DB.Select(&rows, st.DB.Rebind(`SELECT external_id, thread_key, author_side, direction, client_id, automated, folder, subject, body
+	if err := st.Select(context.Background(), &rows, st.Rebind(`SELECT external_id, thread_key, author_side, direction, client_id, automated, folder, subject, body
 		FROM messages WHERE source_id = ? AND deleted_at IS NULL`), "mail"); err != nil {
 		t.Fatal(err)
 	}
@@ -267,7 +267,7 @@ Content-Type: text/plain; charset=utf-8
 
 			// Each folder is a mailbox container of its account.
 			var containers []string
-			if err := st.DB.Select(&containers, st.DB.Rebind(`SELECT external_id FROM containers WHERE source_id = ? ORDER BY external_id`), "mail"); err != nil {
+			if err := st.Select(context.Background(), &containers, st.Rebind(`SELECT external_id FROM containers WHERE source_id = ? ORDER BY external_id`), "mail"); err != nil {
 				t.Fatal(err)
 			}
 			if w := []string{"anna/INBOX", "anna/Sent", "boris/INBOX"}; strings.Join(containers, ",") != strings.Join(w, ",") {

@@ -150,7 +150,7 @@ type storedRow struct {
 func storedColumns(t *testing.T, st *store.Store, source string) map[string]storedRow {
 	t.Helper()
 	var rows []storedRow
-	if err := st.DB.Select(&rows, st.DB.Rebind(`SELECT external_id, author_email, author_name, subject, body, sent_at, automated_reason
+	if err := st.Select(context.Background(), &rows, st.Rebind(`SELECT external_id, author_email, author_name, subject, body, sent_at, automated_reason
 		FROM messages WHERE source_id = ? AND deleted_at IS NULL`), source); err != nil {
 		t.Fatal(err)
 	}

@@ -87,9 +87,9 @@ func storeHours(t *testing.T, st *store.Store, col string) map[string]int64 {
 		K string `db:"k"`
 		S int64  `db:"s"`
 	}
-	q := st.DB.Rebind(fmt.Sprintf(`SELECT %s AS k, SUM(seconds) AS s FROM time_entries
+	q := st.Rebind(fmt.Sprintf(`SELECT %s AS k, SUM(seconds) AS s FROM time_entries
 		WHERE source_id = ? AND deleted_at IS NULL GROUP BY %s`, col, col))
-	if err := st.DB.Select(&rows, q, "everhour"); err != nil {
+	if err := st.Select(context.Background(), &rows, q, "everhour"); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]int64{}
@@ -175,14 +175,14 @@ func TestSyncIntoStore(t *testing.T) {
 			check("after an edit, a delete and an add")
 
 			var gone int
-			if err := st.DB.Get(&gone, st.DB.Rebind(`SELECT COUNT(*) FROM time_entries WHERE source_id = ? AND deleted_at IS NOT NULL`), "everhour"); err != nil {
+			if err := st.Get(context.Background(), &gone, st.Rebind(`SELECT COUNT(*) FROM time_entries WHERE source_id = ? AND deleted_at IS NOT NULL`), "everhour"); err != nil {
 				t.Fatal(err)
 			}
 			if gone != 1 {
 				t.Errorf("%d soft-deleted entries, want the 1 deleted", gone)
 			}
 			var note string
-			if err := st.DB.Get(&note, st.DB.Rebind(`SELECT note FROM time_entries WHERE source_id = ? AND external_id = ?`), "everhour", strconv.FormatInt(added.ID, 10)); err != nil || note != "новая запись" {
+			if err := st.Get(context.Background(), &note, st.Rebind(`SELECT note FROM time_entries WHERE source_id = ? AND external_id = ?`), "everhour", strconv.FormatInt(added.ID, 10)); err != nil || note != "новая запись" {
 				t.Errorf("added entry: note %q, err %v", note, err)
 			}
 		})
@@ -249,7 +249,7 @@ sources:
 			}
 			entryLink := func(id int64) link {
 				var l link
-				if err := st.DB.Get(&l, st.DB.Rebind(`SELECT task_source_id, task_id, client_id FROM time_entries WHERE source_id = ? AND external_id = ?`),
+				if err := st.Get(context.Background(), &l, st.Rebind(`SELECT task_source_id, task_id, client_id FROM time_entries WHERE source_id = ? AND external_id = ?`),
 					"everhour", strconv.FormatInt(id, 10)); err != nil {
 					t.Fatal(err)
 				}
@@ -257,7 +257,7 @@ sources:
 			}
 			commentLink := func(cardID string) link {
 				var ls []link
-				if err := st.DB.Select(&ls, st.DB.Rebind(`SELECT m.task_source_id, m.task_id, m.client_id FROM messages m
+				if err := st.Select(context.Background(), &ls, st.Rebind(`SELECT m.task_source_id, m.task_id, m.client_id FROM messages m
 					JOIN tasks t ON t.source_id = m.task_source_id AND t.external_id = m.task_id
 					WHERE t.external_id = ? AND m.deleted_at IS NULL`), cardID); err != nil {
 					t.Fatal(err)
@@ -268,7 +268,7 @@ sources:
 				return ls[0]
 			}
 			var shortRow string
-			if err := st.DB.Get(&shortRow, st.DB.Rebind(`SELECT external_id FROM tasks WHERE source_id = 'trello' AND short_ref = ?`), byLink.ShortLink); err != nil {
+			if err := st.Get(context.Background(), &shortRow, st.Rebind(`SELECT external_id FROM tasks WHERE source_id = 'trello' AND short_ref = ?`), byLink.ShortLink); err != nil {
 				t.Fatal(err)
 			}
 			for _, c := range []struct {
@@ -326,7 +326,7 @@ sources:
 		t.Helper()
 		for id, w := range want {
 			var got row
-			if err := st.DB.Get(&got, st.DB.Rebind(`SELECT category, tags FROM time_entries WHERE source_id = ? AND external_id = ?`),
+			if err := st.Get(context.Background(), &got, st.Rebind(`SELECT category, tags FROM time_entries WHERE source_id = ? AND external_id = ?`),
 				"everhour", strconv.FormatInt(id, 10)); err != nil {
 				t.Fatal(err)
 			}
@@ -401,7 +401,7 @@ func TestRateLimitStormEndsAtTheDeadlineKeepingWhatWasStored(t *testing.T) {
 		t.Errorf("cursor %s, want the backfill at February", c)
 	}
 	var runErr string
-	if err := st.DB.Get(&runErr, `SELECT error FROM sync_runs ORDER BY id DESC LIMIT 1`); err != nil || !strings.Contains(runErr, "source deadline 20m reached") || len([]rune(runErr)) > connectors.MaxLine {
+	if err := st.Get(context.Background(), &runErr, `SELECT error FROM sync_runs ORDER BY id DESC LIMIT 1`); err != nil || !strings.Contains(runErr, "source deadline 20m reached") || len([]rune(runErr)) > connectors.MaxLine {
 		t.Errorf("sync_runs.error %q (%v)", runErr, err)
 	}
 

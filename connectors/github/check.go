@@ -9,20 +9,14 @@ import (
 	"strings"
 
 	gh "github.com/google/go-github/v60/github"
+	"github.com/karkas/karkas/connectors"
 )
 
-// CheckProblem is something Check found wrong with the source's
+// CheckProblem is something CheckDetails found wrong with the source's
 // configuration against GitHub.
-type CheckProblem struct {
-	// Repo is the repository as configured, "" for the source as a whole.
-	Repo string
-	// Message says what is wrong, in one sentence.
-	Message string
-	// Warning marks what syncs anyway but is likely a mistake.
-	Warning bool
-}
+type CheckProblem = connectors.CheckProblem
 
-// Check asks GitHub what `karkas validate --online` needs to know before
+// CheckDetails asks GitHub what `karkas validate --online` needs to know before
 // a first sync: that the token is accepted, that every repository to pull
 // exists and is visible to it under the configured name, that the token
 // may read its issues, and that the status_labels exist there. A refused
@@ -30,7 +24,7 @@ type CheckProblem struct {
 // checked); the rest are problems, each naming its repository. It costs
 // a request per token and three per repository (more for a repository
 // with over a hundred labels).
-func (s *Source) Check(ctx context.Context) ([]CheckProblem, error) {
+func (s *Source) CheckDetails(ctx context.Context) ([]CheckProblem, error) {
 	c := s.client.gh
 	for i := range s.client.tr.tokens {
 		// Each token in turn (a request sticks to the token its key

@@ -39,7 +39,7 @@ func TestCheck(t *testing.T) {
 
 	repos := []string{a.repo.FullName(), "northwind/acme-stie", "northwind/beta-app", denied.FullName(), hidden.FullName()}
 	opts := github.Options{Repos: repos, StatusLabels: append(slices.Clone(statusLabels), "QA")}
-	ps, err := f.source(t, opts, f.client(t, "ghp_boris0001")).Check(context.Background())
+	ps, err := f.source(t, opts, f.client(t, "ghp_boris0001")).CheckDetails(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestCheck(t *testing.T) {
 	// A revoked token is an error naming its place, never its value, and
 	// what to fix.
 	w.RevokeToken("ghp_boris0001")
-	_, err = f.source(t, opts, f.client(t, a.tok, "ghp_boris0001")).Check(context.Background())
+	_, err = f.source(t, opts, f.client(t, a.tok, "ghp_boris0001")).CheckDetails(context.Background())
 	var ue *github.UnauthorizedError
 	if !errors.Is(err, connectors.ErrUnauthorized) || !errors.As(err, &ue) || ue.Token != 1 ||
 		strings.Contains(err.Error(), "ghp_") || !strings.Contains(err.Error(), "token_file") {

@@ -134,7 +134,7 @@ func TestSyncIntoStore(t *testing.T) {
 			check("after a sync with nothing new")
 
 			var n int
-			if err := st.DB.Get(&n, st.DB.Rebind(`SELECT COUNT(*) FROM tasks WHERE status = ? AND deleted_at IS NULL`), "review"); err != nil || n != 1 {
+			if err := st.Get(context.Background(), &n, st.Rebind(`SELECT COUNT(*) FROM tasks WHERE status = ? AND deleted_at IS NULL`), "review"); err != nil || n != 1 {
 				t.Errorf("tasks in review: %d (%v), want the moved one", n, err)
 			}
 

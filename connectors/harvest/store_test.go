@@ -107,12 +107,12 @@ func TestSyncIntoStore(t *testing.T) {
 				t.Fatal(res.Err)
 			}
 			var live int
-			st.DB.Get(&live, st.DB.Rebind(`SELECT COUNT(*) FROM time_entries WHERE source_id = 'harvest' AND external_id = ? AND deleted_at IS NULL`), fmt.Sprint(feb[11]))
+			st.Get(context.Background(), &live, st.Rebind(`SELECT COUNT(*) FROM time_entries WHERE source_id = 'harvest' AND external_id = ? AND deleted_at IS NULL`), fmt.Sprint(feb[11]))
 			if live != 1 {
 				t.Errorf("a change list cannot report deletions, yet the deleted entry is gone before the window re-read")
 			}
 			var locked bool
-			st.DB.Get(&locked, st.DB.Rebind(`SELECT locked FROM time_entries WHERE source_id = 'harvest' AND external_id = ?`), fmt.Sprint(feb[12]))
+			st.Get(context.Background(), &locked, st.Rebind(`SELECT locked FROM time_entries WHERE source_id = 'harvest' AND external_id = ?`), fmt.Sprint(feb[12]))
 			if !locked {
 				t.Error("the locked entry is not locked in the store")
 			}

@@ -2,6 +2,7 @@ package timecsv_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -203,7 +204,7 @@ func TestSameRecordsAsAPI(t *testing.T) {
 func userView(t *testing.T, st *store.Store, refs string) []string {
 	t.Helper()
 	var rows []store.TimeEntryRow
-	if err := st.DB.Select(&rows, `SELECT * FROM time_entries WHERE deleted_at IS NULL`); err != nil {
+	if err := st.Select(context.Background(), &rows, `SELECT * FROM time_entries WHERE deleted_at IS NULL`); err != nil {
 		t.Fatal(err)
 	}
 	out := make([]string, 0, len(rows))

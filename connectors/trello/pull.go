@@ -83,6 +83,14 @@ func NewSource(opts APIOptions, env connectors.Env, client *Client) (*Source, er
 	return s, nil
 }
 
+// Check lists the boards of the token's member: one request that needs
+// both the key and the token (connectors.Checker). The names the mapping
+// gives boards, lists and members are checked by discovery after.
+func (s *Source) Check(ctx context.Context) error {
+	_, err := s.client.Boards(ctx, "open")
+	return err
+}
+
 // Client returns the client the source pulls with (push and discover use
 // the same one, so they share its budget).
 func (s *Source) Client() *Client { return s.client }

@@ -96,7 +96,7 @@ func TestSyncIntoStore(t *testing.T) {
 			}
 			check("backfill")
 			var n int
-			st.DB.Get(&n, "SELECT COUNT(*) FROM tasks WHERE creator_side = 'client' AND deleted_at IS NULL")
+			st.Get(context.Background(), &n, "SELECT COUNT(*) FROM tasks WHERE creator_side = 'client' AND deleted_at IS NULL")
 			if n != 1 {
 				t.Errorf("%d tasks created by the client side, want 1", n)
 			}

@@ -481,7 +481,7 @@ func TestExportWindowIntoStore(t *testing.T) {
 					q = "SELECT external_id FROM " + table + " WHERE deleted_at IS NULL ORDER BY external_id"
 				}
 				var out []string
-				if err := st.DB.Select(&out, q); err != nil {
+				if err := st.Select(context.Background(), &out, q); err != nil {
 					t.Fatal(err)
 				}
 				return out
@@ -506,7 +506,7 @@ func TestExportWindowIntoStore(t *testing.T) {
 			cutWarnings := func() []string {
 				t.Helper()
 				var out []string
-				if err := st.DB.Select(&out, st.DB.Rebind(`SELECT location || ': ' || message FROM problems
+				if err := st.Select(context.Background(), &out, st.Rebind(`SELECT location || ': ' || message FROM problems
 					WHERE source_id = 'trello' AND warning = ? ORDER BY created_at, message`), true); err != nil {
 					t.Fatal(err)
 				}
@@ -643,7 +643,7 @@ func TestExportWindowIntoStore(t *testing.T) {
 				}
 			}
 			var creators int
-			if err := st.DB.Get(&creators, `SELECT COUNT(*) FROM tasks WHERE deleted_at IS NULL AND creator_person_id = 'john'`); err != nil {
+			if err := st.Get(context.Background(), &creators, `SELECT COUNT(*) FROM tasks WHERE deleted_at IS NULL AND creator_person_id = 'john'`); err != nil {
 				t.Fatal(err)
 			}
 			if creators != 4 {

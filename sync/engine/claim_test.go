@@ -37,7 +37,7 @@ func storedMail(t *testing.T, st *store.Store) map[string]string {
 		ID   string `db:"external_id"`
 		Body string `db:"body"`
 	}
-	if err := st.DB.Select(&rows, `SELECT external_id, body FROM messages WHERE source_id = 'mail' AND deleted_at IS NULL`); err != nil {
+	if err := st.Select(context.Background(), &rows, `SELECT external_id, body FROM messages WHERE source_id = 'mail' AND deleted_at IS NULL`); err != nil {
 		t.Fatal(err)
 	}
 	out := map[string]string{}

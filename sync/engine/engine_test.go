@@ -118,7 +118,7 @@ func TestEngine(t *testing.T) {
 					t.Errorf("second pull started at cursor %q, want 20", s.cursors[1])
 				}
 				var n int
-				st.DB.Get(&n, "SELECT COUNT(*) FROM tasks WHERE client_id = 'acme' AND status = 'in_progress' AND creator_side = 'client'")
+				st.Get(context.Background(), &n, "SELECT COUNT(*) FROM tasks WHERE client_id = 'acme' AND status = 'in_progress' AND creator_side = 'client'")
 				if n != 25 {
 					t.Errorf("%d resolved tasks, want 25", n)
 				}
@@ -187,7 +187,7 @@ func TestEngine(t *testing.T) {
 					t.Errorf("second remap wrote %v", n)
 				}
 				var c int
-				st.DB.Get(&c, "SELECT COUNT(*) FROM tasks WHERE status = 'review'")
+				st.Get(context.Background(), &c, "SELECT COUNT(*) FROM tasks WHERE status = 'review'")
 				if c != 7 {
 					t.Errorf("%d tasks in review after remap, want 7", c)
 				}
@@ -220,7 +220,7 @@ func TestWriteFailureStopsSource(t *testing.T) {
 	t.Parallel()
 	st := testdb.Open(t, store.SQLite)
 	e := newEngine(t, st, cfgText)
-	if _, err := st.DB.Exec("DROP TABLE tasks"); err != nil {
+	if _, err := st.Exec(context.Background(), "DROP TABLE tasks"); err != nil {
 		t.Fatal(err)
 	}
 	// More rows than the writer's queue holds, so the source must block
@@ -286,7 +286,7 @@ func TestCompleteScopes(t *testing.T) {
 			// The mail source links an email to card c000; it is not the
 			// board's to delete.
 			mail := mapping.SourceInfo{ID: "mail", Kind: "fake", Identity: mapping.IdentityEmail}
-			if _, err := st.DB.Exec(st.DB.Rebind(`INSERT INTO messages (source_id, external_id, channel, thread_key, task_source_id, task_id,
+			if _, err := st.Exec(context.Background(), st.Rebind(`INSERT INTO messages (source_id, external_id, channel, thread_key, task_source_id, task_id,
 				author_side, direction, sent_at, raw, hash, synced_at) VALUES (?, 'x@y', 'email', 'x@y', 'board', 'c000', 'client', 'inbound', ?, '{}', 'h', ?)`),
 				mail.ID, day(2, 10), day(2, 10)); err != nil {
 				t.Fatal(err)
@@ -308,7 +308,7 @@ func TestCompleteScopes(t *testing.T) {
 			}
 			live := func(table string) string {
 				var ids []string
-				st.DB.Select(&ids, fmt.Sprintf("SELECT external_id FROM %s WHERE deleted_at IS NULL ORDER BY external_id", table))
+				st.Select(context.Background(), &ids, fmt.Sprintf("SELECT external_id FROM %s WHERE deleted_at IS NULL ORDER BY external_id", table))
 				return strings.Join(ids, ",")
 			}
 			if got := live("messages"); got != "m1,m3,m4,x@y" {
@@ -386,7 +386,7 @@ func TestSnapshotScopes(t *testing.T) {
 			live := func(table string) string {
 				t.Helper()
 				var ids []string
-				if err := st.DB.Select(&ids, fmt.Sprintf("SELECT external_id FROM %s WHERE deleted_at IS NULL ORDER BY external_id", table)); err != nil {
+				if err := st.Select(context.Background(), &ids, fmt.Sprintf("SELECT external_id FROM %s WHERE deleted_at IS NULL ORDER BY external_id", table)); err != nil {
 					t.Fatal(err)
 				}
 				return strings.Join(ids, ",")
@@ -496,10 +496,10 @@ func TestOversizedText(t *testing.T) {
 				t.Fatalf("run: err %v, written %v, %d warnings, %d refused; want 3 tasks stored and one warning", res.Err, res.Written, res.Warnings, res.Problems)
 			}
 			var desc, raw string
-			if err := st.DB.Get(&desc, "SELECT description FROM tasks WHERE external_id = 'c001'"); err != nil {
+			if err := st.Get(context.Background(), &desc, "SELECT description FROM tasks WHERE external_id = 'c001'"); err != nil {
 				t.Fatal(err)
 			}
-			if err := st.DB.Get(&raw, "SELECT raw FROM tasks WHERE external_id = 'c001'"); err != nil {
+			if err := st.Get(context.Background(), &raw, "SELECT raw FROM tasks WHERE external_id = 'c001'"); err != nil {
 				t.Fatal(err)
 			}
 			if len(desc) > record.MaxTextBytes || !strings.HasSuffix(desc, record.TruncatedNote) || len(raw) > record.MaxTextBytes+4096 {

@@ -137,37 +137,13 @@ func (r *Rules) Policies(clientID string) *sla.PolicySet {
 	return out
 }
 
-type messageRow struct {
-	SourceID     string    `db:"source_id"`
-	ExternalID   string    `db:"external_id"`
-	ThreadKey    string    `db:"thread_key"`
-	TaskSourceID string    `db:"task_source_id"`
-	TaskID       string    `db:"task_id"`
-	ClientID     string    `db:"client_id"`
-	Side         string    `db:"author_side"`
-	Automated    bool      `db:"automated"`
-	SentAt       time.Time `db:"sent_at"`
-	Subject      string    `db:"subject"`
-	TaskTitle    *string   `db:"task_title"`
-	TaskURL      *string   `db:"task_url"`
-	Body         string    `db:"body"`
-}
-
 // Messages loads the live messages of clients as response-policy facts.
 // A message linked to a task joins the task's conversation, so a reply by
 // email and a reply on the card stop the same clock. Bodies are read only
 // for agency messages on threads of no task, to set Asks: a task waits on
 // the client by its status, not by what was asked.
 func Messages(ctx context.Context, st *store.Store) ([]sla.Message, error) {
-	var rows []messageRow
-	err := st.DB.SelectContext(ctx, &rows, `
-		SELECT m.source_id, m.external_id, m.thread_key, m.task_source_id, m.task_id, m.client_id, m.author_side,
-		       m.automated, m.sent_at, m.subject, t.title AS task_title, t.url AS task_url,
-		       CASE WHEN m.author_side = 'agency' AND t.title IS NULL THEN m.body ELSE '' END AS body
-		FROM messages m
-		LEFT JOIN tasks t ON t.source_id = m.task_source_id AND t.external_id = m.task_id
-		WHERE m.deleted_at IS NULL AND m.client_id <> ''
-		ORDER BY m.sent_at, m.source_id, m.external_id`)
+	rows, err := st.FactMessages(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading messages: %w", err)
 	}

@@ -147,7 +147,7 @@ func TestLoadFacts(t *testing.T) {
 				t.Fatal(err)
 			}
 			// An entry deleted upstream no longer counts.
-			if _, err := st.DB.Exec(st.DB.Rebind(`UPDATE time_entries SET deleted_at = ? WHERE external_id = 'e4'`), at(8, 9)); err != nil {
+			if _, err := st.Exec(context.Background(), st.Rebind(`UPDATE time_entries SET deleted_at = ? WHERE external_id = 'e4'`), at(8, 9)); err != nil {
 				t.Fatal(err)
 			}
 			f, err := LoadFacts(ctx, st)

@@ -58,22 +58,6 @@ func Asks(body string) bool {
 	return strings.ContainsAny(body, "?？")
 }
 
-type taskRow struct {
-	SourceID    string     `db:"source_id"`
-	ExternalID  string     `db:"external_id"`
-	ClientID    string     `db:"client_id"`
-	Title       string     `db:"title"`
-	URL         string     `db:"url"`
-	Description string     `db:"description"`
-	Status      string     `db:"status"`
-	Assignees   string     `db:"assignee_ids"`
-	CreatedAt   time.Time  `db:"created_at"`
-	DueAt       *time.Time `db:"due_at"`
-	DueDone     bool       `db:"due_done"`
-	Raw         string     `db:"raw"`
-	Logged      int64      `db:"logged"`
-}
-
 // rawTask is the part of a stored task's neutral record that has no column
 // of its own.
 type rawTask struct {
@@ -81,14 +65,6 @@ type rawTask struct {
 		Name string `json:"name"`
 	} `json:"checklists"`
 	UpdatedAt time.Time `json:"updated_at"`
-}
-
-type moveRow struct {
-	SourceID string    `db:"source_id"`
-	TaskID   string    `db:"task_id"`
-	From     string    `db:"from_status"`
-	To       string    `db:"to_status"`
-	At       time.Time `db:"at"`
 }
 
 // Tasks loads the live tasks of clients as task-policy facts: normalized
@@ -103,24 +79,11 @@ type moveRow struct {
 // recorded move when the source gives none, so that a card archived while
 // in progress stops its clocks instead of breaching forever.
 func Tasks(ctx context.Context, st *store.Store) ([]sla.Task, error) {
-	var rows []taskRow
-	err := st.DB.SelectContext(ctx, &rows, `
-		SELECT t.source_id, t.external_id, t.client_id, t.title, t.url, t.description, t.status, t.assignee_ids,
-		       t.created_at, t.due_at, t.due_done, t.raw, COALESCE(l.logged, 0) AS logged
-		FROM tasks t
-		LEFT JOIN (SELECT task_source_id, task_id, SUM(seconds) AS logged FROM time_entries
-		           WHERE deleted_at IS NULL AND task_id <> '' GROUP BY task_source_id, task_id) l
-		       ON l.task_source_id = t.source_id AND l.task_id = t.external_id
-		WHERE t.deleted_at IS NULL AND t.client_id <> ''
-		ORDER BY t.source_id, t.external_id`)
+	rows, err := st.FactTasks(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading tasks: %w", err)
 	}
-	var moves []moveRow
-	err = st.DB.SelectContext(ctx, &moves, `
-		SELECT source_id, task_id, from_status, to_status, at FROM task_status_changes
-		WHERE deleted_at IS NULL AND client_id <> ''
-		ORDER BY source_id, task_id, at, external_id`)
+	moves, err := st.FactMoves(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading status changes: %w", err)
 	}
@@ -194,22 +157,10 @@ func alignCurrent(t *sla.Task, updated time.Time) {
 	t.Moves = append(t.Moves, sla.Move{At: at, From: last, To: t.Status})
 }
 
-type entryRow struct {
-	ClientID string `db:"client_id"`
-	Date     string `db:"entry_date"`
-	Billable bool   `db:"billable"`
-	Seconds  int64  `db:"seconds"`
-}
-
 // TimeEntries loads the clients' live time, summed per client, day and
 // billability: the hour budget reads nothing finer.
 func TimeEntries(ctx context.Context, st *store.Store) ([]sla.TimeEntry, error) {
-	var rows []entryRow
-	err := st.DB.SelectContext(ctx, &rows, `
-		SELECT client_id, entry_date, billable, SUM(seconds) AS seconds FROM time_entries
-		WHERE deleted_at IS NULL AND client_id <> ''
-		GROUP BY client_id, entry_date, billable
-		ORDER BY client_id, entry_date, billable`)
+	rows, err := st.FactTimeByDay(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading time entries: %w", err)
 	}

@@ -37,7 +37,7 @@ func LiveHours(t *testing.T, st *store.Store, sourceID string) map[string]int64 
 		Client  string `db:"client_id"`
 		Seconds int64  `db:"seconds"`
 	}
-	err := st.DB.Select(&rows, st.DB.Rebind(`SELECT person_id, task_ref, client_id, SUM(seconds) AS seconds FROM time_entries
+	err := st.Select(context.Background(), &rows, st.Rebind(`SELECT person_id, task_ref, client_id, SUM(seconds) AS seconds FROM time_entries
 		WHERE source_id = ? AND deleted_at IS NULL GROUP BY person_id, task_ref, client_id`), sourceID)
 	if err != nil {
 		t.Fatal(err)

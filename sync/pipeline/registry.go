@@ -1,4 +1,4 @@
-package main
+package pipeline
 
 import (
 	"github.com/karkas/karkas/connectors"
@@ -12,9 +12,9 @@ import (
 	"github.com/karkas/karkas/connectors/trello"
 )
 
-// registry lists the source kinds this binary supports. Registration is
+// Registry lists the source kinds this binary supports. Registration is
 // explicit, here, rather than by init side effects in connector packages.
-func registry() *connectors.Registry {
+func Registry() *connectors.Registry {
 	return connectors.NewRegistry(
 		trello.ExportKind(),
 		trello.Kind(),
