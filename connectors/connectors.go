@@ -49,6 +49,15 @@ type Checker interface {
 	Check(ctx context.Context) error
 }
 
+// Scoper is implemented by a source that can pull one of its containers
+// (a board, a repository) alone, as a webhook about it asks: the scoped
+// source reads and advances only those containers' part of the cursor and
+// never deletes the rows of the others. A container the source does not
+// pull is an error.
+type Scoper interface {
+	Scope(containers []string) (Source, error)
+}
+
 // DetailedChecker is a Checker that goes on past the first problem: it
 // checks each thing the source is configured to read (a repository, say)
 // and returns what it found wrong with each, besides the error that stops

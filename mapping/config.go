@@ -8,6 +8,8 @@
 package mapping
 
 import (
+	"time"
+
 	"gopkg.in/yaml.v3"
 )
 
@@ -49,10 +51,21 @@ type Config struct {
 	PolicySets     map[string]PolicySet `yaml:"policy_sets" doc:"named sets of SLA policies a client can use"`
 	Sources        []Source             `yaml:"sources" doc:"where records are pulled from"`
 	Routing        *Routing             `yaml:"routing" doc:"who hears of SLA transitions and through what: sinks and the rules that pick them"`
+	Serve          *Serve               `yaml:"serve" doc:"how karkas serve runs: its listener, public URL and schedules"`
 
 	// File is the path the config was read from; BaseDir its folder.
 	File    string `yaml:"-" json:"-"`
 	BaseDir string `yaml:"-" json:"-"`
+}
+
+// Serve is how `karkas serve` runs.
+type Serve struct {
+	Listen          string        `yaml:"listen" doc:"address of the webhooks, health and metrics listener (default 127.0.0.1:8080; --listen overrides)"`
+	MetricsListen   string        `yaml:"metrics_listen" doc:"a separate address for /metrics, /healthz and /readyz (default: on listen)"`
+	PublicURL       string        `yaml:"public_url" doc:"the https URL at which Trello and GitHub reach listen, for karkas webhooks register (e.g. https://karkas.example.com)"`
+	DefaultSchedule time.Duration `yaml:"default_schedule" doc:"how often a source with no schedule is pulled (default 15m)"`
+	AttentionAfter  int           `yaml:"attention_after" doc:"failed pulls in a row after which a source is marked as needing attention in karkas status (default 3)"`
+	JobTimeout      time.Duration `yaml:"job_timeout" doc:"limit of one job (default 10m): a pull cut by it goes on from its cursor next time; a job of a killed replica is taken over after one and a half times this"`
 }
 
 // Agency names the agency and how to recognise its people.

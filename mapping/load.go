@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -336,6 +338,27 @@ func (v *validator) run() {
 			if d, err := time.ParseDuration(s.Schedule); err != nil || d < time.Minute {
 				v.errorf(fmt.Sprintf("sources[%d].schedule", i), "expected an interval of a minute or more, like 15m or 1h")
 			}
+		}
+	}
+	if sv := c.Serve; sv != nil {
+		if sv.PublicURL != "" {
+			if u, err := url.Parse(sv.PublicURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+				v.errorf("serve.public_url", "expected an http(s) URL such as https://karkas.example.com")
+			}
+		}
+		for _, l := range []struct{ path, addr string }{{"serve.listen", sv.Listen}, {"serve.metrics_listen", sv.MetricsListen}} {
+			if _, _, err := net.SplitHostPort(l.addr); l.addr != "" && err != nil {
+				v.errorf(l.path, "expected host:port, such as 127.0.0.1:8080 or :8080")
+			}
+		}
+		if sv.DefaultSchedule != 0 && sv.DefaultSchedule < time.Minute {
+			v.errorf("serve.default_schedule", "expected an interval of a minute or more, like 15m or 1h")
+		}
+		if sv.AttentionAfter < 0 {
+			v.errorf("serve.attention_after", "expected a count from 1")
+		}
+		if sv.JobTimeout != 0 && sv.JobTimeout < 10*time.Second {
+			v.errorf("serve.job_timeout", "expected 10s or more")
 		}
 	}
 	for i, r := range c.Statuses {

@@ -150,6 +150,7 @@ Exit codes:
 	root.AddCommand(newValidateCmd(g), newSyncCmd(g), newStatusCmd(g), newRemapCmd(g), newMigrateCmd(g), newSchemaCmd(g), newSLACmd(g), newDiscoverCmd(g), newVersionCmd(g))
 	root.AddCommand(newReportCmd(g))
 	root.AddCommand(newDeliveriesCmd(g))
+	root.AddCommand(newServeCmd(g), newWebhooksCmd(g))
 	return root
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/record"
 	"github.com/karkas/karkas/store"
@@ -297,7 +296,7 @@ func tallyLine(t record.Tally) string {
 // errorLine is err as a failure is printed and logged: its first line (a
 // panic's, without the stack), at most connectors.MaxLine characters. The
 // debug log has the whole error.
-func errorLine(err error) string { return connectors.Line(firstLine(err.Error())) }
+func errorLine(err error) string { return pipeline.ErrorLine(err) }
 
 func firstLine(s string) string {
 	line, _, _ := strings.Cut(s, "\n")

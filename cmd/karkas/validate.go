@@ -14,6 +14,7 @@ import (
 	"github.com/karkas/karkas/connectors/github"
 	"github.com/karkas/karkas/connectors/trello"
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/sync/service"
 )
 
 func newValidateCmd(g *globals) *cobra.Command {
@@ -96,6 +97,22 @@ person exists on the boards the sources pull. File sources have nothing to ask.`
 				if len(answered) > 0 {
 					note = fmt.Sprintf(", online: %s answered (%s)", plural(len(answered), "source"), strings.Join(answered, ", "))
 				}
+			}
+			// karkas serve pulls a source without schedule: every
+			// serve.default_schedule: say which, so nobody wonders.
+			var unscheduled []string
+			for _, s := range l.Sources {
+				if s.Schedule == "" && !s.Disabled {
+					unscheduled = append(unscheduled, s.ID)
+				}
+			}
+			if len(unscheduled) > 0 {
+				every := service.FromConfig(l.Config).DefaultSchedule
+				if every == 0 {
+					every = service.DefaultScheduleEvery
+				}
+				fmt.Fprintf(g.stdout, "no schedule: for %s: karkas serve pulls them every %s (serve.default_schedule)\n",
+					strings.Join(unscheduled, ", "), every)
 			}
 			fmt.Fprintf(g.stdout, "%s: ok (%s, %s, %s)%s\n", g.config,
 				plural(len(l.Clients), "client"), plural(len(l.People), "person", "people"), plural(len(l.Sources), "source"), note)

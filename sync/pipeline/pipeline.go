@@ -163,6 +163,10 @@ type Pull struct {
 	Holder string
 	// Progress hears about the run as it goes; may be nil.
 	Progress engine.Progress
+	// Container, when set, pulls only that board or repository of the
+	// sources (a webhook's): the sources must be able to scope their pull
+	// (connectors.Scoper).
+	Container string
 }
 
 // Pull syncs the sources, each under its lock, and gives the locks back
@@ -208,6 +212,9 @@ func (a *App) Pull(ctx context.Context, p Pull) ([]engine.Result, error) {
 			continue
 		}
 		src, err := a.OpenSource(s)
+		if err == nil && p.Container != "" {
+			src, err = scope(src, p.Container)
+		}
 		if err != nil {
 			failed[s.ID] = err
 			continue
@@ -226,6 +233,23 @@ func (a *App) Pull(ctx context.Context, p Pull) ([]engine.Result, error) {
 		out = append(out, res)
 	}
 	return out, nil
+}
+
+// scope narrows src's pull to one container.
+func scope(src connectors.Source, container string) (connectors.Source, error) {
+	sc, ok := src.(connectors.Scoper)
+	if !ok {
+		return nil, fmt.Errorf("this kind of source cannot pull one container (%s) alone", container)
+	}
+	return sc.Scope([]string{container})
+}
+
+// ErrorLine is err as a failure is printed and logged: its first line (a
+// panic's, without the stack), at most connectors.MaxLine characters. The
+// debug log has the whole error.
+func ErrorLine(err error) string {
+	line, _, _ := strings.Cut(err.Error(), "\n")
+	return connectors.Line(line)
 }
 
 // LockEvaluation takes what an evaluation holds: every source of the

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/karkas/karkas/store"
+	"github.com/karkas/karkas/sync/service"
+)
+
+func newServeCmd(g *globals) *cobra.Command {
+	var listen, id string
+	var shutdown time.Duration
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run as a daemon: scheduled pulls, webhooks in, breaches noticed as they happen",
+		Long: `serve runs until SIGTERM or SIGINT. Each source is pulled on its schedule: (a source
+without one every serve.default_schedule, 15m unless set); a Trello or GitHub webhook
+pulls the board or repository it names at once; every pull that changed rows is
+followed by an evaluation, and an evaluation is also scheduled at the next instant an
+open clock turns at risk or breached, so a breach is posted at its due time with nothing
+new pulled. The outbox is worked after each evaluation and every minute (retries, quiet
+hours, digests, the monthly reports of routing.reports).
+
+The jobs live in the store's database (River): several serve processes on one PostgreSQL
+share them, one pull per source at a time; on SQLite one serve per store file. A cron
+karkas sync beside it is safe: both take the same run locks.
+
+On a signal serve stops taking work, lets running jobs finish for --shutdown-timeout,
+then cancels them (each goes on from its last commit next time) and exits 0.
+
+The listener (serve.listen, --listen) serves /webhooks/trello/{source} and
+/webhooks/github/{source}, /healthz, /readyz and /metrics (or serve.metrics_listen).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			l, err := g.mustConfig()
+			if err != nil {
+				return err
+			}
+			st, err := g.openStore(ctx, l.Config)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			opts := service.FromConfig(l.Config)
+			if listen != "" {
+				opts.Listen = listen
+			}
+			if shutdown > 0 {
+				opts.ShutdownTimeout = shutdown
+			}
+			opts.ID = id
+			holder := store.Holder(time.Now())
+			unlock, err := st.LockServe(ctx, holder)
+			var le *store.LockedError
+			switch {
+			case errors.As(err, &le):
+				return withCode(exitLocked, fmt.Errorf("not serving: %w (on SQLite one karkas serve per store; use PostgreSQL for replicas)", le))
+			case err != nil:
+				return withCode(exitStore, err)
+			}
+			defer unlock()
+			svc, err := service.New(g.app(l, st), opts)
+			if err != nil {
+				return pipelineCode(err)
+			}
+			return svc.Run(ctx, func(addr string) {
+				fmt.Fprintf(g.stdout, "karkas serve: listening on %s\n", addr)
+			})
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", "", "address to listen on (default serve.listen, else "+service.DefaultListen+")")
+	cmd.Flags().DurationVar(&shutdown, "shutdown-timeout", service.DefaultShutdownTimeout, "how long running jobs may finish after a signal")
+	cmd.Flags().StringVar(&id, "id", "", "this replica's name in River and in run locks (default host-pid)")
+	return cmd
+}
