@@ -236,6 +236,8 @@ func (s *Source) Scope(boards []string) (connectors.Source, error) {
 	return &scoped{s: s, boards: slices.Compact(slices.Sorted(slices.Values(boards)))}, nil
 }
 
+var _ connectors.Scoper = (*Source)(nil)
+
 // scoped is a Source narrowed to some boards (Source.Scope).
 type scoped struct {
 	s      *Source

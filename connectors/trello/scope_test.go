@@ -555,3 +555,43 @@ func (d *during) Pull(ctx context.Context, cursor string, emit connectors.Emit) 
 		return emit(ctx, b)
 	})
 }
+
+// With board_names the scoped pull selects as the full pull does, from
+// the listing of the token's boards: a board the pattern does not match
+// is not pulled, and a matched one is found by its short link too.
+func TestScopedPullByBoardNames(t *testing.T) {
+	t.Parallel()
+	tb := newTwoBoards()
+	f := newFixture(t, tb.w, tb.clock)
+	src := f.source(t, trello.APIOptions{BoardNames: "^Acme"})
+	m := newMemStore()
+	if err := pullInto(t, src, m); err != nil {
+		t.Fatal(err)
+	}
+	scoped, err := src.Scope([]string{tb.b.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var np *connectors.NotPulledError
+	if err := scoped.Pull(t.Context(), m.cursor, m.emit); !errors.As(err, &np) {
+		t.Fatalf("a board the pattern does not match: err = %v, want a NotPulledError", err)
+	}
+	tb.clock.Advance(time.Minute)
+	c := tb.w.CommentCard(tb.client.ID, tb.a.card2.ID, "Any news?")
+	if scoped, err = src.Scope([]string{tb.a.ShortLink}); err != nil {
+		t.Fatal(err)
+	}
+	f.srv.ResetStats()
+	if err := scoped.Pull(t.Context(), m.cursor, m.emit); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.messages[c.ID]; !ok {
+		t.Error("the new comment on A was not stored")
+	}
+	if got := mentioning(f.srv.Requests(), tb.names(tb.b.ID)); len(got) > 0 {
+		t.Errorf("the scoped pull of A asked about B:\n%s", strings.Join(got, "\n"))
+	}
+	if n := f.srv.RouteCount("GET /1/members/{id}/boards"); n != 1 {
+		t.Errorf("the boards were listed %d times, want once (to select as the full pull does)", n)
+	}
+}
