@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/karkas/karkas/internal/secret"
@@ -49,11 +50,28 @@ type Checker interface {
 	Check(ctx context.Context) error
 }
 
-// Scoper is implemented by a source that can pull one of its containers
-// (a board, a repository) alone, as a webhook about it asks: the scoped
-// source reads and advances only those containers' part of the cursor and
-// never deletes the rows of the others. A container the source does not
-// pull is an error.
+// Scoper is implemented by a source that can pull part of its selection:
+// the board or repository a webhook named, between the source's full
+// pulls. Scope returns a source that pulls only the named containers,
+// spelt as the service's webhooks spell them or as the config does (each
+// kind's Scope says which forms it takes), and that is run like the
+// source itself, on the source's own cursor:
+//
+//   - its Pull reads and advances only the named containers' parts of the
+//     cursor, and every cursor it emits carries the other parts exactly
+//     as it was given them, so it is stored as the source's cursor;
+//   - it deletes nothing outside the named containers: no EndOfSnapshot,
+//     and Complete scopes only within them;
+//   - a container the source does not pull (not configured, excluded) is
+//     a *NotPulledError naming it, returned by Scope when the name alone
+//     tells and otherwise by Pull before anything is emitted; never a
+//     pull of the whole selection.
+//
+// A scoped pull is a pull of its source: it must not run beside another
+// pull of the same source, whose cursor would undo its progress (or it
+// the other's), so callers hold the source's lock as for any sync. Its
+// run is partial (engine.Job.Partial): a clean one says nothing of the
+// containers it did not read.
 type Scoper interface {
 	Scope(containers []string) (Source, error)
 }
@@ -76,6 +94,19 @@ type CheckProblem struct {
 	Message string
 	// Warning marks what syncs anyway but is likely a mistake.
 	Warning bool
+}
+
+// NotPulledError says a scoped pull named containers its source does not
+// pull: a webhook for a board or repository the config does not select.
+// Retrying cannot help; the source's full pulls go on as before.
+type NotPulledError struct {
+	// What is what a container of the kind is: "board", "repository".
+	What       string
+	Containers []string
+}
+
+func (e *NotPulledError) Error() string {
+	return fmt.Sprintf("%s %s: not pulled by this source", e.What, strings.Join(e.Containers, ", "))
 }
 
 // Env is what a source gets from the process around it.

@@ -53,15 +53,26 @@ import (
 // failing mid-repository reads that repository again from where it was.
 // The pull ends at the deadline option, keeping what it stored.
 func (s *Source) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	return s.run(ctx, cursor, emit, nil)
+}
+
+// run is Pull of every selected repository (only nil) or of those only
+// names.
+func (s *Source) run(ctx context.Context, cursor string, emit connectors.Emit, only []string) error {
 	// The transport waits on its clock, so the deadline is on that clock.
 	ctx, cancel := connectors.WithDeadline(ctx, s.client.tr.clock.Now(), s.opts.Deadline)
 	defer cancel()
-	return connectors.DeadlineReached(ctx, s.pull(ctx, cursor, emit))
+	return connectors.DeadlineReached(ctx, s.pull(ctx, cursor, emit, only))
 }
 
-func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit, only []string) error {
 	cur, err := parseCursor(cursor)
-	if err != nil {
+	switch {
+	case err != nil && only != nil:
+		// Its cursor would keep only the scoped repositories: the others'
+		// entries are the full pull's to rebuild.
+		return fmt.Errorf("pulling repositories %s alone: %w; the next full pull reads every repository again", strings.Join(only, ", "), err)
+	case err != nil:
 		// A cursor this version cannot read costs a backfill, not a stuck
 		// source.
 		s.log.Warn("github cursor unreadable, pulling every repository again", "error", err)
@@ -69,6 +80,11 @@ func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit) 
 	}
 	p := &pull{s: s, emit: emit, cur: cur}
 	targets := p.targets()
+	if only != nil {
+		if targets, err = p.scope(ctx, targets, only); err != nil {
+			return err
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -201,6 +217,112 @@ func (p *pull) targets() []target {
 		out = append(out, t)
 	}
 	return out
+}
+
+// Scope returns a source that pulls only the named repositories, each an
+// owner/name (case does not matter; a GitHub webhook's repository.full_name)
+// or a repository id (its repository.id), of the repositories the source
+// pulls. A name matches a repository as configured or as last read; one
+// that matches neither, as after a rename the cursor has not seen, costs
+// one read of that repository to learn its id. Its Pull is Pull narrowed
+// to those repositories, on the same cursor; see connectors.Scoper. The
+// source reconciles nothing (GitHub's listings carry edits), so a scoped
+// pull of a repository is all that Pull would do for it.
+func (s *Source) Scope(repos []string) (connectors.Source, error) {
+	if len(repos) == 0 {
+		return nil, errors.New("scoping a github source: no repository named")
+	}
+	var bad []string
+	for _, r := range repos {
+		if id, err := strconv.ParseInt(r, 10, 64); !repoRef.MatchString(r) && (err != nil || id <= 0) {
+			bad = append(bad, r) // neither owner/name nor an id: no repository the source pulls
+		}
+	}
+	if len(bad) > 0 {
+		return nil, &connectors.NotPulledError{What: "github repository", Containers: bad}
+	}
+	return &scoped{s: s, repos: slices.Compact(slices.Sorted(slices.Values(repos)))}, nil
+}
+
+var _ connectors.Scoper = (*Source)(nil)
+
+// scoped is a Source narrowed to some repositories (Source.Scope).
+type scoped struct {
+	s     *Source
+	repos []string
+}
+
+// Pull emits what changed in the scoped repositories since cursor, until
+// the deadline option; the other repositories' cursor entries go on as
+// they were.
+func (sc *scoped) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	return sc.s.run(ctx, cursor, emit, sc.repos)
+}
+
+// scope narrows targets to the repositories only names, before anything
+// is read of them.
+func (p *pull) scope(ctx context.Context, targets []target, only []string) ([]target, error) {
+	keep := make([]bool, len(targets))
+	var unknown []string
+	for _, ref := range only {
+		i := slices.IndexFunc(targets, func(t target) bool { return p.names(t, ref) })
+		if i < 0 {
+			// Renamed since the cursor last read it, or not read yet:
+			// GitHub says which repository ref is (it follows renames).
+			id, full, err := p.resolve(ctx, ref)
+			switch {
+			case err == nil:
+				i = slices.IndexFunc(targets, func(t target) bool { return id != 0 && t.id == id || t.id == 0 && strings.EqualFold(t.ref, full) })
+			case !needsAttention(err):
+				return nil, fmt.Errorf("reading repository %s: %w", ref, short(err))
+			}
+		}
+		if i < 0 {
+			unknown = append(unknown, ref)
+			continue
+		}
+		keep[i] = true
+	}
+	if len(unknown) > 0 {
+		return nil, &connectors.NotPulledError{What: "github repository", Containers: unknown}
+	}
+	var out []target
+	for i, t := range targets {
+		if keep[i] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// names says ref names t without asking GitHub: its id, its name as
+// configured, or its name when last read.
+func (p *pull) names(t target, ref string) bool {
+	if id, err := strconv.ParseInt(ref, 10, 64); err == nil {
+		return t.id != 0 && id == t.id
+	}
+	if strings.EqualFold(ref, t.ref) {
+		return true
+	}
+	return t.id != 0 && strings.EqualFold(ref, p.cur.Repos[strconv.FormatInt(t.id, 10)].Name)
+}
+
+// resolve asks GitHub for the id and full name of the repository ref
+// names (an id or owner/name).
+func (p *pull) resolve(ctx context.Context, ref string) (int64, string, error) {
+	c := p.s.client.gh
+	var r *gh.Repository
+	var err error
+	if id, perr := strconv.ParseInt(ref, 10, 64); perr == nil {
+		r, _, err = c.Repositories.GetByID(ctx, id)
+	} else {
+		owner, name, _ := strings.Cut(ref, "/")
+		r, _, err = c.Repositories.Get(ctx, owner, name)
+	}
+	if err != nil {
+		return 0, "", err
+	}
+	return r.GetID(), r.GetFullName(), nil
 }
 
 // ---- pull

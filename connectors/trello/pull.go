@@ -135,11 +135,12 @@ func (c pullCursor) String() string {
 
 // ---- selection
 
-// target is a board to pull: ref as configured (or the id), the id and
-// cursor entry when known.
+// target is a board to pull: ref as configured (or the id), the id, its
+// short link when the listing gave it, and cursor entry when known.
 type target struct {
 	ref   string
 	id    string
+	short string
 	name  string
 	state *boardCursor
 }
@@ -194,7 +195,7 @@ func (s *Source) targets(ctx context.Context, cur pullCursor) ([]target, error) 
 	for _, b := range boards {
 		listed[b.ID] = true
 		if s.names.MatchString(b.Name) && !excluded[b.ID] && !excluded[b.ShortLink] {
-			add(target{ref: b.ID, id: b.ID, name: b.Name})
+			add(target{ref: b.ID, id: b.ID, short: b.ShortLink, name: b.Name})
 		}
 	}
 	// A board pulled before that the listing no longer shows was deleted,
@@ -211,6 +212,86 @@ func (s *Source) targets(ctx context.Context, cur pullCursor) ([]target, error) 
 	slices.Sort(missing)
 	for _, id := range missing {
 		add(target{ref: id, id: id})
+	}
+	return out, nil
+}
+
+// Scope returns a source that pulls only the named boards, each a board
+// id (a Trello webhook's model is the board, named by id) or a short
+// link, of the boards the source selects: boards, or board_names, less
+// exclude_boards. Its Pull is Pull narrowed to those boards, on the same
+// cursor; see connectors.Scoper.
+//
+// A scoped board is pulled exactly as Pull pulls it, its reconcile
+// included when reconcile_every has passed. That reconcile reads and
+// scopes the one board (its Complete scopes name it), so it is as safe
+// as the rest of the board's pull; leaving it to the full pull would save
+// nothing, since a reconcile skipped here is still due there, and would
+// give the board's cursor entry a second way of moving.
+func (s *Source) Scope(boards []string) (connectors.Source, error) {
+	if len(boards) == 0 {
+		return nil, errors.New("scoping a trello source: no board named")
+	}
+	var bad []string
+	for _, b := range boards {
+		if !isBoardRef(b) {
+			bad = append(bad, b) // neither an id nor a short link: no board the source pulls
+		}
+	}
+	if len(bad) > 0 {
+		return nil, &connectors.NotPulledError{What: "trello board", Containers: bad}
+	}
+	return &scoped{s: s, boards: slices.Compact(slices.Sorted(slices.Values(boards)))}, nil
+}
+
+var _ connectors.Scoper = (*Source)(nil)
+
+// scoped is a Source narrowed to some boards (Source.Scope).
+type scoped struct {
+	s      *Source
+	boards []string
+}
+
+// Pull emits what changed on the scoped boards since cursor, until the
+// deadline option; the other boards' cursor entries go on as they were.
+func (sc *scoped) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	return sc.s.run(ctx, cursor, emit, sc.boards)
+}
+
+// scope narrows targets to the boards only names, before anything is
+// read of them. A board named otherwise than the config and the cursor
+// know it (by a short link where the config has the id, by the id of a
+// board the config names by a short link no pull has read yet) is asked
+// of Trello: one small read of that board. An id is never asked when
+// every target's id is known.
+func (p *pull) scope(ctx context.Context, targets []target, only []string) ([]target, error) {
+	keep := make([]bool, len(targets))
+	var unknown []string
+	for _, ref := range only {
+		i := slices.IndexFunc(targets, func(t target) bool { return ref == t.ref || ref == t.id || ref == t.short })
+		if i < 0 && (!isObjectID(ref) || slices.ContainsFunc(targets, func(t target) bool { return t.id == "" })) {
+			b, err := p.s.client.Board(ctx, ref)
+			switch {
+			case err == nil:
+				i = slices.IndexFunc(targets, func(t target) bool { return t.id == b.ID || t.ref == b.ID || t.ref == b.ShortLink })
+			case !isGone(err):
+				return nil, fmt.Errorf("reading board %s: %w", ref, err)
+			}
+		}
+		if i < 0 {
+			unknown = append(unknown, ref)
+			continue
+		}
+		keep[i] = true
+	}
+	if len(unknown) > 0 {
+		return nil, &connectors.NotPulledError{What: "trello board", Containers: unknown}
+	}
+	var out []target
+	for i, t := range targets {
+		if keep[i] {
+			out = append(out, t)
+		}
 	}
 	return out, nil
 }
@@ -236,15 +317,25 @@ type pull struct {
 // Pull emits what changed on the selected boards since cursor, until the
 // deadline option; the boards stored by then stay.
 func (s *Source) Pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+	return s.run(ctx, cursor, emit, nil)
+}
+
+// run is Pull of every selected board (only nil) or of those only names.
+func (s *Source) run(ctx context.Context, cursor string, emit connectors.Emit, only []string) error {
 	// The client waits on its clock, so the deadline is on that clock.
 	ctx, cancel := connectors.WithDeadline(ctx, s.client.clock.Now(), s.opts.Deadline)
 	defer cancel()
-	return connectors.DeadlineReached(ctx, s.pull(ctx, cursor, emit))
+	return connectors.DeadlineReached(ctx, s.pull(ctx, cursor, emit, only))
 }
 
-func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit) error {
+func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit, only []string) error {
 	cur, err := parseCursor(cursor)
-	if err != nil {
+	switch {
+	case err != nil && only != nil:
+		// Its cursor would keep only the scoped boards: the other boards'
+		// entries are the full pull's to rebuild.
+		return fmt.Errorf("pulling boards %s alone: %w; the next full pull reads every board again", strings.Join(only, ", "), err)
+	case err != nil:
 		// A cursor this version cannot read costs a backfill, not a stuck
 		// source.
 		s.log.Warn("trello cursor unreadable, pulling every board again", "error", err)
@@ -255,6 +346,11 @@ func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit) 
 		return err
 	}
 	p := &pull{s: s, emit: emit, cur: cur}
+	if only != nil {
+		if targets, err = p.scope(ctx, targets, only); err != nil {
+			return err
+		}
+	}
 	first, err := p.probe(ctx, targets)
 	if err != nil {
 		return err

@@ -65,6 +65,12 @@ func New(ctx context.Context, st *store.Store, res *mapping.Resolver, logger *sl
 type Job struct {
 	Info   mapping.SourceInfo
 	Source connectors.Source
+	// Partial says Source pulls part of what the source selects (a
+	// connectors.Scoper's scoped source): a clean run then leaves the
+	// source's attention as it was, since it read nothing of the boards or
+	// repositories a full pull flagged. A partial run that finds a
+	// problem still flags it.
+	Partial bool
 }
 
 // Result is how a source's run went.
@@ -189,6 +195,7 @@ func (e *Engine) thread(ctx context.Context, r *run) {
 // the writer owns written, deleted and err until it closes done.
 type run struct {
 	info    mapping.SourceInfo
+	partial bool
 	res     Result
 	start   time.Time
 	seen    map[string]map[string]struct{}
@@ -227,6 +234,7 @@ func (r *run) failed() error {
 func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 	r = &run{
 		info:    job.Info,
+		partial: job.Partial,
 		res:     Result{SourceID: job.Info.ID, Received: store.Counts{}, Written: store.Counts{}, Deleted: store.Counts{}},
 		start:   time.Now(),
 		seen:    map[string]map[string]struct{}{},
@@ -270,6 +278,11 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 		for _, sc := range batch.Complete {
 			if err := sc.Validate(); err != nil {
 				return fmt.Errorf("source %s emitted a bad scope: %w", job.Info.ID, err)
+			}
+		}
+		if job.Partial {
+			if err := partialScopes(batch); err != nil {
+				return fmt.Errorf("source %s: %w", job.Info.ID, err)
 			}
 		}
 		// A shallow copy: the engine may replace a slice (claimIDs), never
@@ -323,6 +336,21 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 	return r
 }
 
+// partialScopes refuses what would let a partial pull delete rows it did
+// not read: a snapshot or a Complete scope that names no container or task
+// reaches across the whole source, the parts the pull left alone included.
+func partialScopes(b *record.Batch) error {
+	if b.EndOfSnapshot && len(b.Snapshot) == 0 {
+		return errors.New("a partial pull emitted a snapshot of the whole source")
+	}
+	for _, sc := range append(slices.Clip(b.Complete), b.Snapshot...) {
+		if sc.ContainerID == "" && sc.TaskID == "" {
+			return fmt.Errorf("a partial pull emitted a %s scope of the whole source", sc.Kind)
+		}
+	}
+	return nil
+}
+
 // finish turns a run whose batches are all stored into its result, and
 // records it.
 func (e *Engine) finish(ctx context.Context, r *run) Result {
@@ -348,7 +376,7 @@ func (e *Engine) finish(ctx context.Context, r *run) Result {
 		_ = e.Store.SetAttention(fctx, res.SourceID, "credentials refused: fix the token and run again")
 	case errors.As(res.Err, &attention):
 		_ = e.Store.SetAttention(fctx, res.SourceID, attention.Why)
-	case res.Err == nil:
+	case res.Err == nil && !r.partial:
 		// A clean pull, even one with nothing new, shows the source works.
 		_ = e.Store.SetAttention(fctx, res.SourceID, "")
 	}

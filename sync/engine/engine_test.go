@@ -515,3 +515,72 @@ func TestOversizedText(t *testing.T) {
 		})
 	}
 }
+
+// A partial run (one board of the source, say) neither clears the
+// source's attention when clean, since it read nothing of what a full run
+// flagged, nor deletes across the whole source: a snapshot or a scope
+// naming no container fails it before anything of the batch is stored.
+func TestPartialRun(t *testing.T) {
+	t.Parallel()
+	st := testdb.Open(t, store.SQLite)
+	ctx := context.Background()
+	run := func(partial bool, batches ...*record.Batch) engine.Result {
+		t.Helper()
+		return newEngine(t, st, cfgText).Run(ctx, engine.Job{Info: src, Partial: partial, Source: funcSource(func(ctx context.Context, _ string, emit connectors.Emit) error {
+			for _, b := range batches {
+				if err := emit(ctx, b); err != nil {
+					return err
+				}
+			}
+			return nil
+		})})
+	}
+	if res := run(false, &record.Batch{Tasks: cards(3), Cursor: "full"}); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	const why = "board Old (b9) is gone or no longer shared; its data is kept"
+	if err := st.SetAttention(ctx, src.ID, why); err != nil {
+		t.Fatal(err)
+	}
+	attention := func() string {
+		t.Helper()
+		srcs, err := st.Sources(ctx)
+		if err != nil || len(srcs) != 1 {
+			t.Fatalf("sources: %v %v", srcs, err)
+		}
+		return srcs[0].Attention
+	}
+	if res := run(true, &record.Batch{Tasks: cards(3)[:1], Cursor: "partial"}); res.Err != nil || attention() != why {
+		t.Errorf("a clean partial run: err %v, attention %q; want the full run's kept", res.Err, attention())
+	}
+	tests := []struct {
+		name  string
+		batch record.Batch
+	}{
+		{"snapshot of the whole source", record.Batch{EndOfSnapshot: true}},
+		{"snapshot of a time window", record.Batch{EndOfSnapshot: true, Snapshot: []record.Scope{{Kind: record.ScopeTasks, From: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}}}},
+		{"tasks of the whole source", record.Batch{Complete: []record.Scope{{Kind: record.ScopeTasks}}}},
+		{"messages of a window", record.Batch{Complete: []record.Scope{{Kind: record.ScopeMessages, ContainerID: "b1"}, {Kind: record.ScopeMessages, From: time.Date(2026, 9, 1, 0, 0, 0, 0, time.UTC)}}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := tt.batch
+			b.Cursor = "bad"
+			res := run(true, &b)
+			if res.Err == nil || !strings.Contains(res.Err.Error(), "partial pull") {
+				t.Errorf("err = %v, want the partial pull refused", res.Err)
+			}
+			live, _, err := st.TableCounts(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, _ := st.Cursor(ctx, src.ID); live["tasks"] != 3 || c != "partial" {
+				t.Errorf("after the refused batch: %d live tasks, cursor %q; want 3 and partial", live["tasks"], c)
+			}
+		})
+	}
+	// The same scopes are a full run's to emit.
+	if res := run(false, &record.Batch{Tasks: cards(2), Complete: []record.Scope{{Kind: record.ScopeTasks}}}); res.Err != nil || res.Deleted["tasks"] != 1 || attention() != "" {
+		t.Errorf("a full run's scope: err %v, deleted %v, attention %q", res.Err, res.Deleted, attention())
+	}
+}

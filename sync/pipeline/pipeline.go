@@ -219,7 +219,7 @@ func (a *App) Pull(ctx context.Context, p Pull) ([]engine.Result, error) {
 			failed[s.ID] = err
 			continue
 		}
-		jobs = append(jobs, engine.Job{Info: SourceInfo(s), Source: src})
+		jobs = append(jobs, engine.Job{Info: SourceInfo(s), Source: src, Partial: p.Container != ""})
 	}
 	ran := eng.RunAll(ctx, jobs)
 	out := make([]engine.Result, 0, len(p.Sources))

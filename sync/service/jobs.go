@@ -9,6 +9,7 @@ import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
+	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/pipeline"
@@ -127,6 +128,13 @@ func (s *Service) pull(ctx context.Context, id, container, kind string) error {
 	}
 	s.metrics.observeSync(src, r)
 	changed := r.Written.Total()+r.Deleted.Total() > 0
+	var np *connectors.NotPulledError
+	if errors.As(r.Err, &np) {
+		// A webhook about a board or repository the config does not
+		// select: retrying cannot help.
+		s.log.Warn("webhook for something this source does not pull", "source", id, "container", container)
+		return river.JobCancel(r.Err)
+	}
 	if r.Err != nil {
 		s.log.Error("source failed", "source", id, "container", container, "error", pipeline.ErrorLine(r.Err))
 		if err := s.noteFailure(ctx, id, r.Err); err != nil {
