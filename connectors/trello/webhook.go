@@ -326,20 +326,20 @@ func stops(ctx context.Context, err error) bool {
 	return limited || errors.Is(err, connectors.ErrUnauthorized) || ctx.Err() != nil
 }
 
-// Hooks is what `karkas serve` needs of a trello source to take webhooks
+// Webhooks is what `karkas serve` needs of a trello source to take webhooks
 // in: the source's client, to register them, the boards it selects, and
 // the app secret, to verify deliveries.
-type Hooks struct {
+type Webhooks struct {
 	src    *Source
 	secret []byte
 }
 
-// OpenWebhooks builds Hooks from a trello source's options (as the
+// OpenWebhooks builds Webhooks from a trello source's options (as the
 // registry's Kind decodes them): the key, token and base URL the source
 // uses, and webhook_secret (or webhook_secret_file), which it requires.
 // Every secret is read through env.Secrets, so that nothing karkas says
 // shows it.
-func OpenWebhooks(opts any, env connectors.Env) (*Hooks, error) {
+func OpenWebhooks(opts any, env connectors.Env) (*Webhooks, error) {
 	o, ok := opts.(*APIOptions)
 	if !ok {
 		return nil, fmt.Errorf("opening %s webhooks: options are %T, want *trello.APIOptions", KindName, opts)
@@ -352,15 +352,15 @@ func OpenWebhooks(opts any, env connectors.Env) (*Hooks, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Hooks{src: src, secret: []byte(sec)}, nil
+	return &Webhooks{src: src, secret: []byte(sec)}, nil
 }
 
 // Client is the client the source pulls with.
-func (h *Hooks) Client() *Client { return h.src.client }
+func (h *Webhooks) Client() *Client { return h.src.client }
 
 // Verify checks a delivery's signature (see VerifyWebhook) with the app
 // secret.
-func (h *Hooks) Verify(body []byte, callbackURL, header string) bool {
+func (h *Webhooks) Verify(body []byte, callbackURL, header string) bool {
 	return VerifyWebhook(h.secret, body, callbackURL, header)
 }
 
@@ -368,7 +368,7 @@ func (h *Hooks) Verify(body []byte, callbackURL, header string) bool {
 // option (a short link costs a request), or the token member's boards
 // board_names matches, less exclude_boards. A board that cannot be read
 // is left out and its error joined to the others'.
-func (h *Hooks) Boards(ctx context.Context) ([]string, error) {
+func (h *Webhooks) Boards(ctx context.Context) ([]string, error) {
 	refs, err := h.refs(ctx)
 	if err != nil {
 		return nil, err
@@ -390,7 +390,7 @@ func (h *Hooks) Boards(ctx context.Context) ([]string, error) {
 }
 
 // refs are the selected boards, by id where known, else as configured.
-func (h *Hooks) refs(ctx context.Context) ([]string, error) {
+func (h *Webhooks) refs(ctx context.Context) ([]string, error) {
 	targets, err := h.src.targets(ctx, pullCursor{Boards: map[string]boardCursor{}})
 	if err != nil {
 		return nil, err
@@ -404,7 +404,7 @@ func (h *Hooks) refs(ctx context.Context) ([]string, error) {
 
 // Ensure makes sure every board the source selects has a webhook posting
 // to callbackFor(board id) (see EnsureWebhooks).
-func (h *Hooks) Ensure(ctx context.Context, callbackFor func(board string) string, description string) (created, kept []Webhook, err error) {
+func (h *Webhooks) Ensure(ctx context.Context, callbackFor func(board string) string, description string) (created, kept []Webhook, err error) {
 	refs, err := h.refs(ctx)
 	if err != nil {
 		return nil, nil, err
