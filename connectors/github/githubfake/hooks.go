@@ -330,6 +330,8 @@ func createHook(c *call, r *repo, _ []string) reply {
 		return hookValidation("Config content_type must be json or form")
 	}
 	events := []string{"push"}
+	// Stored sorted and without repeats [unverified: the order GitHub
+	// answers them in].
 	if req.Events != nil {
 		events = slices.Compact(slices.Sorted(slices.Values(*req.Events)))
 	}
