@@ -383,7 +383,7 @@ func (s *Server) send(h *webhook, event string, body []byte) {
 				h.failures, h.firstFail = 0, time.Time{}
 			default:
 				if h.failures == 0 {
-					h.firstFail = a.At
+					h.firstFail = w.clock.Now() // the world's time, as every date it shows
 				}
 				h.failures++
 			}
