@@ -168,6 +168,7 @@ func newAgency(seed uint64, issues, days int, now time.Time) *agency {
 		}
 		for _, name := range c.repos {
 			rp := a.w.AddRepo(owner, name, true)
+			a.w.AddAdmin(rp.ID, tokenAccount) // so that karkas serve may create its hooks
 			for _, l := range githubfake.GenerateStatusLabels {
 				a.w.AddLabel(rp.ID, l, "0e8a16")
 			}

@@ -23,6 +23,11 @@
 // label and one in review is closed, each printed as it happens, so that
 // the next `karkas sync` has something to find.
 //
+// The token's account administers the repositories, so that karkas serve
+// can create its hooks there; each then gets a ping, and every change
+// (an issue opened, edited, labeled or closed, a comment made) is posted
+// to it as GitHub posts it, signed with the hook's secret.
+//
 // -fault, repeatable, arms the fake to misbehave as the tests do
 // (fakeapi.ParseFault spells it out), for trying karkas against a slow or
 // failing GitHub by hand:

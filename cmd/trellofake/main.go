@@ -10,6 +10,11 @@
 // `karkas sync` runs have something to pull. The fake counts Trello's rate
 // limits in real time.
 //
+// Webhooks created through the API (as karkas serve does) get every change
+// as Trello posts it, signed with -webhook-secret (the app secret to give
+// karkas as webhook_secret); a delivery the receiver refuses is tried
+// -webhook-retries more times.
+//
 // -fault, repeatable, arms the fake to misbehave as the tests do
 // (fakeapi.ParseFault spells it out), for trying karkas against a slow or
 // failing Trello by hand:
@@ -46,6 +51,9 @@ func run() error {
 	actions := flag.Int("actions", 400, "actions per board")
 	seed := flag.Uint64("seed", 1, "generator seed")
 	activity := flag.Duration("activity", 0, "add a comment, a move and a card per board this often (0: never)")
+	webhookSecret := flag.String("webhook-secret", trellofake.DefaultWebhookSecret, "app secret that signs webhook deliveries (karkas's webhook_secret)")
+	webhookRetries := flag.Int("webhook-retries", 2, "times a refused webhook delivery is tried again (0: never)")
+	webhookRetryDelay := flag.Duration("webhook-retry-delay", 30*time.Second, "wait before the first retry of a refused delivery, doubling after")
 	var faults fakeapi.FaultFlags
 	flag.Var(&faults, "fault", fakeapi.FaultUsage)
 	flag.Parse()
@@ -54,7 +62,14 @@ func run() error {
 		Seed: *seed, Boards: *boards, CardsPerBoard: *cards, ActionsPerBoard: *actions,
 		Clock: trellofake.RealClock{},
 	})
-	srv := trellofake.NewServer(trellofake.Options{World: w})
+	if *webhookRetries < 0 || *webhookRetryDelay <= 0 {
+		return fmt.Errorf("-webhook-retries must not be negative and -webhook-retry-delay must be positive")
+	}
+	retries := *webhookRetries
+	if retries == 0 {
+		retries = -1 // the option's zero is its default
+	}
+	srv := trellofake.NewServer(trellofake.Options{World: w, WebhookSecret: *webhookSecret, WebhookRetries: retries, WebhookRetryDelay: *webhookRetryDelay})
 	defer srv.Close()
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -62,7 +77,7 @@ func run() error {
 	}
 	base := "http://" + ln.Addr().String() + "/1"
 	fmt.Printf(`fake Trello at %s with %d boards
-export TRELLO_KEY=%s TRELLO_TOKEN=%s
+export TRELLO_KEY=%s TRELLO_TOKEN=%s TRELLO_WEBHOOK_SECRET=%s
 
 sources:
   - id: trello
@@ -70,9 +85,10 @@ sources:
     options:
       key: ${TRELLO_KEY}
       token: ${TRELLO_TOKEN}
+      webhook_secret: ${TRELLO_WEBHOOK_SECRET}   # only karkas serve reads it
       board_names: "."
       base_url: %s
-`, base, *boards, srv.Key(), srv.Token(), base)
+`, base, *boards, srv.Key(), srv.Token(), srv.WebhookSecret(), base)
 	faults.ArmOn(srv.Arm, os.Stdout)
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -14,7 +14,9 @@
 // doubling), 429 (which go-github v60 does not treat as a rate limit);
 // a 403 that is no rate limit is a permission error that marks the
 // repository for attention and is not retried. See transport.go, pull.go
-// and convert.go.
+// and convert.go. webhook.go is the connector side of webhooks in for
+// karkas serve: it ensures repository hooks and verifies and reads their
+// deliveries with go-github's helpers.
 //
 // githubfake is a faithful fake of the API for tests and benchmarks.
 //

@@ -31,6 +31,9 @@ type Options struct {
 	Tokens    []string `yaml:"tokens" secret:"true" doc:"several tokens, of different accounts (GitHub's hourly limit is per account), to spread the quota; with or instead of token"`
 	BaseURL   string   `yaml:"base_url" doc:"a GitHub Enterprise Server's root, e.g. https://github.example.com (the API is under /api/v3/); empty for github.com"`
 
+	WebhookSecret     string `yaml:"webhook_secret" secret:"true" doc:"the secret of the repository hooks karkas serve creates: GitHub signs every delivery with it, and karkas serve refuses a delivery it does not verify; sync does not use it. A long random string; write ${GITHUB_WEBHOOK_SECRET}"`
+	WebhookSecretFile string `yaml:"webhook_secret_file" doc:"file holding webhook_secret instead (relative to the config file)"`
+
 	Repos        []string `yaml:"repos" doc:"repositories to pull, owner/name; empty: every repository clients[].repos names"`
 	StatusLabels []string `yaml:"status_labels" doc:"labels that are statuses, in workflow order (e.g. [todo, in progress, review]): an open issue's status is the last of them it carries, else open; a closed issue's is closed; the statuses rules map them"`
 	Bots         []string `yaml:"bots" doc:"logins whose comments never count as human replies although GitHub does not mark them as bots (a CI account, the account of karkas's own token)"`
@@ -107,6 +110,12 @@ func (o Options) tokens(env connectors.Env) ([]string, error) {
 	return out, nil
 }
 
+// webhookSecret returns the secret of the hooks karkas serve makes.
+func (o Options) webhookSecret(env connectors.Env) (string, error) {
+	return env.Secrets.Read(secret.Spec{Name: "webhook_secret", Inline: o.WebhookSecret, File: o.WebhookSecretFile, BaseDir: env.BaseDir,
+		Required: true, EnvHint: "GITHUB_WEBHOOK_SECRET"})
+}
+
 // check validates the options that need no credentials and returns the
 // repositories to pull.
 func (o Options) check() ([]string, error) {
@@ -128,6 +137,9 @@ func (o Options) check() ([]string, error) {
 			seen[strings.ToLower(r)] = true
 			out = append(out, r)
 		}
+	}
+	if o.WebhookSecret != "" && o.WebhookSecretFile != "" {
+		return nil, errors.New("webhook_secret and webhook_secret_file are both set; keep one")
 	}
 	labels := map[string]bool{}
 	for _, l := range o.StatusLabels {

@@ -55,6 +55,7 @@ type Client struct {
 	base     *url.URL
 	httpc    *http.Client
 	auth     string // the Authorization header
+	token    string // for the one route that names it (a token's webhooks)
 	secrets  []string
 	tokenID  [32]byte
 	budget   *Budget
@@ -124,6 +125,7 @@ func NewClient(opts ClientOptions) (*Client, error) {
 		base:     base,
 		httpc:    opts.HTTPClient,
 		auth:     fmt.Sprintf(`OAuth oauth_consumer_key="%s", oauth_token="%s"`, url.PathEscape(opts.Key), url.PathEscape(opts.Token)),
+		token:    opts.Token,
 		secrets:  []string{opts.Key, opts.Token},
 		tokenID:  sha256.Sum256([]byte(opts.Token)),
 		budget:   opts.Budget,
@@ -261,7 +263,8 @@ var maxBody int64 = 256 << 20
 // into out (when out is not nil).
 func (c *Client) do(ctx context.Context, r request, out any) error {
 	read := r.method == http.MethodGet
-	where := r.display()
+	// Redacted: the webhooks of a token are listed under a path naming it.
+	where := c.redact(r.display())
 	n429, timeouts := 0, 0
 	for attempt := 1; ; attempt++ {
 		tk, err := c.budget.acquire(ctx, c.tokenID, r.routes)

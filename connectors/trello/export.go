@@ -3,7 +3,9 @@
 // incrementally through the REST API (kind trello, pull.go), and turns
 // their cards, list moves and comments into records; push.go writes marked
 // comments and labels back for the outbox, discover.go lists what a
-// mapping names.
+// mapping names, and webhook.go is the connector side of webhooks in for
+// karkas serve: it registers board webhooks and verifies and reads
+// their deliveries.
 //
 // The JSON types (types.go) and the conversion to records (convert.go) do
 // not depend on how the JSON arrived, so that the REST pull gives the same

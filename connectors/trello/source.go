@@ -28,6 +28,9 @@ type APIOptions struct {
 	KeyFile   string `yaml:"key_file" doc:"file holding the API key instead of key (relative to the config file)"`
 	TokenFile string `yaml:"token_file" doc:"file holding the token instead of token (relative to the config file)"`
 
+	WebhookSecret     string `yaml:"webhook_secret" secret:"true" doc:"the OAuth secret of the Trello app the key belongs to (shown with the key at trello.com/app-key): Trello signs webhook deliveries with it, and karkas serve refuses a delivery it does not verify; sync does not use it. Write ${TRELLO_WEBHOOK_SECRET}"`
+	WebhookSecretFile string `yaml:"webhook_secret_file" doc:"file holding webhook_secret instead (relative to the config file)"`
+
 	Boards              []string `yaml:"boards" doc:"board ids or short links to pull"`
 	BoardNames          string   `yaml:"board_names" doc:"regular expression over the names of the token member's boards; every match is pulled"`
 	IncludeClosedBoards bool     `yaml:"include_closed_boards" doc:"with board_names, also pull closed (archived) boards"`
@@ -84,6 +87,12 @@ func (o APIOptions) credentials(env connectors.Env) (key, token string, err erro
 	return key, token, nil
 }
 
+// webhookSecret returns the app secret that signs webhook deliveries.
+func (o APIOptions) webhookSecret(env connectors.Env) (string, error) {
+	return env.Secrets.Read(secret.Spec{Name: "webhook_secret", Inline: o.WebhookSecret, File: o.WebhookSecretFile, BaseDir: env.BaseDir,
+		Required: true, EnvHint: "TRELLO_WEBHOOK_SECRET"})
+}
+
 // check validates the options that need no credentials.
 func (o *APIOptions) check() (*regexp.Regexp, error) {
 	var re *regexp.Regexp
@@ -102,6 +111,9 @@ func (o *APIOptions) check() (*regexp.Regexp, error) {
 		if !isBoardRef(b) {
 			return nil, fmt.Errorf("boards: %q is neither a board id (24 hex digits) nor a short link (8 letters and digits)", b)
 		}
+	}
+	if o.WebhookSecret != "" && o.WebhookSecretFile != "" {
+		return nil, errors.New("webhook_secret and webhook_secret_file are both set; keep one")
 	}
 	if o.IncludeClosedBoards && o.BoardNames == "" {
 		return nil, errors.New("include_closed_boards only applies with board_names")

@@ -4,8 +4,10 @@
 // status each answer got, armed Faults (5xx, hangs, truncated bodies, 401,
 // 404, 429 and kinds a fake adds; ParseFault reads them as the cmd/*fake
 // commands' -fault flag spells them), a sliding-window rate limit, and the
-// Hook through which a test changes the world between two pages; and
-// Endless, a server whose answers never end, for the tests of body caps.
+// Hook through which a test changes the world between two pages; a Sender
+// that posts a fake's webhook deliveries in the background, retrying as
+// the API does, and lets a test wait for them; and Endless, a server whose
+// answers never end, for the tests of body caps.
 //
 // What goes on the wire (routes, bodies, headers, error texts) stays each
 // fake's business: a fake hands the kit its Answers to the faults, and the

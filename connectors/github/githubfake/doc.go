@@ -34,7 +34,14 @@
 //   - 401 "Bad credentials", 404 "Not Found" (also for a private
 //     repository the token cannot see), 403 "Resource not accessible by
 //     personal access token" (with the rate headers, Remaining above 0) for
-//     a repository the token may see but not read issues of.
+//     a repository the token may see but not read issues of;
+//   - repository hooks (hooks.go): created, listed, changed and deleted by
+//     the repository's admins, pinged on creation, and posted every
+//     issues, issue_comment and label event their subscription names, in
+//     the background, with GitHub's headers and signatures; deliveries
+//     can be listed and redelivered with the same X-GitHub-Delivery
+//     (Server.Redeliver), and Deliveries and WaitDeliveries let a test
+//     see and wait for them.
 //
 // A test builds a World (NewWorld and the mutators, or Generate for a
 // synthetic agency), serves it (New or NewServer), points the client

@@ -341,7 +341,7 @@ func (w *World) repoJSON(u urls, r *repo, login string) repoJSON {
 		Owner: u.user(w.users[lower(r.Owner)]), HTMLURL: u.web + "/" + r.FullName(), Fork: false, URL: u.repo(r.FullName()),
 		IssuesURL: u.repo(r.FullName()) + "/issues{/number}", CreatedAt: ts{r.CreatedAt}, UpdatedAt: ts{r.UpdatedAt},
 		PushedAt: ts{r.UpdatedAt}, HasIssues: true, Archived: r.Archived, Visibility: "public", DefaultBranch: "main",
-		Permissions: &permissionsJSON{Admin: strings.EqualFold(login, r.Owner), Push: true, Pull: true},
+		Permissions: &permissionsJSON{Admin: r.isAdmin(login), Push: true, Pull: true},
 	}
 	if r.Private {
 		out.Visibility = "private"

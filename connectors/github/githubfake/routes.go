@@ -379,6 +379,7 @@ func editIssue(c *call, r *repo, p []string) reply {
 	}
 	w := c.s.world
 	now := w.now()
+	oldTitle, oldBody := is.Title, is.Body
 	if req.Title != nil && *req.Title != is.Title {
 		e := w.event(r, is, c.login, "renamed", now)
 		e.RenameFrom, e.RenameTo = is.Title, *req.Title
@@ -411,6 +412,7 @@ func editIssue(c *call, r *repo, p []string) reply {
 		}
 	}
 	is.UpdatedAt = now
+	w.edited(r, is, c.login, oldTitle, oldBody)
 	return jsonReply(http.StatusOK, w.issueJSON(c.u, r, is, true))
 }
 

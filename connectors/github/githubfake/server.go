@@ -58,6 +58,9 @@ type Options struct {
 	World *World
 	// Limits are the rate limits; zero fields take GitHub's.
 	Limits Limits
+	// HookClient sends the webhook deliveries (nil: a client with a 10 s
+	// timeout, as long as GitHub waits for an answer).
+	HookClient *http.Client
 }
 
 // This API's own fault kinds, beside fakeapi's (ServerError, Hang,
@@ -98,6 +101,7 @@ type Server struct {
 	log    fakeapi.Log
 
 	after fakeapi.Hook[string]
+	hooks *fakeapi.Sender
 
 	mu        sync.Mutex
 	primary   map[string]*primaryWindow // by lower-case login
@@ -156,12 +160,18 @@ func NewServer(opts Options) *Server {
 	}
 	s := &Server{world: w, limits: opts.Limits.withDefaults(), primary: map[string]*primaryWindow{},
 		points: map[string]*pointsLog{}, creates: map[string]*pointsLog{}}
+	// GitHub does not retry a failed delivery; it can be redelivered.
+	s.hooks = fakeapi.NewSender(fakeapi.SenderOptions{Client: opts.HookClient})
 	s.host = fakeapi.Start(s)
 	return s
 }
 
-// Close stops the server, releasing requests held by a hang fault.
-func (s *Server) Close() { s.host.Close() }
+// Close stops the server, releasing requests held by a hang fault and
+// cancelling the webhook deliveries under way.
+func (s *Server) Close() {
+	s.hooks.Close()
+	s.host.Close()
+}
 
 // URL is the server's root, like https://github.example.com; a client
 // built with WithEnterpriseURLs(URL, URL) finds the API under /api/v3/.

@@ -136,6 +136,8 @@ type repo struct {
 	issues     []*Issue // by number-1
 	comments   []*Comment
 	events     []*Event
+	hooks      []*hook
+	admins     map[string]bool // lower-case logins besides the owner
 }
 
 type token struct {
@@ -365,6 +367,7 @@ func (w *World) label(r *repo, name, color string) *Label {
 	}
 	l := &Label{ID: w.id(), Name: name, Color: color}
 	r.labels = append(r.labels, l)
+	w.labelEvent(r, l, "created")
 	return l
 }
 
@@ -429,6 +432,7 @@ func (w *World) open(repoID int64, author, title string, body *string, pr bool, 
 	for _, name := range labels {
 		w.addLabel(r, is, author, name, now)
 	}
+	w.issueEvent(r, is, "opened", author, nil)
 	return is
 }
 
@@ -443,6 +447,7 @@ func (w *World) addLabel(r *repo, is *Issue, actor, name string, now time.Time) 
 	e := w.event(r, is, actor, "labeled", now)
 	e.Label, e.LabelColor = l.Name, l.Color
 	is.UpdatedAt = now
+	w.issueEvent(r, is, "labeled", actor, func(u urls) map[string]any { return map[string]any{"label": u.label(r, l)} })
 	return true
 }
 
@@ -454,6 +459,7 @@ func (w *World) EditIssue(repoID int64, number int, actor, title, body string) I
 	r, is := w.mustIssue(repoID, number)
 	w.mustUser(actor)
 	now := w.now()
+	oldTitle, oldBody := is.Title, is.Body
 	if title != is.Title {
 		e := w.event(r, is, actor, "renamed", now)
 		e.RenameFrom, e.RenameTo = is.Title, title
@@ -465,6 +471,7 @@ func (w *World) EditIssue(repoID int64, number int, actor, title, body string) I
 		is.Body = &body
 	}
 	is.UpdatedAt = now
+	w.edited(r, is, actor, oldTitle, oldBody)
 	return *is
 }
 
@@ -502,6 +509,7 @@ func (w *World) removeLabel(r *repo, is *Issue, actor, name string, now time.Tim
 	e := w.event(r, is, actor, "unlabeled", now)
 	e.Label, e.LabelColor = l.Name, l.Color
 	is.UpdatedAt = now
+	w.issueEvent(r, is, "unlabeled", actor, func(u urls) map[string]any { return map[string]any{"label": u.label(r, l)} })
 	return true
 }
 
@@ -533,6 +541,7 @@ func (w *World) Assign(repoID int64, number int, actor string, logins ...string)
 		e := w.event(r, is, actor, "assigned", now)
 		e.Assignee = u.Login
 		is.UpdatedAt = now
+		w.issueEvent(r, is, "assigned", actor, func(us urls) map[string]any { return map[string]any{"assignee": us.user(u)} })
 	}
 	return *is
 }
@@ -545,12 +554,18 @@ func (w *World) SetMilestone(repoID int64, number int, actor string, milestone i
 	now := w.now()
 	if is.Milestone != 0 {
 		e := w.event(r, is, actor, "demilestoned", now)
-		e.Milestone = r.milestones[is.Milestone-1].Title
+		m := r.milestones[is.Milestone-1]
+		e.Milestone = m.Title
+		is.Milestone, is.UpdatedAt = 0, now
+		w.issueEvent(r, is, "demilestoned", actor, func(u urls) map[string]any { return map[string]any{"milestone": w.milestoneJSON(u, r, m)} })
 	}
 	is.Milestone = milestone
 	if milestone != 0 {
 		e := w.event(r, is, actor, "milestoned", now)
-		e.Milestone = r.milestones[milestone-1].Title
+		m := r.milestones[milestone-1]
+		e.Milestone = m.Title
+		is.UpdatedAt = now
+		w.issueEvent(r, is, "milestoned", actor, func(u urls) map[string]any { return map[string]any{"milestone": w.milestoneJSON(u, r, m)} })
 	}
 	is.UpdatedAt = now
 	return *is
@@ -576,6 +591,7 @@ func (w *World) close(r *repo, is *Issue, actor, reason string, now time.Time) {
 	is.State, is.StateReason, is.ClosedAt, is.ClosedBy, is.UpdatedAt = "closed", reason, &now, actor, now
 	e := w.event(r, is, actor, "closed", now)
 	e.StateReason = reason
+	w.issueEvent(r, is, "closed", actor, nil)
 }
 
 // Reopen reopens a closed issue.
@@ -594,6 +610,7 @@ func (w *World) reopen(r *repo, is *Issue, actor string, now time.Time) {
 	}
 	is.State, is.StateReason, is.ClosedAt, is.ClosedBy, is.UpdatedAt = "open", "reopened", nil, "", now
 	w.event(r, is, actor, "reopened", now)
+	w.issueEvent(r, is, "reopened", actor, nil)
 }
 
 // Merge merges a pull request: merged and closed events.
@@ -650,6 +667,21 @@ func (w *World) Milestones(repoID int64) []Milestone {
 	return out
 }
 
+// edited delivers an issues "edited" event when the title or the body
+// changed, with what they were.
+func (w *World) edited(r *repo, is *Issue, actor, oldTitle string, oldBody *string) {
+	changes := map[string]any{}
+	if is.Title != oldTitle {
+		changes["title"] = map[string]string{"from": oldTitle}
+	}
+	if deref(is.Body) != deref(oldBody) {
+		changes["body"] = map[string]string{"from": deref(oldBody)}
+	}
+	if len(changes) > 0 {
+		w.issueEvent(r, is, "edited", actor, func(urls) map[string]any { return map[string]any{"changes": changes} })
+	}
+}
+
 // ---- comments
 
 // Comment comments on an issue as author.
@@ -668,6 +700,7 @@ func (w *World) comment(repoID int64, number int, author, body string) *Comment 
 	w.comments[c.ID] = c
 	is.Comments++
 	is.UpdatedAt = now
+	w.commentEvent(r, c, "created", author, nil)
 	return c
 }
 
@@ -682,9 +715,11 @@ func (w *World) EditComment(id int64, body string) Comment {
 		panic(fmt.Sprintf("githubfake: no comment %d", id))
 	}
 	now := w.now()
+	old := c.Body
 	c.Body, c.UpdatedAt = body, now
-	_, is := w.mustIssue(c.RepoID, c.IssueNumber)
+	r, is := w.mustIssue(c.RepoID, c.IssueNumber)
 	is.UpdatedAt = now
+	w.commentEvent(r, c, "edited", c.User, map[string]any{"body": map[string]string{"from": old}})
 	return *c
 }
 
@@ -702,6 +737,7 @@ func (w *World) DeleteComment(id int64) {
 	r.comments = slices.DeleteFunc(r.comments, func(x *Comment) bool { return x.ID == id })
 	is.Comments--
 	is.UpdatedAt = w.now()
+	w.commentEvent(r, c, "deleted", c.User, nil)
 }
 
 // Comments returns a repository's comments, oldest first.

@@ -5,6 +5,13 @@
 // field names, default and maximum limits, paging order, plain-text error
 // bodies, rate limits and rate-limit headers.
 //
+// Webhooks are created, listed and deleted through the API (webhooks.go),
+// each after a HEAD request to its callback got 200, and every action the
+// world records on a watched board, card or list is delivered to them in
+// the background, signed in X-Trello-Webhook with the server's
+// WebhookSecret and retried when refused; Deliveries and WaitDeliveries
+// let a test see and wait for them.
+//
 // A test builds a World (NewWorld, or Generate for a synthetic agency),
 // serves it (New or NewServer), points the client under test at BaseURL,
 // changes the world between syncs with the mutators (which write the

@@ -984,6 +984,6 @@ func (c *call) subRequest(raw string) reply {
 	c.s.mu.Lock()
 	c.s.batched["batch "+rt.Name]++
 	c.s.mu.Unlock()
-	sub := &call{s: c.s, method: "GET", path: p, q: u.Query(), me: c.me, now: c.now, route: rt.Name}
+	sub := &call{s: c.s, ctx: c.ctx, method: "GET", path: p, q: u.Query(), me: c.me, tok: c.tok, now: c.now, route: rt.Name}
 	return rt.Handler(sub, params)
 }

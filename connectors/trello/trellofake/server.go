@@ -2,6 +2,7 @@ package trellofake
 
 import (
 	"cmp"
+	"context"
 	"maps"
 	"net/http"
 	"net/url"
@@ -33,6 +34,20 @@ type Options struct {
 	Key, Token string
 	// Limits are the rate limits; zero fields take Trello's.
 	Limits Limits
+
+	// WebhookSecret is the OAuth secret of the app Key belongs to, which
+	// signs webhook deliveries (DefaultWebhookSecret when empty).
+	WebhookSecret string
+	// WebhookClient sends the HEAD check of a new webhook's callback and
+	// the deliveries (nil: a client with a 10 s timeout).
+	WebhookClient *http.Client
+	// WebhookRetries is how many times a delivery the receiver did not
+	// answer 2xx is tried again (2 when 0; none when negative), and
+	// WebhookRetryDelay the wait before the first retry, doubling after
+	// (100 ms when 0). Trello's own policy is [unverified]: see
+	// webhooks.go.
+	WebhookRetries    int
+	WebhookRetryDelay time.Duration
 }
 
 // Server is a fake Trello REST API on an httptest server: the real routes
@@ -54,6 +69,9 @@ type Server struct {
 	host   *fakeapi.Host
 	log    fakeapi.Log
 	faults fakeapi.Faults
+
+	hooks         *fakeapi.Sender
+	webhookSecret string
 
 	onPage  fakeapi.Hook[PageEvent]
 	mu      sync.Mutex
@@ -94,14 +112,28 @@ func NewServer(opts Options) *Server {
 		key:     cmp.Or(opts.Key, DefaultKey),
 		token:   cmp.Or(opts.Token, DefaultToken),
 		batched: map[string]int{},
+
+		webhookSecret: cmp.Or(opts.WebhookSecret, DefaultWebhookSecret),
 	}
+	retries := opts.WebhookRetries
+	switch {
+	case retries == 0:
+		retries = 2
+	case retries < 0:
+		retries = 0
+	}
+	s.hooks = fakeapi.NewSender(fakeapi.SenderOptions{Client: opts.WebhookClient, Retries: retries, RetryDelay: opts.WebhookRetryDelay})
 	w.AddToken(s.key, s.token, w.Me().ID)
 	s.host = fakeapi.Start(s)
 	return s
 }
 
-// Close stops the server, releasing requests held by a hang fault.
-func (s *Server) Close() { s.host.Close() }
+// Close stops the server, releasing requests held by a hang fault and
+// cancelling the webhook deliveries under way.
+func (s *Server) Close() {
+	s.hooks.Close()
+	s.host.Close()
+}
 
 // BaseURL is the API root, like https://api.trello.com/1.
 func (s *Server) BaseURL() string { return s.host.URL() + "/1" }
@@ -268,7 +300,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	c := &call{s: s, method: r.Method, path: r.URL.Path, q: r.Form, me: me, now: now, route: rt.Name}
+	c := &call{s: s, ctx: r.Context(), method: r.Method, path: r.URL.Path, q: r.Form, me: me, tok: tok, now: now, route: rt.Name}
 	rep := rt.Handler(c, params)
 	if rep.page != nil {
 		s.onPage.Call(*rep.page)
@@ -423,10 +455,12 @@ func writeFaultStatus(w http.ResponseWriter, status int) {
 // call is one request as a route sees it.
 type call struct {
 	s      *Server
+	ctx    context.Context
 	method string
 	path   string
 	q      url.Values
 	me     *member
+	tok    string // the request's token
 	now    time.Time
 	route  string
 }

@@ -41,6 +41,8 @@ type World struct {
 
 	keys   map[string]bool
 	tokens map[string]*token
+
+	webhooks map[string]*webhook
 }
 
 type member struct {
@@ -224,6 +226,7 @@ func newWorld(clock Clock, seed uint64) *World {
 		actions:      map[string]*action{},
 		keys:         map[string]bool{},
 		tokens:       map[string]*token{},
+		webhooks:     map[string]*webhook{},
 	}
 	w.me = w.newMember(w.clock.Now(), DefaultMe.Username, DefaultMe.FullName)
 	return w
@@ -443,8 +446,10 @@ func (w *World) EditComment(actionID, text string) {
 }
 
 func (w *World) editComment(at time.Time, a *action, text string) {
+	old, _ := a.data.get("text")
 	a.data = a.data.set("text", text)
 	a.data = a.data.set("dateLastEdited", fmtTime(at))
+	w.commentChanged(at, a, "updateComment", fmt.Sprint(old))
 }
 
 // DeleteComment removes a comment: the action disappears from every route.
@@ -455,6 +460,7 @@ func (w *World) DeleteComment(actionID string) {
 }
 
 func (w *World) deleteComment(a *action) {
+	w.commentChanged(w.clock.Now(), a, "deleteComment", "")
 	delete(w.actions, a.id)
 	removeByID(&a.board.actions, a.id, func(a *action) string { return a.id })
 	if a.card != nil {
@@ -970,6 +976,7 @@ func (w *World) record(at time.Time, by *member, typ string, b *board, c *card, 
 			c.lastActivity = at
 		}
 	}
+	w.deliver(a)
 	return a
 }
 
