@@ -99,9 +99,9 @@ func FromConfig(cfg *mapping.Config) Options {
 	var o Options
 	if sv := cfg.Serve; sv != nil {
 		o.Listen, o.MetricsListen, o.PublicURL = sv.Listen, sv.MetricsListen, sv.PublicURL
-		o.DefaultSchedule = sv.DefaultSchedule.Duration
+		o.DefaultSchedule = sv.DefaultSchedule
 		o.AttentionAfter = sv.AttentionAfter
-		o.JobTimeout = sv.JobTimeout.Duration
+		o.JobTimeout = sv.JobTimeout
 	}
 	return o
 }

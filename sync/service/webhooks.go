@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/github"
 	"github.com/karkas/karkas/connectors/trello"
 	"github.com/karkas/karkas/mapping"
@@ -30,36 +29,15 @@ type hookSource struct {
 	github *github.Webhooks
 }
 
-// openHooks opens the webhook handle of every enabled trello and github
-// source that has a webhook_secret. One without cannot verify a delivery:
-// its webhook route answers 404 and its periodic pulls carry on.
+// openHooks opens the webhook handles of the sources that take webhooks.
+// One without a webhook_secret cannot verify a delivery: its webhook
+// route answers 404 and its scheduled pulls carry on.
 func (s *Service) openHooks() (map[string]*hookSource, error) {
-	out := map[string]*hookSource{}
-	l := s.app.Loaded
-	var repos []string
-	for _, c := range l.Clients {
-		repos = append(repos, c.Repos...)
+	hooks, problems := openHooks(s.app, s.log)
+	for id, err := range problems {
+		s.log.Warn("webhooks off for this source; its scheduled pulls go on", "source", id, "reason", err.Error())
 	}
-	for _, src := range l.Sources {
-		if src.Disabled || (src.Kind != trello.KindName && src.Kind != github.KindName) {
-			continue
-		}
-		env := connectors.Env{Secrets: s.app.Secrets, BaseDir: l.BaseDir, Logger: s.log.With("source", src.ID), Repos: repos}
-		h := &hookSource{src: src}
-		var err error
-		switch src.Kind {
-		case trello.KindName:
-			h.trello, err = trello.OpenWebhooks(l.SourceOptions[src.ID], env)
-		case github.KindName:
-			h.github, err = github.OpenWebhooks(l.SourceOptions[src.ID], env)
-		}
-		if err != nil {
-			s.log.Warn("webhooks off for this source; its scheduled pulls go on", "source", src.ID, "reason", err.Error())
-			continue
-		}
-		out[src.ID] = h
-	}
-	return out, nil
+	return hooks, nil
 }
 
 // CallbackURL is the URL a service posts a source's webhooks to:
