@@ -300,3 +300,47 @@ func TestRiverMigrationAtomic(t *testing.T) {
 		})
 	}
 }
+
+// A dry run's scratch store is made with River's tables in the store: its
+// River schema is whole, and on PostgreSQL, where the migrations make it,
+// it holds none of the store's jobs (SQLite's file copy holds them, and
+// nothing works them).
+func TestRiverScratch(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := testdb.Open(t, dialect)
+			client, err := river.NewClient(st.RiverDriver(), &river.Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := client.Insert(ctx, pingArgs{Key: "queued"}, nil); err != nil {
+				t.Fatal(err)
+			}
+			sc, drop, err := st.Scratch(ctx)
+			if err != nil {
+				t.Fatalf("a dry run's scratch of a store with River's tables: %v", err)
+			}
+			defer drop()
+			if v, err := sc.SchemaVersion(ctx); err != nil || v < 7 {
+				t.Errorf("the scratch's schema version %d, %v", v, err)
+			}
+			m, err := rivermigrate.New(sc.RiverDriver(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res, err := m.Validate(ctx, &rivermigrate.ValidateOpts{TargetVersion: store.RiverMigrationVersion}); err != nil || !res.OK {
+				t.Errorf("the scratch's River schema: %+v, %v", res, err)
+			}
+			var jobs int
+			if err := sc.DB.Get(&jobs, `SELECT COUNT(*) FROM river_job`); err != nil {
+				t.Fatal(err)
+			}
+			if want := map[string]int{store.SQLite: 1, store.Postgres: 0}[dialect]; jobs != want {
+				t.Errorf("the scratch holds %d River jobs, want %d", jobs, want)
+			}
+		})
+	}
+}
