@@ -73,11 +73,13 @@ func riverDriver(dialect string, db *sql.DB) riverdriver.Driver[*sql.Tx] {
 //
 // On SQLite it shares the store's single connection, which is what River
 // recommends for SQLite (its driver's doc and its own tests set
-// SetMaxOpenConns(1)): River's goroutines would otherwise meet each other
-// and the store's writers at SQLite's lock. One connection also gives
-// River the store's DSN (WAL, busy timeout, transactions that take the
-// write lock when they begin), so a second process on the file (karkas
-// status, a CLI command) makes it wait, not fail. River holds the
+// SetMaxOpenConns(1)). A pool of River's own on the file would make
+// River's goroutines and the store's writers wait for each other at
+// SQLite's write lock, failing with SQLITE_BUSY past the busy timeout;
+// sharing the connection queues them in the pool instead, and gives River
+// the store's DSN (WAL, busy timeout, transactions that take the write
+// lock when they begin), so a second process on the file (karkas status,
+// a CLI command) makes River wait, not fail. River holds the
 // connection only for a statement or one of its short transactions, never
 // while a worker runs, so a worker may run store transactions. What it must
 // not do is wait for the pool while it holds the connection: inside a
