@@ -20,12 +20,13 @@ demo: build ## generate the demo agency's data and sync it into var/demo.db (emb
 	@echo
 	./$(BIN) --config configs/demo.yaml status
 
-test: ## the whole suite: vet, then go test -race on SQLite, PostgreSQL and real mail servers and headless Chromium (each started or installed when missing), then a minute of fuzzing the mail parser
+test: ## the whole suite: vet, then go test -race on SQLite, PostgreSQL and real mail servers, headless Chromium and systemd-analyze (each started or installed when missing), then a minute of fuzzing the mail parser
 	$(GO) mod download
 	$(GO) vet ./...
 	scripts/dovecot.sh
 	scripts/mailpit.sh
 	scripts/chromium.sh
+	scripts/systemd-analyze.sh
 	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
 	  echo "PostgreSQL test database: $${TEST_DATABASE_URL%%\?*}" && \
 	  scripts/gotest.sh

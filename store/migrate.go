@@ -14,9 +14,12 @@ import (
 // dataSteps fill, in a migration's transaction and after its SQL, what SQL
 // alone cannot: new columns whose values are read from the neutral records
 // the rows keep. A kill before the commit leaves neither the schema change
-// nor the values, and the next start does both again.
+// nor the values, and the next start does both again. River's tables are
+// made the same way, by River's migrator (store/river.go).
 var dataSteps = map[int]func(ctx context.Context, tx *sqlx.Tx) error{
 	4: fillFromRecords,
+	6: migrateRiverTo(4),
+	7: migrateRiverTo(RiverMigrationVersion),
 }
 
 // fillFromRecords is version 4's data step: the fingerprint, parents,

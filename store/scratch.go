@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -19,6 +20,8 @@ import (
 // (VACUUM INTO); on PostgreSQL a schema of the same database, made by the
 // migrations and filled from this store's tables in one snapshot, which
 // needs the right to create a schema. The store itself is only read.
+// River's tables come along on SQLite, jobs and all, and are made empty by
+// the migrations on PostgreSQL: nothing works a scratch store's jobs.
 func (s *Store) Scratch(ctx context.Context) (scratch *Store, drop func(), err error) {
 	if s.Dialect == Postgres {
 		return s.pgScratch(ctx)
@@ -85,7 +88,7 @@ func (s *Store) pgScratch(ctx context.Context) (*Store, func(), error) {
 
 // copyInto copies every table of schema from into schema to, which the
 // migrations made, in one snapshot, and moves to's sequences past the
-// copied ids.
+// copied ids. River's tables stay as the migrations left them.
 func (s *Store) copyInto(ctx context.Context, from, to string) error {
 	tx, err := s.db.BeginTxx(ctx, &sql.TxOptions{Isolation: sql.LevelRepeatableRead})
 	if err != nil {
@@ -97,6 +100,9 @@ func (s *Store) copyInto(ctx context.Context, from, to string) error {
 		WHERE table_schema = $1 AND table_type = 'BASE TABLE' AND table_name <> 'schema_migrations' ORDER BY table_name`, to); err != nil {
 		return err
 	}
+	// River's jobs are the store's daemon's, not a dry run's; the scratch's
+	// migrations made River's tables and filled river_migration.
+	tables = slices.DeleteFunc(tables, isRiverTable)
 	for _, t := range tables {
 		var cols []struct {
 			Name   string         `db:"column_name"`

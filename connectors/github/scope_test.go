@@ -307,7 +307,7 @@ func clientRows(t *testing.T, st *store.Store, clientID, repoID string) []string
 			arg = repoID
 		}
 		var rows []string
-		err := st.DB.Select(&rows, st.DB.Rebind(fmt.Sprintf(`SELECT external_id || ' ' || hash || ' ' || CAST(synced_at AS TEXT) || ' ' ||
+		err := st.Select(context.Background(), &rows, st.Rebind(fmt.Sprintf(`SELECT external_id || ' ' || hash || ' ' || CAST(synced_at AS TEXT) || ' ' ||
 			CASE WHEN deleted_at IS NULL THEN 'live' ELSE 'deleted' END FROM %s WHERE source_id = ? AND %s = ? ORDER BY external_id`, q.table, q.where)),
 			"github", arg)
 		if err != nil {

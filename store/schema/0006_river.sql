@@ -1,0 +1,5 @@
+-- karkas schema, version 6: River's job queue, for `karkas serve`. The
+-- tables (river_job, river_leader, river_queue, river_migration, …) are
+-- River's own, made by River's migrations 1 to 4, which this version's Go
+-- step runs in its transaction (dataSteps, store/river.go). Nothing here
+-- in SQL: River keeps its SQL for each database in its drivers.

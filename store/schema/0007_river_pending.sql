@@ -1,0 +1,4 @@
+-- karkas schema, version 7: River's migrations 5 to 8, in this version's Go
+-- step (dataSteps, store/river.go). They are a version of their own
+-- because River's 6 uses the job state 'pending' that its 4 adds, and
+-- PostgreSQL uses a new enum value only once it is committed.
