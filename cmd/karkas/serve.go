@@ -59,7 +59,7 @@ The listener (serve.listen, --listen) serves /webhooks/trello/{source} and
 			var le *store.LockedError
 			switch {
 			case errors.As(err, &le):
-				return withCode(exitLocked, fmt.Errorf("not serving: %w (on SQLite one karkas serve per store; use PostgreSQL for replicas)", le))
+				return withCode(exitLocked, fmt.Errorf("not serving: %w", err))
 			case err != nil:
 				return withCode(exitStore, err)
 			}
