@@ -24,7 +24,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -117,16 +116,12 @@ type Service struct {
 	started atomic.Bool
 	// webhook secrets and callbacks by source (webhooks.go).
 	hooks map[string]*hookSource
-	// seen GitHub deliveries (webhooks.go).
-	seenMu sync.Mutex
-	seen   map[string]time.Time
 }
 
 // New builds the daemon on app (its config and store).
 func New(app *pipeline.App, opts Options) (*Service, error) {
 	opts.fill()
-	s := &Service{app: app, opts: opts, log: app.Logger, holder: store.Holder(time.Now()) + " serve " + opts.ID,
-		seen: map[string]time.Time{}}
+	s := &Service{app: app, opts: opts, log: app.Logger, holder: store.Holder(time.Now()) + " serve " + opts.ID}
 	s.metrics = newMetrics(app)
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &syncWorker[SyncSourceArgs]{s: s})
