@@ -453,18 +453,26 @@ func TestServeReplicas(t *testing.T) {
 	// The board's next pull hangs on a request (until the source's
 	// request_timeout, 4 s, and a second try), so that it is caught
 	// running.
-	w.trello.Arm(trellofake.Fault{Kind: trellofake.FaultHang, Method: http.MethodGet, Route: "/1/boards/*/actions", Times: 1})
+	w.trello.Arm(trellofake.Fault{Kind: trellofake.FaultHang, Method: http.MethodGet, Path: "/1/batch", Times: 1})
 	for _, c := range w.cards {
 		w.trello.World().CommentCard(w.client.ID, c.ID, "Any news on "+c.Name+"?")
 	}
 	var victim *daemon
+	var victimJob int64
 	waitFor(t, 30*time.Second, "a replica running a pull", func() (bool, string) {
-		var holders []string
-		st.Select(context.Background(), &holders, `SELECT CAST(attempted_by AS TEXT) FROM river_job WHERE state = 'running' AND kind IN ('sync_container', 'sync_source')`)
+		var holders []struct {
+			ID int64  `db:"id"`
+			By string `db:"by"`
+		}
+		if err := st.Select(context.Background(), &holders, `SELECT id, CAST(attempted_by AS TEXT) AS by FROM river_job
+			WHERE state = 'running' AND kind IN ('sync_container', 'sync_source')`); err != nil {
+			return false, err.Error()
+		}
 		for _, h := range holders {
 			for _, d := range ds {
-				if strings.Contains(h, `"`+d.id+`"`) {
-					victim = d
+				// {replica-1}: the ids are no substrings of each other.
+				if strings.HasSuffix(h.By, d.id+"}") {
+					victim, victimJob = d, h.ID
 				}
 			}
 		}
@@ -477,6 +485,21 @@ func TestServeReplicas(t *testing.T) {
 	t.Logf("SIGKILLed %s while it held a pull", victim.id)
 	// The repository changes after the kill: its pull must happen too.
 	w.github.World().Comment(w.repo.ID, w.issue, "john-acme", "Is the checklist final?")
+
+	// The killed replica's job is rescued and completed by another: after
+	// rescue_after (1.5 × job_timeout: 22.5 s), at River's next rescue
+	// pass (every 30 s), plus its retry's backoff.
+	waitFor(t, 75*time.Second, "the killed replica's job completed by another", func() (bool, string) {
+		var job struct {
+			State string `db:"state"`
+			By    string `db:"by"`
+		}
+		if err := st.Get(context.Background(), &job, `SELECT CAST(state AS TEXT) AS state, CAST(attempted_by AS TEXT) AS by FROM river_job WHERE id = ?`, victimJob); err != nil {
+			return false, err.Error()
+		}
+		return job.State == "completed" && !strings.HasSuffix(job.By, victim.id+"}"), fmt.Sprint(job)
+	})
+	t.Logf("job %d of %s rescued and completed %s after the kill", victimJob, victim.id, time.Since(killedAt).Round(time.Second))
 
 	// Every card's clock, then every breach, once.
 	deadline := time.Now().Add(3 * time.Minute)
