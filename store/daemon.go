@@ -115,3 +115,29 @@ func (s *Store) DeliverySeen(ctx context.Context, id string) (bool, error) {
 	err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM webhook_deliveries WHERE id = ?`), id)
 	return n > 0, err
 }
+
+// DiscardedJob is a job of the daemon that kept failing until River gave
+// it up, with its last error.
+type DiscardedJob struct {
+	ID          int64     `db:"id"`
+	Kind        string    `db:"kind"`
+	Args        string    `db:"args"`
+	Attempts    int       `db:"attempt"`
+	FinalizedAt time.Time `db:"finalized_at"`
+	LastError   string    `db:"last_error"`
+}
+
+// DiscardedJobs lists the daemon's discarded jobs, newest first (River
+// keeps them a week).
+func (s *Store) DiscardedJobs(ctx context.Context, limit int) ([]DiscardedJob, error) {
+	lastError := `COALESCE(errors[array_length(errors, 1)]->>'error', '')`
+	args := `CAST(args AS TEXT)`
+	if s.Dialect == SQLite {
+		lastError = `COALESCE(json_extract(errors, '$[#-1].error'), '')`
+		args = `args`
+	}
+	var out []DiscardedJob
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT id, kind, `+args+` AS args, attempt, finalized_at, `+lastError+` AS last_error
+		FROM river_job WHERE state = 'discarded' ORDER BY finalized_at DESC, id DESC LIMIT ?`), limit)
+	return out, err
+}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"text/tabwriter"
 	"time"
 
@@ -104,6 +106,9 @@ mapping does not (with the lines to add under people:).`,
 			if err := printDeliveryStatus(ctx, out, st); err != nil {
 				return withCode(exitStore, err)
 			}
+			if err := printDaemonStatus(ctx, out, st); err != nil {
+				return withCode(exitStore, err)
+			}
 			inputs, err := st.LastInput(ctx)
 			if err != nil {
 				return withCode(exitStore, err)
@@ -153,4 +158,32 @@ mapping does not (with the lines to add under people:).`,
 			return nil
 		},
 	}
+}
+
+// printDaemonStatus is status's part on karkas serve's jobs: the queue,
+// and every job that kept failing until River gave it up, with its last
+// error. Nothing is printed for a store no daemon has run on.
+func printDaemonStatus(ctx context.Context, out io.Writer, st *store.Store) error {
+	counts, err := st.JobCounts(ctx)
+	if err != nil || len(counts) == 0 {
+		return err
+	}
+	by := map[string]int{}
+	for _, c := range counts {
+		by[c.State] += c.Rows
+	}
+	fmt.Fprintf(out, "\nkarkas serve jobs: %d running, %d queued, %d scheduled, %d to retry, %d completed in the last day, %d discarded\n",
+		by["running"], by["available"]+by["pending"], by["scheduled"], by["retryable"], by["completed"], by["discarded"])
+	if by["discarded"] == 0 {
+		return nil
+	}
+	jobs, err := st.DiscardedJobs(ctx, 10)
+	if err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		fmt.Fprintf(out, "! job %d %s %s gave up after %d attempts at %s: %s\n", j.ID, j.Kind, j.Args, j.Attempts,
+			j.FinalizedAt.UTC().Format("2006-01-02 15:04 UTC"), clipRunes(firstLine(j.LastError), 160))
+	}
+	return nil
 }
