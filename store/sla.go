@@ -74,10 +74,29 @@ func (s *Store) SaveClocks(ctx context.Context, clocks []ClockRow, notify func(o
 // card), in the same transaction. Its waiver is kept.
 func (s *Store) SaveEvaluation(ctx context.Context, clocks []ClockRow, notify func(old *ClockRow, new ClockRow) *Notification,
 	wholeHistory func(policy string) bool) (ClockChanges, error) {
+	return s.SaveEvaluationOf(ctx, nil, clocks, notify, wholeHistory)
+}
+
+// SaveEvaluationOf is SaveEvaluation for an evaluation of the clients
+// named (nil: all): the stored clocks of other clients are neither read
+// nor withdrawn, and clocks must hold only the named clients' clocks.
+func (s *Store) SaveEvaluationOf(ctx context.Context, clients []string, clocks []ClockRow, notify func(old *ClockRow, new ClockRow) *Notification,
+	wholeHistory func(policy string) bool) (ClockChanges, error) {
 	var ch ClockChanges
+	if clients != nil && len(clients) == 0 {
+		return ch, nil // no client: nothing evaluated
+	}
 	err := s.inTx(ctx, false, func(tx *sqlx.Tx) error {
 		stored := map[string]ClockRow{}
-		rows, err := tx.QueryxContext(ctx, `SELECT * FROM sla_clocks`)
+		q, args := `SELECT * FROM sla_clocks`, []any(nil)
+		if clients != nil {
+			var err error
+			if q, args, err = sqlx.In(`SELECT * FROM sla_clocks WHERE client_id IN (?)`, clients); err != nil {
+				return err
+			}
+			q = tx.Rebind(q)
+		}
+		rows, err := tx.QueryxContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}

@@ -8,6 +8,7 @@ package evaluate
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/karkas/karkas/mapping"
@@ -143,7 +144,11 @@ func (r *Rules) Policies(clientID string) *sla.PolicySet {
 // for agency messages on threads of no task, to set Asks: a task waits on
 // the client by its status, not by what was asked.
 func Messages(ctx context.Context, st *store.Store) ([]sla.Message, error) {
-	rows, err := st.FactMessages(ctx)
+	return messagesOf(ctx, st, nil)
+}
+
+func messagesOf(ctx context.Context, st *store.Store, clients []string) ([]sla.Message, error) {
+	rows, err := st.FactMessages(ctx, clients)
 	if err != nil {
 		return nil, fmt.Errorf("loading messages: %w", err)
 	}
@@ -196,16 +201,31 @@ type Result struct {
 // clocks, their transitions and the notifications they cause, in one
 // transaction. Running it twice at the same instant writes nothing.
 func Run(ctx context.Context, st *store.Store, rules *Rules, now time.Time) (Result, error) {
-	facts, err := LoadFacts(ctx, st)
+	return RunClients(ctx, st, rules, now, nil)
+}
+
+// RunClients is Run for the clients named (nil: every client): only their
+// facts are read, only their clocks produced, compared and stored. Each
+// client's clocks depend on its facts alone, so the clocks it stores are
+// the ones Run would; what it cannot see is a client whose facts changed
+// and that it was not given.
+func RunClients(ctx context.Context, st *store.Store, rules *Rules, now time.Time, clients []string) (Result, error) {
+	facts, err := LoadFactsOf(ctx, st, clients)
 	if err != nil {
 		return Result{}, err
 	}
 	clocks := Evaluate(facts, rules, now)
+	if clients != nil {
+		// Policies of a client without facts (contact, budget) still
+		// give clocks: those of clients not named are not this
+		// evaluation's.
+		clocks = slices.DeleteFunc(clocks, func(c sla.Clock) bool { return !slices.Contains(clients, c.ClientID) })
+	}
 	rows := make([]store.ClockRow, 0, len(clocks))
 	for _, c := range clocks {
 		rows = append(rows, clockRow(c))
 	}
-	ch, err := st.SaveEvaluation(ctx, rows, notification, sla.WholeHistory)
+	ch, err := st.SaveEvaluationOf(ctx, clients, rows, notification, sla.WholeHistory)
 	if err != nil {
 		return Result{}, fmt.Errorf("storing clocks: %w", err)
 	}

@@ -17,15 +17,20 @@ import (
 // messages, the tasks with their status history and logged time, and the
 // clients' time per day.
 func LoadFacts(ctx context.Context, st *store.Store) (sla.Facts, error) {
+	return LoadFactsOf(ctx, st, nil)
+}
+
+// LoadFactsOf is LoadFacts for the clients named (nil: every client).
+func LoadFactsOf(ctx context.Context, st *store.Store, clients []string) (sla.Facts, error) {
 	var f sla.Facts
 	var err error
-	if f.Messages, err = Messages(ctx, st); err != nil {
+	if f.Messages, err = messagesOf(ctx, st, clients); err != nil {
 		return f, err
 	}
-	if f.Tasks, err = Tasks(ctx, st); err != nil {
+	if f.Tasks, err = tasksOf(ctx, st, clients); err != nil {
 		return f, err
 	}
-	if f.TimeEntries, err = TimeEntries(ctx, st); err != nil {
+	if f.TimeEntries, err = timeEntriesOf(ctx, st, clients); err != nil {
 		return f, err
 	}
 	// The agency's human messages on a task's conversation are its
@@ -78,12 +83,14 @@ type rawTask struct {
 // the task's last activity (the source's updated time), or at its last
 // recorded move when the source gives none, so that a card archived while
 // in progress stops its clocks instead of breaching forever.
-func Tasks(ctx context.Context, st *store.Store) ([]sla.Task, error) {
-	rows, err := st.FactTasks(ctx)
+func Tasks(ctx context.Context, st *store.Store) ([]sla.Task, error) { return tasksOf(ctx, st, nil) }
+
+func tasksOf(ctx context.Context, st *store.Store, clients []string) ([]sla.Task, error) {
+	rows, err := st.FactTasks(ctx, clients)
 	if err != nil {
 		return nil, fmt.Errorf("loading tasks: %w", err)
 	}
-	moves, err := st.FactMoves(ctx)
+	moves, err := st.FactMoves(ctx, clients)
 	if err != nil {
 		return nil, fmt.Errorf("loading status changes: %w", err)
 	}
@@ -160,7 +167,11 @@ func alignCurrent(t *sla.Task, updated time.Time) {
 // TimeEntries loads the clients' live time, summed per client, day and
 // billability: the hour budget reads nothing finer.
 func TimeEntries(ctx context.Context, st *store.Store) ([]sla.TimeEntry, error) {
-	rows, err := st.FactTimeByDay(ctx)
+	return timeEntriesOf(ctx, st, nil)
+}
+
+func timeEntriesOf(ctx context.Context, st *store.Store, clients []string) ([]sla.TimeEntry, error) {
+	rows, err := st.FactTimeByDay(ctx, clients)
 	if err != nil {
 		return nil, fmt.Errorf("loading time entries: %w", err)
 	}

@@ -304,6 +304,12 @@ type Evaluation struct {
 // with their transitions and notifications. The caller holds
 // LockEvaluation (or st is a dry run's copy).
 func (a *App) Evaluate(ctx context.Context, st *store.Store) (*Evaluation, error) {
+	return a.EvaluateClients(ctx, st, nil)
+}
+
+// EvaluateClients is Evaluate for the clients named (nil: every client):
+// only their facts are read and their clocks stored (evaluate.RunClients).
+func (a *App) EvaluateClients(ctx context.Context, st *store.Store, clients []string) (*Evaluation, error) {
 	rules, err := evaluate.NewRules(a.Loaded.Config)
 	if err != nil {
 		return nil, configError(err)
@@ -314,7 +320,7 @@ func (a *App) Evaluate(ctx context.Context, st *store.Store) (*Evaluation, error
 	if ev.Edited, err = rules.UseHistory(ctx, st, ev.At, true); err != nil {
 		return nil, err
 	}
-	if ev.Result, err = evaluate.Run(ctx, st, rules, ev.At); err != nil {
+	if ev.Result, err = evaluate.RunClients(ctx, st, rules, ev.At, clients); err != nil {
 		return nil, err
 	}
 	return ev, nil

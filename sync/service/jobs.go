@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -58,9 +59,16 @@ func (SyncContainerArgs) InsertOpts() river.InsertOpts {
 // EvaluateArgs evaluates the SLA policies and delivers what they queue.
 // Due is the instant an open clock turns at risk or breached, for the
 // evaluation scheduled at it ("" for one after a sync that changed rows).
+//
+// Clients, when set, names the clients whose rows a webhook's pull wrote:
+// only they are evaluated. An evaluation at a Due instant evaluates the
+// clients whose clocks turned by then; one with neither evaluates every
+// client (after a source's full pull, and every few minutes as the safety
+// net of the scoped ones).
 type EvaluateArgs struct {
-	Due      string `json:"due,omitempty"`
-	FollowUp bool   `json:"follow_up,omitempty"`
+	Due      string   `json:"due,omitempty"`
+	Clients  []string `json:"clients,omitempty"`
+	FollowUp bool     `json:"follow_up,omitempty"`
 }
 
 func (EvaluateArgs) Kind() string { return "evaluate" }
@@ -115,6 +123,7 @@ func (s *Service) pull(ctx context.Context, id, container, kind string) error {
 		// The config changed under a queued job: nothing to pull.
 		return river.JobCancel(fmt.Errorf("no source %q in the config", id))
 	}
+	start := time.Now()
 	res, err := s.app.Pull(ctx, pipeline.Pull{Sources: []mapping.Source{src}, Holder: s.holder, Container: container})
 	if err != nil {
 		s.metrics.jobError(kind, "store")
@@ -142,16 +151,33 @@ func (s *Service) pull(ctx context.Context, id, container, kind string) error {
 		}
 		if changed {
 			// What it stored before failing is judged now.
-			_ = s.enqueue(ctx, EvaluateArgs{})
+			_ = s.evaluateAfter(ctx, container, start)
 		}
 		return r.Err
 	}
 	s.log.Info("source synced", "source", id, "container", container, "records", r.Received.Total(),
 		"rows_written", r.Written.Total(), "deleted", r.Deleted.Total(), "duration_ms", r.Duration.Milliseconds())
 	if changed {
-		return s.enqueue(ctx, EvaluateArgs{})
+		return s.evaluateAfter(ctx, container, start)
 	}
 	return nil
+}
+
+// evaluateAfter queues the evaluation a pull that changed rows calls for:
+// of the clients whose rows it wrote, after a pull of one container (a
+// webhook's: the cost of one event is then one client's, not the store's);
+// of every client after a source's full pull.
+func (s *Service) evaluateAfter(ctx context.Context, container string, start time.Time) error {
+	if container == "" {
+		return s.enqueue(ctx, EvaluateArgs{})
+	}
+	// A second of margin below the pull's start: synced_at is this
+	// process's clock too, but a database may round it.
+	clients, err := s.app.Store.ChangedClients(ctx, start.Add(-time.Second))
+	if err != nil || len(clients) == 0 {
+		return err
+	}
+	return s.enqueue(ctx, EvaluateArgs{Clients: clients})
 }
 
 // noteFailure marks the source as needing attention once its last
@@ -172,14 +198,14 @@ type evaluateWorker struct {
 func (w *evaluateWorker) Timeout(*river.Job[EvaluateArgs]) time.Duration { return w.s.opts.JobTimeout }
 
 func (w *evaluateWorker) Work(ctx context.Context, job *river.Job[EvaluateArgs]) error {
-	return w.s.evaluate(ctx)
+	return w.s.evaluate(ctx, job.Args)
 }
 
 // evaluate evaluates under the evaluation's locks, delivers what it
 // queued, and schedules the next evaluation at the earliest instant an
 // open clock turns at risk or breached, so that a breach is found at its
 // due time with nothing new pulled.
-func (s *Service) evaluate(ctx context.Context) error {
+func (s *Service) evaluate(ctx context.Context, args EvaluateArgs) error {
 	unlock, err := s.app.LockEvaluation(ctx, lockedSnooze, s.holder)
 	var le *store.LockedError
 	if errors.As(err, &le) {
@@ -190,13 +216,23 @@ func (s *Service) evaluate(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
-	ev, err := s.app.Evaluate(ctx, s.app.Store)
+	clients := args.Clients
+	if args.Due != "" {
+		// The clients whose clocks turned by now.
+		if clients, err = s.app.Store.DueClients(ctx, time.Now()); err != nil {
+			return err
+		}
+		if len(clients) == 0 {
+			return s.scheduleNext(ctx, time.Now())
+		}
+	}
+	ev, err := s.app.EvaluateClients(ctx, s.app.Store, clients)
 	if err != nil {
 		s.metrics.jobError("evaluate", "evaluate")
 		return err
 	}
 	s.metrics.observeEvaluation(ev)
-	s.log.Info("evaluated", "clocks", len(ev.Clocks), "new", ev.Changes.New, "changed", ev.Changes.Updated,
+	s.log.Info("evaluated", "clients", scopeAttr(clients), "clocks", len(ev.Clocks), "new", ev.Changes.New, "changed", ev.Changes.Updated,
 		"transitions", ev.Changes.Transitions, "notifications", ev.Changes.Outbox)
 	if err := s.deliverHeld(ctx); err != nil {
 		return err
@@ -282,4 +318,12 @@ func (s *Service) enqueue(ctx context.Context, args river.JobArgs) error {
 	}
 	_, err = s.client.Insert(ctx, args, nil)
 	return err
+}
+
+// scopeAttr says which clients an evaluation covered, for the log.
+func scopeAttr(clients []string) string {
+	if clients == nil {
+		return "all"
+	}
+	return strings.Join(clients, ",")
 }
