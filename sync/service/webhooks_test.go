@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -406,4 +407,51 @@ func TestWebhookBodyTooLarge(t *testing.T) {
 		t.Errorf("jobs after refused bodies: %+v", jobs)
 	}
 	tally{{"trello", "rejected"}: 2, {"github", "rejected"}: 2}.check(t, e)
+}
+
+// Two sources may watch one board (two accounts' boards overlap): Trello
+// delivers the same action, with the same id, to each source's webhook,
+// and each source pulls. What makes a delivery a redelivery is its action
+// id for the same source.
+func TestTrelloSameActionToTwoSources(t *testing.T) {
+	t.Parallel()
+	eachDialect(t, func(t *testing.T, dialect string) {
+		e := newEnv(t, dialect, envOptions{extraSources: func(e *env) string {
+			return fmt.Sprintf(`  - id: trello-b
+    kind: trello
+    options: {key: "${TRELLO_KEY}", token: "${TRELLO_TOKEN}", webhook_secret: "${TRELLO_WEBHOOK_SECRET}", boards: [%s], base_url: %q}
+`, e.board.ID, e.trello.BaseURL())
+		}})
+		hooks, err := service.Hooks(e.app, []string{"trello", "trello-b"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := service.Register(context.Background(), hooks, e.public.URL); err != nil {
+			t.Fatal(err)
+		}
+		e.tw.CommentCard(e.john.ID, e.card.ID, "Any news?")
+		e.waitDeliveries(t)
+		var got []string
+		for _, d := range e.trelloDeliveries() {
+			got = append(got, fmt.Sprint(strings.TrimPrefix(d.URL, e.public.URL), " ", d.Status))
+		}
+		slices.Sort(got)
+		if want := []string{"/webhooks/trello/trello 202", "/webhooks/trello/trello-b 202"}; !slices.Equal(got, want) {
+			t.Errorf("the deliveries of one action: %v, want %v", got, want)
+		}
+		var sources []string
+		for _, j := range e.containerJobs(t) {
+			sources = append(sources, j.Args.Source)
+		}
+		slices.Sort(sources)
+		if want := []string{"trello", "trello-b"}; !slices.Equal(sources, want) {
+			t.Errorf("pulls queued for %v, want %v", sources, want)
+		}
+		// Each source's redelivery is still a duplicate.
+		for _, d := range e.trelloDeliveries() {
+			if status, body := e.post(t, strings.TrimPrefix(d.URL, e.public.URL), d.Header, d.Body); status != http.StatusOK || !strings.Contains(body, "duplicate") {
+				t.Errorf("redelivery to %s: %d %s", d.URL, status, body)
+			}
+		}
+	})
 }
