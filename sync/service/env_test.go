@@ -70,6 +70,9 @@ type envOptions struct {
 	// extraSources is YAML appended to sources:, given the env (its
 	// fakes and board).
 	extraSources func(e *env) string
+	// routing is the config's routing: block, given the env ("" for
+	// none: notifications wait unrouted).
+	routing func(e *env) string
 	// tune changes the daemon's options before New.
 	tune func(*service.Options)
 }
@@ -113,6 +116,9 @@ func newEnv(t *testing.T, dialect string, eo envOptions) *env {
 	if eo.extraSources != nil {
 		extra = eo.extraSources(e)
 	}
+	if eo.routing != nil {
+		extra += eo.routing(e)
+	}
 	dir := t.TempDir()
 	cfg := fmt.Sprintf(`agency: {name: Northwind Digital, domains: [northwind.agency], calendar: always}
 store: {url: %q}
@@ -125,7 +131,7 @@ people:
   - {id: anna, name: Anna Petrova, side: agency, trello: [karkas], github: [%[2]s]}
   - {id: john, name: John Carter, side: client, client: acme, trello: [johncarter], github: [johnc]}
 clients:
-  - {id: acme, name: Acme Foods, policy_set: standard, boards: [%[3]s], repos: [%[4]s]}
+  - {id: acme, name: Acme Foods, pm: anna, policy_set: standard, boards: [%[3]s], repos: [%[4]s]}
 statuses:
   - {match: [To Do, open], status: todo}
   - {match: [closed], status: done}

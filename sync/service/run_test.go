@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -50,15 +51,25 @@ func checkNames(t *testing.T, fams map[string]*dto.MetricFamily) {
 // The daemon's life: /healthz always; /readyz 503 until River runs; Run
 // pulls both sources at its start (the board's client question, asked
 // ten days ago on the Trello world's clock, is breached at once),
-// evaluates and queues the breach's notification, works the pull a
-// webhook queued before it started, and returns nil on a clean cancel.
-// /metrics follows it, named as Prometheus wants, its store gauges the
-// store's own counts.
+// evaluates, delivers the breach's notification to the file sink,
+// schedules the evaluation at the instant the GitHub issue's clock turns
+// at risk, works the pull a webhook queued before it started, and
+// returns nil on a clean cancel. /metrics follows it, named as
+// Prometheus wants, its store gauges the store's own counts.
 func TestRunHealthReadyMetrics(t *testing.T) {
 	t.Parallel()
 	eachDialect(t, func(t *testing.T, dialect string) {
+		outbox := t.TempDir()
 		e := newEnv(t, dialect, envOptions{
 			trelloClock: vclock.NewVirtual(time.Now().Add(-10 * 24 * time.Hour)),
+			routing: func(*env) string {
+				return fmt.Sprintf(`routing:
+  sinks:
+    files: {kind: file, options: {dir: %q}}
+  defaults:
+    - {policies: [response], sink: files, to: [pm]}
+`, outbox)
+			},
 			tune: func(o *service.Options) {
 				o.PollInterval = 200 * time.Millisecond
 				o.ShutdownTimeout = 10 * time.Second
@@ -134,26 +145,48 @@ func TestRunHealthReadyMetrics(t *testing.T) {
 		}
 
 		// Wait for the work: both sources pulled, the webhook's pull
-		// done, the breach evaluated and its notification queued.
+		// done, the breach evaluated and delivered, the next evaluation
+		// scheduled.
 		deadline := time.Now().Add(60 * time.Second)
-		var last string
 		for {
 			fams = scrape(t, h)
 			trelloOK, _ := value(fams, "karkas_source_last_success_timestamp_seconds", "source=trello", "kind=trello")
 			githubOK, _ := value(fams, "karkas_source_last_success_timestamp_seconds", "source=github", "kind=github")
 			doneJob, _ := value(fams, "karkas_jobs", "state=completed", "kind=sync_container")
 			breached, _ := value(fams, "karkas_sla_clocks", "state=breached", "policy=response")
-			outbox := len(fams["karkas_outbox_deliveries"].GetMetric())
-			evals, _ := value(fams, "karkas_evaluations_total")
-			if trelloOK > 0 && githubOK > 0 && doneJob == 1 && breached >= 1 && outbox > 0 && evals >= 1 {
+			sent, _ := value(fams, "karkas_deliveries_total", "outcome=sent")
+			scheduled, _ := value(fams, "karkas_jobs", "state=scheduled", "kind=evaluate")
+			if trelloOK > 0 && githubOK > 0 && doneJob == 1 && breached >= 1 && sent >= 1 && scheduled >= 1 {
 				break
 			}
-			last = fmt.Sprintf("trello last success %v, github %v, webhook jobs completed %v, breached clocks %v, outbox series %d, evaluations %v",
-				trelloOK, githubOK, doneJob, breached, outbox, evals)
 			if time.Now().After(deadline) {
-				t.Fatalf("the daemon's work not seen after 60s: %s\njobs: %+v", last, e.jobs(t, ""))
+				t.Fatalf("the daemon's work not seen after 60s: trello last success %v, github %v, webhook jobs completed %v, "+
+					"breached clocks %v, deliveries sent %v, evaluations scheduled %v\njobs: %+v",
+					trelloOK, githubOK, doneJob, breached, sent, scheduled, e.jobs(t, ""))
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+		if files, err := os.ReadDir(outbox); err != nil || len(files) == 0 {
+			t.Errorf("the file sink's folder holds %d files (%v)", len(files), err)
+		}
+		// The scheduled evaluation is at the next instant a clock turns
+		// (the GitHub issue's, at risk), a second late.
+		next, ok, err := e.app.Store.NextClockTurn(context.Background(), time.Now())
+		if err != nil || !ok {
+			t.Fatalf("no clock turns next: %v", err)
+		}
+		var dues []string
+		for _, j := range e.jobs(t, service.EvaluateArgs{}.Kind()) {
+			var a service.EvaluateArgs
+			if err := json.Unmarshal([]byte(j.Args), &a); err != nil {
+				t.Fatal(err)
+			}
+			if j.State == "scheduled" {
+				dues = append(dues, a.Due)
+			}
+		}
+		if want := next.Add(time.Second).UTC().Format(time.RFC3339); len(dues) != 1 || dues[0] != want {
+			t.Errorf("evaluations scheduled at %v, want one at %s", dues, want)
 		}
 		for _, src := range []string{"trello", "github"} {
 			v, _ := value(fams, "karkas_source_last_success_timestamp_seconds", "source="+src, "kind="+src)
@@ -203,8 +236,8 @@ func TestRunHealthReadyMetrics(t *testing.T) {
 		for _, r := range rows {
 			wantOutbox[[2]string{r.Status, r.Sink}] += r.Rows
 		}
-		if wantOutbox[[2]string{store.OutboxPending, store.OutboxRoute}] < 1 {
-			t.Errorf("no notification waits for routing: %v", wantOutbox)
+		if wantOutbox[[2]string{store.OutboxDelivered, "files"}] < 1 {
+			t.Errorf("no delivery through the file sink: %v", wantOutbox)
 		}
 		checkGauge(t, fams, "karkas_outbox_deliveries", "state", "sink", wantOutbox)
 		jobs, err := e.app.Store.JobCounts(ctx)
