@@ -109,7 +109,7 @@ func (s *Service) trelloPost(w http.ResponseWriter, r *http.Request) {
 	if ev.ModelType == "board" || board == "" {
 		board = ev.ModelID
 	}
-	s.accept(w, r.Context(), "trello", id, "trello:"+ev.ActionID, SyncContainerArgs{Source: id, Container: board})
+	s.accept(w, r.Context(), "trello", id, deliveryKey("trello", id, ev.ActionID), SyncContainerArgs{Source: id, Container: board})
 }
 
 // githubPost takes a GitHub delivery: verified (X-Hub-Signature-256), a
@@ -151,7 +151,15 @@ func (s *Service) githubPost(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]any{"ok": true, "queued": false})
 		return
 	}
-	s.accept(w, r.Context(), "github", id, "github:"+ev.DeliveryID, SyncContainerArgs{Source: id, Container: ev.Repo})
+	s.accept(w, r.Context(), "github", id, deliveryKey("github", id, ev.DeliveryID), SyncContainerArgs{Source: id, Container: ev.Repo})
+}
+
+// deliveryKey is what makes a delivery a redelivery: its id for the same
+// source. Trello's is the action's id, which it sends to every webhook on
+// the board, so two sources watching one board (two accounts whose boards
+// overlap) each get it and must each pull.
+func deliveryKey(service, source, id string) string {
+	return service + ":" + source + ":" + id
 }
 
 // accept queues a verified delivery's pull once: a delivery whose key was
