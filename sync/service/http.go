@@ -45,9 +45,9 @@ func (s *Service) readyz(w http.ResponseWriter, r *http.Request) {
 	checks := map[string]string{}
 	ok := true
 	if err := s.app.Store.Ping(ctx); err != nil {
-		checks["store"], ok = "unreachable: "+err.Error(), false
+		checks["store"], ok = "unreachable: "+s.redact(err.Error()), false
 	} else if pending, err := s.app.Store.PendingMigrations(ctx); err != nil {
-		checks["schema"], ok = "unreadable: "+err.Error(), false
+		checks["schema"], ok = "unreadable: "+s.redact(err.Error()), false
 	} else if len(pending) > 0 {
 		checks["schema"], ok = "not current: run karkas migrate", false
 	} else {
@@ -69,4 +69,13 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	json.NewEncoder(w).Encode(v)
+}
+
+// redact hides the run's secrets (the store URL's password among them) in
+// what the listener answers.
+func (s *Service) redact(text string) string {
+	if s.app.Secrets == nil {
+		return text
+	}
+	return s.app.Secrets.Redact(text)
 }

@@ -135,8 +135,17 @@ func (s *Service) pull(ctx context.Context, id, container, kind string) error {
 		s.metrics.lockWaits.WithLabelValues(id).Inc()
 		return river.JobSnooze(lockedSnooze)
 	}
-	s.metrics.observeSync(src, r)
 	changed := r.Written.Total()+r.Deleted.Total() > 0
+	if r.Err != nil && ctx.Err() != nil {
+		// Cut by the shutdown (or the job's timeout): what it stored is
+		// committed with its cursor, and the next pull goes on from there.
+		s.log.Info("pull cut short; the next one goes on from its last commit", "source", id, "container", container)
+		if changed {
+			_ = s.evaluateAfter(context.WithoutCancel(ctx), container, start)
+		}
+		return r.Err
+	}
+	s.metrics.observeSync(src, r)
 	var np *connectors.NotPulledError
 	if errors.As(r.Err, &np) {
 		// A webhook about a board or repository the config does not
@@ -226,12 +235,13 @@ func (s *Service) evaluate(ctx context.Context, args EvaluateArgs) error {
 			return s.scheduleNext(ctx, time.Now())
 		}
 	}
+	began := time.Now()
 	ev, err := s.app.EvaluateClients(ctx, s.app.Store, clients)
 	if err != nil {
 		s.metrics.jobError("evaluate", "evaluate")
 		return err
 	}
-	s.metrics.observeEvaluation(ev)
+	s.metrics.observeEvaluation(time.Since(began))
 	s.log.Info("evaluated", "clients", scopeAttr(clients), "clocks", len(ev.Clocks), "new", ev.Changes.New, "changed", ev.Changes.Updated,
 		"transitions", ev.Changes.Transitions, "notifications", ev.Changes.Outbox)
 	if err := s.deliverHeld(ctx); err != nil {

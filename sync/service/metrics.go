@@ -105,9 +105,9 @@ func (m *metrics) observeSync(src mapping.Source, r engine.Result) {
 	m.syncErrors.WithLabelValues(src.ID, kind).Inc()
 }
 
-func (m *metrics) observeEvaluation(ev *pipeline.Evaluation) {
+func (m *metrics) observeEvaluation(took time.Duration) {
 	m.evaluations.Inc()
-	m.evalDuration.Observe(time.Since(ev.At).Seconds())
+	m.evalDuration.Observe(took.Seconds())
 }
 
 func (m *metrics) observeDelivery(d *pipeline.Delivery) {

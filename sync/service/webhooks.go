@@ -37,6 +37,10 @@ func (s *Service) openHooks() (map[string]*hookSource, error) {
 	for id, err := range problems {
 		s.log.Warn("webhooks off for this source; its scheduled pulls go on", "source", id, "reason", err.Error())
 	}
+	if len(hooks) > 0 && s.opts.PublicURL == "" {
+		// Trello signs the callback URL: without it nothing verifies.
+		s.log.Warn("serve.public_url is not set: Trello deliveries cannot be verified and are refused; set it to the URL the services reach karkas at")
+	}
 	return hooks, nil
 }
 
