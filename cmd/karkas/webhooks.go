@@ -44,9 +44,9 @@ schedule interval.`,
 				}
 				got, err := run(serviceHooks{cmd: cmd, hooks: hooks}, public)
 				w := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(w, "source\tkind\tboard or repository\tid\tactive\t\turl\t")
+				fmt.Fprintln(w, "source\tkind\tboard or repository\tid\tactive\tthis run\turl\t")
 				for _, h := range got {
-					mark := ""
+					mark := "-"
 					if h.Created {
 						mark = "created"
 					}
