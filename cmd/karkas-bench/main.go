@@ -218,6 +218,11 @@ func resetSQLite(u string) {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			os.Remove(p + suffix)
 		}
+		// The run locks' files beside the database (store.Lock).
+		locks, _ := filepath.Glob(p + ".lock-*")
+		for _, l := range locks {
+			os.Remove(l)
+		}
 	}
 }
 
