@@ -36,7 +36,7 @@ test: ## the whole suite: vet, then go test -race on SQLite, PostgreSQL and real
 test-short: ## go test without -race and without PostgreSQL, for quick loops
 	$(GO) test -count=1 ./...
 
-bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x dataset on SQLite and PostgreSQL, business calendar, SLA response evaluation (clocks/s on one core)
+bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x dataset on SQLite and PostgreSQL, the API pulls, the daemon (one event, idle evaluation, breach lag, idle requests), business calendar, SLA response evaluation (clocks/s on one core)
 	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
 	  $(GO) run ./cmd/karkas-bench
 	@echo; echo "trello API pull (fake Trello, real limits, virtual time):"
@@ -45,6 +45,9 @@ bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x
 	@echo; echo "IMAP sync of 20,000 messages from a local Dovecot (messages/s, peak heap, no-change re-sync):"
 	@scripts/dovecot.sh && $(GO) test -run '^$$' -bench BenchmarkIMAPSync -benchtime 1x ./connectors/email | grep -E '^Benchmark'
 	@echo; echo "github API pull (fake GitHub, real limits, conditional requests, virtual time):"; $(GO) run ./cmd/karkas-bench -github
+	@echo; echo "karkas serve (issue 18): one event and an idle evaluation on the 100x dataset, breach detection in the running service, an idle hour's API requests; SQLite and PostgreSQL (about 5 minutes):"
+	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
+	  $(GO) run ./cmd/karkas-bench -serve
 	@echo; echo "business calendar (clocks/s per core; goal >= 1,000,000):"
 	@$(GO) test -run '^$$' -bench 'Between$$|Add$$' -count 1 ./sla | grep -E '^Benchmark' 
 	@echo

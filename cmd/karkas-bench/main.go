@@ -2,6 +2,8 @@
 // agency at 100x, synced by the real karkas binary into SQLite and into
 // PostgreSQL, against the bare write limit for the same rows, plus the cost
 // of re-syncing with nothing changed. It prints a table; it is not a test.
+// Its other modes measure one thing each: the API pulls against the fakes
+// (-trello, -everhour, -github) and the daemon, karkas serve (-serve).
 package main
 
 import (
@@ -42,6 +44,13 @@ func main() {
 	githubRepos := flag.Int("github-repos", 50, "repositories of the GitHub benchmark")
 	githubIssues := flag.Int("github-issues", 20000, "issues of the GitHub benchmark, over all repositories")
 	githubComments := flag.Int("github-comments", 100000, "comments of the GitHub benchmark, over all repositories")
+	serveOnly := flag.Bool("serve", false, "measure karkas serve: one event and an idle evaluation on the 100x dataset, breach detection in the running service, the idle hour's requests; and nothing else")
+	var so serveOptions
+	flag.IntVar(&so.events, "serve-events", 100, "events of the one-event measure per store, at most")
+	flag.DurationVar(&so.budget, "serve-budget", 45*time.Second, "time the one-event measure may take per store (at least 5 events run)")
+	flag.IntVar(&so.clocks, "serve-clocks", 6, "clocks that breach in the daemon run")
+	flag.DurationVar(&so.spacing, "serve-spacing", 5*time.Second, "time between the daemon run's client comments, over a breach's lag and the pull its comment's webhook causes (plus 1 s / -serve-clocks, so that the due instants fall at every phase of River's 1 s poll)")
+	flag.StringVar(&so.storeURL, "serve-store", "", "a store the 100x dataset is synced into: measure the one event on it alone, with no ingest and no daemon run (quick reruns)")
 	runs := flag.Int("runs", 3, "measure each ingest and bare write this many times and keep the best: this machine's disk is noisy")
 	flag.Parse()
 	if *trelloOnly {
@@ -54,6 +63,14 @@ func main() {
 	if *everhourOnly {
 		if err := everhourBench(*everhourUsers, *everhourEntries, *everhourMonths); err != nil {
 			fmt.Fprintln(os.Stderr, "karkas-bench: everhour:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *serveOnly {
+		so.bin, so.config, so.work = *bin, *config, *work
+		if err := serveBench(so); err != nil {
+			fmt.Fprintln(os.Stderr, "karkas-bench: serve:", err)
 			os.Exit(1)
 		}
 		return
@@ -91,23 +108,9 @@ func run(scale, runs int, bin, config, work string) error {
 	if err != nil {
 		return err
 	}
-	data := filepath.Join(work, fmt.Sprintf("data-%dx", scale))
-	marker := filepath.Join(data, ".complete")
-	if _, err := os.Stat(marker); err != nil {
-		fmt.Fprintf(os.Stderr, "generating the %dx dataset in %s ...\n", scale, data)
-		os.RemoveAll(data)
-		start := time.Now()
-		// In a child process: a process's peak RSS counts its parent's at
-		// fork time on Linux, so the bench itself must stay small until
-		// every sync it measures has run.
-		gen := exec.Command("go", "run", "./cmd/demogen", "-out", data, "-scale", fmt.Sprint(scale),
-			"-seed", fmt.Sprint(demogen.DefaultSeed))
-		gen.Stdout, gen.Stderr = os.Stderr, os.Stderr
-		if err := gen.Run(); err != nil {
-			return fmt.Errorf("generating: %w", err)
-		}
-		fmt.Fprintf(os.Stderr, "generated in %s\n", time.Since(start).Round(time.Millisecond))
-		os.WriteFile(marker, nil, 0o644)
+	data, err := dataset(work, scale)
+	if err != nil {
+		return err
 	}
 	var results []figures
 	// fresh returns the URL of a new, empty store of a dialect.
@@ -166,6 +169,31 @@ func run(scale, runs int, bin, config, work string) error {
 	return nil
 }
 
+// dataset is the folder of the demo agency at scale under work,
+// generated the first time.
+func dataset(work string, scale int) (string, error) {
+	data := filepath.Join(work, fmt.Sprintf("data-%dx", scale))
+	marker := filepath.Join(data, ".complete")
+	if _, err := os.Stat(marker); err == nil {
+		return data, nil
+	}
+	fmt.Fprintf(os.Stderr, "generating the %dx dataset in %s ...\n", scale, data)
+	os.RemoveAll(data)
+	start := time.Now()
+	// In a child process: a process's peak RSS counts its parent's at
+	// fork time on Linux, so the bench itself must stay small until
+	// every sync it measures has run.
+	gen := exec.Command("go", "run", "./cmd/demogen", "-out", data, "-scale", fmt.Sprint(scale),
+		"-seed", fmt.Sprint(demogen.DefaultSeed))
+	gen.Stdout, gen.Stderr = os.Stderr, os.Stderr
+	if err := gen.Run(); err != nil {
+		return "", fmt.Errorf("generating: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "generated in %s\n", time.Since(start).Round(time.Millisecond))
+	os.WriteFile(marker, nil, 0o644)
+	return data, nil
+}
+
 // pgSchema makes a schema of its own in the test database for the run.
 func pgSchema(base string) (string, func(), error) {
 	var b [4]byte
@@ -189,6 +217,11 @@ func resetSQLite(u string) {
 	if p, ok := strings.CutPrefix(u, "sqlite:"); ok {
 		for _, suffix := range []string{"", "-wal", "-shm"} {
 			os.Remove(p + suffix)
+		}
+		// The run locks' files beside the database (store.Lock).
+		locks, _ := filepath.Glob(p + ".lock-*")
+		for _, l := range locks {
+			os.Remove(l)
 		}
 	}
 }
