@@ -29,10 +29,14 @@ type eventFigures struct {
 	// and whose delivery pass routed it.
 	queued int
 	// Per event, in the order the daemon does them.
-	total, lockSource, engineSetup, write, afterWrite, lockEval, evaluate, deliver, nextTurn []time.Duration
-	// Nothing changed, nothing due: the evaluation, the whole evaluate
-	// job, NextClockTurn alone.
-	idleEvaluate, idleJob, idleNext []time.Duration
+	total, lockSource, engineSetup, write, afterWrite, lockEval, scope, evaluate, deliver, nextTurn []time.Duration
+	// scoped counts the clients each event's evaluation covered.
+	scoped []int
+	// Nothing changed, nothing due: the daemon's evaluate job at a due
+	// instant with nothing due (its locks, DueClients, the delivery pass,
+	// the next turn), the full evaluation of the periodic safety net, and
+	// NextClockTurn alone.
+	idleJob, idleEvaluate, idleNext []time.Duration
 	idleChanges                     int
 }
 
@@ -150,7 +154,7 @@ func measureEvents(ctx context.Context, app *pipeline.App, n int, budget time.Du
 	holder := store.Holder(time.Now()) + " karkas-bench"
 	// A first evaluation and delivery pass: the store's clocks were
 	// evaluated at the ingest; time has moved since.
-	if _, err := evaluateJob(ctx, app, holder); err != nil {
+	if _, err := evaluateJob(ctx, app, holder, nil); err != nil {
 		return f, err
 	}
 	cards, err := eventCards(ctx, app, src.ID, n)
@@ -191,11 +195,15 @@ func measureEvents(ctx context.Context, app *pipeline.App, n int, budget time.Du
 		all := since(&t)
 		f.write = append(f.write, res.Duration)
 		f.afterWrite = append(f.afterWrite, all-res.Duration)
-		job, err := evaluateJob(ctx, app, holder)
+		// As the daemon after a webhook's pull: the clients whose rows
+		// the pull wrote (service.evaluateAfter).
+		job, err := evaluateJob(ctx, app, holder, func() ([]string, error) { return st.ChangedClients(ctx, start.Add(-time.Second)) })
 		if err != nil {
 			return f, err
 		}
 		f.lockEval = append(f.lockEval, job.lock)
+		f.scope = append(f.scope, job.scope)
+		f.scoped = append(f.scoped, job.clients)
 		f.evaluate = append(f.evaluate, job.evaluate)
 		f.deliver = append(f.deliver, job.deliver)
 		f.nextTurn = append(f.nextTurn, job.next)
@@ -214,14 +222,22 @@ func measureEvents(ctx context.Context, app *pipeline.App, n int, budget time.Du
 		}
 	}
 	for range idle {
-		job, err := evaluateJob(ctx, app, holder)
+		// The evaluation scheduled at a due instant, with nothing due.
+		job, err := evaluateJob(ctx, app, holder, func() ([]string, error) { return st.DueClients(ctx, time.Now()) })
 		if err != nil {
 			return f, err
 		}
-		f.idleEvaluate = append(f.idleEvaluate, job.evaluate)
-		f.idleJob = append(f.idleJob, job.lock+job.evaluate+job.deliver+job.next)
-		f.idleChanges += job.ev.Changes.New + job.ev.Changes.Updated + job.ev.Changes.Outbox
-		f.clocks = len(job.ev.Clocks)
+		if job.clients > 0 {
+			return f, fmt.Errorf("%d clients due with nothing changed: the idle figure would measure work", job.clients)
+		}
+		f.idleJob = append(f.idleJob, job.lock+job.scope+job.evaluate+job.deliver+job.next)
+		full, err := evaluateJob(ctx, app, holder, nil)
+		if err != nil {
+			return f, err
+		}
+		f.idleEvaluate = append(f.idleEvaluate, full.evaluate)
+		f.idleChanges += full.ev.Changes.New + full.ev.Changes.Updated + full.ev.Changes.Outbox
+		f.clocks = len(full.ev.Clocks)
 	}
 	for range 100 {
 		t := time.Now()
@@ -235,15 +251,17 @@ func measureEvents(ctx context.Context, app *pipeline.App, n int, budget time.Du
 
 // jobTimes are the steps of one evaluate job.
 type jobTimes struct {
-	ev                            *pipeline.Evaluation
-	lock, evaluate, deliver, next time.Duration
+	ev                                   *pipeline.Evaluation
+	clients                              int
+	lock, scope, evaluate, deliver, next time.Duration
 }
 
 // evaluateJob does the evaluate job's work (service.evaluate): the
-// evaluation's locks, the evaluation, a delivery pass and the next clock
-// turn, which the job hands River to schedule.
-func evaluateJob(ctx context.Context, app *pipeline.App, holder string) (jobTimes, error) {
-	var j jobTimes
+// evaluation's locks, the clients to evaluate (scope; nil: every client),
+// the evaluation (none when scope names no client), a delivery pass and
+// the next clock turn, which the job hands River to schedule.
+func evaluateJob(ctx context.Context, app *pipeline.App, holder string, scope func() ([]string, error)) (jobTimes, error) {
+	j := jobTimes{ev: &pipeline.Evaluation{}}
 	t := time.Now()
 	unlock, err := app.LockEvaluation(ctx, 5*time.Second, holder)
 	if err != nil {
@@ -251,15 +269,25 @@ func evaluateJob(ctx context.Context, app *pipeline.App, holder string) (jobTime
 	}
 	defer unlock()
 	j.lock = since(&t)
-	if j.ev, err = app.Evaluate(ctx, app.Store); err != nil {
-		return j, err
+	var clients []string
+	if scope != nil {
+		if clients, err = scope(); err != nil {
+			return j, err
+		}
+		j.clients = len(clients)
+	}
+	j.scope = since(&t)
+	if scope == nil || len(clients) > 0 {
+		if j.ev, err = app.EvaluateClients(ctx, app.Store, clients); err != nil {
+			return j, err
+		}
 	}
 	j.evaluate = since(&t)
 	if _, err := app.Deliver(ctx, true); err != nil {
 		return j, err
 	}
 	j.deliver = since(&t)
-	if _, _, err := app.Store.NextClockTurn(ctx, j.ev.At); err != nil {
+	if _, _, err := app.Store.NextClockTurn(ctx, time.Now()); err != nil {
 		return j, err
 	}
 	j.next = since(&t)
