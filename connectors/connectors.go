@@ -96,6 +96,14 @@ type CheckProblem struct {
 	Warning bool
 }
 
+// StopsAll reports whether err, met on one container of a source (a board,
+// a repository), ends the work on all of them: refused credentials, a
+// rate limit or the end of ctx, which the next container would meet too.
+func StopsAll(ctx context.Context, err error) bool {
+	_, limited := errors.AsType[*RateLimitError](err)
+	return limited || errors.Is(err, ErrUnauthorized) || ctx.Err() != nil
+}
+
 // NotPulledError says a scoped pull named containers its source does not
 // pull: a webhook for a board or repository the config does not select.
 // Retrying cannot help; the source's full pulls go on as before.

@@ -263,7 +263,7 @@ func (c *Client) EnsureHooks(ctx context.Context, repos []string, urlFor func(re
 			created = append(created, h)
 		case err == nil:
 			kept = append(kept, h)
-		case hookStops(ctx, err):
+		case connectors.StopsAll(ctx, err):
 			return created, kept, err
 		default:
 			errs = append(errs, err)
@@ -345,13 +345,6 @@ func findHook(hs []Hook, url string) (Hook, bool) {
 		}
 	}
 	return Hook{}, false
-}
-
-// hookStops reports whether err ends EnsureHooks rather than one
-// repository.
-func hookStops(ctx context.Context, err error) bool {
-	_, limited := errors.AsType[*connectors.RateLimitError](err)
-	return limited || errors.Is(err, connectors.ErrUnauthorized) || ctx.Err() != nil
 }
 
 // Webhooks is what `karkas serve` needs of a github source to take webhooks

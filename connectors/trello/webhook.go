@@ -261,7 +261,7 @@ func (c *Client) EnsureWebhooks(ctx context.Context, boards []string, callbackFo
 			}
 		}
 		if err != nil {
-			if stops(ctx, err) {
+			if connectors.StopsAll(ctx, err) {
 				return created, kept, err
 			}
 			errs = append(errs, err)
@@ -320,12 +320,6 @@ func findWebhook(hs []Webhook, model, callback string) (Webhook, bool) {
 	return Webhook{}, false
 }
 
-// stops reports whether err ends EnsureWebhooks rather than one board.
-func stops(ctx context.Context, err error) bool {
-	_, limited := errors.AsType[*connectors.RateLimitError](err)
-	return limited || errors.Is(err, connectors.ErrUnauthorized) || ctx.Err() != nil
-}
-
 // Webhooks is what `karkas serve` needs of a trello source to take webhooks
 // in: the source's client, to register them, the boards it selects, and
 // the app secret, to verify deliveries.
@@ -378,7 +372,7 @@ func (h *Webhooks) Boards(ctx context.Context) ([]string, error) {
 	for _, ref := range refs {
 		id, err := h.src.client.boardID(ctx, ref)
 		if err != nil {
-			if stops(ctx, err) {
+			if connectors.StopsAll(ctx, err) {
 				return out, err
 			}
 			errs = append(errs, err)
