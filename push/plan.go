@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/karkas/karkas/mapping"
@@ -26,6 +27,36 @@ type Planner struct {
 	// Sinks are the config's sinks, for what each can do (a trello sink
 	// cannot summarise).
 	Sinks map[string]sinks.Sink
+	// Held, when set, remembers across the runs of a long-lived deliverer
+	// (karkas serve, whose delivery pass follows every evaluation) the
+	// instant before which no delivery held for a digest can come due: a
+	// run before it does not read them, and its Queue leaves them out.
+	Held *HeldWatch
+}
+
+// HeldWatch is the instant from which the deliveries held for digests
+// must be read again (Planner.Held). A held delivery comes due when a
+// slot of its digest passes after it was made; so, after a run that read
+// them all, none can until the next slot, on a workday of the agency's
+// calendar, of any digest they or the config's rules name. It is read
+// again an hour later at the latest (the config has no slot, a held row's
+// digest has none), and after a run whose plan was not stored.
+type HeldWatch struct {
+	mu    sync.Mutex
+	until time.Time
+}
+
+// quiet says whether no held delivery can have come due by now.
+func (h *HeldWatch) quiet(now time.Time) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return now.Before(h.until)
+}
+
+func (h *HeldWatch) set(until time.Time) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.until = until
 }
 
 // Routed is what became of one queued transition.
@@ -70,9 +101,12 @@ type Plan struct {
 	// sent, one entry per sink.
 	Stale []Stale
 	// Queue is every delivery waiting after the plan: pending (due or
-	// not) and held for a digest. In a dry run, rows not stored have
-	// negative ids.
+	// not) and held for a digest (unless Planner.Held let the run leave
+	// those unread). In a dry run, rows not stored have negative ids.
 	Queue []store.OutboxRow
+	// heldUntil, when set, is what Planner.Held may remember once the
+	// plan is stored.
+	heldUntil time.Time
 }
 
 // Stale is the deliveries of one sink that routing no longer names.
@@ -185,9 +219,12 @@ func (p *Planner) Run(ctx context.Context, q *store.OutboxQuery, now time.Time, 
 	if err != nil {
 		return nil, err
 	}
-	held, err := q.Held(ctx)
-	if err != nil {
-		return nil, err
+	var held []store.OutboxRow
+	readHeld := !write || p.Held == nil || !p.Held.quiet(now)
+	if readHeld {
+		if held, err = q.Held(ctx); err != nil {
+			return nil, err
+		}
 	}
 	if !write {
 		// The rows routing would have stored, with stand-in ids.
@@ -214,6 +251,9 @@ func (p *Planner) Run(ctx context.Context, q *store.OutboxQuery, now time.Time, 
 	}
 	folded := map[int64]bool{}
 	p.digests(plan, held, now, folded)
+	if readHeld && p.Held != nil {
+		plan.heldUntil = p.nextDigest(held, now)
+	}
 	p.caps(plan, pending, sent, now, folded)
 	if write {
 		if err := p.store(ctx, q, plan); err != nil {
@@ -384,20 +424,7 @@ func (p *Planner) fold(kind, sink, key, note string, g *group, now time.Time) Fo
 // read in the agency calendar's zone, on its working days (UTC and every
 // day without one).
 func (p *Planner) digestSlot(times []string, now time.Time) (time.Time, bool) {
-	var cal *sla.Calendar
-	if p.Calendars != nil {
-		cal = p.Calendars.Calendar("")
-	}
-	loc := time.UTC
-	if cal != nil {
-		loc = cal.Location()
-	}
-	var mins []int
-	for _, t := range times {
-		if m, err := mapping.ParseClock(t); err == nil {
-			mins = append(mins, m)
-		}
-	}
+	cal, loc, mins := p.digestClock(times)
 	sort.Sort(sort.Reverse(sort.IntSlice(mins)))
 	local := now.In(loc)
 	for back := 0; back <= 14; back++ {
@@ -469,6 +496,80 @@ func (p *Planner) digests(plan *Plan, held []store.OutboxRow, now time.Time, fol
 			folded[id] = true
 		}
 	}
+}
+
+// digestClock is what a digest's slots are read in: the agency's calendar
+// (nil: every day), its zone, and the digest's times in minutes of the day.
+func (p *Planner) digestClock(times []string) (*sla.Calendar, *time.Location, []int) {
+	var cal *sla.Calendar
+	if p.Calendars != nil {
+		cal = p.Calendars.Calendar("")
+	}
+	loc := time.UTC
+	if cal != nil {
+		loc = cal.Location()
+	}
+	var mins []int
+	for _, t := range times {
+		if m, err := mapping.ParseClock(t); err == nil {
+			mins = append(mins, m)
+		}
+	}
+	return cal, loc, mins
+}
+
+// nextDigest is the first instant after now at which a digest slot of
+// the held deliveries or of the config's rules passes (see HeldWatch), an
+// hour from now at the latest.
+func (p *Planner) nextDigest(held []store.OutboxRow, now time.Time) time.Time {
+	lists := map[string][]string{}
+	add := func(times []string) {
+		if len(times) > 0 {
+			lists[strings.Join(times, ",")] = times
+		}
+	}
+	for _, row := range held {
+		if d, err := decode(row); err == nil {
+			add(d.target.Digest)
+		}
+	}
+	if r := p.Config.Routing; r != nil {
+		for _, rule := range r.Defaults {
+			add(rule.Digest)
+		}
+		for _, c := range r.Clients {
+			for _, rule := range c.Rules {
+				add(rule.Digest)
+			}
+		}
+	}
+	next := now.Add(time.Hour)
+	for _, times := range lists {
+		if at, ok := p.nextSlot(times, now); ok && at.Before(next) {
+			next = at
+		}
+	}
+	return next
+}
+
+// nextSlot is the first slot of a digest after now: digestSlot's answer
+// changes then.
+func (p *Planner) nextSlot(times []string, now time.Time) (time.Time, bool) {
+	cal, loc, mins := p.digestClock(times)
+	sort.Ints(mins)
+	local := now.In(loc)
+	for fwd := 0; fwd <= 15; fwd++ {
+		day := time.Date(local.Year(), local.Month(), local.Day()+fwd, 12, 0, 0, 0, loc)
+		if cal != nil && !cal.IsWorkday(day) {
+			continue
+		}
+		for _, m := range mins {
+			if at := time.Date(day.Year(), day.Month(), day.Day(), m/60, m%60, 0, 0, loc); at.After(now) {
+				return at, true
+			}
+		}
+	}
+	return time.Time{}, false
 }
 
 // caps keeps each capped sink within its rate: a due backlog larger than

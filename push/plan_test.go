@@ -447,3 +447,59 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// A long-lived deliverer's passes leave the deliveries held for a digest
+// unread until the digest's next slot, and the digest still goes at it.
+func TestHeldWatch(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, store.SQLite, `  sinks:
+    folder: {kind: file, options: {dir: "${FOLDER}"}}
+  defaults:
+    - {policies: [hygiene], sink: folder, to: [pm], digest: ["09:00"]}
+`)
+	stubs := w.stubbed(map[string]bool{"folder": true})
+	watch := &HeldWatch{}
+	worker := func() *Worker {
+		wk := w.worker("serve")
+		wk.Planner.Held = watch
+		return wk
+	}
+	heldIn := func(rep Report) int {
+		n := 0
+		for _, r := range rep.Plan.Queue {
+			if r.Status == store.OutboxHeld {
+				n++
+			}
+		}
+		return n
+	}
+	w.queue(w.cardClock(sla.PolicyHygiene, sla.Breached))
+	// Tuesday 10:00 in Berlin: routed and held, read by the pass.
+	if rep := w.run(worker()); heldIn(rep) != 1 || rep.Delivered != 0 {
+		t.Fatalf("first pass: %d held in its queue, %d delivered", heldIn(rep), rep.Delivered)
+	}
+	// Until Wednesday 09:00 nothing held can come due: not read, for an
+	// hour at most.
+	for _, at := range []time.Time{epoch.Add(time.Minute), epoch.Add(50 * time.Minute)} {
+		w.clock.AdvanceTo(at)
+		if rep := w.run(worker()); heldIn(rep) != 0 || rep.Delivered != 0 {
+			t.Errorf("at %s: %d held read, %d delivered", at, heldIn(rep), rep.Delivered)
+		}
+	}
+	w.clock.AdvanceTo(time.Date(2026, 3, 4, 7, 30, 0, 0, time.UTC)) // 08:30 in Berlin
+	if rep := w.run(worker()); heldIn(rep) != 1 || rep.Delivered != 0 {
+		t.Errorf("an hour on: %d held read, %d delivered", heldIn(rep), rep.Delivered)
+	}
+	// A pass without the watch still reads them.
+	if rep := w.run(w.worker("sync")); heldIn(rep) != 1 {
+		t.Errorf("without the watch: %d held in the queue", heldIn(rep))
+	}
+	// Wednesday 09:00 in Berlin: the digest goes.
+	w.clock.AdvanceTo(time.Date(2026, 3, 4, 8, 0, 0, 0, time.UTC))
+	if rep := w.run(worker()); rep.Delivered != 1 {
+		t.Fatalf("at the digest's slot: %+v", rep)
+	}
+	if got := stubs["folder"].deliveries(); len(got) != 1 || got[0].Message.Kind != sinks.KindDigest {
+		t.Errorf("the digest: %+v", got)
+	}
+}

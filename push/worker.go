@@ -111,7 +111,13 @@ func (w *Worker) Plan(ctx context.Context) (*Plan, error) {
 		return err
 	})
 	if err != nil {
+		if w.Planner.Held != nil {
+			w.Planner.Held.set(time.Time{}) // what the plan folded is held still
+		}
 		return nil, fmt.Errorf("planning deliveries: %w", err)
+	}
+	if h := w.Planner.Held; h != nil && !plan.heldUntil.IsZero() {
+		h.set(plan.heldUntil) // stored: what was due is folded
 	}
 	return plan, nil
 }

@@ -11,6 +11,11 @@ type Facts struct {
 	Messages    []Message
 	Tasks       []Task
 	TimeEntries []TimeEntry
+	// Contacts, when not nil, is what the client-contact policy reads
+	// instead of Messages: for an evaluation of part of the store, a
+	// summary of each client's messages that gives the same clock (its
+	// first message, and the agency's last human one, up to now).
+	Contacts []Message
 }
 
 // Evaluate runs every policy over f as of now and returns all clocks
@@ -18,9 +23,13 @@ type Facts struct {
 // past now replays history; evaluating twice at one now gives identical
 // clocks.
 func Evaluate(f Facts, rules Rules, now time.Time) []Clock {
+	contacts := f.Messages
+	if f.Contacts != nil {
+		contacts = f.Contacts
+	}
 	lists := [][]Clock{
 		ResponseClocks(f.Messages, rules, now),
-		ContactClocks(f.Messages, rules, now),
+		ContactClocks(contacts, rules, now),
 		ThreadWaitingClocks(f.Messages, rules, now),
 	}
 	for _, policy := range []func([]Task, Rules, time.Time) []Clock{

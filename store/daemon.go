@@ -141,27 +141,3 @@ func (s *Store) DiscardedJobs(ctx context.Context, limit int) ([]DiscardedJob, e
 		FROM river_job WHERE state = 'discarded' ORDER BY finalized_at DESC, id DESC LIMIT ?`), limit)
 	return out, err
 }
-
-// ChangedClients lists the clients whose tasks, status moves, messages or
-// time entries were written (or deleted) since since, for an evaluation of
-// those clients alone.
-func (s *Store) ChangedClients(ctx context.Context, since time.Time) ([]string, error) {
-	var out []string
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`
-		SELECT client_id FROM tasks WHERE synced_at >= ? AND client_id <> ''
-		UNION SELECT client_id FROM task_status_changes WHERE synced_at >= ? AND client_id <> ''
-		UNION SELECT client_id FROM messages WHERE synced_at >= ? AND client_id <> ''
-		UNION SELECT client_id FROM time_entries WHERE synced_at >= ? AND client_id <> ''
-		ORDER BY client_id`), since.UTC(), since.UTC(), since.UTC(), since.UTC())
-	return out, err
-}
-
-// DueClients lists the clients with an open clock whose warning or
-// target has passed by now: an evaluation of them turns it.
-func (s *Store) DueClients(ctx context.Context, now time.Time) ([]string, error) {
-	var out []string
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT DISTINCT client_id FROM sla_clocks
-		WHERE NOT waived AND ((state = 'running' AND warn_at <= ?) OR (state IN ('running', 'at_risk') AND due_at <= ?))
-		ORDER BY client_id`), now.UTC(), now.UTC())
-	return out, err
-}

@@ -2,10 +2,10 @@ package store
 
 import (
 	"context"
-	"regexp"
+	"database/sql"
+	"errors"
+	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // The facts the SLA policies read, as rows: sync/evaluate turns them into
@@ -64,49 +64,62 @@ type FactMessage struct {
 	Body         string    `db:"body"`
 }
 
-// The fact readers take the clients to read (nil: every client), for an
-// evaluation of the clients whose rows changed.
+// The fact readers take the scope to read (nil: the whole store), for the
+// daemon's evaluation of what a webhook's pull wrote.
 
-// FactTasks reads the live tasks of clients, in key order.
-func (s *Store) FactTasks(ctx context.Context, clients []string) ([]FactTask, error) {
+// FactTasks reads the live tasks of a scope, in key order.
+func (s *Store) FactTasks(ctx context.Context, sc *Scope) ([]FactTask, error) {
 	var rows []FactTask
-	err := s.selectScoped(ctx, &rows, `
-		SELECT t.source_id, t.external_id, t.client_id, t.title, t.url, t.description, t.status, t.assignee_ids,
-		       t.created_at, t.due_at, t.due_done, t.raw, COALESCE(l.logged, 0) AS logged
+	// The whole store sums every task's time at once; part of it, each
+	// task's own (time_entries_task).
+	logged := `COALESCE(l.logged, 0) AS logged
 		FROM tasks t
 		LEFT JOIN (SELECT task_source_id, task_id, SUM(seconds) AS logged FROM time_entries
 		           WHERE deleted_at IS NULL AND task_id <> '' GROUP BY task_source_id, task_id) l
-		       ON l.task_source_id = t.source_id AND l.task_id = t.external_id
-		WHERE t.deleted_at IS NULL AND t.client_id <> '' {{scope t.client_id}}
-		ORDER BY t.source_id, t.external_id`, clients)
+		       ON l.task_source_id = t.source_id AND l.task_id = t.external_id`
+	if sc != nil {
+		logged = `COALESCE((SELECT SUM(e.seconds) FROM time_entries e WHERE e.task_source_id = t.source_id
+		       AND e.task_id = t.external_id AND e.deleted_at IS NULL), 0) AS logged
+		FROM tasks t`
+	}
+	err := s.selectScoped(ctx, &rows, `
+		SELECT t.source_id, t.external_id, t.client_id, t.title, t.url, t.description, t.status, t.assignee_ids,
+		       t.created_at, t.due_at, t.due_done, t.raw, `+logged+`
+		WHERE t.deleted_at IS NULL AND t.client_id <> '' {{scope}}
+		ORDER BY t.source_id, t.external_id`, sc, scopeCols{client: "t.client_id", taskSource: "t.source_id", task: "t.external_id"})
 	return rows, err
 }
 
-// FactMoves reads the live status moves of clients' tasks, in task and
+// FactMoves reads the live status moves of a scope's tasks, in task and
 // time order.
-func (s *Store) FactMoves(ctx context.Context, clients []string) ([]FactMove, error) {
+func (s *Store) FactMoves(ctx context.Context, sc *Scope) ([]FactMove, error) {
 	var rows []FactMove
 	err := s.selectScoped(ctx, &rows, `
 		SELECT source_id, task_id, from_status, to_status, at FROM task_status_changes
-		WHERE deleted_at IS NULL AND client_id <> '' {{scope client_id}}
-		ORDER BY source_id, task_id, at, external_id`, clients)
+		WHERE deleted_at IS NULL AND client_id <> '' {{scope}}
+		ORDER BY source_id, task_id, at, external_id`, sc, scopeCols{client: "client_id", taskSource: "source_id", task: "task_id"})
 	return rows, err
 }
 
 // FactTimeByDay reads the clients' live time, summed per client, day and
-// billability.
+// billability (clients nil: every client).
 func (s *Store) FactTimeByDay(ctx context.Context, clients []string) ([]FactTime, error) {
 	var rows []FactTime
+	var sc *Scope
+	if clients != nil {
+		sc = &Scope{Clients: clients}
+	}
 	err := s.selectScoped(ctx, &rows, `
 		SELECT client_id, entry_date, billable, SUM(seconds) AS seconds FROM time_entries
-		WHERE deleted_at IS NULL AND client_id <> '' {{scope client_id}}
+		WHERE deleted_at IS NULL AND client_id <> '' {{scope}}
 		GROUP BY client_id, entry_date, billable
-		ORDER BY client_id, entry_date, billable`, clients)
+		ORDER BY client_id, entry_date, billable`, sc, scopeCols{client: "client_id"})
 	return rows, err
 }
 
-// FactMessages reads the live messages of clients, in time order.
-func (s *Store) FactMessages(ctx context.Context, clients []string) ([]FactMessage, error) {
+// FactMessages reads the live messages of a scope, in time order: of its
+// clients, of its tasks' conversations and of its threads.
+func (s *Store) FactMessages(ctx context.Context, sc *Scope) ([]FactMessage, error) {
 	var rows []FactMessage
 	err := s.selectScoped(ctx, &rows, `
 		SELECT m.source_id, m.external_id, m.thread_key, m.task_source_id, m.task_id, m.client_id, m.author_side,
@@ -114,25 +127,59 @@ func (s *Store) FactMessages(ctx context.Context, clients []string) ([]FactMessa
 		       CASE WHEN m.author_side = 'agency' AND t.title IS NULL THEN m.body ELSE '' END AS body
 		FROM messages m
 		LEFT JOIN tasks t ON t.source_id = m.task_source_id AND t.external_id = m.task_id
-		WHERE m.deleted_at IS NULL AND m.client_id <> '' {{scope m.client_id}}
-		ORDER BY m.sent_at, m.source_id, m.external_id`, clients)
+		WHERE m.deleted_at IS NULL AND m.client_id <> '' {{scope}}
+		ORDER BY m.sent_at, m.source_id, m.external_id`, sc,
+		scopeCols{client: "m.client_id", taskSource: "m.task_source_id", task: "m.task_id", threadSource: "m.source_id", threadKey: "m.thread_key"})
 	return rows, err
 }
 
-var scopeMark = regexp.MustCompile(`\{\{scope ([\w.]+)\}\}`)
+// FactContact is what the client-contact policy reads of a client's live
+// messages sent by an instant: the first one's time, and the last human
+// message of the agency's (nil when none).
+type FactContact struct {
+	ClientID   string
+	First      time.Time
+	LastAgency *time.Time
+}
 
-// selectScoped runs a query whose {{scope COLUMN}} is dropped for every
-// client (clients nil) or becomes COLUMN IN (clients...).
-func (s *Store) selectScoped(ctx context.Context, dest any, query string, clients []string) error {
-	if clients == nil {
-		return s.db.SelectContext(ctx, dest, scopeMark.ReplaceAllString(query, ""))
+// FactContacts reads the contact facts of clients as of now, two index
+// look-ups each (messages_client), for an evaluation of their contact
+// clocks without reading their messages. A client without a message by
+// now has none.
+func (s *Store) FactContacts(ctx context.Context, clients []string, now time.Time) ([]FactContact, error) {
+	var out []FactContact
+	for _, c := range clients {
+		var first time.Time
+		err := s.db.GetContext(ctx, &first, s.db.Rebind(`SELECT sent_at FROM messages
+			WHERE client_id = ? AND sent_at <= ? AND deleted_at IS NULL ORDER BY sent_at LIMIT 1`), c, now.UTC())
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		f := FactContact{ClientID: c, First: first}
+		var last time.Time
+		err = s.db.GetContext(ctx, &last, s.db.Rebind(`SELECT sent_at FROM messages
+			WHERE client_id = ? AND sent_at <= ? AND deleted_at IS NULL AND author_side = 'agency' AND NOT automated
+			ORDER BY sent_at DESC LIMIT 1`), c, now.UTC())
+		switch {
+		case err == nil:
+			f.LastAgency = &last
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, err
+		}
+		out = append(out, f)
 	}
-	if len(clients) == 0 {
-		clients = []string{""} // no client: matches nothing (client_id <> '')
+	return out, nil
+}
+
+// selectScoped runs a query whose {{scope}} is dropped for the whole store
+// (sc nil) or becomes the condition on cols that selects the scope's rows.
+func (s *Store) selectScoped(ctx context.Context, dest any, query string, sc *Scope, cols scopeCols) error {
+	if sc == nil {
+		return s.db.SelectContext(ctx, dest, strings.Replace(query, "{{scope}}", "", 1))
 	}
-	q, args, err := sqlx.In(scopeMark.ReplaceAllString(query, "AND $1 IN (?)"), clients)
-	if err != nil {
-		return err
-	}
-	return s.db.SelectContext(ctx, dest, s.db.Rebind(q), args...)
+	cond, args := sc.where(cols)
+	return s.db.SelectContext(ctx, dest, s.db.Rebind(strings.Replace(query, "{{scope}}", "AND "+cond, 1)), args...)
 }

@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	libpq "github.com/lib/pq"
 )
 
 // lockNamespace is the first key of karkas's run locks on PostgreSQL
@@ -58,35 +61,69 @@ func Holder(started time.Time) string {
 // database. So a cron `karkas sync` that runs into a long one, or two
 // replicas, never run the same source or evaluation at once.
 func (s *Store) Lock(ctx context.Context, name string, wait time.Duration, holder string) (func(), error) {
-	start := time.Now()
-	for {
-		unlock, held, err := s.tryLock(ctx, name, holder)
-		if err != nil {
-			return nil, fmt.Errorf("taking lock %s: %w", name, err)
-		}
-		if unlock != nil {
-			return unlock, nil
-		}
-		waited := time.Since(start)
-		if waited >= wait {
-			return nil, &LockedError{Name: name, Holder: held, Waited: waited}
-		}
-		t := time.NewTimer(min(lockPoll, wait-waited))
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
-		}
-	}
+	return s.LockAll(ctx, []string{name}, wait, holder)
 }
 
-// tryLock takes the lock if it is free; otherwise it returns who holds it.
-func (s *Store) tryLock(ctx context.Context, name, holder string) (unlock func(), heldBy string, err error) {
+// LockAll takes the named locks in sorted order, which every run keeps so
+// that runs waiting for each other cannot deadlock, waiting up to wait in
+// all, and returns the function that gives them all back. When one is held
+// past wait, those taken are given back and its *LockedError returned. On
+// PostgreSQL the locks are held by one connection, asked for together:
+// the daemon's evaluation takes one per source and its own, every time.
+func (s *Store) LockAll(ctx context.Context, names []string, wait time.Duration, holder string) (func(), error) {
+	names = slices.Clone(names)
+	slices.Sort(names)
+	names = slices.Compact(names)
 	if s.Dialect == Postgres {
-		return s.tryPGLock(ctx, name, holder)
+		return s.lockPG(ctx, names, wait, holder)
 	}
-	return s.tryFileLock(name, holder)
+	var unlocks []func()
+	release := func() {
+		for i := len(unlocks) - 1; i >= 0; i-- {
+			unlocks[i]()
+		}
+	}
+	start := time.Now()
+	for _, name := range names {
+		for {
+			unlock, held, err := s.tryFileLock(name, holder)
+			if err != nil {
+				release()
+				return nil, fmt.Errorf("taking lock %s: %w", name, err)
+			}
+			if unlock != nil {
+				unlocks = append(unlocks, unlock)
+				break
+			}
+			if err := pause(ctx, start, wait); err != nil {
+				release()
+				if err == errWaited {
+					return nil, &LockedError{Name: name, Holder: held, Waited: time.Since(start)}
+				}
+				return nil, err
+			}
+		}
+	}
+	return release, nil
+}
+
+var errWaited = errors.New("waited")
+
+// pause waits lockPoll, or what is left of wait since start; errWaited
+// when nothing is left.
+func pause(ctx context.Context, start time.Time, wait time.Duration) error {
+	waited := time.Since(start)
+	if waited >= wait {
+		return errWaited
+	}
+	t := time.NewTimer(min(lockPoll, wait-waited))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 func lockKey(name string) int32 {
@@ -95,59 +132,115 @@ func lockKey(name string) int32 {
 	return int32(h.Sum32())
 }
 
-func (s *Store) tryPGLock(ctx context.Context, name, holder string) (func(), string, error) {
+// lockPG takes the advisory locks of names, in order, on one connection
+// of their own: those still free are asked for in one statement; on the
+// first one held, the ones after it are given back and it is asked for
+// again every lockPoll, while the ones before it are kept. Who holds them
+// is written to run_locks (informative only, without waiting for the
+// disk: the advisory lock is the lock).
+func (s *Store) lockPG(ctx context.Context, names []string, wait time.Duration, holder string) (func(), error) {
+	schema, err := s.currentSchema(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("taking locks: %w", err)
+	}
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, fmt.Errorf("taking locks: %w", err)
 	}
 	// Advisory locks are per database; two stores in schemas of one
 	// database (search_path) are two stores.
-	var schema string
-	if err := conn.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		conn.Close()
-		return nil, "", err
-	}
-	key := lockKey(schema + "\x00" + name)
-	var ok bool
-	if err := conn.QueryRowContext(ctx, `SELECT pg_try_advisory_lock($1, $2)`, lockNamespace, key).Scan(&ok); err != nil {
-		conn.Close()
-		return nil, "", err
-	}
-	if !ok {
-		conn.Close()
-		// The holder writes who it is just after it took the lock: a run
-		// asking in between looks once more.
-		return nil, lockHolder(func() string {
-			var held []string
-			_ = s.db.SelectContext(ctx, &held, `SELECT holder FROM run_locks WHERE name = $1`, name)
-			if len(held) == 0 {
-				return ""
-			}
-			return held[0]
-		}), nil
-	}
-	// Who holds it, for the runs it turns away; informative only: the
-	// advisory lock is the lock.
-	if _, err := conn.ExecContext(ctx, `INSERT INTO run_locks (name, holder) VALUES ($1, $2)
-		ON CONFLICT (name) DO UPDATE SET holder = excluded.holder`, name, holder); err != nil {
-		conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1, $2)`, lockNamespace, key)
-		conn.Close()
-		return nil, "", err
+	keys := make([]int64, len(names))
+	for i, n := range names {
+		keys[i] = int64(lockKey(schema + "\x00" + n))
 	}
 	var once sync.Once
-	return func() {
+	var written []string // the names whose holder it wrote
+	release := func() {
 		once.Do(func() {
-			// Closing the session would free the lock too; unlocking first
-			// lets the connection go back to the pool clean.
+			// Closing the session would free the locks too; unlocking
+			// first lets the connection go back to the pool clean. The
+			// connection holds no lock but these.
 			uctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			conn.ExecContext(uctx, `DELETE FROM run_locks WHERE name = $1 AND holder = $2`, name, holder)
-			if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock($1, $2)`, lockNamespace, key); err != nil {
+			if len(written) > 0 {
+				conn.ExecContext(uctx, `DELETE FROM run_locks WHERE name = ANY($1) AND holder = $2`, libpq.Array(written), holder)
+			}
+			if _, err := conn.ExecContext(uctx, `SELECT pg_advisory_unlock_all(); RESET synchronous_commit`); err != nil {
 				conn.Raw(func(any) error { return driver.ErrBadConn })
 			}
 			conn.Close()
 		})
-	}, "", nil
+	}
+	if _, err := conn.ExecContext(ctx, `SET synchronous_commit TO off`); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("taking locks: %w", err)
+	}
+	start := time.Now()
+	for taken := 0; taken < len(names); {
+		var got []bool
+		if err := conn.QueryRowContext(ctx, `SELECT array_agg(pg_try_advisory_lock($1, k) ORDER BY i) FROM unnest($2::int[]) WITH ORDINALITY AS u(k, i)`,
+			lockNamespace, libpq.Array(keys[taken:])).Scan(libpq.Array(&got)); err != nil {
+			release()
+			return nil, fmt.Errorf("taking locks: %w", err)
+		}
+		first := slices.Index(got, false)
+		if first < 0 {
+			first = len(got)
+		}
+		var after []int64
+		for i := first + 1; i < len(got); i++ {
+			if got[i] {
+				after = append(after, keys[taken+i])
+			}
+		}
+		if len(after) > 0 {
+			if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1, k) FROM unnest($2::int[]) AS k`, lockNamespace, libpq.Array(after)); err != nil {
+				release()
+				return nil, fmt.Errorf("taking locks: %w", err)
+			}
+		}
+		if first > 0 {
+			if _, err := conn.ExecContext(ctx, `INSERT INTO run_locks (name, holder) SELECT unnest($1::text[]), $2
+				ON CONFLICT (name) DO UPDATE SET holder = excluded.holder`, libpq.Array(names[taken:taken+first]), holder); err != nil {
+				release()
+				return nil, fmt.Errorf("taking locks: %w", err)
+			}
+			written = append(written, names[taken:taken+first]...)
+		}
+		taken += first
+		if taken == len(names) {
+			break
+		}
+		if err := pause(ctx, start, wait); err != nil {
+			name := names[taken]
+			release()
+			if err == errWaited {
+				return nil, &LockedError{Name: name, Holder: lockHolder(func() string {
+					var held []string
+					_ = s.db.SelectContext(ctx, &held, `SELECT holder FROM run_locks WHERE name = $1`, name)
+					if len(held) == 0 {
+						return ""
+					}
+					return held[0]
+				}), Waited: time.Since(start)}
+			}
+			return nil, err
+		}
+	}
+	return release, nil
+}
+
+// currentSchema is the schema the store's connections work in (their
+// search_path's), asked once.
+func (s *Store) currentSchema(ctx context.Context) (string, error) {
+	s.schemaMu.Lock()
+	defer s.schemaMu.Unlock()
+	if s.schema == "" {
+		if err := s.db.GetContext(ctx, &s.schema, `SELECT current_schema()`); err != nil {
+			return "", err
+		}
+	}
+	return s.schema, nil
 }
 
 // lockFiles are the file locks this process holds, by path: flock(2) locks

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,6 +32,54 @@ func (s *Store) TaskKeys(ctx context.Context) ([]TaskKey, error) {
 		return nil, fmt.Errorf("listing tasks: %w", err)
 	}
 	return out, nil
+}
+
+// TaskKeyOf is the keys of one live task, by its id; ok is false when
+// there is none.
+func (s *Store) TaskKeyOf(ctx context.Context, sourceID, externalID string) (t TaskKey, ok bool, err error) {
+	ok, err = s.oneKey(ctx, &t, `SELECT source_id, external_id, short_ref, client_id, labels, creator_ref, created_at
+		FROM tasks WHERE source_id = ? AND external_id = ? AND deleted_at IS NULL`, sourceID, externalID)
+	return
+}
+
+// TaskKeysByRef lists the live tasks of any source whose external id or
+// short ref is ref (tasks_external_id, tasks_short_ref).
+func (s *Store) TaskKeysByRef(ctx context.Context, ref string) ([]TaskKey, error) {
+	var out []TaskKey
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT source_id, external_id, short_ref, client_id, labels, creator_ref, created_at
+		FROM tasks WHERE external_id = ? AND deleted_at IS NULL
+		UNION SELECT source_id, external_id, short_ref, client_id, labels, creator_ref, created_at
+		FROM tasks WHERE short_ref = ? AND deleted_at IS NULL
+		ORDER BY source_id, external_id`), ref, ref)
+	if err != nil {
+		return nil, fmt.Errorf("looking up task %q: %w", ref, err)
+	}
+	return out, nil
+}
+
+// PersonKeyOf is a person a source listed, by id.
+func (s *Store) PersonKeyOf(ctx context.Context, sourceID, externalID string) (p PersonKey, ok bool, err error) {
+	ok, err = s.oneKey(ctx, &p, `SELECT source_id, external_id, username, name, email FROM source_people
+		WHERE source_id = ? AND external_id = ?`, sourceID, externalID)
+	return
+}
+
+// ContainerKeyOf is a live container's keys, by id.
+func (s *Store) ContainerKeyOf(ctx context.Context, sourceID, externalID string) (c ContainerKey, ok bool, err error) {
+	ok, err = s.oneKey(ctx, &c, `SELECT source_id, external_id, client_id FROM containers
+		WHERE source_id = ? AND external_id = ? AND deleted_at IS NULL`, sourceID, externalID)
+	return
+}
+
+func (s *Store) oneKey(ctx context.Context, dest any, q string, args ...any) (bool, error) {
+	err := s.db.GetContext(ctx, dest, s.db.Rebind(q), args...)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("looking up %v: %w", args, err)
+	}
+	return true, nil
 }
 
 // PersonKey is a person a source listed, by the names it gave.

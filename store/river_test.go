@@ -60,14 +60,7 @@ func TestRiverClient(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute) // a hang fails, it is not a measure
 			defer cancel()
 			url := testdb.URL(t, dialect)
-			st, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			if _, err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			st := migrated(t, url)
 			logs := &logRecorder{}
 			workers := river.NewWorkers()
 			river.AddWorker(workers, &pingWorker{st: st})

@@ -60,17 +60,7 @@ func TestLockServe(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		url := testdb.URL(t, store.SQLite)
-		open := func() *store.Store {
-			st, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			if _, err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			return st
-		}
+		open := func() *store.Store { return migrated(t, url) }
 		st := open()
 		path := strings.TrimPrefix(url, "sqlite:")
 
@@ -138,14 +128,7 @@ func TestLockServe(t *testing.T) {
 		url := testdb.URL(t, store.Postgres)
 		var unlocks []func()
 		for i := range 2 {
-			st, err := store.Open(ctx, url)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			if _, err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
+			st := migrated(t, url)
 			unlock, err := st.LockServe(ctx, fmt.Sprintf("pid %d", i))
 			if err != nil {
 				t.Fatalf("daemon %d on PostgreSQL: %v; want several", i+1, err)

@@ -77,24 +77,27 @@ func (s *Store) SaveEvaluation(ctx context.Context, clocks []ClockRow, notify fu
 	return s.SaveEvaluationOf(ctx, nil, clocks, notify, wholeHistory)
 }
 
-// SaveEvaluationOf is SaveEvaluation for an evaluation of the clients
-// named (nil: all): the stored clocks of other clients are neither read
-// nor withdrawn, and clocks must hold only the named clients' clocks.
-func (s *Store) SaveEvaluationOf(ctx context.Context, clients []string, clocks []ClockRow, notify func(old *ClockRow, new ClockRow) *Notification,
+// SaveEvaluationOf is SaveEvaluation for an evaluation of a scope (nil:
+// the whole store): the stored clocks it does not cover are neither read
+// nor withdrawn, and clocks must hold only clocks it covers.
+func (s *Store) SaveEvaluationOf(ctx context.Context, sc *Scope, clocks []ClockRow, notify func(old *ClockRow, new ClockRow) *Notification,
 	wholeHistory func(policy string) bool) (ClockChanges, error) {
 	var ch ClockChanges
-	if clients != nil && len(clients) == 0 {
-		return ch, nil // no client: nothing evaluated
+	if sc.Empty() {
+		return ch, nil // nothing evaluated
+	}
+	for _, c := range clocks {
+		if !sc.Covers(c.Policy, c.ClientID, c.SubjectKind, c.SubjectSourceID, c.SubjectExternalID) {
+			return ch, fmt.Errorf("clock %s is not of the evaluation's scope", c.ID)
+		}
 	}
 	err := s.inTx(ctx, false, func(tx *sqlx.Tx) error {
 		stored := map[string]ClockRow{}
 		q, args := `SELECT * FROM sla_clocks`, []any(nil)
-		if clients != nil {
-			var err error
-			if q, args, err = sqlx.In(`SELECT * FROM sla_clocks WHERE client_id IN (?)`, clients); err != nil {
-				return err
-			}
-			q = tx.Rebind(q)
+		if sc != nil {
+			var cond string
+			cond, args = sc.where(clockCols)
+			q = tx.Rebind(q + ` WHERE ` + cond)
 		}
 		rows, err := tx.QueryxContext(ctx, q, args...)
 		if err != nil {

@@ -21,6 +21,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -50,6 +51,9 @@ type Store struct {
 	url string
 	// Now is the clock used for synced_at and run times; injectable in tests.
 	Now func() time.Time
+	// schema is a PostgreSQL store's current_schema(), for its lock keys.
+	schemaMu sync.Mutex
+	schema   string
 }
 
 // Open connects to the store at rawURL: "sqlite:PATH" (or sqlite:///abs) or

@@ -13,6 +13,7 @@ import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/push"
 	"github.com/karkas/karkas/record"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/engine"
@@ -30,10 +31,11 @@ type eventFigures struct {
 	queued int
 	// Per event, in the order the daemon does them.
 	total, lockSource, engineSetup, write, afterWrite, lockEval, scope, evaluate, deliver, nextTurn []time.Duration
-	// scoped counts the clients each event's evaluation covered.
+	// scoped counts the clients and subjects each event's evaluation
+	// covered.
 	scoped []int
 	// Nothing changed, nothing due: the daemon's evaluate job at a due
-	// instant with nothing due (its locks, DueClients, the delivery pass,
+	// instant with nothing due (its locks, DueScope, the delivery pass,
 	// the next turn), the full evaluation of the periodic safety net, and
 	// NextClockTurn alone.
 	idleJob, idleEvaluate, idleNext []time.Duration
@@ -59,7 +61,9 @@ func openApp(ctx context.Context, config, storeURL, data, outbox string, log *sl
 	if err != nil {
 		return nil, err
 	}
-	return &pipeline.App{Loaded: l, Store: st, Logger: log, Secrets: secrets, LookupEnv: lookup}, nil
+	// As service.New makes it: its delivery passes remember when the
+	// deliveries held for digests can next come due.
+	return &pipeline.App{Loaded: l, Store: st, Logger: log, Secrets: secrets, LookupEnv: lookup, HeldWatch: &push.HeldWatch{}}, nil
 }
 
 // cardEvent is what the trello API source emits when a webhook names a
@@ -178,7 +182,7 @@ func measureEvents(ctx context.Context, app *pipeline.App, n int, budget time.Du
 			return f, err
 		}
 		f.lockSource = append(f.lockSource, since(&t))
-		eng, err := app.NewEngine(ctx, st, false, nil)
+		eng, err := app.NewLazyEngine(ctx, st, nil)
 		if err != nil {
 			unlock()
 			return f, err
@@ -195,15 +199,15 @@ func measureEvents(ctx context.Context, app *pipeline.App, n int, budget time.Du
 		all := since(&t)
 		f.write = append(f.write, res.Duration)
 		f.afterWrite = append(f.afterWrite, all-res.Duration)
-		// As the daemon after a webhook's pull: the clients whose rows
-		// the pull wrote (service.evaluateAfter).
-		job, err := evaluateJob(ctx, app, holder, func() ([]string, error) { return st.ChangedClients(ctx, start.Add(-time.Second)) })
+		// As the daemon after a webhook's pull: what the pull wrote
+		// (service.evaluateAfter).
+		job, err := evaluateJob(ctx, app, holder, func() (store.Scope, error) { return st.ChangedScope(ctx, start.Add(-time.Second)) })
 		if err != nil {
 			return f, err
 		}
 		f.lockEval = append(f.lockEval, job.lock)
 		f.scope = append(f.scope, job.scope)
-		f.scoped = append(f.scoped, job.clients)
+		f.scoped = append(f.scoped, job.subjects)
 		f.evaluate = append(f.evaluate, job.evaluate)
 		f.deliver = append(f.deliver, job.deliver)
 		f.nextTurn = append(f.nextTurn, job.next)
@@ -223,12 +227,12 @@ func measureEvents(ctx context.Context, app *pipeline.App, n int, budget time.Du
 	}
 	for range idle {
 		// The evaluation scheduled at a due instant, with nothing due.
-		job, err := evaluateJob(ctx, app, holder, func() ([]string, error) { return st.DueClients(ctx, time.Now()) })
+		job, err := evaluateJob(ctx, app, holder, func() (store.Scope, error) { return st.DueScope(ctx, time.Now()) })
 		if err != nil {
 			return f, err
 		}
-		if job.clients > 0 {
-			return f, fmt.Errorf("%d clients due with nothing changed: the idle figure would measure work", job.clients)
+		if job.subjects > 0 {
+			return f, fmt.Errorf("%d subjects due with nothing changed: the idle figure would measure work", job.subjects)
 		}
 		f.idleJob = append(f.idleJob, job.lock+job.scope+job.evaluate+job.deliver+job.next)
 		full, err := evaluateJob(ctx, app, holder, nil)
@@ -252,15 +256,15 @@ func measureEvents(ctx context.Context, app *pipeline.App, n int, budget time.Du
 // jobTimes are the steps of one evaluate job.
 type jobTimes struct {
 	ev                                   *pipeline.Evaluation
-	clients                              int
+	subjects                             int
 	lock, scope, evaluate, deliver, next time.Duration
 }
 
 // evaluateJob does the evaluate job's work (service.evaluate): the
-// evaluation's locks, the clients to evaluate (scope; nil: every client),
-// the evaluation (none when scope names no client), a delivery pass and
-// the next clock turn, which the job hands River to schedule.
-func evaluateJob(ctx context.Context, app *pipeline.App, holder string, scope func() ([]string, error)) (jobTimes, error) {
+// evaluation's locks, what to evaluate (scope; nil: the whole store), the
+// evaluation (none when the scope is empty), a delivery pass and the next
+// clock turn, which the job hands River to schedule.
+func evaluateJob(ctx context.Context, app *pipeline.App, holder string, scope func() (store.Scope, error)) (jobTimes, error) {
 	j := jobTimes{ev: &pipeline.Evaluation{}}
 	t := time.Now()
 	unlock, err := app.LockEvaluation(ctx, 5*time.Second, holder)
@@ -269,16 +273,17 @@ func evaluateJob(ctx context.Context, app *pipeline.App, holder string, scope fu
 	}
 	defer unlock()
 	j.lock = since(&t)
-	var clients []string
+	var sc *store.Scope
 	if scope != nil {
-		if clients, err = scope(); err != nil {
+		s, err := scope()
+		if err != nil {
 			return j, err
 		}
-		j.clients = len(clients)
+		sc, j.subjects = &s, s.Size()
 	}
 	j.scope = since(&t)
-	if scope == nil || len(clients) > 0 {
-		if j.ev, err = app.EvaluateClients(ctx, app.Store, clients); err != nil {
+	if !sc.Empty() {
+		if j.ev, err = app.EvaluateScope(ctx, app.Store, sc); err != nil {
 			return j, err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -51,8 +52,17 @@ func main() {
 	flag.IntVar(&so.clocks, "serve-clocks", 6, "clocks that breach in the daemon run")
 	flag.DurationVar(&so.spacing, "serve-spacing", 5*time.Second, "time between the daemon run's client comments, over a breach's lag and the pull its comment's webhook causes (plus 1 s / -serve-clocks, so that the due instants fall at every phase of River's 1 s poll)")
 	flag.StringVar(&so.storeURL, "serve-store", "", "a store the 100x dataset is synced into: measure the one event on it alone, with no ingest and no daemon run (quick reruns)")
+	cpuprofile := flag.String("cpuprofile", "", "write this process's CPU profile to the file (the -serve, -trello, -everhour and -github measures run in it)")
 	runs := flag.Int("runs", 3, "measure each ingest and bare write this many times and keep the best: this machine's disk is noisy")
 	flag.Parse()
+	if *cpuprofile != "" {
+		stop, err := profileCPU(*cpuprofile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "karkas-bench:", err)
+			os.Exit(1)
+		}
+		defer stop()
+	}
 	if *trelloOnly {
 		if err := trelloBench(*trelloBoards, *trelloCards, *trelloActions); err != nil {
 			fmt.Fprintln(os.Stderr, "karkas-bench: trello:", err)
@@ -358,4 +368,17 @@ func print(scale int, rs []figures) {
 	}
 	w.Flush()
 	fmt.Println("\ngoals: pipeline >= 70% of the bare limit, peak RSS < 256 MB, 0 rows written without changes")
+}
+
+// profileCPU starts the CPU profile to path; stop writes it out.
+func profileCPU(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

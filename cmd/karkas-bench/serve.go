@@ -185,21 +185,22 @@ func ms(d time.Duration) string {
 func printEvents(o serveOptions, fs []eventFigures) {
 	fmt.Printf("\none event on the 100x dataset, karkas work without the network: a card's due date set, pulled as its\n")
 	fmt.Printf("board's webhook pull would be (engine, scoped batch), its due_date clock stored at risk and its delivery\n")
-	fmt.Printf("queued (file sink); the evaluation is the daemon's after a webhook's pull: of the clients whose rows the\n")
-	fmt.Printf("pull wrote; p50 per step (River's fetches between the jobs, up to 1 s each at the default poll, are not counted)\n\n")
+	fmt.Printf("queued (file sink); the evaluation is the daemon's after a webhook's pull: of the tasks, threads and client\n")
+	fmt.Printf("clocks the pull wrote (store.ChangedScope); p50 per step (River's fetches between the jobs, up to 1 s each at\n")
+	fmt.Printf("the default poll, are not counted)\n\n")
 	w := table()
-	fmt.Fprintln(w, "store\tevents\tqueued\ttotal p50\tgoal\tengine setup\tbatch write\tthreading, linking, run record\tchanged clients\tevaluation (clients)\tdelivery pass\tnext clock turn\tlocks\t")
+	fmt.Fprintln(w, "store\tevents\tqueued\ttotal p50\tgoal\tengine setup\tbatch write\tthreading, linking, run record\tchanged scope\tevaluation (subjects)\tdelivery pass\tnext clock turn\tlocks\t")
 	for _, f := range fs {
 		var locks []time.Duration
 		for i := range f.lockSource {
 			locks = append(locks, f.lockSource[i]+f.lockEval[i])
 		}
-		clients := 0
+		subjects := 0
 		for _, n := range f.scoped {
-			clients = max(clients, n)
+			subjects = max(subjects, n)
 		}
 		fmt.Fprintf(w, "%s\t%d\t%d\t%s\t200 ms\t%s\t%s\t%s\t%s\t%s (%d)\t%s\t%s\t%s\t\n", f.store, len(f.total), f.queued, ms(p50(f.total)),
-			ms(p50(f.engineSetup)), ms(p50(f.write)), ms(p50(f.afterWrite)), ms(p50(f.scope)), ms(p50(f.evaluate)), clients, ms(p50(f.deliver)),
+			ms(p50(f.engineSetup)), ms(p50(f.write)), ms(p50(f.afterWrite)), ms(p50(f.scope)), ms(p50(f.evaluate)), subjects, ms(p50(f.deliver)),
 			ms(p50(f.nextTurn)), ms(p50(locks)))
 	}
 	w.Flush()
@@ -211,7 +212,7 @@ func printEvents(o serveOptions, fs []eventFigures) {
 	}
 
 	fmt.Printf("\nan evaluation with nothing changed and nothing due (goal <= 20 ms): the evaluate job at a due instant that\n")
-	fmt.Printf("finds no clock due (locks, DueClients, delivery pass, next turn); beside it the full evaluation the daemon\n")
+	fmt.Printf("finds no clock due (locks, DueScope, delivery pass, next turn); beside it the full evaluation the daemon\n")
 	fmt.Printf("runs every 5 minutes as the safety net; p50 of %d, NextClockTurn of %d\n\n", len(fs[0].idleJob), len(fs[0].idleNext))
 	w = table()
 	fmt.Fprintln(w, "store\tclocks\tthe evaluate job\tgoal\tfull evaluation\tchanges\tNextClockTurn\t")

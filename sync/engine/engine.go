@@ -61,6 +61,16 @@ func New(ctx context.Context, st *store.Store, res *mapping.Resolver, logger *sl
 	return e, nil
 }
 
+// NewLazy returns an engine whose linking reads each task, container and
+// person from the store when a record first names it, instead of loading
+// them all: for pulls of a few records (a webhook's), whose cost would
+// otherwise be the store's size. Its heal links only to the tasks its own
+// runs brought; rows that another run's tasks would link are left to the
+// next full pull's. ctx bounds the engine's reads.
+func NewLazy(ctx context.Context, st *store.Store, res *mapping.Resolver, logger *slog.Logger) *Engine {
+	return &Engine{Store: st, Resolver: res, Logger: logger, look: newLazyLookup(ctx, st)}
+}
+
 // Job is one source to pull.
 type Job struct {
 	Info   mapping.SourceInfo
@@ -299,6 +309,9 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 		batch.Problems = append(append(slices.Clip(batch.Problems), capped...), claimed...)
 		b.now = e.Store.Now()
 		rows := b.build(batch)
+		if err := e.look.failed(); err != nil {
+			return fmt.Errorf("source %s: linking: %w", job.Info.ID, err)
+		}
 		markSeen(r.seen, rows)
 		countReceived(res.Received, batch)
 		for _, p := range batch.Problems {

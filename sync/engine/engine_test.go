@@ -584,3 +584,76 @@ func TestPartialRun(t *testing.T) {
 		t.Errorf("a full run's scope: err %v, deleted %v, attention %q", res.Err, res.Deleted, attention())
 	}
 }
+
+// A lazy engine (a webhook's pull) stores what an eager one stores: the
+// same first pull into two stores, then the same second batch through an
+// eager engine on one and a lazy one on the other, which must find the
+// stored card's client, creator and board, link a comment to a stored
+// card and to a card of its own batch, and heal a stored comment that
+// named a card not stored until now.
+func TestLazyEngineAgrees(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	at := time.Date(2026, 9, 2, 10, 0, 0, 0, time.UTC)
+	first := &record.Batch{Containers: []record.Container{{ExternalID: "b1", Kind: record.ContainerBoard, Name: "Acme"}}, Tasks: cards(3),
+		Messages: []record.Message{{ExternalID: "m0", Channel: "trello", ThreadKey: "c000", ContainerID: "b1", AuthorID: "m-john",
+			Body: "See also https://trello.com/c/zzz", TaskRefs: []string{"zzz"}, SentAt: at}}, Cursor: "1"}
+	later := cards(3)[1]
+	later.CreatorID, later.Title = "", "Card 1, renamed" // a read that no longer shows who created it
+	second := &record.Batch{
+		Tasks: []record.Task{later, {ExternalID: "c100", ShortRef: "zzz", ContainerID: "b1", Title: "New card", Status: "Doing", CreatedAt: at}},
+		Messages: []record.Message{
+			{ExternalID: "m1", Channel: "trello", ThreadKey: "c002", TaskID: "c002", AuthorID: "m-john", Body: "Any news?", SentAt: at.Add(time.Hour)},
+			{ExternalID: "m2", Channel: "trello", ThreadKey: "c100", TaskID: "c100", AuthorID: "m-anna", Body: "On it", SentAt: at.Add(2 * time.Hour)},
+		},
+		StatusChanges: []record.StatusChange{{ExternalID: "s1", TaskID: "c000", From: "Doing", To: "Done", At: at.Add(time.Hour), ActorID: "m-anna"}},
+		Cursor:        "2",
+	}
+	emitting := func(b *record.Batch) engine.Job {
+		return engine.Job{Info: src, Partial: true, Source: funcSource(func(ctx context.Context, _ string, emit connectors.Emit) error { return emit(ctx, b) })}
+	}
+	var results []engine.Result
+	var stores []*store.Store
+	for _, lazy := range []bool{false, true} {
+		st := testdb.Open(t, store.SQLite)
+		if res := newEngine(t, st, cfgText).Run(ctx, emitting(first)); res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		e := newEngine(t, st, cfgText)
+		if lazy {
+			e = engine.NewLazy(ctx, st, resolver(t, cfgText), slog.New(slog.NewTextHandler(io.Discard, nil)))
+		}
+		res := e.Run(ctx, emitting(second))
+		if res.Err != nil {
+			t.Fatal(res.Err)
+		}
+		results, stores = append(results, res), append(stores, st)
+	}
+	if results[0].Linked["messages"] != 1 || results[1].Linked["messages"] != 1 {
+		t.Errorf("healed: eager %v, lazy %v; want the stored comment linked to the new card", results[0].Linked, results[1].Linked)
+	}
+	rows := func(st *store.Store) string {
+		var out []string
+		for _, q := range []string{
+			`SELECT external_id || ' ' || client_id || ' ' || creator_ref || ' ' || CAST(created_at AS TEXT) || ' ' || hash FROM tasks ORDER BY 1`,
+			`SELECT external_id || ' ' || task_id || ' ' || client_id || ' ' || author_side || ' ' || hash FROM messages ORDER BY 1`,
+			`SELECT external_id || ' ' || client_id || ' ' || hash FROM task_status_changes ORDER BY 1`,
+		} {
+			var r []string
+			if err := st.Select(ctx, &r, q); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r...)
+		}
+		return strings.Join(out, "\n")
+	}
+	eager, lazy := rows(stores[0]), rows(stores[1])
+	if eager != lazy {
+		t.Errorf("the stores differ:\neager:\n%s\nlazy:\n%s", eager, lazy)
+	}
+	for _, want := range []string{"c001 acme m-john", "m0 c100 acme", "m1 c002 acme client", "s1 acme"} {
+		if !strings.Contains(lazy, want) {
+			t.Errorf("the lazy store lacks %q:\n%s", want, lazy)
+		}
+	}
+}

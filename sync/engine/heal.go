@@ -29,6 +29,10 @@ func (e *Engine) heal(ctx context.Context, runs []*run) error {
 	for _, r := range runs {
 		byRun[r.res.SourceID] = r
 	}
+	lazy := e.look.st != nil
+	if lazy && len(e.look.added) == 0 {
+		return nil // no task arrived: nothing can link
+	}
 	refs, err := e.Store.UnlinkedRefs(ctx)
 	if err != nil {
 		return err
@@ -45,6 +49,11 @@ func (e *Engine) heal(ctx context.Context, runs []*run) error {
 			return fmt.Errorf("message %s/%s: stored task references: %w", u.SourceID, u.ExternalID, err)
 		}
 		for _, n := range names {
+			if lazy && !e.look.added[n] {
+				// Not a task of these runs: linking it is the next full
+				// pull's (see NewLazy).
+				continue
+			}
 			t, ok := e.look.TaskByRef(n)
 			if !ok || t.SourceID == "" {
 				continue
@@ -76,6 +85,9 @@ func (e *Engine) heal(ctx context.Context, runs []*run) error {
 		}
 		b := &builder{res: e.Resolver, look: e.look, src: src, now: e.Store.Now()}
 		rows := b.build(&in)
+		if err := e.look.failed(); err != nil {
+			return err
+		}
 		// Only the rows that now link: the rest stay as they are.
 		rows.TimeEntries = slices.DeleteFunc(rows.TimeEntries, func(r store.TimeEntryRow) bool { return r.TaskID == "" })
 		rows.Messages = slices.DeleteFunc(rows.Messages, func(r store.MessageRow) bool { return r.TaskID == "" })

@@ -125,7 +125,7 @@ func (b *builder) task(t record.Task) store.TaskRow {
 		// it (a board export whose newest actions no longer hold the
 		// card's creation) keeps what an earlier read stored, and the
 		// creation time that came with it.
-		if c, ok := b.look.creators[[2]string{b.src.ID, t.ExternalID}]; ok {
+		if c, ok := b.look.creator(b.src.ID, t.ExternalID); ok {
 			t.CreatorID = c.by
 			if !c.at.IsZero() {
 				t.CreatedAt = c.at

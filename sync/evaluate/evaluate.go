@@ -147,8 +147,8 @@ func Messages(ctx context.Context, st *store.Store) ([]sla.Message, error) {
 	return messagesOf(ctx, st, nil)
 }
 
-func messagesOf(ctx context.Context, st *store.Store, clients []string) ([]sla.Message, error) {
-	rows, err := st.FactMessages(ctx, clients)
+func messagesOf(ctx context.Context, st *store.Store, sc *store.Scope) ([]sla.Message, error) {
+	rows, err := st.FactMessages(ctx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("loading messages: %w", err)
 	}
@@ -201,31 +201,36 @@ type Result struct {
 // clocks, their transitions and the notifications they cause, in one
 // transaction. Running it twice at the same instant writes nothing.
 func Run(ctx context.Context, st *store.Store, rules *Rules, now time.Time) (Result, error) {
-	return RunClients(ctx, st, rules, now, nil)
+	return RunScope(ctx, st, rules, now, nil)
 }
 
-// RunClients is Run for the clients named (nil: every client): only their
-// facts are read, only their clocks produced, compared and stored. Each
-// client's clocks depend on its facts alone, so the clocks it stores are
-// the ones Run would; what it cannot see is a client whose facts changed
-// and that it was not given.
-func RunClients(ctx context.Context, st *store.Store, rules *Rules, now time.Time, clients []string) (Result, error) {
-	facts, err := LoadFactsOf(ctx, st, clients)
+// RunScope is Run for a scope (nil: the whole store): only its facts are
+// read, only the clocks it covers produced, compared and stored. Each of
+// those depends on facts the scope reads whole, so the clocks it stores
+// are the ones Run would; what it cannot see is a subject whose facts
+// changed and that it was not given.
+func RunScope(ctx context.Context, st *store.Store, rules *Rules, now time.Time, sc *store.Scope) (Result, error) {
+	if sc.Empty() {
+		return Result{}, nil
+	}
+	facts, err := LoadFactsOf(ctx, st, sc, now)
 	if err != nil {
 		return Result{}, err
 	}
 	clocks := Evaluate(facts, rules, now)
-	if clients != nil {
-		// Policies of a client without facts (contact, budget) still
-		// give clocks: those of clients not named are not this
-		// evaluation's.
-		clocks = slices.DeleteFunc(clocks, func(c sla.Clock) bool { return !slices.Contains(clients, c.ClientID) })
+	if sc != nil {
+		// Partial facts give clocks of what the scope does not cover (a
+		// task's conversation met through one of its thread's
+		// messages): those are not this evaluation's.
+		clocks = slices.DeleteFunc(clocks, func(c sla.Clock) bool {
+			return !sc.Covers(c.Policy, c.ClientID, c.Subject.Kind, c.Subject.Source, c.Subject.ExternalID)
+		})
 	}
 	rows := make([]store.ClockRow, 0, len(clocks))
 	for _, c := range clocks {
 		rows = append(rows, clockRow(c))
 	}
-	ch, err := st.SaveEvaluationOf(ctx, clients, rows, notification, sla.WholeHistory)
+	ch, err := st.SaveEvaluationOf(ctx, sc, rows, notification, sla.WholeHistory)
 	if err != nil {
 		return Result{}, fmt.Errorf("storing clocks: %w", err)
 	}

@@ -17,21 +17,37 @@ import (
 // messages, the tasks with their status history and logged time, and the
 // clients' time per day.
 func LoadFacts(ctx context.Context, st *store.Store) (sla.Facts, error) {
-	return LoadFactsOf(ctx, st, nil)
+	return LoadFactsOf(ctx, st, nil, time.Time{})
 }
 
-// LoadFactsOf is LoadFacts for the clients named (nil: every client).
-func LoadFactsOf(ctx context.Context, st *store.Store, clients []string) (sla.Facts, error) {
+// LoadFactsOf is LoadFacts for a scope (nil: the whole store) as of now:
+// the facts of its clients, tasks and threads, its budget clients' time,
+// and, for the contact clocks of its clients, a summary of their messages
+// (sla.Facts.Contacts). The facts give the scope's clocks (store.Scope
+// Covers) exactly; clocks of what it does not cover may come out of them
+// too, from partial facts, and are not the evaluation's.
+func LoadFactsOf(ctx context.Context, st *store.Store, sc *store.Scope, now time.Time) (sla.Facts, error) {
 	var f sla.Facts
 	var err error
-	if f.Messages, err = messagesOf(ctx, st, clients); err != nil {
+	if f.Messages, err = messagesOf(ctx, st, sc); err != nil {
 		return f, err
 	}
-	if f.Tasks, err = tasksOf(ctx, st, clients); err != nil {
+	if f.Tasks, err = tasksOf(ctx, st, sc); err != nil {
 		return f, err
 	}
-	if f.TimeEntries, err = timeEntriesOf(ctx, st, clients); err != nil {
-		return f, err
+	budget := []string(nil)
+	if sc != nil {
+		budget = sc.BudgetClients()
+	}
+	if sc == nil || len(budget) > 0 {
+		if f.TimeEntries, err = timeEntriesOf(ctx, st, budget); err != nil {
+			return f, err
+		}
+	}
+	if sc != nil {
+		if f.Contacts, err = contactsOf(ctx, st, sc.ContactClients(), now); err != nil {
+			return f, err
+		}
 	}
 	// The agency's human messages on a task's conversation are its
 	// contacts with the client about it (reminders while it waits).
@@ -85,12 +101,12 @@ type rawTask struct {
 // in progress stops its clocks instead of breaching forever.
 func Tasks(ctx context.Context, st *store.Store) ([]sla.Task, error) { return tasksOf(ctx, st, nil) }
 
-func tasksOf(ctx context.Context, st *store.Store, clients []string) ([]sla.Task, error) {
-	rows, err := st.FactTasks(ctx, clients)
+func tasksOf(ctx context.Context, st *store.Store, sc *store.Scope) ([]sla.Task, error) {
+	rows, err := st.FactTasks(ctx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("loading tasks: %w", err)
 	}
-	moves, err := st.FactMoves(ctx, clients)
+	moves, err := st.FactMoves(ctx, sc)
 	if err != nil {
 		return nil, fmt.Errorf("loading status changes: %w", err)
 	}
@@ -178,6 +194,27 @@ func timeEntriesOf(ctx context.Context, st *store.Store, clients []string) ([]sl
 	out := make([]sla.TimeEntry, len(rows))
 	for i, r := range rows {
 		out[i] = sla.TimeEntry{ClientID: r.ClientID, Date: r.Date, Seconds: r.Seconds, Billable: r.Billable}
+	}
+	return out, nil
+}
+
+// contactsOf summarizes the clients' messages up to now as the contact
+// policy reads them: per client its first message, and the agency's last
+// human one (sla.ContactClocks keeps nothing else). Never nil.
+func contactsOf(ctx context.Context, st *store.Store, clients []string, now time.Time) ([]sla.Message, error) {
+	out := []sla.Message{}
+	if len(clients) == 0 {
+		return out, nil
+	}
+	rows, err := st.FactContacts(ctx, clients, now)
+	if err != nil {
+		return nil, fmt.Errorf("loading the clients' last contacts: %w", err)
+	}
+	for _, r := range rows {
+		out = append(out, sla.Message{ClientID: r.ClientID, SentAt: r.First.UTC()})
+		if r.LastAgency != nil {
+			out = append(out, sla.Message{ClientID: r.ClientID, Side: sla.SideAgency, SentAt: r.LastAgency.UTC()})
+		}
 	}
 	return out, nil
 }

@@ -96,6 +96,10 @@ type App struct {
 	ArmSinks func(map[string]sinks.Sink) error
 	// Now is the clock of evaluations and deliveries; time.Now when nil.
 	Now func() time.Time
+	// HeldWatch, when set, lets the delivery passes of a long-lived App
+	// (karkas serve's) skip the deliveries held for digests while none can
+	// have come due (push.Planner.Held).
+	HeldWatch *push.HeldWatch
 }
 
 func (a *App) now() time.Time {
@@ -137,6 +141,17 @@ func (a *App) NewEngine(ctx context.Context, st *store.Store, dryRun bool, prog 
 	if err != nil {
 		return nil, err
 	}
+	return a.setUp(ctx, eng, dryRun, prog)
+}
+
+// NewLazyEngine is NewEngine for a pull of one container (a webhook's):
+// its linking reads from the store only the keys the records name
+// (engine.NewLazy).
+func (a *App) NewLazyEngine(ctx context.Context, st *store.Store, prog engine.Progress) (*engine.Engine, error) {
+	return a.setUp(ctx, engine.NewLazy(ctx, st, mapping.NewResolver(a.Loaded.Config), a.Logger), false, prog)
+}
+
+func (a *App) setUp(ctx context.Context, eng *engine.Engine, dryRun bool, prog engine.Progress) (*engine.Engine, error) {
 	eng.DryRun = dryRun
 	for _, s := range a.Loaded.Sources {
 		eng.Sources = append(eng.Sources, SourceInfo(s))
@@ -202,7 +217,11 @@ func (a *App) Pull(ctx context.Context, p Pull) ([]engine.Result, error) {
 			unlocks = append(unlocks, unlock)
 		}
 	}
-	eng, err := a.NewEngine(ctx, into, false, p.Progress)
+	newEngine := func() (*engine.Engine, error) { return a.NewEngine(ctx, into, false, p.Progress) }
+	if p.Container != "" {
+		newEngine = func() (*engine.Engine, error) { return a.NewLazyEngine(ctx, into, p.Progress) }
+	}
+	eng, err := newEngine()
 	if err != nil {
 		return nil, err
 	}
@@ -270,25 +289,7 @@ func (a *App) LockEvaluation(ctx context.Context, wait time.Duration, holder str
 // function that gives them all back. When one is held past wait, those
 // taken are given back and its *store.LockedError returned.
 func LockAll(ctx context.Context, st *store.Store, names []string, wait time.Duration, holder string) (func(), error) {
-	names = slices.Clone(names)
-	slices.Sort(names)
-	names = slices.Compact(names)
-	var unlocks []func()
-	release := func() {
-		for i := len(unlocks) - 1; i >= 0; i-- {
-			unlocks[i]()
-		}
-	}
-	deadline := time.Now().Add(wait)
-	for _, n := range names {
-		unlock, err := st.Lock(ctx, n, max(0, time.Until(deadline)), holder)
-		if err != nil {
-			release()
-			return nil, err
-		}
-		unlocks = append(unlocks, unlock)
-	}
-	return release, nil
+	return st.LockAll(ctx, names, wait, holder)
 }
 
 // Evaluation is what one evaluation did.
@@ -304,12 +305,12 @@ type Evaluation struct {
 // with their transitions and notifications. The caller holds
 // LockEvaluation (or st is a dry run's copy).
 func (a *App) Evaluate(ctx context.Context, st *store.Store) (*Evaluation, error) {
-	return a.EvaluateClients(ctx, st, nil)
+	return a.EvaluateScope(ctx, st, nil)
 }
 
-// EvaluateClients is Evaluate for the clients named (nil: every client):
-// only their facts are read and their clocks stored (evaluate.RunClients).
-func (a *App) EvaluateClients(ctx context.Context, st *store.Store, clients []string) (*Evaluation, error) {
+// EvaluateScope is Evaluate for a scope (nil: the whole store): only its
+// facts are read and its clocks stored (evaluate.RunScope).
+func (a *App) EvaluateScope(ctx context.Context, st *store.Store, sc *store.Scope) (*Evaluation, error) {
 	rules, err := evaluate.NewRules(a.Loaded.Config)
 	if err != nil {
 		return nil, configError(err)
@@ -320,7 +321,7 @@ func (a *App) EvaluateClients(ctx context.Context, st *store.Store, clients []st
 	if ev.Edited, err = rules.UseHistory(ctx, st, ev.At, true); err != nil {
 		return nil, err
 	}
-	if ev.Result, err = evaluate.RunClients(ctx, st, rules, ev.At, clients); err != nil {
+	if ev.Result, err = evaluate.RunScope(ctx, st, rules, ev.At, sc); err != nil {
 		return nil, err
 	}
 	return ev, nil
@@ -382,7 +383,7 @@ func (a *App) Pusher() (*push.Planner, map[string]sinks.Sink, error) {
 	if err != nil {
 		return nil, nil, configError(err)
 	}
-	return &push.Planner{Config: l.Config, Calendars: rules, Sinks: sk}, sk, nil
+	return &push.Planner{Config: l.Config, Calendars: rules, Sinks: sk, Held: a.HeldWatch}, sk, nil
 }
 
 // Delivery is what one pass over the outbox did.

@@ -13,6 +13,7 @@ import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/store"
+	"github.com/karkas/karkas/sync/engine"
 	"github.com/karkas/karkas/sync/pipeline"
 )
 
@@ -60,15 +61,16 @@ func (SyncContainerArgs) InsertOpts() river.InsertOpts {
 // Due is the instant an open clock turns at risk or breached, for the
 // evaluation scheduled at it ("" for one after a sync that changed rows).
 //
-// Clients, when set, names the clients whose rows a webhook's pull wrote:
-// only they are evaluated. An evaluation at a Due instant evaluates the
-// clients whose clocks turned by then; one with neither evaluates every
-// client (after a source's full pull, and every few minutes as the safety
-// net of the scoped ones).
+// Scope, when set, is what a webhook's pull wrote (store.ChangedScope: the
+// tasks and threads, the contact and budget clocks of their clients): only
+// it is evaluated. An evaluation at a Due instant evaluates what turned by
+// then (store.DueScope); one with neither evaluates the whole store (after
+// a source's full pull, and every few minutes as the safety net of the
+// scoped ones).
 type EvaluateArgs struct {
-	Due      string   `json:"due,omitempty"`
-	Clients  []string `json:"clients,omitempty"`
-	FollowUp bool     `json:"follow_up,omitempty"`
+	Due      string       `json:"due,omitempty"`
+	Scope    *store.Scope `json:"scope,omitempty"`
+	FollowUp bool         `json:"follow_up,omitempty"`
 }
 
 func (EvaluateArgs) Kind() string { return "evaluate" }
@@ -141,7 +143,7 @@ func (s *Service) pull(ctx context.Context, id, container, kind string) error {
 		// committed with its cursor, and the next pull goes on from there.
 		s.log.Info("pull cut short; the next one goes on from its last commit", "source", id, "container", container)
 		if changed {
-			_ = s.evaluateAfter(context.WithoutCancel(ctx), container, start)
+			_ = s.evaluateAfter(context.WithoutCancel(ctx), container, start, r)
 		}
 		return r.Err
 	}
@@ -160,33 +162,34 @@ func (s *Service) pull(ctx context.Context, id, container, kind string) error {
 		}
 		if changed {
 			// What it stored before failing is judged now.
-			_ = s.evaluateAfter(ctx, container, start)
+			_ = s.evaluateAfter(ctx, container, start, r)
 		}
 		return r.Err
 	}
 	s.log.Info("source synced", "source", id, "container", container, "records", r.Received.Total(),
 		"rows_written", r.Written.Total(), "deleted", r.Deleted.Total(), "duration_ms", r.Duration.Milliseconds())
 	if changed {
-		return s.evaluateAfter(ctx, container, start)
+		return s.evaluateAfter(ctx, container, start, r)
 	}
 	return nil
 }
 
 // evaluateAfter queues the evaluation a pull that changed rows calls for:
-// of the clients whose rows it wrote, after a pull of one container (a
-// webhook's: the cost of one event is then one client's, not the store's);
-// of every client after a source's full pull.
-func (s *Service) evaluateAfter(ctx context.Context, container string, start time.Time) error {
-	if container == "" {
+// of what it wrote, after a pull of one container (a webhook's: the cost
+// of one event is then that of the cards it changed, not the store's); of
+// the whole store after a source's full pull, or a pull that rethreaded
+// mail (the thread a message left is not in what it wrote).
+func (s *Service) evaluateAfter(ctx context.Context, container string, start time.Time, r engine.Result) error {
+	if container == "" || r.Threaded > 0 {
 		return s.enqueue(ctx, EvaluateArgs{})
 	}
 	// A second of margin below the pull's start: synced_at is this
 	// process's clock too, but a database may round it.
-	clients, err := s.app.Store.ChangedClients(ctx, start.Add(-time.Second))
-	if err != nil || len(clients) == 0 {
+	sc, err := s.app.Store.ChangedScope(ctx, start.Add(-time.Second))
+	if err != nil || sc.Empty() {
 		return err
 	}
-	return s.enqueue(ctx, EvaluateArgs{Clients: clients})
+	return s.enqueue(ctx, EvaluateArgs{Scope: &sc})
 }
 
 // noteFailure marks the source as needing attention once its last
@@ -225,24 +228,26 @@ func (s *Service) evaluate(ctx context.Context, args EvaluateArgs) error {
 		return err
 	}
 	defer unlock()
-	clients := args.Clients
+	sc := args.Scope
 	if args.Due != "" {
-		// The clients whose clocks turned by now.
-		if clients, err = s.app.Store.DueClients(ctx, time.Now()); err != nil {
+		// What turned by now.
+		due, err := s.app.Store.DueScope(ctx, time.Now())
+		if err != nil {
 			return err
 		}
-		if len(clients) == 0 {
+		if due.Empty() {
 			return s.scheduleNext(ctx, time.Now())
 		}
+		sc = &due
 	}
 	began := time.Now()
-	ev, err := s.app.EvaluateClients(ctx, s.app.Store, clients)
+	ev, err := s.app.EvaluateScope(ctx, s.app.Store, sc)
 	if err != nil {
 		s.metrics.jobError("evaluate", "evaluate")
 		return err
 	}
 	s.metrics.observeEvaluation(time.Since(began))
-	s.log.Info("evaluated", "clients", scopeAttr(clients), "clocks", len(ev.Clocks), "new", ev.Changes.New, "changed", ev.Changes.Updated,
+	s.log.Info("evaluated", "scope", scopeAttr(sc), "clocks", len(ev.Clocks), "new", ev.Changes.New, "changed", ev.Changes.Updated,
 		"transitions", ev.Changes.Transitions, "notifications", ev.Changes.Outbox)
 	if err := s.deliverHeld(ctx); err != nil {
 		return err
@@ -330,10 +335,22 @@ func (s *Service) enqueue(ctx context.Context, args river.JobArgs) error {
 	return err
 }
 
-// scopeAttr says which clients an evaluation covered, for the log.
-func scopeAttr(clients []string) string {
-	if clients == nil {
+// scopeAttr says what an evaluation covered, for the log.
+func scopeAttr(sc *store.Scope) string {
+	if sc == nil {
 		return "all"
 	}
-	return strings.Join(clients, ",")
+	var parts []string
+	if len(sc.Clients) > 0 {
+		parts = append(parts, "clients "+strings.Join(sc.Clients, ","))
+	}
+	for _, n := range []struct {
+		what string
+		n    int
+	}{{"tasks", len(sc.Tasks)}, {"threads", len(sc.Threads)}, {"contact clocks", len(sc.Contact)}, {"budgets", len(sc.Budget)}} {
+		if n.n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n.n, n.what))
+		}
+	}
+	return strings.Join(parts, "; ")
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/push"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/pipeline"
 )
@@ -121,6 +122,10 @@ type Service struct {
 // New builds the daemon on app (its config and store).
 func New(app *pipeline.App, opts Options) (*Service, error) {
 	opts.fill()
+	if app.HeldWatch == nil {
+		// Its delivery pass follows every evaluation.
+		app.HeldWatch = &push.HeldWatch{}
+	}
 	s := &Service{app: app, opts: opts, log: app.Logger, holder: store.Holder(time.Now()) + " serve " + opts.ID}
 	s.metrics = newMetrics(app)
 	workers := river.NewWorkers()
