@@ -185,6 +185,19 @@ func TestFailedRunsInARow(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(2)
+	// The next run finds it running: it died, and is a failure.
+	if _, err := st.StartRun(ctx, "board", false); err != nil {
+		t.Fatal(err)
+	}
+	want(3)
+	var died string
+	if err := st.Get(ctx, &died, `SELECT error FROM sync_runs WHERE source_id = 'board' AND status = 'failed' ORDER BY id DESC LIMIT 1`); err != nil || died != store.RunDied {
+		t.Errorf("the dead run's error: %q (%v)", died, err)
+	}
 	run(false, false)
 	want(0)
+	var running int
+	if err := st.Get(ctx, &running, `SELECT COUNT(*) FROM sync_runs WHERE status = 'running'`); err != nil || running != 0 {
+		t.Errorf("%d runs still recorded running (%v)", running, err)
+	}
 }

@@ -41,11 +41,29 @@ func (s *Store) SetAttention(ctx context.Context, sourceID, why string) error {
 	return err
 }
 
-// StartRun records the start of a sync run and returns its id.
+// RunDied is the error a run is given that was still running when the
+// next run of its source started.
+const RunDied = "the run ended without finishing (killed, or its machine stopped); what it committed is kept, and this run went on from there"
+
+// StartRun records the start of a sync run and returns its id. The caller
+// holds the source's lock (store.Lock), so a run of the source still
+// recorded as running died before it could finish: it is recorded as
+// failed, with RunDied (a cron `karkas sync` killed, a replica lost with
+// its pull).
 func (s *Store) StartRun(ctx context.Context, sourceID string, dryRun bool) (int64, error) {
-	q := `INSERT INTO sync_runs (source_id, started_at, status, dry_run) VALUES (?, ?, ?, ?) RETURNING id`
 	var id int64
-	if err := s.db.GetContext(ctx, &id, s.db.Rebind(q), sourceID, s.Now(), RunRunning, dryRun); err != nil {
+	err := s.inTx(ctx, false, func(tx *sqlx.Tx) error {
+		now := s.Now()
+		if !dryRun {
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE sync_runs SET status = ?, finished_at = ?, error = ?
+				WHERE source_id = ? AND status = ? AND NOT dry_run`), RunFailed, now, RunDied, sourceID, RunRunning); err != nil {
+				return err
+			}
+		}
+		return tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO sync_runs (source_id, started_at, status, dry_run) VALUES (?, ?, ?, ?) RETURNING id`),
+			sourceID, now, RunRunning, dryRun)
+	})
+	if err != nil {
 		return 0, fmt.Errorf("recording run start: %w", err)
 	}
 	return id, nil
