@@ -156,7 +156,7 @@ func TestFailedRunsInARow(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(fail, dry bool) {
-		id, err := st.StartRun(ctx, "board", dry)
+		id, err := st.StartRun(ctx, "board", dry, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -181,12 +181,12 @@ func TestFailedRunsInARow(t *testing.T) {
 	run(true, true) // a dry run: not counted
 	run(true, false)
 	want(2)
-	if _, err := st.StartRun(ctx, "board", false); err != nil { // still going
+	if _, err := st.StartRun(ctx, "board", false, false); err != nil { // still going
 		t.Fatal(err)
 	}
 	want(2)
 	// The next run finds it running: it died, and is a failure.
-	if _, err := st.StartRun(ctx, "board", false); err != nil {
+	if _, err := st.StartRun(ctx, "board", false, false); err != nil {
 		t.Fatal(err)
 	}
 	want(3)
@@ -199,5 +199,43 @@ func TestFailedRunsInARow(t *testing.T) {
 	var running int
 	if err := st.Get(ctx, &running, `SELECT COUNT(*) FROM sync_runs WHERE status = 'running'`); err != nil || running != 0 {
 		t.Errorf("%d runs still recorded running (%v)", running, err)
+	}
+}
+
+// A source's status is its last full run: a webhook's pull of one board
+// is counted beside it, never taken for it.
+func TestSourcesLastFullRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	st := migrated(t, testdb.URL(t, store.SQLite))
+	if err := st.EnsureSource(ctx, "board", "trello"); err != nil {
+		t.Fatal(err)
+	}
+	run := func(partial bool, fail error) int64 {
+		t.Helper()
+		id, err := st.StartRun(ctx, "board", false, partial)
+		if err == nil {
+			err = st.FinishRun(ctx, id, store.RunResult{Err: fail})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	full := run(false, nil)
+	run(true, nil)
+	run(true, errors.New("503"))
+	srcs, err := st.Sources(ctx)
+	if err != nil || len(srcs) != 1 {
+		t.Fatalf("sources: %v %v", srcs, err)
+	}
+	s := srcs[0]
+	if s.LastRun.Int64 != full || s.RunStatus.String != store.RunOK || s.Partials != 2 || !s.PartialAt.Valid || s.PartialStatus.String != store.RunFailed {
+		t.Errorf("status: last run %d %s, %d partial(s), the last %v %s; want run %d ok, 2 partials, the last failed",
+			s.LastRun.Int64, s.RunStatus.String, s.Partials, s.PartialAt, s.PartialStatus.String, full)
+	}
+	again := run(false, nil)
+	if srcs, _ = st.Sources(ctx); srcs[0].LastRun.Int64 != again || srcs[0].Partials != 0 {
+		t.Errorf("after a full run: %+v", srcs[0])
 	}
 }

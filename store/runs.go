@@ -50,7 +50,11 @@ const RunDied = "the run ended without finishing (killed, or its machine stopped
 // recorded as running died before it could finish: it is recorded as
 // failed, with RunDied (a cron `karkas sync` killed, a replica lost with
 // its pull).
-func (s *Store) StartRun(ctx context.Context, sourceID string, dryRun bool) (int64, error) {
+//
+// A partial run reads part of the source (a webhook's pull of one board
+// or repository): karkas status does not take it for the source's last
+// run (see Sources).
+func (s *Store) StartRun(ctx context.Context, sourceID string, dryRun, partial bool) (int64, error) {
 	var id int64
 	err := s.inTx(ctx, false, func(tx *sqlx.Tx) error {
 		now := s.Now()
@@ -60,8 +64,8 @@ func (s *Store) StartRun(ctx context.Context, sourceID string, dryRun bool) (int
 				return err
 			}
 		}
-		return tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO sync_runs (source_id, started_at, status, dry_run) VALUES (?, ?, ?, ?) RETURNING id`),
-			sourceID, now, RunRunning, dryRun)
+		return tx.GetContext(ctx, &id, tx.Rebind(`INSERT INTO sync_runs (source_id, started_at, status, dry_run, partial)
+			VALUES (?, ?, ?, ?, ?) RETURNING id`), sourceID, now, RunRunning, dryRun, partial)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("recording run start: %w", err)
@@ -193,17 +197,27 @@ type SourceStatus struct {
 	// input stored anyway.
 	Problems int `db:"problems_total"`
 	Warnings int `db:"warnings_total"`
+	// Partials counts the partial runs (webhooks' pulls of one board or
+	// repository) since the last full one, PartialAt is when the newest
+	// started and PartialStatus how it ended.
+	Partials      int            `db:"partials"`
+	PartialAt     sql.NullTime   `db:"partial_at"`
+	PartialStatus sql.NullString `db:"partial_status"`
 }
 
-// Sources lists the sources with their last run.
+// Sources lists the sources with their last full run (a partial one reads
+// only part of the source) and the partial runs since.
 func (s *Store) Sources(ctx context.Context) ([]SourceStatus, error) {
 	var out []SourceStatus
 	err := s.db.SelectContext(ctx, &out, `
 		SELECT s.id, s.kind, s.attention, r.id AS last_run, r.started_at, r.finished_at, r.status, r.rows_written, r.error,
 		       (SELECT COUNT(*) FROM problems p WHERE p.source_id = s.id AND NOT p.warning) AS problems_total,
-		       (SELECT COUNT(*) FROM problems p WHERE p.source_id = s.id AND p.warning) AS warnings_total
+		       (SELECT COUNT(*) FROM problems p WHERE p.source_id = s.id AND p.warning) AS warnings_total,
+		       (SELECT COUNT(*) FROM sync_runs x WHERE x.source_id = s.id AND x.partial AND x.id > COALESCE(r.id, 0)) AS partials,
+		       w.started_at AS partial_at, w.status AS partial_status
 		FROM sources s
-		LEFT JOIN sync_runs r ON r.id = (SELECT MAX(id) FROM sync_runs WHERE source_id = s.id)
+		LEFT JOIN sync_runs r ON r.id = (SELECT MAX(id) FROM sync_runs WHERE source_id = s.id AND NOT partial)
+		LEFT JOIN sync_runs w ON w.id = (SELECT MAX(id) FROM sync_runs WHERE source_id = s.id AND partial)
 		ORDER BY s.id`)
 	return out, err
 }

@@ -343,7 +343,7 @@ func testRuns(t *testing.T, st *store.Store) {
 	if err := st.EnsureSource(ctx, "trello", "trello_export"); err != nil {
 		t.Fatal(err)
 	}
-	id, err := st.StartRun(ctx, "trello", false)
+	id, err := st.StartRun(ctx, "trello", false, false)
 	if err != nil {
 		t.Fatal(err)
 	}

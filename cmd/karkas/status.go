@@ -42,7 +42,7 @@ mapping does not (with the lines to add under people:).`,
 			out := g.stdout
 			fmt.Fprintf(out, "store: %s\n\n", store.Redact(l.StoreURL()))
 			w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(w, "source\tkind\tlast run\tresult\trows written\tproblems\twarnings\t")
+			fmt.Fprintln(w, "source\tkind\tlast full run\tresult\trows written\tproblems\twarnings\t")
 			for _, s := range sources {
 				when, result := "never", "-"
 				if s.StartedAt.Valid {
@@ -55,6 +55,14 @@ mapping does not (with the lines to add under people:).`,
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%d\t\n", s.ID, s.Kind, when, result, s.RowsWritten.Int64, s.Problems, s.Warnings)
 			}
 			w.Flush()
+			for _, s := range sources {
+				if s.Partials > 0 && s.PartialAt.Valid {
+					// Webhook pulls read one board or repository: the
+					// table's run is the last that read the whole source.
+					fmt.Fprintf(out, "  %s: %d webhook pull(s) of one board or repository since, the last %s %s\n", s.ID, s.Partials,
+						s.PartialAt.Time.UTC().Format("2006-01-02 15:04 UTC"), s.PartialStatus.String)
+				}
+			}
 			for _, s := range sources {
 				if s.Attention != "" {
 					fmt.Fprintf(out, "! %s needs attention: %s\n", s.ID, s.Attention)

@@ -8,3 +8,7 @@ CREATE INDEX time_entries_unlinked ON time_entries (source_id)
     WHERE deleted_at IS NULL AND task_id = '' AND task_ref LIKE 'tr:%';
 CREATE INDEX messages_unlinked ON messages (source_id)
     WHERE deleted_at IS NULL AND task_id = '' AND CAST(task_refs AS TEXT) <> '[]';
+-- A webhook's pull reads one board or repository: karkas status shows a
+-- source's last full run, and the webhook pulls since beside it, so that
+-- "synced" never claims more than was read.
+ALTER TABLE sync_runs ADD COLUMN partial BOOLEAN NOT NULL DEFAULT FALSE;

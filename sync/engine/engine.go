@@ -267,7 +267,7 @@ func (e *Engine) pull(ctx context.Context, w *writer, job Job) (r *run) {
 			r.pullErr = err
 			return r
 		}
-		id, err := e.Store.StartRun(ctx, job.Info.ID, false)
+		id, err := e.Store.StartRun(ctx, job.Info.ID, false, job.Partial)
 		if err != nil {
 			r.pullErr = err
 			return r

@@ -147,7 +147,7 @@ func (s *Service) pull(ctx context.Context, id, container, kind string) error {
 		}
 		return r.Err
 	}
-	s.metrics.observeSync(src, r)
+	s.metrics.observeSync(src, r, container != "")
 	var np *connectors.NotPulledError
 	if errors.As(r.Err, &np) {
 		// A webhook about a board or repository the config does not

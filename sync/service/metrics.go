@@ -39,7 +39,7 @@ type metrics struct {
 func newMetrics(app *pipeline.App) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.lastSuccess = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "karkas_source_last_success_timestamp_seconds",
-		Help: "When the source's last pull by this process succeeded, in Unix seconds."}, []string{"source", "kind"})
+		Help: "When the source's last full pull by this process succeeded, in Unix seconds (a webhook's pull of one board or repository is not one)."}, []string{"source", "kind"})
 	m.syncDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "karkas_sync_duration_seconds",
 		Help:    "How long a pull of a source took, failed or not.",
 		Buckets: []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900}}, []string{"source", "kind"})
@@ -77,7 +77,7 @@ func newMetrics(app *pipeline.App) *metrics {
 
 func (m *metrics) jobError(job, stage string) { m.jobErrors.WithLabelValues(job, stage).Inc() }
 
-func (m *metrics) observeSync(src mapping.Source, r engine.Result) {
+func (m *metrics) observeSync(src mapping.Source, r engine.Result, partial bool) {
 	m.syncDuration.WithLabelValues(src.ID, src.Kind).Observe(r.Duration.Seconds())
 	m.records.WithLabelValues(src.ID, src.Kind).Add(float64(r.Received.Total()))
 	for table, n := range r.Written {
@@ -87,7 +87,9 @@ func (m *metrics) observeSync(src mapping.Source, r engine.Result) {
 		m.rowsWritten.WithLabelValues(src.ID, table).Add(float64(n))
 	}
 	if r.Err == nil {
-		m.lastSuccess.WithLabelValues(src.ID, src.Kind).Set(float64(time.Now().Unix()))
+		if !partial {
+			m.lastSuccess.WithLabelValues(src.ID, src.Kind).Set(float64(time.Now().Unix()))
+		}
 		return
 	}
 	kind := "other"
