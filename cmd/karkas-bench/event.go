@@ -39,7 +39,10 @@ type eventFigures struct {
 	// the next turn), the full evaluation of the periodic safety net, and
 	// NextClockTurn alone.
 	idleJob, idleEvaluate, idleNext []time.Duration
-	idleChanges                     int
+	// Of those full evaluations: the clocks rewritten (their business
+	// time counted on, in business hours) and the transitions and
+	// notifications (none: nothing changed).
+	idleUpdated, idleTurned int
 }
 
 // openApp loads the demo config on storeURL and the dataset at data, as
@@ -240,7 +243,8 @@ func measureEvents(ctx context.Context, app *pipeline.App, n int, budget time.Du
 			return f, err
 		}
 		f.idleEvaluate = append(f.idleEvaluate, full.evaluate)
-		f.idleChanges += full.ev.Changes.New + full.ev.Changes.Updated + full.ev.Changes.Outbox
+		f.idleUpdated += full.ev.Changes.Updated
+		f.idleTurned += full.ev.Changes.New + full.ev.Changes.Transitions + full.ev.Changes.Outbox
 		f.clocks = len(full.ev.Clocks)
 	}
 	for range 100 {

@@ -215,12 +215,14 @@ func printEvents(o serveOptions, fs []eventFigures) {
 	fmt.Printf("finds no clock due (locks, DueScope, delivery pass, next turn); beside it the full evaluation the daemon\n")
 	fmt.Printf("runs every 5 minutes as the safety net; p50 of %d, NextClockTurn of %d\n\n", len(fs[0].idleJob), len(fs[0].idleNext))
 	w = table()
-	fmt.Fprintln(w, "store\tclocks\tthe evaluate job\tgoal\tfull evaluation\tchanges\tNextClockTurn\t")
+	fmt.Fprintln(w, "store\tclocks\tthe evaluate job\tgoal\tfull evaluation\tof it: clocks rewritten, new clocks + transitions + notifications\tNextClockTurn\t")
 	for _, f := range fs {
-		fmt.Fprintf(w, "%s\t%d\t%s\t20 ms\t%s\t%d\t%s\t\n", f.store, f.clocks, ms(p50(f.idleJob)), ms(p50(f.idleEvaluate)), f.idleChanges,
+		fmt.Fprintf(w, "%s\t%d\t%s\t20 ms\t%s\t%d, %d\t%s\t\n", f.store, f.clocks, ms(p50(f.idleJob)), ms(p50(f.idleEvaluate)), f.idleUpdated, f.idleTurned,
 			ms(p50(f.idleNext)))
 	}
 	w.Flush()
+	fmt.Printf("(rewritten: open and breached clocks whose business time counted on since the last evaluation, none outside\n")
+	fmt.Printf("business hours; new clocks and transitions there would be what the events' scoped evaluations missed)\n")
 }
 
 func printDaemon(o serveOptions, ds []daemonFigures) {
