@@ -41,7 +41,7 @@ pulled from the sources.`,
 				for _, s := range l.Sources {
 					names = append(names, "source:"+s.ID)
 				}
-				unlock, err := pipeline.LockAll(ctx, st, names, wait, store.Holder(time.Now()))
+				unlock, err := st.LockAll(ctx, names, wait, store.Holder(time.Now()))
 				var le *store.LockedError
 				switch {
 				case errors.As(err, &le):

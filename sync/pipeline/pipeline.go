@@ -217,11 +217,13 @@ func (a *App) Pull(ctx context.Context, p Pull) ([]engine.Result, error) {
 			unlocks = append(unlocks, unlock)
 		}
 	}
-	newEngine := func() (*engine.Engine, error) { return a.NewEngine(ctx, into, false, p.Progress) }
+	var eng *engine.Engine
+	var err error
 	if p.Container != "" {
-		newEngine = func() (*engine.Engine, error) { return a.NewLazyEngine(ctx, into, p.Progress) }
+		eng, err = a.NewLazyEngine(ctx, into, p.Progress)
+	} else {
+		eng, err = a.NewEngine(ctx, into, false, p.Progress)
 	}
-	eng, err := newEngine()
 	if err != nil {
 		return nil, err
 	}
@@ -281,15 +283,7 @@ func (a *App) LockEvaluation(ctx context.Context, wait time.Duration, holder str
 	for _, s := range a.Loaded.Sources {
 		names = append(names, "source:"+s.ID)
 	}
-	return LockAll(ctx, a.Store, append(names, "evaluate"), wait, holder)
-}
-
-// LockAll takes the named locks in sorted order, which every run keeps so
-// that runs waiting for each other cannot deadlock, and returns the
-// function that gives them all back. When one is held past wait, those
-// taken are given back and its *store.LockedError returned.
-func LockAll(ctx context.Context, st *store.Store, names []string, wait time.Duration, holder string) (func(), error) {
-	return st.LockAll(ctx, names, wait, holder)
+	return a.Store.LockAll(ctx, append(names, "evaluate"), wait, holder)
 }
 
 // Evaluation is what one evaluation did.
