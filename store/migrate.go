@@ -100,3 +100,8 @@ func listJSON(s []string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
 }
+
+// BIViews are the views schema version 11 made for BI tools, documented
+// column by column in the README.
+var BIViews = []string{"bi_time_entries", "bi_hours_daily", "bi_sla_clocks", "bi_response_times",
+	"bi_tasks", "bi_task_stages", "bi_budget_months"}

@@ -155,13 +155,43 @@ func (s *Store) Close() error { return s.db.Close() }
 //go:embed schema/*.sql
 var schemaFS embed.FS
 
+// dialectTypes fills a schema file's placeholders: the column types, and
+// the few expressions the two dialects spell differently (the BI views'
+// durations, JSON fields and months).
 type dialectTypes struct {
 	TS, JSON, Serial, Bool, BigInt, Real string
+	postgres                             bool
 }
 
 var types = map[string]dialectTypes{
 	SQLite:   {TS: "TIMESTAMP", JSON: "TEXT", Serial: "INTEGER PRIMARY KEY AUTOINCREMENT", Bool: "BOOLEAN", BigInt: "BIGINT", Real: "REAL"},
-	Postgres: {TS: "TIMESTAMPTZ", JSON: "JSONB", Serial: "BIGSERIAL PRIMARY KEY", Bool: "BOOLEAN", BigInt: "BIGINT", Real: "DOUBLE PRECISION"},
+	Postgres: {TS: "TIMESTAMPTZ", JSON: "JSONB", Serial: "BIGSERIAL PRIMARY KEY", Bool: "BOOLEAN", BigInt: "BIGINT", Real: "DOUBLE PRECISION", postgres: true},
+}
+
+// Seconds is the whole seconds from one timestamp expression to another,
+// each cut to its second first, so that both dialects give the same
+// integer (SQLite keeps timestamps as text, which unixepoch reads).
+func (d dialectTypes) Seconds(from, to string) string {
+	if d.postgres {
+		return fmt.Sprintf("(CAST(FLOOR(EXTRACT(EPOCH FROM %s)) AS BIGINT) - CAST(FLOOR(EXTRACT(EPOCH FROM %s)) AS BIGINT))", to, from)
+	}
+	return fmt.Sprintf("(unixepoch(%s) - unixepoch(%s))", to, from)
+}
+
+// JSONText is a JSON column's top-level field as text.
+func (d dialectTypes) JSONText(col, field string) string {
+	if d.postgres {
+		return fmt.Sprintf("(%s->>'%s')", col, field)
+	}
+	return fmt.Sprintf("json_extract(%s, '$.%s')", col, field)
+}
+
+// PrevMonth is the "YYYY-MM" month before a "YYYY-MM" expression.
+func (d dialectTypes) PrevMonth(month string) string {
+	if d.postgres {
+		return fmt.Sprintf("to_char(CAST(%s || '-01' AS DATE) - INTERVAL '1 month', 'YYYY-MM')", month)
+	}
+	return fmt.Sprintf("strftime('%%Y-%%m', %s || '-01', '-1 month')", month)
 }
 
 // Migration is one schema step.
