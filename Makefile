@@ -19,6 +19,10 @@ demo: build ## generate the demo agency's data and sync it into var/demo.db (emb
 	./$(BIN) --config configs/demo.yaml sync
 	@echo
 	./$(BIN) --config configs/demo.yaml status
+	@echo
+	@./$(BIN) --config configs/demo.yaml --log-level warn users add demo --role admin --name "Demo admin" --generate-password --update | \
+	  awk '/^password: / { pw = $$2 } END { print "The dashboard: run  ./$(BIN) --config configs/demo.yaml serve  and open http://127.0.0.1:8080"; \
+	    print "sign in as demo with the password " pw " (made for this demo store now; make demo makes a new one)" }'
 
 test: ## the whole suite: vet, then go test -race on SQLite, PostgreSQL and real mail servers, headless Chromium and systemd-analyze (each started or installed when missing), then a minute of fuzzing the mail parser
 	$(GO) mod download
@@ -36,7 +40,7 @@ test: ## the whole suite: vet, then go test -race on SQLite, PostgreSQL and real
 test-short: ## go test without -race and without PostgreSQL, for quick loops
 	$(GO) test -count=1 ./...
 
-bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x dataset on SQLite and PostgreSQL, the API pulls, the daemon (one event, idle evaluation, breach lag, idle requests), business calendar, SLA response evaluation (clocks/s on one core)
+bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x dataset on SQLite and PostgreSQL, the API pulls, the daemon (one event, idle evaluation, breach lag, idle requests, web pages), business calendar, SLA response evaluation (clocks/s on one core)
 	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
 	  $(GO) run ./cmd/karkas-bench
 	@echo; echo "trello API pull (fake Trello, real limits, virtual time):"
@@ -45,7 +49,7 @@ bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x
 	@echo; echo "IMAP sync of 20,000 messages from a local Dovecot (messages/s, peak heap, no-change re-sync):"
 	@scripts/dovecot.sh && $(GO) test -run '^$$' -bench BenchmarkIMAPSync -benchtime 1x ./connectors/email | grep -E '^Benchmark'
 	@echo; echo "github API pull (fake GitHub, real limits, conditional requests, virtual time):"; $(GO) run ./cmd/karkas-bench -github
-	@echo; echo "karkas serve (issue 18): one event and an idle evaluation on the 100x dataset, breach detection in the running service, an idle hour's API requests; SQLite and PostgreSQL (about 5 minutes):"
+	@echo; echo "karkas serve (issue 18): one event and an idle evaluation on the 100x dataset, breach detection in the running service, an idle hour's API requests, the web UI's pages; SQLite and PostgreSQL (about 5 minutes):"
 	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
 	  $(GO) run ./cmd/karkas-bench -serve
 	@echo; echo "business calendar (clocks/s per core; goal >= 1,000,000):"

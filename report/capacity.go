@@ -46,7 +46,12 @@ func BuildCapacity(ctx context.Context, st *store.Store, cfg *mapping.Config, re
 	p := req.Period
 	loc := p.Start.Location()
 	prevStart := time.Date(p.Start.Year(), p.Start.Month()-1, 1, 0, 0, 0, 0, loc)
-	rows, err := st.ReportEntries(ctx, dateKey(prevStart), p.lastDayAsOf(req.Now))
+	// The month before the period counts only for rollover: its sums.
+	billableByMonth, err := st.BillableByMonth(ctx, dateKey(prevStart), dateKey(p.Start.AddDate(0, 0, -1)))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.ReportEntries(ctx, p.FirstDay(), p.lastDayAsOf(req.Now))
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +66,7 @@ func BuildCapacity(ctx context.Context, st *store.Store, cfg *mapping.Config, re
 	agencyCal := req.Calendars[cfg.Agency.Calendar]
 	r.Elapsed = elapsed(agencyCal, p, req.Now)
 
-	billableByMonth := map[string]map[string]int64{} // client -> YYYY-MM -> seconds
+	// billableByMonth is client -> YYYY-MM -> seconds.
 	perPerson := map[string]int64{}
 	perPersonClient := map[[2]string]int64{} // person, client
 	perClient := map[string]int64{}

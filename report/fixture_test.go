@@ -170,7 +170,7 @@ func seed(t *testing.T, st *store.Store) {
 	if _, err := st.SaveClocks(ctx, clocks, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Waive(ctx, "stage-1", "client on holiday <until 20 Oct>"); err != nil {
+	if err := st.Waive(ctx, "stage-1", "client on holiday <until 20 Oct>", "test"); err != nil {
 		t.Fatal(err)
 	}
 }

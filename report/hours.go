@@ -108,19 +108,25 @@ func BuildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 	// Entries from the month before the period on: a rollover budget
 	// needs what the previous month used.
 	prevStart := time.Date(p.Start.Year(), p.Start.Month()-1, 1, 0, 0, 0, 0, loc)
-	rows, err := st.ReportEntries(ctx, dateKey(prevStart), p.lastDayAsOf(req.Now), client.ID)
+	prev, err := st.BillableByMonth(ctx, dateKey(prevStart), dateKey(p.Start.AddDate(0, 0, -1)), client.ID)
 	if err != nil {
 		return nil, err
 	}
-	tasks, err := st.ReportTasks(ctx, client.ID)
+	rows, err := st.ReportEntries(ctx, p.FirstDay(), p.lastDayAsOf(req.Now), client.ID)
 	if err != nil {
 		return nil, err
 	}
-	moves, err := st.ReportMoves(ctx, client.ID)
+	// Only the tasks, moves and clocks the period can name are read:
+	// everything below counts what falls in it.
+	tasks, err := st.ReportTasks(ctx, client.ID, p.Start, p.End)
 	if err != nil {
 		return nil, err
 	}
-	clocks, err := st.ReportClocks(ctx, client.ID)
+	moves, err := st.ReportMoves(ctx, client.ID, p.Start, p.End)
+	if err != nil {
+		return nil, err
+	}
+	clocks, err := st.ReportClocks(ctx, client.ID, p.Start, p.End)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +140,9 @@ func BuildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 	}
 
 	billableByMonth := map[string]int64{} // YYYY-MM -> billable seconds, for rollover
+	for m, sec := range prev[client.ID] {
+		billableByMonth[m] = sec
+	}
 	byCategory := map[string]int64{}
 	nonBillable := map[string]int64{} // by category
 	byPerson := map[string]*PersonHours{}
@@ -560,4 +569,16 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// PolicyTitle names an SLA policy for people (the policy's id when it has
+// no title).
+func PolicyTitle(policy string) string {
+	switch policy {
+	case sla.PolicyHourBudget:
+		return "Hour budget"
+	case sla.PolicyUntracked:
+		return "Done with no time logged"
+	}
+	return cmp.Or(policyTitles[policy], policy)
 }

@@ -80,17 +80,22 @@ type ReportTask struct {
 	LoggedSeconds int64 `db:"logged_seconds"`
 }
 
-// ReportTasks lists a client's live tasks, ordered by source and id.
-func (s *Store) ReportTasks(ctx context.Context, clientID string) ([]ReportTask, error) {
+// ReportTasks lists a client's live tasks that a report of the period
+// [from, to) can name: those created in it, and those with a status move
+// in it. Ordered by source and id.
+func (s *Store) ReportTasks(ctx context.Context, clientID string, from, to time.Time) ([]ReportTask, error) {
 	var out []ReportTask
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT t.source_id, t.external_id, t.title, t.url, t.status,
-		t.source_status, t.labels, t.creator_person_id, t.creator_side, t.created_at, COALESCE(l.seconds, 0) AS logged_seconds
+		t.source_status, t.labels, t.creator_person_id, t.creator_side, t.created_at,
+		COALESCE((SELECT SUM(e.seconds) FROM time_entries e WHERE e.task_source_id = t.source_id AND e.task_id = t.external_id
+			AND e.deleted_at IS NULL), 0) AS logged_seconds
 		FROM tasks t
-		LEFT JOIN (SELECT task_source_id, task_id, SUM(seconds) AS seconds FROM time_entries
-			WHERE deleted_at IS NULL AND task_id <> '' GROUP BY task_source_id, task_id) l
-		  ON l.task_source_id = t.source_id AND l.task_id = t.external_id
 		WHERE t.deleted_at IS NULL AND t.client_id = ?
-		ORDER BY t.source_id, t.external_id`), clientID)
+		  AND (t.source_id, t.external_id) IN (
+		    SELECT source_id, external_id FROM tasks WHERE client_id = ? AND created_at >= ? AND created_at < ?
+		    UNION
+		    SELECT source_id, task_id FROM task_status_changes WHERE client_id = ? AND at >= ? AND at < ? AND deleted_at IS NULL)
+		ORDER BY t.source_id, t.external_id`), clientID, clientID, from.UTC(), to.UTC(), clientID, from.UTC(), to.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("reading the tasks of %s: %w", clientID, err)
 	}
@@ -107,27 +112,63 @@ type ReportMove struct {
 	ActorPersonID string    `db:"actor_person_id"`
 }
 
-// ReportMoves lists the live status changes of a client's tasks, ordered
-// by task and time.
-func (s *Store) ReportMoves(ctx context.Context, clientID string) ([]ReportMove, error) {
+// ReportMoves lists the live status changes of a client's tasks in the
+// period [from, to), ordered by task and time.
+func (s *Store) ReportMoves(ctx context.Context, clientID string, from, to time.Time) ([]ReportMove, error) {
 	var out []ReportMove
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT source_id, task_id, from_status, to_status, at, actor_person_id
-		FROM task_status_changes WHERE deleted_at IS NULL AND client_id = ?
-		ORDER BY source_id, task_id, at, external_id`), clientID)
+		FROM task_status_changes WHERE deleted_at IS NULL AND client_id = ? AND at >= ? AND at < ?
+		ORDER BY source_id, task_id, at, external_id`), clientID, from.UTC(), to.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("reading the status changes of %s: %w", clientID, err)
 	}
 	return out, nil
 }
 
-// ReportClocks lists the stored SLA clocks of a client, ordered by id,
-// but for the withdrawn ones: a clock its facts no longer hold is no
-// figure to show a client (store.Withdrawn).
-func (s *Store) ReportClocks(ctx context.Context, clientID string) ([]ClockRow, error) {
+// ReportClocks lists the stored SLA clocks of a client that started or
+// breached in the period [from, to), ordered by id, but for the withdrawn
+// ones: a clock its facts no longer hold is no figure to show a client
+// (store.Withdrawn).
+func (s *Store) ReportClocks(ctx context.Context, clientID string, from, to time.Time) ([]ClockRow, error) {
 	var out []ClockRow
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT * FROM sla_clocks WHERE client_id = ? AND state <> 'withdrawn' ORDER BY id`), clientID)
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT * FROM sla_clocks WHERE id IN (
+		SELECT id FROM sla_clocks WHERE client_id = ? AND started_at >= ? AND started_at < ?
+		UNION SELECT id FROM sla_clocks WHERE client_id = ? AND breached_at >= ? AND breached_at < ?)
+		AND state <> 'withdrawn' ORDER BY id`),
+		clientID, from.UTC(), to.UTC(), clientID, from.UTC(), to.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("reading the SLA clocks of %s: %w", clientID, err)
+	}
+	return out, nil
+}
+
+// BillableByMonth sums the live billable time dated from..to (YYYY-MM-DD,
+// both included) by client and month ("YYYY-MM"), of the given clients or
+// of all: what a rollover budget needs of the months before a report's.
+func (s *Store) BillableByMonth(ctx context.Context, from, to string, clientIDs ...string) (map[string]map[string]int64, error) {
+	q := `SELECT client_id, substr(entry_date, 1, 7) AS month, CAST(SUM(seconds) AS BIGINT) AS seconds FROM time_entries
+		WHERE deleted_at IS NULL AND billable AND client_id <> '' AND entry_date >= ? AND entry_date <= ?`
+	args := []any{from, to}
+	if len(clientIDs) > 0 {
+		q += ` AND client_id IN (?` + strings.Repeat(`, ?`, len(clientIDs)-1) + `)`
+		for _, id := range clientIDs {
+			args = append(args, id)
+		}
+	}
+	var rows []struct {
+		Client  string `db:"client_id"`
+		Month   string `db:"month"`
+		Seconds int64  `db:"seconds"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q+` GROUP BY client_id, substr(entry_date, 1, 7)`), args...); err != nil {
+		return nil, fmt.Errorf("summing billable time %s..%s: %w", from, to, err)
+	}
+	out := map[string]map[string]int64{}
+	for _, r := range rows {
+		if out[r.Client] == nil {
+			out[r.Client] = map[string]int64{}
+		}
+		out[r.Client][r.Month] = r.Seconds
 	}
 	return out, nil
 }

@@ -30,6 +30,9 @@ type ClockRow struct {
 	BusinessSeconds   int64      `db:"business_seconds"`
 	Waived            bool       `db:"waived"`
 	WaiverReason      string     `db:"waiver_reason"`
+	// WaivedBy and WaivedAt are who waived the clock and when.
+	WaivedBy string     `db:"waived_by"`
+	WaivedAt *time.Time `db:"waived_at"`
 	// Detail is JSON the push side needs: the subject's title and link.
 	Detail    string    `db:"detail"`
 	UpdatedAt time.Time `db:"updated_at"`
@@ -113,6 +116,14 @@ func (s *Store) SaveEvaluationOf(ctx context.Context, sc *Scope, clocks []ClockR
 		}
 		rows.Close()
 		now := s.Now()
+		if sc == nil {
+			// When the clocks were last evaluated in full: what the web
+			// pages say their clocks are as of.
+			if _, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO store_marks (name, at) VALUES ('evaluated', ?)
+				ON CONFLICT (name) DO UPDATE SET at = excluded.at`), now.UTC()); err != nil {
+				return err
+			}
+		}
 		if wholeHistory != nil {
 			produced := make(map[string]bool, len(clocks))
 			for _, c := range clocks {
@@ -250,18 +261,23 @@ func sameJSON(a, b string) bool {
 	return reflect.DeepEqual(x, y)
 }
 
-// Waive records an agreed exception on a stored clock. Waived breaches stay
-// visible, with the reason.
-func (s *Store) Waive(ctx context.Context, clockID, reason string) error {
-	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE sla_clocks SET waived = ?, waiver_reason = ?, updated_at = ? WHERE id = ?`),
-		true, reason, s.Now(), clockID)
-	if err != nil {
-		return fmt.Errorf("waiving %s: %w", clockID, err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("no clock %s (karkas sla lists them; clocks are stored by karkas sync): %w", clockID, ErrNotFound)
-	}
-	return nil
+// Waive records an agreed exception on a stored clock, who made it and
+// when, with an audit entry. Waived breaches stay visible, with the
+// reason.
+func (s *Store) Waive(ctx context.Context, clockID, reason, by string) error {
+	return s.inTx(ctx, false, func(tx *sqlx.Tx) error {
+		now := s.Now().UTC()
+		res, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE sla_clocks SET waived = ?, waiver_reason = ?, waived_by = ?, waived_at = ?,
+			updated_at = ? WHERE id = ?`), true, reason, by, now, now, clockID)
+		if err != nil {
+			return fmt.Errorf("waiving %s: %w", clockID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("no clock %s (karkas sla lists them; clocks are stored by karkas sync): %w", clockID, ErrNotFound)
+		}
+		return audit(ctx, tx, AuditEntry{At: now, Actor: by, Action: "waive", Subject: "clock:" + clockID,
+			Detail: jsonObject(map[string]any{"reason": reason})})
+	})
 }
 
 // Waivers maps waived clock ids to their reasons.

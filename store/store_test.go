@@ -425,10 +425,10 @@ func testSaveClocks(t *testing.T, st *store.Store) {
 	if ch, _ := st.SaveClocks(ctx, []store.ClockRow{running}, notify); ch != (store.ClockChanges{}) {
 		t.Fatalf("same evaluation again wrote %+v", ch)
 	}
-	if err := st.Waive(ctx, "response-1", "client on holiday"); err != nil {
+	if err := st.Waive(ctx, "response-1", "client on holiday", "test"); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Waive(ctx, "nope", "x"); err == nil {
+	if err := st.Waive(ctx, "nope", "x", "test"); err == nil {
 		t.Error("waiving an unknown clock succeeded")
 	}
 	breached := running

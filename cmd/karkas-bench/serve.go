@@ -30,6 +30,10 @@ type serveOptions struct {
 	// the one-event measure runs on it alone, without an ingest, and the
 	// daemon run is skipped (for quick reruns).
 	storeURL string
+	// webOnly, with storeURL, measures the web pages alone; pageRuns is
+	// how many requests of each page are measured.
+	webOnly  bool
+	pageRuns int
 }
 
 // gap is the time between the daemon run's client comments.
@@ -58,11 +62,18 @@ func serveBench(o serveOptions) error {
 	outbox := filepath.Join(work, "serve-outbox")
 	defer os.RemoveAll(outbox)
 	if o.storeURL != "" {
-		f, err := eventsOn(ctx, o, o.storeURL, data, outbox, log)
-		if err != nil {
-			return err
+		if !o.webOnly {
+			f, err := eventsOn(ctx, o, o.storeURL, data, outbox, log)
+			if err != nil {
+				return err
+			}
+			printEvents(o, []eventFigures{f})
 		}
-		printEvents(o, []eventFigures{f})
+		ps, err := pagesOn(ctx, o, o.storeURL, data, outbox, o.pageRuns, log)
+		if err != nil {
+			return fmt.Errorf("web pages: %w", err)
+		}
+		printPages(ps)
 		return nil
 	}
 
@@ -86,6 +97,7 @@ func serveBench(o serveOptions) error {
 
 	// One store at a time: the events measure this machine's two cores.
 	var events []eventFigures
+	var pages []pageFigures
 	for _, d := range dialects {
 		u, cleanup, err := fresh(d)
 		if err != nil {
@@ -99,11 +111,17 @@ func serveBench(o serveOptions) error {
 		}
 		fmt.Fprintf(os.Stderr, "%s: synced in %s; measuring events ...\n", d, time.Since(start).Round(time.Second))
 		f, err := eventsOn(ctx, o, u, data, outbox, log)
-		cleanup()
 		if err != nil {
+			cleanup()
 			return fmt.Errorf("%s: %w", d, err)
 		}
 		events = append(events, f)
+		ps, err := pagesOn(ctx, o, u, data, outbox, o.pageRuns, log)
+		cleanup()
+		if err != nil {
+			return fmt.Errorf("%s: web pages: %w", d, err)
+		}
+		pages = append(pages, ps...)
 	}
 
 	// The daemon runs of both stores at once: they wait on the clock,
@@ -137,6 +155,7 @@ func serveBench(o serveOptions) error {
 	}
 	printEvents(o, events)
 	printDaemon(o, daemons)
+	printPages(pages)
 	return nil
 }
 

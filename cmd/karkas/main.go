@@ -151,6 +151,7 @@ Exit codes:
 	root.AddCommand(newReportCmd(g))
 	root.AddCommand(newDeliveriesCmd(g))
 	root.AddCommand(newServeCmd(g), newWebhooksCmd(g))
+	root.AddCommand(newUsersCmd(g), newCabinetCmd(g))
 	return root
 }
 

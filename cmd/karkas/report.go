@@ -212,19 +212,7 @@ its projected hours, when more) and internal time are counted.`,
 
 // configCalendars builds the config's business calendars by name.
 func configCalendars(cfg *mapping.Config) (map[string]*sla.Calendar, error) {
-	out := map[string]*sla.Calendar{}
-	for name, c := range cfg.Calendars {
-		spec, err := evaluate.CalendarSpec(name, c)
-		if err != nil {
-			return nil, err
-		}
-		cal, err := sla.NewCalendar(spec)
-		if err != nil {
-			return nil, fmt.Errorf("calendar %s: %w", name, err)
-		}
-		out[name] = cal
-	}
-	return out, nil
+	return evaluate.Calendars(cfg)
 }
 
 // deliverReport queues a client's hours report for a period through the

@@ -369,19 +369,7 @@ func TestReportOnDemo(t *testing.T) {
 // person to look at. With CI=true a missing Chromium fails the test
 // (scripts/chromium.sh installs it).
 func testReportInChromium(t *testing.T, env map[string]string, config, dir string) {
-	browser := ""
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if p, err := exec.LookPath(name); err == nil {
-			browser = p
-			break
-		}
-	}
-	if browser == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("chromium is not installed and CI=true: the browser test must run (scripts/chromium.sh installs it)")
-		}
-		t.Skip("chromium not installed (scripts/chromium.sh installs it)")
-	}
+	browser := chromiumPath(t)
 	keep := os.Getenv("KARKAS_SCREENSHOTS")
 	pages := map[string][]string{
 		"hours-betta": {"report", "hours", "--client", "betta", "--period", "2026-10"},
@@ -431,6 +419,22 @@ func testReportInChromium(t *testing.T, env map[string]string, config, dir strin
 			copyFile(t, pdf, filepath.Join(keep, filepath.Base(pdf)))
 		}
 	}
+}
+
+// chromiumPath is the Chromium to test in. With CI=true a missing one
+// fails the test (scripts/chromium.sh installs it); otherwise it skips.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed and CI=true: the browser test must run (scripts/chromium.sh installs it)")
+	}
+	t.Skip("chromium not installed (scripts/chromium.sh installs it)")
+	return ""
 }
 
 // checkScreenshot decodes a PNG and checks its size and that it shows

@@ -9,6 +9,7 @@ import (
 
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/service"
+	"github.com/karkas/karkas/web"
 )
 
 func newServeCmd(g *globals) *cobra.Command {
@@ -32,8 +33,10 @@ karkas sync beside it is safe: both take the same run locks.
 On a signal serve stops taking work, lets running jobs finish for --shutdown-timeout,
 then cancels them (each goes on from its last commit next time) and exits 0.
 
-The listener (serve.listen, --listen) serves /webhooks/trello/{source} and
-/webhooks/github/{source}, /healthz, /readyz and /metrics (or serve.metrics_listen).`,
+The listener (serve.listen, --listen) serves the web UI under / (the agency's pages for
+accounts made with karkas users add, and the client cabinets of karkas cabinet link),
+/webhooks/trello/{source} and /webhooks/github/{source}, /healthz, /readyz and /metrics
+(or serve.metrics_listen).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -64,6 +67,16 @@ The listener (serve.listen, --listen) serves /webhooks/trello/{source} and
 				return withCode(exitStore, err)
 			}
 			defer unlock()
+			cals, err := configCalendars(l.Config)
+			if err != nil {
+				return withCode(exitUsage, err)
+			}
+			ui, err := web.New(web.Options{Store: st, Config: l.Config, Calendars: cals, Logger: g.logger,
+				PublicURL: opts.PublicURL, Redact: g.secrets.Redact})
+			if err != nil {
+				return withCode(exitFailed, err)
+			}
+			opts.Web = ui.Handler()
 			svc, err := service.New(g.app(l, st), opts)
 			if err != nil {
 				return pipelineCode(err)

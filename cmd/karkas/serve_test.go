@@ -211,9 +211,18 @@ func (s *syncBuffer) String() string {
 // says it listens and /readyz is 200.
 func startDaemon(t *testing.T, bin string, w *serveWorld, id string, extraEnv ...string) *daemon {
 	t.Helper()
+	d := startServe(t, bin, w.config, append(append([]string{}, w.env...), extraEnv...), id)
+	w.balance.add(d.addr)
+	return d
+}
+
+// startServe starts `karkas serve` of a config on a free port and waits
+// until it says it listens and /readyz is 200.
+func startServe(t *testing.T, bin, config string, env []string, id string) *daemon {
+	t.Helper()
 	d := &daemon{id: id, out: &syncBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(bin, "--config", w.config, "--log-level", "debug", "serve", "--listen", "127.0.0.1:0", "--id", id)
-	d.cmd.Env = append(append([]string{}, w.env...), extraEnv...)
+	d.cmd = exec.Command(bin, "--config", config, "--log-level", "debug", "serve", "--listen", "127.0.0.1:0", "--id", id)
+	d.cmd.Env = env
 	stdout, err := d.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +269,6 @@ func startDaemon(t *testing.T, bin string, w *serveWorld, id string, extraEnv ..
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, string(body)
 	})
-	w.balance.add(d.addr)
 	return d
 }
 

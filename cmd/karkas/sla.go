@@ -1,8 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
+	"os"
+	"os/user"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -182,7 +185,7 @@ clock keeps its state and stays visible in lists and reports, with the reason.`,
 				return err
 			}
 			defer st.Close()
-			if err := st.Waive(cmd.Context(), args[0], reason); err != nil {
+			if err := st.Waive(cmd.Context(), args[0], reason, cliActor()); err != nil {
 				return withCode(exitFailed, err)
 			}
 			fmt.Fprintf(g.stdout, "waived %s: %s\n", args[0], reason)
@@ -199,4 +202,13 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// cliActor names who ran a command that changes what people see, for the
+// audit log: "cli:" and the OS user.
+func cliActor() string {
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return "cli:" + u.Username
+	}
+	return "cli:" + cmp.Or(os.Getenv("USER"), "unknown")
 }

@@ -273,3 +273,20 @@ func notification(old *store.ClockRow, c store.ClockRow) *store.Notification {
 		SubjectKind: c.SubjectKind, SubjectSource: c.SubjectSourceID, SubjectID: c.SubjectExternalID, Detail: c.Detail,
 		StartedAt: c.StartedAt, DueAt: c.DueAt, BreachedAt: c.BreachedAt, BusinessSeconds: c.BusinessSeconds}}
 }
+
+// Calendars builds the config's business calendars by name.
+func Calendars(cfg *mapping.Config) (map[string]*sla.Calendar, error) {
+	out := map[string]*sla.Calendar{}
+	for name, c := range cfg.Calendars {
+		spec, err := CalendarSpec(name, c)
+		if err != nil {
+			return nil, err
+		}
+		cal, err := sla.NewCalendar(spec)
+		if err != nil {
+			return nil, fmt.Errorf("calendar %s: %w", name, err)
+		}
+		out[name] = cal
+	}
+	return out, nil
+}

@@ -9,8 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// Handler is the daemon's HTTP surface: the webhooks, and, when ops is
-// true, /healthz, /readyz and /metrics.
+// Handler is the daemon's HTTP surface: the webhooks, the web UI (Web)
+// under /, and, when ops is true, /healthz, /readyz and /metrics.
 func (s *Service) Handler(ops bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("HEAD /webhooks/trello/{source}", s.trelloHead)
@@ -19,6 +19,9 @@ func (s *Service) Handler(ops bool) http.Handler {
 	mux.HandleFunc("POST /webhooks/github/{source}", s.githubPost)
 	if ops {
 		s.opsRoutes(mux)
+	}
+	if s.opts.Web != nil {
+		mux.Handle("/", s.opts.Web)
 	}
 	return mux
 }

@@ -67,6 +67,8 @@ type Options struct {
 	PollInterval time.Duration
 	// ID names this replica in River and in the run locks.
 	ID string
+	// Web, when set, is served under / on Listen: the web UI.
+	Web http.Handler
 }
 
 // Defaults.

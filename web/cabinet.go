@@ -1,0 +1,232 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/report"
+	"github.com/karkas/karkas/sla"
+	"github.com/karkas/karkas/store"
+)
+
+// A cabinet link is /cabinet/<payload>.<mac>: the payload names the link's
+// id, the client and the expiry, and the mac is HMAC-SHA256 over it with
+// the store's cabinet key (made once per store, web_keys). A link opens
+// while its mac holds, it has not expired and its row in cabinet_links is
+// not revoked; what it opens is only its client's.
+
+const cabinetKey = "cabinet"
+
+// DefaultCabinetExpiry is how long a link opens unless told.
+const DefaultCabinetExpiry = 90 * 24 * time.Hour
+
+func cabinetSecret(ctx context.Context, st *store.Store) ([]byte, error) {
+	k, err := st.WebKey(ctx, cabinetKey, func() (string, error) { return randomToken(32), nil })
+	if err != nil {
+		return nil, fmt.Errorf("reading the cabinet key: %w", err)
+	}
+	return base64.RawURLEncoding.DecodeString(k)
+}
+
+func signCabinet(key []byte, payload string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("karkas cabinet\x00" + payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+// NewCabinetLink stores a link to a client's cabinet and returns its
+// address under base (serve.public_url).
+func NewCabinetLink(ctx context.Context, st *store.Store, cfg *mapping.Config, client string, expires time.Duration, by, note, base string) (string, store.CabinetLink, error) {
+	found := false
+	for _, c := range cfg.Clients {
+		found = found || c.ID == client
+	}
+	if !found {
+		return "", store.CabinetLink{}, fmt.Errorf("no client %q in the config", client)
+	}
+	key, err := cabinetSecret(ctx, st)
+	if err != nil {
+		return "", store.CabinetLink{}, err
+	}
+	now := st.Now().UTC().Truncate(time.Second)
+	l := store.CabinetLink{ID: randomToken(12), ClientID: client, CreatedAt: now, CreatedBy: by,
+		ExpiresAt: now.Add(cmp.Or(expires, DefaultCabinetExpiry)), Note: note}
+	if err := st.AddCabinetLink(ctx, l); err != nil {
+		return "", l, err
+	}
+	payload := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("1|%s|%s|%d", l.ID, l.ClientID, l.ExpiresAt.Unix())))
+	return strings.TrimRight(cmp.Or(base, "http://"+"127.0.0.1:8080"), "/") + "/cabinet/" + payload + "." + signCabinet(key, payload), l, nil
+}
+
+// errLink says why a link does not open, for the page that says so.
+type errLink struct {
+	code int
+	msg  string
+}
+
+func (e *errLink) Error() string { return e.msg }
+
+// openCabinet checks a link and returns its stored row.
+func (s *Server) openCabinet(ctx context.Context, token string) (store.CabinetLink, error) {
+	bad := &errLink{http.StatusNotFound, "This link is not a valid cabinet link. Check that it was copied whole, or ask the agency for a new one."}
+	payload, mac, ok := strings.Cut(token, ".")
+	if !ok {
+		return store.CabinetLink{}, bad
+	}
+	key, err := cabinetSecret(ctx, s.st)
+	if err != nil {
+		return store.CabinetLink{}, err
+	}
+	if !hmac.Equal([]byte(mac), []byte(signCabinet(key, payload))) {
+		return store.CabinetLink{}, bad
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(payload)
+	if err != nil {
+		return store.CabinetLink{}, bad
+	}
+	parts := strings.Split(string(raw), "|")
+	if len(parts) != 4 || parts[0] != "1" {
+		return store.CabinetLink{}, bad
+	}
+	exp, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil {
+		return store.CabinetLink{}, bad
+	}
+	now := s.now()
+	if now.After(time.Unix(exp, 0)) {
+		return store.CabinetLink{}, &errLink{http.StatusGone, fmt.Sprintf("This link expired on %s. Ask %s for a new one.",
+			time.Unix(exp, 0).UTC().Format("2 January 2006"), cmp.Or(s.cfg.Agency.Name, "the agency"))}
+	}
+	l, ok, err := s.st.CabinetLinkOf(ctx, parts[1])
+	if err != nil {
+		return l, err
+	}
+	if !ok || l.ClientID != parts[2] || l.ExpiresAt.Unix() != exp || s.clients[l.ClientID] == nil {
+		return l, bad
+	}
+	if l.RevokedAt != nil {
+		return l, &errLink{http.StatusGone, fmt.Sprintf("This link was withdrawn. Ask %s for a new one.", cmp.Or(s.cfg.Agency.Name, "the agency"))}
+	}
+	return l, nil
+}
+
+// cabinet wraps a cabinet page: the link must open, and the page gets its
+// client. The token is in the path, so nothing here may leak it: no
+// referrer leaves the page, and nothing is cached.
+func (s *Server) cabinet(h func(http.ResponseWriter, *http.Request, store.CabinetLink, string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Referrer-Policy", "no-referrer")
+		w.Header().Set("X-Robots-Tag", "noindex, nofollow")
+		token := r.PathValue("token")
+		l, err := s.openCabinet(r.Context(), token)
+		var el *errLink
+		switch {
+		case errors.As(err, &el):
+			s.render(w, r, el.code, "error", page{Title: "Link not valid", Error: el.msg, Cabinet: true})
+			return
+		case err != nil:
+			s.fail(w, r, nil, http.StatusServiceUnavailable, "The cabinet could not be opened", err)
+			return
+		}
+		if l.LastUsedAt == nil || s.now().Sub(*l.LastUsedAt) > time.Hour {
+			s.st.TouchCabinetLink(r.Context(), l.ID, s.now())
+		}
+		h(w, r, l, token)
+	}
+}
+
+type cabinetView struct {
+	Token     string
+	Client    *mapping.Client
+	Hours     *report.Hours
+	Chart     chartSVG
+	Projected float64
+	Months    []string
+	Waiting   []cabinetWait
+	Promise   string
+	Expires   time.Time
+	Loc       *time.Location
+}
+
+type cabinetWait struct {
+	Title, URL, Since string
+}
+
+func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.CabinetLink, token string) {
+	ctx := r.Context()
+	client := s.clients[l.ClientID]
+	now := s.now()
+	loc, err := report.ClientLocation(s.cfg, client.ID)
+	if err != nil {
+		s.fail(w, r, nil, http.StatusInternalServerError, "The calendar", err)
+		return
+	}
+	period, _ := report.ParsePeriod("", loc, now)
+	h, err := report.BuildHours(ctx, s.st, s.cfg, report.HoursRequest{ClientID: client.ID, Period: period, Now: now})
+	if err != nil {
+		s.fail(w, r, nil, http.StatusServiceUnavailable, "The hours could not be read", err)
+		return
+	}
+	// The cabinet shows tasks and totals, never an entry's note.
+	h.Entries = nil
+	cv := cabinetView{Token: token, Client: client, Hours: h, Expires: l.ExpiresAt, Loc: loc}
+	cv.Projected, _ = s.projection(client, period, h, now)
+	cv.Chart = burnChart(h, cv.Projected)
+	months, err := s.st.ClientMonths(ctx, client.ID)
+	if err != nil {
+		s.fail(w, r, nil, http.StatusServiceUnavailable, "The months could not be read", err)
+		return
+	}
+	for _, m := range months {
+		if m < period.Label {
+			cv.Months = append(cv.Months, m)
+		}
+	}
+	waits, err := s.st.Clocks(ctx, store.ClockFilter{Clients: []string{client.ID}, Policy: sla.PolicyWaitingClient, States: openStates})
+	if err != nil {
+		s.fail(w, r, nil, http.StatusServiceUnavailable, "The clocks could not be read", err)
+		return
+	}
+	for _, c := range waits {
+		var d struct{ Title, URL string }
+		json.Unmarshal([]byte(c.Detail), &d)
+		cv.Waiting = append(cv.Waiting, cabinetWait{Title: cmp.Or(d.Title, "a question"), URL: safeURL(d.URL), Since: humanDuration(now.Sub(c.StartedAt))})
+	}
+	if ps, ok := s.cfg.PolicySets[client.PolicySet]; ok && ps.Response != nil {
+		cv.Promise = "We answer every message within " + ps.Response.Target + " of business time (" + calendarHours(s.o.Calendars[cmp.Or(client.Calendar, s.cfg.Agency.Calendar)]) + ")."
+	}
+	s.render(w, r, http.StatusOK, "cabinet", page{Title: client.Name, Cabinet: true, Now: now, Data: cv})
+}
+
+func calendarHours(c *sla.Calendar) string {
+	if c == nil {
+		return "business days"
+	}
+	return "working days, " + c.Location().String() + " time"
+}
+
+func (s *Server) cabinetReport(w http.ResponseWriter, r *http.Request, l store.CabinetLink, _ string) {
+	p := r.PathValue("period")
+	if len(p) != 7 || p[4] != '-' {
+		s.render(w, r, http.StatusNotFound, "error", page{Title: "Not found", Error: "Reports are by month, like 2026-10.", Cabinet: true})
+		return
+	}
+	s.serveReport(w, r, nil, l.ClientID, p)
+}
+
+// RotateCabinetKey replaces the key links are signed with: every link made
+// before stops opening.
+func RotateCabinetKey(ctx context.Context, st *store.Store, by string) error {
+	return st.RotateWebKey(ctx, cabinetKey, randomToken(32), by)
+}

@@ -1,0 +1,748 @@
+package web
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/report"
+	"github.com/karkas/karkas/sla"
+	"github.com/karkas/karkas/store"
+)
+
+// openStates are the states of a clock that still counts.
+var openStates = []string{sla.Running, sla.AtRisk, sla.Breached, sla.Paused}
+
+// clockView is a stored clock as the pages show it.
+type clockView struct {
+	ID, Policy, PolicyTitle string
+	ClientID, ClientName    string
+	State                   string
+	Title, URL              string
+	// Owes names who owes the next move: the agency (the task's assignees,
+	// else the client's PM) or the client.
+	OwesSide, Owes string
+	Started        time.Time
+	Due, Breached  *time.Time
+	Stopped        *time.Time
+	// When says how long: "overdue 2d 3h", "due in 4h", "took 1h 12m".
+	When string
+	// PastDue is an open clock whose due instant passed after the last
+	// evaluation: the next one records the breach.
+	PastDue  bool
+	Business string
+	Waived   bool
+	Reason   string
+	WaivedBy string
+	WaivedAt *time.Time
+	CanWaive bool
+}
+
+func (s *Server) clockViews(r *http.Request, v *viewer, rows []store.ClockRow, now time.Time) []clockView {
+	var refs []store.TaskRef
+	for _, c := range rows {
+		if c.SubjectKind == "task" {
+			refs = append(refs, store.TaskRef{SourceID: c.SubjectSourceID, ExternalID: c.SubjectExternalID})
+		}
+	}
+	tasks, err := s.st.ReadOutbox().Tasks(r.Context(), refs)
+	if err != nil {
+		s.log.Warn("reading the tasks of clocks", "err", err)
+	}
+	out := make([]clockView, 0, len(rows))
+	for _, c := range rows {
+		var d struct{ Title, URL string }
+		json.Unmarshal([]byte(c.Detail), &d)
+		cv := clockView{ID: c.ID, Policy: c.Policy, PolicyTitle: report.PolicyTitle(c.Policy), ClientID: c.ClientID,
+			ClientName: s.clientName(c.ClientID), State: c.State, Title: cmp.Or(d.Title, c.SubjectExternalID, s.clientName(c.ClientID)),
+			URL: safeURL(d.URL), Started: c.StartedAt, Due: c.DueAt, Breached: c.BreachedAt, Stopped: c.StoppedAt,
+			Business: businessText(time.Duration(c.BusinessSeconds) * time.Second), Waived: c.Waived, Reason: c.WaiverReason,
+			WaivedBy: c.WaivedBy, WaivedAt: c.WaivedAt}
+		cv.OwesSide, cv.Owes = s.owes(c, tasks)
+		open := slices.Contains(openStates, c.State)
+		switch {
+		case open && c.DueAt != nil && now.After(*c.DueAt):
+			cv.When = "overdue " + humanDuration(now.Sub(*c.DueAt))
+			cv.PastDue = c.State != sla.Breached
+		case open && c.DueAt != nil:
+			cv.When = "due in " + humanDuration(c.DueAt.Sub(now))
+		case c.StoppedAt != nil:
+			cv.When = "took " + humanDuration(c.StoppedAt.Sub(c.StartedAt))
+		default:
+			cv.When = "since " + humanDuration(now.Sub(c.StartedAt))
+		}
+		cv.CanWaive = v != nil && v.canAct(c.ClientID) && !c.Waived && (c.State == sla.Breached || c.State == sla.Resolved || c.State == sla.AtRisk)
+		out = append(out, cv)
+	}
+	return out
+}
+
+// owes says who the next move is up to.
+func (s *Server) owes(c store.ClockRow, tasks map[store.TaskRef]store.OutboxTask) (side, who string) {
+	client := s.clients[c.ClientID]
+	if c.Policy == sla.PolicyWaitingClient {
+		if client != nil {
+			var names []string
+			for _, id := range client.Contacts {
+				if p := s.people[id]; p != nil {
+					names = append(names, p.Name)
+				}
+			}
+			return "client", cmp.Or(strings.Join(names, ", "), client.Name)
+		}
+		return "client", "the client"
+	}
+	if t, ok := tasks[store.TaskRef{SourceID: c.SubjectSourceID, ExternalID: c.SubjectExternalID}]; ok && c.SubjectKind == "task" {
+		var ids []string
+		json.Unmarshal([]byte(t.AssigneeIDs), &ids)
+		var names []string
+		for _, id := range ids {
+			if p := s.people[id]; p != nil && p.Side == "agency" {
+				names = append(names, p.Name)
+			}
+		}
+		if len(names) > 0 {
+			return "agency", strings.Join(names, ", ")
+		}
+	}
+	if client != nil && s.people[client.PM] != nil {
+		return "agency", s.people[client.PM].Name + " (PM)"
+	}
+	return "agency", "the agency"
+}
+
+func (s *Server) clientName(id string) string {
+	if c := s.clients[id]; c != nil {
+		return c.Name
+	}
+	if id == "" {
+		return "(no client)"
+	}
+	return id
+}
+
+// visibleIDs is the viewer's clients as a list for a query (nil: all).
+func (s *Server) visibleIDs(v *viewer) []string {
+	if v.clients == nil {
+		return nil
+	}
+	out := []string{}
+	for _, c := range s.cfg.Clients {
+		if v.clients[c.ID] {
+			out = append(out, c.ID)
+		}
+	}
+	return out
+}
+
+type clientLink struct {
+	ID, Name              string
+	Breached, AtRisk, Due int
+}
+
+type overviewView struct {
+	Clocks []clockView
+	// More says that more clocks are breached or at risk than listed.
+	More        bool
+	Limit       int
+	Evaluated   time.Time
+	Sources     []sourceView
+	Failed      []deliveryView
+	Clients     []clientLink
+	PastDue     int
+	Unevaluated bool
+}
+
+type sourceView struct {
+	ID, Kind, Status, Attention, Error string
+	Last                               *time.Time
+	Partials                           int
+	PartialAt                          *time.Time
+}
+
+const overviewLimit = 200
+
+func (s *Server) overview(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx := r.Context()
+	now := s.now()
+	rows, err := s.st.Clocks(ctx, store.ClockFilter{Clients: s.visibleIDs(v), States: []string{sla.Breached, sla.AtRisk}, Limit: overviewLimit + 1})
+	if err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The clocks could not be read", err)
+		return
+	}
+	// Running clocks whose due instant passed since the last evaluation
+	// are breaches the store does not know of yet: shown, marked.
+	late, err := s.st.Clocks(ctx, store.ClockFilter{Clients: s.visibleIDs(v), States: []string{sla.Running}, Limit: overviewLimit})
+	if err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The clocks could not be read", err)
+		return
+	}
+	for _, c := range late {
+		if c.WarnAt != nil && now.After(*c.WarnAt) || c.DueAt != nil && now.After(*c.DueAt) {
+			rows = append(rows, c)
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b store.ClockRow) int { return cmpDue(a.DueAt, b.DueAt) })
+	ov := overviewView{Limit: overviewLimit}
+	if len(rows) > overviewLimit {
+		ov.More, rows = true, rows[:overviewLimit]
+	}
+	ov.Clocks = s.clockViews(r, v, rows, now)
+	for _, c := range ov.Clocks {
+		if c.PastDue {
+			ov.PastDue++
+		}
+	}
+	if ov.Evaluated, err = s.st.LastEvaluation(ctx); err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The store could not be read", err)
+		return
+	}
+	ov.Unevaluated = ov.Evaluated.IsZero()
+	if ov.Sources, err = s.sourceViews(r); err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The sources could not be read", err)
+		return
+	}
+	failed, err := s.st.Deliveries(ctx, store.DeliveryFilter{Status: store.OutboxFailed, Limit: 50})
+	if err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The deliveries could not be read", err)
+		return
+	}
+	ov.Failed = s.deliveryViews(v, failed)
+	counts := map[string]*clientLink{}
+	for _, c := range s.cfg.Clients {
+		if v.sees(c.ID) {
+			ov.Clients = append(ov.Clients, clientLink{ID: c.ID, Name: c.Name})
+			counts[c.ID] = &ov.Clients[len(ov.Clients)-1]
+		}
+	}
+	for _, c := range ov.Clocks {
+		if l := counts[c.ClientID]; l != nil {
+			switch {
+			case c.State == sla.Breached || c.PastDue:
+				l.Breached++
+			case c.State == sla.AtRisk:
+				l.AtRisk++
+			default:
+				l.Due++
+			}
+		}
+	}
+	s.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", User: &v.user, CSRF: v.session.CSRF, Now: now, Data: ov})
+}
+
+func cmpDue(a, b *time.Time) int {
+	switch {
+	case a == nil && b == nil:
+		return 0
+	case a == nil:
+		return 1
+	case b == nil:
+		return -1
+	}
+	return a.Compare(*b)
+}
+
+func (s *Server) sourceViews(r *http.Request) ([]sourceView, error) {
+	srcs, err := s.st.Sources(r.Context())
+	if err != nil {
+		return nil, err
+	}
+	var out []sourceView
+	for _, src := range srcs {
+		sv := sourceView{ID: src.ID, Kind: src.Kind, Attention: src.Attention, Partials: src.Partials,
+			Status: src.RunStatus.String, Error: s.o.Redact(src.RunError.String)}
+		if src.StartedAt.Valid {
+			sv.Last = &src.StartedAt.Time
+		}
+		if src.PartialAt.Valid {
+			sv.PartialAt = &src.PartialAt.Time
+		}
+		out = append(out, sv)
+	}
+	return out, nil
+}
+
+// The client page.
+
+type clientView struct {
+	Client    *mapping.Client
+	Period    report.PeriodRef
+	Months    []string
+	Prev      string
+	Next      string
+	Hours     *report.Hours
+	Chart     chartSVG
+	Projected float64
+	// Projection says how the projection is made, or why there is none.
+	Projection string
+	Clocks     []clockView
+	// MoreClocks says that more clocks match than the page lists.
+	MoreClocks bool
+	Filter     clockFilterView
+	Stages     []stageGroup
+	Waiting    []waitView
+	Evaluated  time.Time
+	CanAct     bool
+}
+
+type clockFilterView struct {
+	Policy, State string
+	Policies      []string
+	States        []string
+}
+
+type stageGroup struct {
+	Status string
+	Limit  string
+	Tasks  []stageTask
+	// Count is how many tasks are in the stage; Tasks holds the
+	// stageLimit longest there.
+	Count int
+}
+
+type stageTask struct {
+	Title, URL, SourceStatus string
+	Since                    time.Time
+	Age                      string
+	Assignees                string
+	ClockState               string
+	ClockID                  string
+	Over                     bool
+}
+
+type waitView struct {
+	Title, URL, Since string
+	Reminder          string
+	ClockID           string
+	State             string
+}
+
+// clockPageLimit and stageLimit bound what a client page lists (the
+// page says how many more there are).
+const (
+	clockPageLimit = 200
+	stageLimit     = 40
+)
+
+func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	client := s.clients[id]
+	if client == nil || !v.sees(id) {
+		s.fail(w, r, v, http.StatusNotFound, "There is no client "+id+" you can see", nil)
+		return
+	}
+	now := s.now()
+	loc, err := report.ClientLocation(s.cfg, id)
+	if err != nil {
+		s.fail(w, r, v, http.StatusInternalServerError, "The client's calendar", err)
+		return
+	}
+	q := r.URL.Query()
+	period, err := report.ParsePeriod(q.Get("period"), loc, now)
+	if err != nil || period.Kind != "month" {
+		s.fail(w, r, v, http.StatusBadRequest, "period must be a month like 2026-10", nil)
+		return
+	}
+	hours, err := report.BuildHours(ctx, s.st, s.cfg, report.HoursRequest{ClientID: id, Period: period, Now: now})
+	if err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The hours could not be read", err)
+		return
+	}
+	cv := clientView{Client: client, Period: hours.Period, Hours: hours, CanAct: v.canAct(id),
+		Prev: period.Start.AddDate(0, -1, 0).Format("2006-01"), Next: period.Start.AddDate(0, 1, 0).Format("2006-01")}
+	if !period.Start.AddDate(0, 1, 0).Before(now.In(loc).AddDate(0, 1, 0)) {
+		cv.Next = ""
+	}
+	cv.Projected, cv.Projection = s.projection(client, period, hours, now)
+	cv.Chart = burnChart(hours, cv.Projected)
+
+	f := clockFilterView{Policy: q.Get("policy"), State: q.Get("state"), Policies: []string{"", sla.PolicyResponse, sla.PolicyStageLimit,
+		sla.PolicyWaitingClient, sla.PolicyDueDate, sla.PolicyBrief, sla.PolicyHygiene, sla.PolicyClientContact,
+		sla.PolicyHourBudget, sla.PolicyUntracked}, States: []string{"", "open", sla.Running, sla.AtRisk, sla.Breached,
+		sla.Paused, sla.Met, sla.Resolved}}
+	if !slices.Contains(f.Policies, f.Policy) || !slices.Contains(f.States, f.State) {
+		s.fail(w, r, v, http.StatusBadRequest, "Unknown policy or state", nil)
+		return
+	}
+	// The month's clocks come newest first; the open ones soonest due
+	// first.
+	cf := store.ClockFilter{Clients: []string{id}, Policy: f.Policy, Limit: clockPageLimit + 1, Newest: true}
+	switch f.State {
+	case "":
+		cf.From, cf.To = period.Start, period.End
+	case "open":
+		cf.States, cf.Newest = openStates, false
+	default:
+		cf.States = []string{f.State}
+		cf.From, cf.To = period.Start, period.End
+	}
+	cv.Filter = f
+	rows, err := s.st.Clocks(ctx, cf)
+	if err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The clocks could not be read", err)
+		return
+	}
+	if len(rows) > clockPageLimit {
+		cv.MoreClocks, rows = true, rows[:clockPageLimit]
+	}
+	cv.Clocks = s.clockViews(r, v, rows, now)
+	if cv.Evaluated, err = s.st.LastEvaluation(ctx); err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The store could not be read", err)
+		return
+	}
+	if err := s.stages(r, &cv, now); err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The tasks could not be read", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "client", page{Title: client.Name, Nav: "clients", User: &v.user, CSRF: v.session.CSRF, Now: now, Data: cv})
+}
+
+// projection extrapolates the billable hours so far over the period's
+// remaining business time in the client's calendar.
+func (s *Server) projection(client *mapping.Client, p report.Period, h *report.Hours, now time.Time) (float64, string) {
+	if h.Complete {
+		return h.Totals.BillableHours, "the month is over: its hours are final"
+	}
+	if now.Before(p.Start) {
+		return 0, "the month has not begun"
+	}
+	cal := s.o.Calendars[cmp.Or(client.Calendar, s.cfg.Agency.Calendar)]
+	if cal == nil {
+		return 0, "no business calendar to project with"
+	}
+	total := cal.Between(p.Start, p.End)
+	gone := cal.Between(p.Start, now)
+	if total <= 0 || gone <= 0 {
+		return 0, "no business time has passed yet this month"
+	}
+	projected := h.Totals.BillableHours * float64(total) / float64(gone)
+	return projected, fmt.Sprintf("the billable hours so far over the %.0f%% of the month's business time gone, extrapolated to the month's end",
+		100*float64(gone)/float64(total))
+}
+
+func (s *Server) stages(r *http.Request, cv *clientView, now time.Time) error {
+	ctx := r.Context()
+	tasks, err := s.st.OpenTasks(ctx, cv.Client.ID)
+	if err != nil {
+		return err
+	}
+	open, err := s.st.Clocks(ctx, store.ClockFilter{Clients: []string{cv.Client.ID}, States: openStates})
+	if err != nil {
+		return err
+	}
+	stageClock := map[string]store.ClockRow{}
+	waitClock := map[string]store.ClockRow{}
+	for _, c := range open {
+		key := c.SubjectSourceID + "/" + c.SubjectExternalID
+		switch c.Policy {
+		case sla.PolicyStageLimit:
+			stageClock[key] = c
+		case sla.PolicyWaitingClient:
+			waitClock[key] = c
+		}
+	}
+	var limits map[string]string
+	if ps, ok := s.cfg.PolicySets[cv.Client.PolicySet]; ok {
+		limits = ps.StageLimits
+	}
+	groups := map[string]*stageGroup{}
+	var order []string
+	for _, t := range tasks {
+		status := cmp.Or(t.Status, "(unmapped)")
+		g := groups[status]
+		if g == nil {
+			g = &stageGroup{Status: status, Limit: limits[t.Status]}
+			groups[status] = g
+			order = append(order, status)
+		}
+		since := t.CreatedAt
+		if t.EnteredAt != nil {
+			since = *t.EnteredAt
+		}
+		var ids []string
+		json.Unmarshal([]byte(t.AssigneeIDs), &ids)
+		var names []string
+		for _, id := range ids {
+			if p := s.people[id]; p != nil {
+				names = append(names, p.Name)
+			}
+		}
+		st := stageTask{Title: t.Title, URL: safeURL(t.URL), SourceStatus: t.SourceStatus, Since: since,
+			Age: humanDuration(now.Sub(since)), Assignees: strings.Join(names, ", ")}
+		key := t.SourceID + "/" + t.ExternalID
+		if c, ok := stageClock[key]; ok {
+			st.ClockState, st.ClockID = c.State, c.ID
+			st.Over = c.State == sla.Breached || (c.DueAt != nil && now.After(*c.DueAt))
+		}
+		g.Tasks = append(g.Tasks, st)
+		if t.Status == "waiting_client" {
+			wv := waitView{Title: t.Title, URL: safeURL(t.URL), Since: humanDuration(now.Sub(since))}
+			if c, ok := waitClock[key]; ok {
+				wv.ClockID, wv.State = c.ID, c.State
+				if c.DueAt != nil {
+					if now.After(*c.DueAt) {
+						wv.Reminder = "a reminder is owed since " + humanDuration(now.Sub(*c.DueAt))
+					} else {
+						wv.Reminder = "next reminder in " + humanDuration(c.DueAt.Sub(now))
+					}
+				}
+			}
+			cv.Waiting = append(cv.Waiting, wv)
+		}
+	}
+	rank := map[string]int{"backlog": 1, "todo": 2, "in_progress": 3, "review": 4, "waiting_client": 5}
+	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(cmp.Or(rank[a], 9), cmp.Or(rank[b], 9)) })
+	for _, st := range order {
+		g := groups[st]
+		g.Count = len(g.Tasks)
+		slices.SortStableFunc(g.Tasks, func(a, b stageTask) int { return a.Since.Compare(b.Since) })
+		g.Tasks = g.Tasks[:min(len(g.Tasks), stageLimit)]
+		cv.Stages = append(cv.Stages, *g)
+	}
+	return nil
+}
+
+// clientReport serves the month's hour report as karkas report hours
+// writes it in HTML.
+func (s *Server) clientReport(w http.ResponseWriter, r *http.Request, v *viewer) {
+	id := r.PathValue("id")
+	if s.clients[id] == nil || !v.sees(id) {
+		s.fail(w, r, v, http.StatusNotFound, "There is no client "+id+" you can see", nil)
+		return
+	}
+	s.serveReport(w, r, v, id, r.URL.Query().Get("period"))
+}
+
+func (s *Server) serveReport(w http.ResponseWriter, r *http.Request, v *viewer, client, periodSpec string) {
+	now := s.now()
+	loc, err := report.ClientLocation(s.cfg, client)
+	if err != nil {
+		s.fail(w, r, v, http.StatusInternalServerError, "The client's calendar", err)
+		return
+	}
+	period, err := report.ParsePeriod(periodSpec, loc, now)
+	if err != nil {
+		s.fail(w, r, v, http.StatusBadRequest, "period must be a month like 2026-10", nil)
+		return
+	}
+	h, err := report.BuildHours(r.Context(), s.st, s.cfg, report.HoursRequest{ClientID: client, Period: period, Now: now})
+	if err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The report could not be made", err)
+		return
+	}
+	out, err := report.Render(h, report.HTML)
+	if err != nil {
+		s.fail(w, r, v, http.StatusInternalServerError, "The report could not be rendered", err)
+		return
+	}
+	w.Header().Set("Content-Security-Policy", reportCSP)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Write(out.Body)
+}
+
+// The clock page and the waive action.
+
+type clockPageView struct {
+	Clock clockView
+	Log   []store.AuditEntry
+}
+
+// visibleClock reads the clock the path names, when the viewer sees its
+// client; otherwise it has answered the request.
+func (s *Server) visibleClock(w http.ResponseWriter, r *http.Request, v *viewer) (store.ClockRow, bool) {
+	c, ok, err := s.st.Clock(r.Context(), r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The clock could not be read", err)
+		return c, false
+	}
+	if !ok || !v.sees(c.ClientID) {
+		s.fail(w, r, v, http.StatusNotFound, "There is no such clock you can see", nil)
+		return c, false
+	}
+	return c, true
+}
+
+func (s *Server) clockPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx := r.Context()
+	c, ok := s.visibleClock(w, r, v)
+	if !ok {
+		return
+	}
+	log, err := s.st.AuditLog(ctx, "clock:"+c.ID, 50)
+	if err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The audit log could not be read", err)
+		return
+	}
+	cv := s.clockViews(r, v, []store.ClockRow{c}, s.now())[0]
+	s.render(w, r, http.StatusOK, "clock", page{Title: cv.PolicyTitle + ": " + cv.Title, Nav: "clients", User: &v.user,
+		CSRF: v.session.CSRF, Flash: r.URL.Query().Get("done"), Data: clockPageView{Clock: cv, Log: log}})
+}
+
+func (s *Server) waive(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx := r.Context()
+	c, ok := s.visibleClock(w, r, v)
+	if !ok {
+		return
+	}
+	if !v.canAct(c.ClientID) {
+		s.fail(w, r, v, http.StatusForbidden, "Your role ("+v.user.Role+") cannot waive clocks of this client", nil)
+		return
+	}
+	reason := strings.TrimSpace(r.PostFormValue("reason"))
+	if reason == "" || len(reason) > 2000 {
+		s.fail(w, r, v, http.StatusBadRequest, "Say why the exception was agreed (a reason of up to 2,000 characters)", nil)
+		return
+	}
+	if err := s.st.Waive(ctx, c.ID, reason, v.user.ID); err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The clock could not be waived", err)
+		return
+	}
+	s.log.Info("clock waived", "clock", c.ID, "by", v.user.ID)
+	http.Redirect(w, r, "/clocks/"+c.ID+"?done=waived", http.StatusSeeOther)
+}
+
+// Capacity.
+
+func (s *Server) capacityPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	now := s.now()
+	loc, err := report.AgencyLocation(s.cfg)
+	if err != nil {
+		s.fail(w, r, v, http.StatusInternalServerError, "The agency's calendar", err)
+		return
+	}
+	period, err := report.ParsePeriod(r.URL.Query().Get("period"), loc, now)
+	if err != nil {
+		s.fail(w, r, v, http.StatusBadRequest, "period must be a month (2026-10), a week (2026-W43) or days (2026-10-01..2026-10-15)", nil)
+		return
+	}
+	c, err := report.BuildCapacity(r.Context(), s.st, s.cfg, report.CapacityRequest{Period: period, Now: now, Calendars: s.o.Calendars})
+	if err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The capacity could not be read", err)
+		return
+	}
+	c.Clients = slices.DeleteFunc(c.Clients, func(l report.ClientLoad) bool { return !v.sees(l.ID) })
+	s.render(w, r, http.StatusOK, "capacity", page{Title: "Capacity " + c.Period.Title, Nav: "capacity", User: &v.user,
+		CSRF: v.session.CSRF, Now: now, Data: c})
+}
+
+// Deliveries.
+
+type deliveryView struct {
+	ID                             int64
+	Kind, Sink, Client, ClientName string
+	Status, LastError, ExternalRef string
+	Attempts                       int
+	Created                        time.Time
+	Delivered, NextAttempt         *time.Time
+	CanRetry                       bool
+	Subject                        string
+}
+
+func (s *Server) deliveryViews(v *viewer, rows []store.OutboxRow) []deliveryView {
+	var out []deliveryView
+	for _, d := range rows {
+		if d.ClientID == "" && v.clients != nil || d.ClientID != "" && !v.sees(d.ClientID) {
+			continue
+		}
+		var p struct {
+			Title  string `json:"title"`
+			Policy string `json:"policy"`
+			State  string `json:"state"`
+		}
+		json.Unmarshal([]byte(d.Payload), &p)
+		subject := p.Title
+		if p.Policy != "" {
+			subject = report.PolicyTitle(p.Policy) + " " + p.State + ": " + p.Title
+		}
+		out = append(out, deliveryView{ID: d.ID, Kind: d.Kind, Sink: d.Sink, Client: d.ClientID, ClientName: s.clientName(d.ClientID),
+			Status: d.Status, LastError: s.o.Redact(d.LastError), ExternalRef: d.ExternalRef, Attempts: d.Attempts, Created: d.CreatedAt,
+			Delivered: d.DeliveredAt, NextAttempt: d.NextAttemptAt, Subject: subject,
+			CanRetry: (d.Status == store.OutboxFailed || d.Status == store.OutboxSkipped) && v.canAct(d.ClientID)})
+	}
+	return out
+}
+
+type deliveriesView struct {
+	Status   string
+	Statuses []string
+	Rows     []deliveryView
+	Limit    int
+}
+
+const deliveriesLimit = 300
+
+func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	status := r.URL.Query().Get("status")
+	statuses := []string{"", store.OutboxPending, store.OutboxHeld, store.OutboxDelivered, store.OutboxFailed, store.OutboxSkipped}
+	if !slices.Contains(statuses, status) {
+		s.fail(w, r, v, http.StatusBadRequest, "Unknown status "+status, nil)
+		return
+	}
+	rows, err := s.st.Deliveries(r.Context(), store.DeliveryFilter{Status: status, Limit: deliveriesLimit})
+	if err != nil {
+		s.fail(w, r, v, http.StatusServiceUnavailable, "The deliveries could not be read", err)
+		return
+	}
+	s.render(w, r, http.StatusOK, "deliveries", page{Title: "Deliveries", Nav: "deliveries", User: &v.user, CSRF: v.session.CSRF,
+		Flash: r.URL.Query().Get("done"), Data: deliveriesView{Status: status, Statuses: statuses, Rows: s.deliveryViews(v, rows), Limit: deliveriesLimit}})
+}
+
+func (s *Server) retry(w http.ResponseWriter, r *http.Request, v *viewer) {
+	ctx := r.Context()
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.fail(w, r, v, http.StatusNotFound, "No such delivery", nil)
+		return
+	}
+	d, err := s.st.Delivery(ctx, id)
+	if err != nil || d.Sink == store.OutboxRoute || (d.ClientID != "" && !v.sees(d.ClientID)) || (d.ClientID == "" && v.clients != nil) {
+		s.fail(w, r, v, http.StatusNotFound, "No such delivery you can see", nil)
+		return
+	}
+	if !v.canAct(d.ClientID) {
+		s.fail(w, r, v, http.StatusForbidden, "Your role ("+v.user.Role+") cannot retry this delivery", nil)
+		return
+	}
+	now := s.now()
+	if err := s.st.RetryDelivery(ctx, id, now); err != nil {
+		s.fail(w, r, v, http.StatusConflict, "The delivery was not retried", err)
+		return
+	}
+	s.st.Audit(ctx, store.AuditEntry{At: now, Actor: v.user.ID, Action: "retry", Subject: fmt.Sprintf("delivery:%d", id), IP: clientIP(r)})
+	http.Redirect(w, r, "/deliveries?done=retried", http.StatusSeeOther)
+}
+
+// humanDuration is a duration in its two largest units: "2d 3h", "4h 10m",
+// "12m", "now".
+func humanDuration(d time.Duration) string {
+	if d < 0 {
+		d = -d
+	}
+	switch days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute); {
+	case days > 0 && hours > 0:
+		return fmt.Sprintf("%dd %dh", days, hours)
+	case days > 0:
+		return fmt.Sprintf("%dd", days)
+	case hours > 0 && mins > 0:
+		return fmt.Sprintf("%dh %dm", hours, mins)
+	case hours > 0:
+		return fmt.Sprintf("%dh", hours)
+	case mins > 0:
+		return fmt.Sprintf("%dm", mins)
+	}
+	return "under a minute"
+}
+
+func businessText(d time.Duration) string {
+	if d <= 0 {
+		return ""
+	}
+	return fmt.Sprintf("%.1f business h", d.Hours())
+}
