@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/karkas/karkas/internal/testdb"
 	"github.com/karkas/karkas/store"
 )
 
@@ -36,13 +37,12 @@ type webDemo struct {
 	hostileTask                 string
 }
 
-func startWebDemo(t *testing.T) *webDemo {
+func startWebDemo(t *testing.T, bin, dialect string) *webDemo {
 	t.Helper()
-	w := &webDemo{passwords: map[string]string{}}
-	w.bin = buildBinary(t)
+	w := &webDemo{passwords: map[string]string{}, bin: bin}
 	w.config, w.data = demoSetup(t, 1, 500)
 	w.hostileTask = plantHostileCard(t, w.data)
-	w.storeURL = "sqlite:" + filepath.Join(t.TempDir(), "web.db")
+	w.storeURL = testdb.URL(t, dialect)
 	if out, err := syncCmd(w.bin, w.config, w.data, w.storeURL).CombinedOutput(); err != nil {
 		t.Fatalf("sync: %v\n%s", err, out)
 	}
@@ -164,14 +164,23 @@ func (w *webDemo) signIn(t *testing.T, name, password string) (*http.Client, str
 	return c, m[1]
 }
 
-// TestWebUI is the web UI of karkas serve on the demo, over HTTP and in a
-// real browser.
+// TestWebUI is the web UI of karkas serve on the demo, over HTTP on both
+// stores, and in a real browser on SQLite.
 func TestWebUI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the binary")
 	}
 	t.Parallel()
-	w := startWebDemo(t)
+	bin := buildBinary(t)
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			testWebUI(t, startWebDemo(t, bin, dialect), dialect == store.SQLite)
+		})
+	}
+}
+
+func testWebUI(t *testing.T, w *webDemo, browser bool) {
 	st := openStore(t, w.storeURL)
 	ctx := context.Background()
 	var clock struct {
@@ -320,6 +329,9 @@ func TestWebUI(t *testing.T) {
 
 	t.Run("cabinet", func(t *testing.T) { testCabinet(t, w, st) })
 
+	if !browser {
+		return
+	}
 	t.Run("browser", func(t *testing.T) {
 		code, out, errOut := runCLI(t, w.env, "cabinet", "link", "-c", w.config, "--client", "acme", "--base-url", w.base)
 		if code != exitOK {
