@@ -156,7 +156,6 @@ type cabinetView struct {
 	Waiting   []cabinetWait
 	Promise   string
 	Expires   time.Time
-	Loc       *time.Location
 }
 
 type cabinetWait struct {
@@ -180,7 +179,7 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 	}
 	// The cabinet shows tasks and totals, never an entry's note.
 	h.Entries = nil
-	cv := cabinetView{Token: token, Client: client, Hours: h, Expires: l.ExpiresAt, Loc: loc}
+	cv := cabinetView{Token: token, Client: client, Hours: h, Expires: l.ExpiresAt}
 	cv.Projected, _ = s.projection(client, period, h, now)
 	cv.Chart = burnChart(h, cv.Projected)
 	months, err := s.st.ClientMonths(ctx, client.ID)

@@ -273,7 +273,6 @@ func (s *Server) sourceViews(r *http.Request) ([]sourceView, error) {
 type clientView struct {
 	Client    *mapping.Client
 	Period    report.PeriodRef
-	Months    []string
 	Prev      string
 	Next      string
 	Hours     *report.Hours

@@ -34,14 +34,13 @@ type webDemo struct {
 	base                        string
 	passwords                   map[string]string
 	daemon                      *daemon
-	hostileTask                 string
 }
 
 func startWebDemo(t *testing.T, bin, dialect string) *webDemo {
 	t.Helper()
 	w := &webDemo{passwords: map[string]string{}, bin: bin}
 	w.config, w.data = demoSetup(t, 1, 500)
-	w.hostileTask = plantHostileCard(t, w.data)
+	plantHostileCard(t, w.data)
 	w.storeURL = testdb.URL(t, dialect)
 	if out, err := syncCmd(w.bin, w.config, w.data, w.storeURL).CombinedOutput(); err != nil {
 		t.Fatalf("sync: %v\n%s", err, out)
