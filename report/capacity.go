@@ -51,7 +51,7 @@ func BuildCapacity(ctx context.Context, st *store.Store, cfg *mapping.Config, re
 	if err != nil {
 		return nil, err
 	}
-	rows, err := st.ReportEntries(ctx, p.FirstDay(), p.lastDayAsOf(req.Now))
+	rows, err := st.EntrySums(ctx, p.FirstDay(), p.lastDayAsOf(req.Now))
 	if err != nil {
 		return nil, err
 	}
@@ -77,10 +77,7 @@ func BuildCapacity(ctx context.Context, st *store.Store, cfg *mapping.Config, re
 			if billableByMonth[e.ClientID] == nil {
 				billableByMonth[e.ClientID] = map[string]int64{}
 			}
-			billableByMonth[e.ClientID][e.EntryDate[:min(7, len(e.EntryDate))]] += e.Seconds
-		}
-		if e.EntryDate < p.FirstDay() {
-			continue
+			billableByMonth[e.ClientID][e.Month] += e.Seconds
 		}
 		pid := cmp.Or(e.PersonID, "ref:"+e.PersonRef)
 		perPerson[pid] += e.Seconds

@@ -287,7 +287,7 @@ func BuildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 	})
 	for k, d := range doneAt {
 		t := taskByKey[k]
-		if (t.Status == mapping.StatusDone || t.Status == mapping.StatusArchived) && t.LoggedSeconds == 0 {
+		if (t.Status == mapping.StatusDone || t.Status == mapping.StatusArchived) && !t.Logged {
 			r.DoneUntracked = append(r.DoneUntracked, TaskEvent{TaskRef: storedTaskRef(t), At: d.At, Person: personName(names, d.Person, "")})
 		}
 	}

@@ -76,31 +76,41 @@ type ReportTask struct {
 	CreatorPersonID string    `db:"creator_person_id"`
 	CreatorSide     string    `db:"creator_side"`
 	CreatedAt       time.Time `db:"created_at"`
-	// LoggedSeconds is all live time on the task, whatever its date.
-	LoggedSeconds int64 `db:"logged_seconds"`
+	// Logged tells whether any live time is logged on the task, whatever
+	// its date. It is read for the finished tasks (done, archived) only,
+	// the ones a report asks it of (done with no time logged), and false
+	// for the others.
+	Logged bool `db:"logged"`
 }
 
 // ReportTasks lists a client's live tasks that a report of the period
-// [from, to) can name: those created in it, and those with a status move
-// in it. Ordered by source and id.
+// [from, to) can name: those created in it, and those with a move in it
+// that ReportMoves returns. Ordered by source and id.
 func (s *Store) ReportTasks(ctx context.Context, clientID string, from, to time.Time) ([]ReportTask, error) {
 	var out []ReportTask
+	// The period's keys drive the join: a busy client has thousands of
+	// tasks, a month names a part of them.
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT t.source_id, t.external_id, t.title, t.url, t.status,
 		t.source_status, t.labels, t.creator_person_id, t.creator_side, t.created_at,
-		COALESCE((SELECT SUM(e.seconds) FROM time_entries e WHERE e.task_source_id = t.source_id AND e.task_id = t.external_id
-			AND e.deleted_at IS NULL), 0) AS logged_seconds
-		FROM tasks t
-		WHERE t.deleted_at IS NULL AND t.client_id = ?
-		  AND (t.source_id, t.external_id) IN (
-		    SELECT source_id, external_id FROM tasks WHERE client_id = ? AND created_at >= ? AND created_at < ?
+		CASE WHEN t.status IN ('done', 'archived') THEN EXISTS (SELECT 1 FROM time_entries e
+			WHERE e.task_source_id = t.source_id AND e.task_id = t.external_id AND e.deleted_at IS NULL)
+			ELSE FALSE END AS logged
+		FROM (SELECT source_id, external_id FROM tasks WHERE client_id = ? AND created_at >= ? AND created_at < ?
 		    UNION
-		    SELECT source_id, task_id FROM task_status_changes WHERE client_id = ? AND at >= ? AND at < ? AND deleted_at IS NULL)
-		ORDER BY t.source_id, t.external_id`), clientID, clientID, from.UTC(), to.UTC(), clientID, from.UTC(), to.UTC())
+		    SELECT source_id, task_id FROM task_status_changes WHERE client_id = ? AND at >= ? AND at < ? AND deleted_at IS NULL
+		      AND `+reportMove+`) k
+		JOIN tasks t ON t.source_id = k.source_id AND t.external_id = k.external_id
+		WHERE t.deleted_at IS NULL AND t.client_id = ?
+		ORDER BY t.source_id, t.external_id`), clientID, from.UTC(), to.UTC(), clientID, from.UTC(), to.UTC(), clientID)
 	if err != nil {
 		return nil, fmt.Errorf("reading the tasks of %s: %w", clientID, err)
 	}
 	return out, nil
 }
+
+// reportMove is the condition on a status change that a report reads: a
+// task sent back from review (rework) or moved to done.
+const reportMove = `(from_status = 'review' OR to_status = 'done')`
 
 // ReportMove is a live status change of a client's task.
 type ReportMove struct {
@@ -113,11 +123,12 @@ type ReportMove struct {
 }
 
 // ReportMoves lists the live status changes of a client's tasks in the
-// period [from, to), ordered by task and time.
+// period [from, to) that a report reads (reportMove: out of review, or to
+// done), ordered by task and time.
 func (s *Store) ReportMoves(ctx context.Context, clientID string, from, to time.Time) ([]ReportMove, error) {
 	var out []ReportMove
 	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT source_id, task_id, from_status, to_status, at, actor_person_id
-		FROM task_status_changes WHERE deleted_at IS NULL AND client_id = ? AND at >= ? AND at < ?
+		FROM task_status_changes WHERE deleted_at IS NULL AND client_id = ? AND at >= ? AND at < ? AND `+reportMove+`
 		ORDER BY source_id, task_id, at, external_id`), clientID, from.UTC(), to.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("reading the status changes of %s: %w", clientID, err)
@@ -125,19 +136,51 @@ func (s *Store) ReportMoves(ctx context.Context, clientID string, from, to time.
 	return out, nil
 }
 
-// ReportClocks lists the stored SLA clocks of a client that started or
-// breached in the period [from, to), ordered by id, but for the withdrawn
-// ones: a clock its facts no longer hold is no figure to show a client
-// (store.Withdrawn).
+// ReportClocks lists the stored SLA clocks of a client that a report of
+// the period [from, to) reads, ordered by id: the response clocks that
+// started in it (its reply times), and the clocks that breached in it (its
+// broken promises), but for the withdrawn ones: a clock its facts no
+// longer hold is no figure to show a client (store.Withdrawn). Only the
+// columns a report reads are filled: id, policy, client, state, the
+// started, breached and stopped instants, business seconds, the waiver,
+// and the detail of a breached clock (the title and link a breach lists).
+// A month of a busy client is thousands of clocks.
 func (s *Store) ReportClocks(ctx context.Context, clientID string, from, to time.Time) ([]ClockRow, error) {
 	var out []ClockRow
-	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT * FROM sla_clocks WHERE id IN (
-		SELECT id FROM sla_clocks WHERE client_id = ? AND started_at >= ? AND started_at < ?
-		UNION SELECT id FROM sla_clocks WHERE client_id = ? AND breached_at >= ? AND breached_at < ?)
-		AND state <> 'withdrawn' ORDER BY id`),
-		clientID, from.UTC(), to.UTC(), clientID, from.UTC(), to.UTC())
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT id, policy, client_id, state, started_at, breached_at, stopped_at,
+		business_seconds, waived, waiver_reason, CASE WHEN breached_at IS NULL THEN '' ELSE CAST(detail AS TEXT) END AS detail
+		FROM sla_clocks WHERE client_id = ? AND state <> 'withdrawn'
+		AND (started_at >= ? AND started_at < ? AND policy = 'response' OR breached_at >= ? AND breached_at < ?)
+		ORDER BY id`), clientID, from.UTC(), to.UTC(), from.UTC(), to.UTC())
 	if err != nil {
 		return nil, fmt.Errorf("reading the SLA clocks of %s: %w", clientID, err)
+	}
+	return out, nil
+}
+
+// EntrySum is the live time of one person on one client (none: internal
+// work), billable or not, in one month.
+type EntrySum struct {
+	PersonID  string `db:"person_id"`
+	PersonRef string `db:"person_ref"`
+	ClientID  string `db:"client_id"`
+	Billable  bool   `db:"billable"`
+	Month     string `db:"month"`
+	Seconds   int64  `db:"seconds"`
+}
+
+// EntrySums sums the live time entries dated from..to (YYYY-MM-DD, both
+// included) by person, client, billable and month: what the capacity
+// report counts, without reading every entry of every client.
+func (s *Store) EntrySums(ctx context.Context, from, to string) ([]EntrySum, error) {
+	var out []EntrySum
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT person_id, person_ref, client_id, billable,
+		substr(entry_date, 1, 7) AS month, CAST(SUM(seconds) AS BIGINT) AS seconds
+		FROM time_entries WHERE deleted_at IS NULL AND entry_date >= ? AND entry_date <= ?
+		GROUP BY person_id, person_ref, client_id, billable, substr(entry_date, 1, 7)
+		ORDER BY person_id, person_ref, client_id, billable, month`), from, to)
+	if err != nil {
+		return nil, fmt.Errorf("summing time entries %s..%s: %w", from, to, err)
 	}
 	return out, nil
 }

@@ -123,10 +123,13 @@ func isBusy(err error) bool {
 // WAL needs the write lock, which another process may hold. A transaction
 // takes the write lock when it begins (_txlock): one that read first and
 // wrote later could not wait for another process's writer and would fail
-// with SQLITE_BUSY at once.
+// with SQLITE_BUSY at once. The page cache (64 MiB, against SQLite's
+// 2 MiB) and memory-mapped reads keep a month's report from reading the
+// file a page at a time, a system call each.
 func sqliteDSN(path string) string {
 	return "file:" + path + "?_pragma=busy_timeout(30000)&_pragma=journal_mode(WAL)" +
-		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_time_format=sqlite&_txlock=immediate"
+		"&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_pragma=cache_size(-65536)&_pragma=mmap_size(268435456)" +
+		"&_time_format=sqlite&_txlock=immediate"
 }
 
 // scrub is Scrub or nothing.

@@ -373,7 +373,8 @@ type ClockFilter struct {
 	// Clients limits the clocks to these clients; nil is every client.
 	Clients []string
 	States  []string
-	Policy  string
+	// Policies limits the clocks to these policies; nil is every policy.
+	Policies []string
 	// From and To bound the clocks' start.
 	From, To time.Time
 	Limit    int
@@ -397,9 +398,9 @@ func (s *Store) Clocks(ctx context.Context, f ClockFilter) ([]ClockRow, error) {
 		where = append(where, "state IN (?)")
 		args = append(args, f.States)
 	}
-	if f.Policy != "" {
-		where = append(where, "policy = ?")
-		args = append(args, f.Policy)
+	if len(f.Policies) > 0 {
+		where = append(where, "policy IN (?)")
+		args = append(args, f.Policies)
 	}
 	if !f.From.IsZero() {
 		where = append(where, "started_at >= ?")

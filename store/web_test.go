@@ -339,7 +339,7 @@ func testClockFilters(t *testing.T, st *store.Store) {
 		"breached and at risk":   {store.ClockFilter{States: []string{"breached", "at_risk"}}, []string{"b1", "a1", "a2"}},
 		"one client":             {store.ClockFilter{Clients: []string{"acme"}}, []string{"a3", "a1", "a2"}},
 		"no client":              {store.ClockFilter{Clients: []string{}}, nil},
-		"a policy":               {store.ClockFilter{Policy: "response", Clients: []string{"acme"}}, []string{"a3", "a1"}},
+		"a policy":               {store.ClockFilter{Policies: []string{"response"}, Clients: []string{"acme"}}, []string{"a3", "a1"}},
 		"started in a month":     {store.ClockFilter{From: t0.Add(-24 * time.Hour), To: t0.Add(24 * time.Hour)}, []string{"b1", "a1", "a2"}},
 		"newest first, limited":  {store.ClockFilter{Newest: true, Limit: 2}, []string{"a2", "a1"}},
 		"limited, due first":     {store.ClockFilter{Limit: 1}, []string{"a3"}},
@@ -350,8 +350,9 @@ func testClockFilters(t *testing.T, st *store.Store) {
 	}
 }
 
-// The hour report reads only what its period can name: the moves in it,
-// the tasks created or moved in it, the clocks started or breached in it.
+// The hour report reads only what its period can name: the moves in it
+// that it counts (out of review, to done), the tasks created or so moved
+// in it, the reply clocks started in it and the clocks breached in it.
 func testReportPeriods(t *testing.T, st *store.Store) {
 	ctx := context.Background()
 	from, to := t0, t0.Add(7*24*time.Hour)
@@ -364,13 +365,20 @@ func testReportPeriods(t *testing.T, st *store.Store) {
 	created := task("3", "Created in the week")
 	created.CreatedAt = t0.Add(time.Hour)
 	created.Hash = store.Hash(created)
-	move := func(id, task string, at time.Time) store.StatusChangeRow {
-		m := store.StatusChangeRow{SourceID: "trello", ExternalID: id, TaskID: task, ClientID: "acme", ToStatus: "review", At: at, Raw: "{}"}
+	quiet := task("4", "Moved in the week, but to nothing a report counts")
+	quiet.CreatedAt = t0.Add(-30 * 24 * time.Hour)
+	quiet.Hash = store.Hash(quiet)
+	move := func(id, task string, at time.Time, statuses ...string) store.StatusChangeRow {
+		m := store.StatusChangeRow{SourceID: "trello", ExternalID: id, TaskID: task, ClientID: "acme", FromStatus: "in_progress", ToStatus: "done", At: at, Raw: "{}"}
+		if len(statuses) == 2 {
+			m.FromStatus, m.ToStatus = statuses[0], statuses[1]
+		}
 		m.Hash = store.Hash(m)
 		return m
 	}
-	write(t, st, &store.Batch{Tasks: []store.TaskRow{before, movedIn, created},
-		StatusChanges: []store.StatusChangeRow{move("m1", "1", t0.Add(-time.Hour)), move("m2", "2", t0.Add(2*time.Hour)), move("m3", "1", to)}}, "")
+	write(t, st, &store.Batch{Tasks: []store.TaskRow{before, movedIn, created, quiet},
+		StatusChanges: []store.StatusChangeRow{move("m1", "1", t0.Add(-time.Hour)), move("m2", "2", t0.Add(2*time.Hour)), move("m3", "1", to),
+			move("m4", "4", t0.Add(3*time.Hour), "todo", "in_progress"), move("m5", "3", t0.Add(4*time.Hour), "review", "in_progress")}}, "")
 	tasks, err := st.ReportTasks(ctx, "acme", from, to)
 	if err != nil {
 		t.Fatal(err)
@@ -383,21 +391,22 @@ func testReportPeriods(t *testing.T, st *store.Store) {
 		t.Errorf("the week's tasks: %v, want 2 (moved in it) and 3 (created in it)", got)
 	}
 	moves, err := st.ReportMoves(ctx, "acme", from, to)
-	if err != nil || len(moves) != 1 || moves[0].TaskID != "2" {
-		t.Errorf("the week's moves: %+v %v", moves, err)
+	if err != nil || len(moves) != 2 || moves[0].TaskID != "2" || moves[1].TaskID != "3" {
+		t.Errorf("the week's moves: %+v %v, want m2 (to done) and m5 (out of review)", moves, err)
 	}
 	breachedIn := clockRow("k2", "acme", "response", "breached", t0.Add(-3*time.Hour))
 	in := t0.Add(time.Hour)
 	breachedIn.BreachedAt = &in
 	st.SaveClocks(ctx, []store.ClockRow{clockRow("k1", "acme", "response", "met", t0.Add(-24*time.Hour)), breachedIn,
-		clockRow("k3", "acme", "response", "met", t0.Add(time.Hour)), clockRow("k4", "acme", "response", "met", to)}, nil)
+		clockRow("k3", "acme", "response", "met", t0.Add(time.Hour)), clockRow("k4", "acme", "response", "met", to),
+		clockRow("k5", "acme", "stage_limit", "met", t0.Add(time.Hour))}, nil)
 	clocks, err := st.ReportClocks(ctx, "acme", from, to)
 	got = nil
 	for _, c := range clocks {
 		got = append(got, c.ID)
 	}
 	if err != nil || !slices.Equal(got, []string{"k2", "k3"}) {
-		t.Errorf("the week's clocks: %v %v, want k2 (breached in it) and k3 (started in it)", got, err)
+		t.Errorf("the week's clocks: %v %v, want k2 (breached in it) and k3 (a reply clock started in it; not k5, a stage clock that did not breach)", got, err)
 	}
 }
 

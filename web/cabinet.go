@@ -192,7 +192,7 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 			cv.Months = append(cv.Months, m)
 		}
 	}
-	waits, err := s.st.Clocks(ctx, store.ClockFilter{Clients: []string{client.ID}, Policy: sla.PolicyWaitingClient, States: openStates})
+	waits, err := s.st.Clocks(ctx, store.ClockFilter{Clients: []string{client.ID}, Policies: []string{sla.PolicyWaitingClient}, States: openStates})
 	if err != nil {
 		s.fail(w, r, nil, http.StatusServiceUnavailable, "The clocks could not be read", err)
 		return

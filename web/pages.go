@@ -372,7 +372,10 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	// The month's clocks come newest first; the open ones soonest due
 	// first.
-	cf := store.ClockFilter{Clients: []string{id}, Policy: f.Policy, Limit: clockPageLimit + 1, Newest: true}
+	cf := store.ClockFilter{Clients: []string{id}, Limit: clockPageLimit + 1, Newest: true}
+	if f.Policy != "" {
+		cf.Policies = []string{f.Policy}
+	}
 	switch f.State {
 	case "":
 		cf.From, cf.To = period.Start, period.End
@@ -432,7 +435,8 @@ func (s *Server) stages(r *http.Request, cv *clientView, now time.Time) error {
 	if err != nil {
 		return err
 	}
-	open, err := s.st.Clocks(ctx, store.ClockFilter{Clients: []string{cv.Client.ID}, States: openStates})
+	open, err := s.st.Clocks(ctx, store.ClockFilter{Clients: []string{cv.Client.ID}, States: openStates,
+		Policies: []string{sla.PolicyStageLimit, sla.PolicyWaitingClient}})
 	if err != nil {
 		return err
 	}
