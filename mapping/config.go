@@ -66,7 +66,39 @@ type Serve struct {
 	DefaultSchedule time.Duration `yaml:"default_schedule" doc:"how often a source with no schedule is pulled (default 15m)"`
 	AttentionAfter  int           `yaml:"attention_after" doc:"failed pulls in a row after which a source is marked as needing attention in karkas status (default 3)"`
 	JobTimeout      time.Duration `yaml:"job_timeout" doc:"limit of one job (default 10m): a pull cut by it goes on from its cursor next time; a job of a killed replica is taken over after one and a half times this"`
+	Web             *Web          `yaml:"web" doc:"the web UI's sign-in and client cabinet"`
 }
+
+// Web is how the web UI of karkas serve signs agency people in and what
+// the client cabinet shows.
+type Web struct {
+	OIDC    *OIDC    `yaml:"oidc" doc:"sign-in through an OpenID Connect provider (Google Workspace, Microsoft Entra ID), beside passwords"`
+	Cabinet *Cabinet `yaml:"cabinet" doc:"what the client cabinet shows"`
+}
+
+// OIDC is an OpenID Connect provider agency people sign in through. An
+// account is matched by its email (karkas users add --email); the
+// provider proves the address, the store's account gives the role.
+type OIDC struct {
+	Issuer           string   `yaml:"issuer" required:"true" doc:"the provider's issuer URL: https://accounts.google.com, or https://login.microsoftonline.com/TENANT-ID/v2.0"`
+	ClientID         string   `yaml:"client_id" required:"true" doc:"the OAuth client id the provider gave karkas"`
+	ClientSecret     string   `yaml:"client_secret" secret:"true" doc:"its client secret, usually ${OIDC_CLIENT_SECRET}"`
+	ClientSecretFile string   `yaml:"client_secret_file" doc:"or a file holding it"`
+	Label            string   `yaml:"label" doc:"the sign-in button's text (default: Sign in with single sign-on)"`
+	Domains          []string `yaml:"domains" doc:"email domains whose addresses may sign in (default: agency.domains)"`
+}
+
+// Cabinet is what the client cabinet shows.
+type Cabinet struct {
+	Notes string `yaml:"notes" doc:"the month's time entries with their notes: none (default: totals and tasks only), billable (the billable entries), all"`
+}
+
+// Cabinet note settings.
+const (
+	CabinetNotesNone     = "none"
+	CabinetNotesBillable = "billable"
+	CabinetNotesAll      = "all"
+)
 
 // Agency names the agency and how to recognise its people.
 type Agency struct {

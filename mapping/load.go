@@ -360,6 +360,9 @@ func (v *validator) run() {
 		if sv.JobTimeout != 0 && sv.JobTimeout < 10*time.Second {
 			v.errorf("serve.job_timeout", "expected 10s or more")
 		}
+		if w := sv.Web; w != nil {
+			v.web(w, sv.PublicURL)
+		}
 	}
 	for i, r := range c.Statuses {
 		path := fmt.Sprintf("statuses[%d]", i)
@@ -392,6 +395,32 @@ func (v *validator) run() {
 		v.policySet(fmt.Sprintf("policy_sets[%q]", name), ps)
 	}
 	v.routing()
+}
+
+func (v *validator) web(w *Web, publicURL string) {
+	if o := w.OIDC; o != nil {
+		if u, err := url.Parse(o.Issuer); o.Issuer != "" && (err != nil || u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) || u.Host == "") {
+			v.errorf("serve.web.oidc.issuer", "expected the provider's https URL, such as https://accounts.google.com")
+		}
+		if o.ClientSecret != "" && o.ClientSecretFile != "" {
+			v.errorf("serve.web.oidc.client_secret_file", "give client_secret or client_secret_file, not both")
+		}
+		if publicURL == "" {
+			v.errorf("serve.web.oidc", "needs serve.public_url: the provider sends people back to PUBLIC_URL/login/oidc/callback")
+		}
+		if len(o.Domains) == 0 && len(v.cfg.Agency.Domains) == 0 {
+			v.errorf("serve.web.oidc.domains", "name the email domains that may sign in (or set agency.domains)")
+		}
+	}
+	if c := w.Cabinet; c != nil && c.Notes != "" && c.Notes != CabinetNotesNone && c.Notes != CabinetNotesBillable && c.Notes != CabinetNotesAll {
+		v.errorf("serve.web.cabinet.notes", "expected none, billable or all")
+	}
+}
+
+// isLoopback tells a host on this machine: a test's provider.
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 func kindUsed(sources []Source, kind string) bool {

@@ -143,6 +143,22 @@ func TestProblems(t *testing.T) {
 			want: []string{`karkas.yaml:20:16: clients[0].contacts[0]: "anna" is on the agency side, not a client contact`},
 		},
 		{
+			name: "oidc without a public URL, with an http issuer and both secrets",
+			old:  "sources:\n", new: "serve:\n  web:\n    oidc:\n      issuer: http://accounts.example.com\n      client_id: karkas\n" +
+				"      client_secret: abc\n      client_secret_file: oidc-secret\n    cabinet: {notes: some}\nsources:\n",
+			want: []string{
+				`karkas.yaml:30:7: serve.web.oidc: needs serve.public_url: the provider sends people back to PUBLIC_URL/login/oidc/callback`,
+				`karkas.yaml:30:15: serve.web.oidc.issuer: expected the provider's https URL, such as https://accounts.google.com`,
+				`karkas.yaml:33:27: serve.web.oidc.client_secret_file: give client_secret or client_secret_file, not both`,
+				`karkas.yaml:34:22: serve.web.cabinet.notes: expected none, billable or all`,
+			},
+		},
+		{
+			name: "oidc needs its client id",
+			old:  "sources:\n", new: "serve:\n  public_url: https://karkas.example.com\n  web:\n    oidc: {issuer: https://accounts.google.com}\nsources:\n",
+			want: []string{`karkas.yaml:30:11: serve.web.oidc: missing required key "client_id"`},
+		},
+		{
 			name: "bad pattern",
 			old:  "  - {match: [Doing], status: in_progress}\n", new: "  - {status: in_progress, pattern: \"(\"}\n",
 			want: []string{

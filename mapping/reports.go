@@ -3,7 +3,9 @@ package mapping
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Reports a schedule can deliver, and the periods it can cover.
@@ -26,6 +28,31 @@ type ReportSchedule struct {
 	Clients []string `yaml:"clients" doc:"client ids, or [all] (the default): every client"`
 	// Card is the name of the Trello card the reports go on.
 	Card string `yaml:"card" doc:"name of the card on the client's first board that a trello sink comments on, created at the top of the board's first open list when missing (default Hours report)"`
+	// CabinetLink is how long the cabinet link a report carries opens.
+	CabinetLink string `yaml:"cabinet_link" doc:"the report carries a new link to the client's cabinet that opens this long: days (90d) or a duration; needs serve.public_url"`
+}
+
+// CabinetExpiry is how long the schedule's cabinet links open, 0 when its
+// reports carry none (validation refuses a bad value).
+func (r ReportSchedule) CabinetExpiry() time.Duration {
+	d, _ := ParseSpan(r.CabinetLink)
+	return d
+}
+
+// ParseSpan reads a span of days ("90d") or a Go duration ("36h").
+func ParseSpan(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days <= 0 || days > 3660 {
+			return 0, fmt.Errorf("%q is not a number of days from 1 to 3660", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("%q is not a duration like 90d or 36h", s)
+	}
+	return d, nil
 }
 
 // DefaultReportCard is the name of the card reports are posted on.
@@ -55,6 +82,13 @@ func (r ReportSchedule) Covers(clientID string) bool {
 // reportSchedule checks one schedule against the rest of the config.
 func (v *validator) reportSchedule(path string, rs ReportSchedule) {
 	r := v.cfg.Routing
+	if rs.CabinetLink != "" {
+		if _, err := ParseSpan(rs.CabinetLink); err != nil {
+			v.errorf(path+".cabinet_link", "%v", err)
+		} else if v.cfg.Serve == nil || v.cfg.Serve.PublicURL == "" {
+			v.errorf(path+".cabinet_link", "needs serve.public_url: the link a client opens starts with it")
+		}
+	}
 	if len(rs.Sinks) == 0 {
 		v.errorf(path+".sinks", "name at least one sink under routing.sinks")
 	}

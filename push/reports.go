@@ -88,6 +88,7 @@ func (p *Planner) reportRows(rs mapping.ReportSchedule, c mapping.Client, period
 			}
 			rep.Card = rs.CardOrDefault()
 		case mapping.SinkEmail:
+			rep.CabinetLink = rs.CabinetLink
 			for _, person := range r.recipients(rs.To, c, nil) {
 				// A schedule over every client names each client's people
 				// only to that client.
@@ -226,6 +227,21 @@ func (w *Worker) makeReport(ctx context.Context, d *sinks.Delivery) error {
 	h, err := report.BuildHours(ctx, w.Store, cfg, report.HoursRequest{ClientID: r.Client, Period: period, Now: now})
 	if err != nil {
 		return fmt.Errorf("delivery %s: making the report: %w", d.ID, err)
+	}
+	if r.CabinetLink != "" {
+		expires, err := mapping.ParseSpan(r.CabinetLink)
+		switch {
+		case err != nil:
+			return sinks.Permanent(fmt.Errorf("delivery %s: cabinet_link: %w", d.ID, err))
+		case w.CabinetLink == nil:
+			w.log().Warn("a report asks for a cabinet link, but this worker cannot make them: sent without", "delivery", d.ID)
+		default:
+			u, until, err := w.CabinetLink(ctx, r.Client, expires, d.ID)
+			if err != nil {
+				return fmt.Errorf("delivery %s: the cabinet link: %w", d.ID, err)
+			}
+			h.Cabinet = &report.CabinetRef{URL: u, Expires: until.UTC()}
+		}
 	}
 	md, err := report.Render(h, report.Markdown)
 	if err != nil {

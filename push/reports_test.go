@@ -3,6 +3,10 @@ package push
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -10,8 +14,10 @@ import (
 	"github.com/karkas/karkas/internal/testdb"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/push/sinks"
+	"github.com/karkas/karkas/sla"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/evaluate"
+	"github.com/karkas/karkas/web"
 )
 
 const reportRouting = `  sinks:
@@ -199,4 +205,75 @@ func TestScheduledReportKilled(t *testing.T) {
 			t.Errorf("%s: %s %s", r.IdempotencyKey, r.Status, r.LastError)
 		}
 	}
+}
+
+// A report schedule with cabinet_link: the mail carries a link to the
+// client's cabinet under serve.public_url, in both parts; the link opens
+// Acme's cabinet in the web UI; the same delivery made again (a retry)
+// carries the same link, not a second one.
+func TestScheduledReportCarriesCabinetLink(t *testing.T) {
+	t.Parallel()
+	routing := strings.Replace(reportRouting, "clients: [all]}", "clients: [all], cabinet_link: 30d}", 1) +
+		"serve:\n  public_url: https://karkas.example\n"
+	w := newWorld(t, store.SQLite, routing)
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	wk := w.worker("one")
+	wk.CabinetLink = web.ReportLinker(w.st, w.cfg.Config)
+	if wk.CabinetLink == nil {
+		t.Fatal("no linker with serve.public_url set")
+	}
+	w.clock.AdvanceTo(time.Date(2026, 8, 4, 10, 0, 0, 0, berlin))
+	w.run(wk)
+	msgs := w.mail.Messages(t)
+	if len(msgs) != 1 {
+		t.Fatalf("%d mails, want 1", len(msgs))
+	}
+	m := w.mail.Message(t, msgs[0].ID)
+	link := regexp.MustCompile(`https://karkas\.example/cabinet/[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+	inText, inHTML := link.FindString(m.Text), link.FindString(m.HTML)
+	if inText == "" || inText != inHTML {
+		t.Fatalf("the mail's cabinet link: text %q, html %q\n%s", inText, inHTML, m.Text)
+	}
+	until := w.clock.Now().Add(30 * 24 * time.Hour).In(berlin).Format("2 January 2006")
+	if !strings.Contains(m.Text, "opens until "+until) || !strings.Contains(m.HTML, "opens until "+until) {
+		t.Errorf("the mail does not say the link opens until %s:\n%s", until, m.Text)
+	}
+	links, err := w.st.CabinetLinks(context.Background(), "acme")
+	if err != nil || len(links) != 1 || !strings.HasPrefix(links[0].Note, "report report:hours:acme:2026-07:") {
+		t.Fatalf("cabinet links: %+v %v", links, err)
+	}
+
+	// The link opens Acme's cabinet.
+	ui, err := web.New(web.Options{Store: w.st, Config: w.cfg.Config, Calendars: mustCalendars(t, w.cfg.Config), Now: w.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(inText)
+	rec := httptest.NewRecorder()
+	ui.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, u.Path, nil))
+	if rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "Acme") {
+		t.Fatalf("the mailed link: %d\n%.500s", rec.Code, rec.Body.String())
+	}
+
+	// The delivery made again carries the same link.
+	again := sinks.Delivery{ID: links[0].Note[len("report "):], Message: sinks.Message{Kind: sinks.KindReport,
+		Report: &sinks.Report{Name: mapping.ReportHours, Client: "acme", Period: "2026-07", CabinetLink: "30d"}}}
+	if err := wk.makeReport(context.Background(), &again); err != nil {
+		t.Fatal(err)
+	}
+	if got := link.FindString(again.Message.Report.Markdown); got != inText {
+		t.Errorf("the delivery made again carries %q, want the first link %q", got, inText)
+	}
+	if links, _ := w.st.CabinetLinks(context.Background(), "acme"); len(links) != 1 {
+		t.Errorf("%d cabinet links after the delivery was made again, want 1", len(links))
+	}
+}
+
+func mustCalendars(t *testing.T, cfg *mapping.Config) map[string]*sla.Calendar {
+	t.Helper()
+	cals, err := evaluate.Calendars(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cals
 }

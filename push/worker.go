@@ -55,6 +55,10 @@ type Worker struct {
 	// (Trello's and GitHub's markers, the file's name) or repeats it with
 	// the same id (the mail's Message-ID, the webhook-id).
 	Sole bool
+	// CabinetLink makes (or, for a delivery that made one before, finds)
+	// the link to a client's cabinet that a report carries
+	// (web.ReportCabinetLink); nil sends such reports without one.
+	CabinetLink func(ctx context.Context, client string, expires time.Duration, delivery string) (url string, until time.Time, err error)
 
 	// afterSink runs, in tests, between the sink's answer and the record
 	// of it; an error ends the run there without recording, as a kill

@@ -53,9 +53,12 @@ type htmlView struct {
 	loc      *time.Location
 }
 
-// Day and Instant format instants in the report's zone.
+// Day, Instant and Date format instants in the report's zone.
 func (v htmlView) Day(t time.Time) string     { return fmtDay(t, v.loc) }
 func (v htmlView) Instant(t time.Time) string { return fmtInstant(t, v.loc) }
+
+// Date is a day with its year, for what may be a year away.
+func (v htmlView) Date(t time.Time) string { return t.In(v.loc).Format("2 January 2006") }
 
 func renderHTML(r Report) ([]byte, error) {
 	v := htmlView{Subject: headerText(r.subject())}

@@ -41,6 +41,15 @@ type Hours struct {
 	SLA           SLASummary  `json:"sla"`
 	// Entries are the period's time entries, one by one: what the CSV holds.
 	Entries []Entry `json:"entries"`
+	// Cabinet is the client's cabinet link a delivered report carries
+	// (routing.reports' cabinet_link); absent elsewhere.
+	Cabinet *CabinetRef `json:"cabinet,omitempty"`
+}
+
+// CabinetRef is a link to the client's cabinet, and until when it opens.
+type CabinetRef struct {
+	URL     string    `json:"url"`
+	Expires time.Time `json:"expires"`
 }
 
 // ClientRef names a client.

@@ -184,6 +184,10 @@ func hoursMarkdown(r *Hours) []byte {
 		}
 	}
 	w("**Hours:** %s h in all: %s h billable, %s h not billable.\n\n", fmtHours(r.Totals.Hours), fmtHours(r.Totals.BillableHours), fmtHours(r.Totals.NonBillableHours))
+	if c := r.Cabinet; c != nil {
+		w("**Your cabinet:** this month's hours as they are logged, and every past report: %s (the link opens until %s).\n\n",
+			mdURL(c.URL), c.Expires.In(loc).Format("2 January 2006"))
+	}
 
 	w("### By category\n\n")
 	for _, c := range r.Categories {

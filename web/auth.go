@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -209,6 +210,8 @@ func sameOrigin(r *http.Request) bool {
 type loginView struct {
 	Name string
 	Next string
+	// SSO is the single sign-on button's text; empty without OIDC.
+	SSO string
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -227,7 +230,7 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, code int, msg
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/login", HttpOnly: true, Secure: s.secure(r),
 		SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	s.render(w, r, code, "login", page{Title: "Sign in", CSRF: tok, Error: msg,
-		Data: loginView{Name: r.PostFormValue("name"), Next: localPath(next)}})
+		Data: loginView{Name: r.PostFormValue("name"), Next: localPath(next), SSO: s.ssoLabel()}})
 }
 
 // localPath keeps a redirect target only when it is a path on this site.
@@ -289,18 +292,29 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.st.ClearLoginFailures(ctx, userKey)
+	if s.startSession(w, r, u, "password") {
+		http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1})
+		http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
+	}
+}
+
+// startSession signs u in: a stored session, its cookie, and the audit
+// line saying how (password, oidc). It answers the request itself when the
+// store fails, and then returns false.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.WebUser, how string) bool {
+	ctx, now, ip := r.Context(), s.now(), clientIP(r)
 	token := randomToken(32)
 	ws := store.WebSession{TokenHash: tokenHash(token), UserID: u.ID, CSRF: randomToken(24), CreatedAt: now,
 		ExpiresAt: now.Add(s.o.SessionIdle), SeenAt: now, IP: ip, UserAgent: truncate(r.UserAgent(), 300)}
 	if err := s.st.CreateWebSession(ctx, ws); err != nil {
 		s.fail(w, r, nil, http.StatusServiceUnavailable, "The session could not be stored", err)
-		return
+		return false
 	}
-	s.st.Audit(ctx, store.AuditEntry{At: now, Actor: u.ID, Action: "sign_in", Subject: "user:" + u.ID, IP: ip})
+	detail, _ := json.Marshal(map[string]string{"with": how})
+	s.st.Audit(ctx, store.AuditEntry{At: now, Actor: u.ID, Action: "sign_in", Subject: "user:" + u.ID, Detail: string(detail), IP: ip})
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: token, Path: "/", HttpOnly: true, Secure: s.secure(r),
 		SameSite: http.SameSiteLaxMode, MaxAge: int(s.o.SessionMax.Seconds())})
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1})
-	http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
+	return true
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, v *viewer) {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,8 +66,49 @@ func NewCabinetLink(ctx context.Context, st *store.Store, cfg *mapping.Config, c
 	if err := st.AddCabinetLink(ctx, l); err != nil {
 		return "", l, err
 	}
+	return cabinetURL(key, l, base), l, nil
+}
+
+// cabinetURL is the address of a stored link under base.
+func cabinetURL(key []byte, l store.CabinetLink, base string) string {
 	payload := base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("1|%s|%s|%d", l.ID, l.ClientID, l.ExpiresAt.Unix())))
-	return strings.TrimRight(cmp.Or(base, "http://"+"127.0.0.1:8080"), "/") + "/cabinet/" + payload + "." + signCabinet(key, payload), l, nil
+	return strings.TrimRight(cmp.Or(base, "http://"+"127.0.0.1:8080"), "/") + "/cabinet/" + payload + "." + signCabinet(key, payload)
+}
+
+// ReportLinker is push.Worker's CabinetLink for the config: links under
+// serve.public_url (nil without one: a link to this machine's loopback
+// address would open nowhere for a client).
+func ReportLinker(st *store.Store, cfg *mapping.Config) func(ctx context.Context, client string, expires time.Duration, delivery string) (string, time.Time, error) {
+	if cfg.Serve == nil || cfg.Serve.PublicURL == "" {
+		return nil
+	}
+	base := cfg.Serve.PublicURL
+	return func(ctx context.Context, client string, expires time.Duration, delivery string) (string, time.Time, error) {
+		return ReportCabinetLink(ctx, st, cfg, base, client, expires, delivery)
+	}
+}
+
+// ReportCabinetLink is the cabinet link a report delivery carries: the
+// one made for that delivery before, so that a retried delivery sends the
+// same link, or a new one noted with the delivery's id (karkas cabinet
+// list shows it, karkas cabinet revoke ends it).
+func ReportCabinetLink(ctx context.Context, st *store.Store, cfg *mapping.Config, base, client string, expires time.Duration, delivery string) (string, time.Time, error) {
+	note := "report " + delivery
+	links, err := st.CabinetLinks(ctx, client)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("reading the cabinet links of %s: %w", client, err)
+	}
+	for _, l := range links {
+		if l.Note == note && l.RevokedAt == nil {
+			key, err := cabinetSecret(ctx, st)
+			if err != nil {
+				return "", time.Time{}, err
+			}
+			return cabinetURL(key, l, base), l.ExpiresAt, nil
+		}
+	}
+	u, l, err := NewCabinetLink(ctx, st, cfg, client, expires, "karkas", note, base)
+	return u, l.ExpiresAt, err
 }
 
 // errLink says why a link does not open, for the page that says so.
@@ -154,8 +196,11 @@ type cabinetView struct {
 	Projected float64
 	Months    []string
 	Waiting   []cabinetWait
-	Promise   string
-	Expires   time.Time
+	// Entries are the month's time entries the cabinet may show, newest
+	// first (serve.web.cabinet.notes).
+	Entries []report.Entry
+	Promise string
+	Expires time.Time
 }
 
 type cabinetWait struct {
@@ -177,9 +222,11 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 		s.fail(w, r, nil, http.StatusServiceUnavailable, "The hours could not be read", err)
 		return
 	}
-	// The cabinet shows tasks and totals, never an entry's note.
+	// The cabinet shows tasks and totals; entries with their notes only
+	// as serve.web.cabinet.notes allows: a note on internal time is the
+	// agency's.
+	cv := cabinetView{Token: token, Client: client, Hours: h, Expires: l.ExpiresAt, Entries: cabinetEntries(h.Entries, s.o.CabinetNotes)}
 	h.Entries = nil
-	cv := cabinetView{Token: token, Client: client, Hours: h, Expires: l.ExpiresAt}
 	cv.Projected, _ = s.projection(client, period, h, now)
 	cv.Chart = burnChart(h, cv.Projected)
 	months, err := s.st.ClientMonths(ctx, client.ID)
@@ -206,6 +253,19 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 		cv.Promise = "We answer every message within " + ps.Response.Target + " of business time (" + calendarHours(s.o.Calendars[cmp.Or(client.Calendar, s.cfg.Agency.Calendar)]) + ")."
 	}
 	s.render(w, r, http.StatusOK, "cabinet", page{Title: client.Name, Cabinet: true, Now: now, Data: cv})
+}
+
+// cabinetEntries keeps the entries a cabinet shows with their notes:
+// none (the default), the billable ones, or all; newest first.
+func cabinetEntries(all []report.Entry, notes string) []report.Entry {
+	var out []report.Entry
+	for _, e := range all {
+		if notes == mapping.CabinetNotesAll || notes == mapping.CabinetNotesBillable && e.Billable {
+			out = append(out, e)
+		}
+	}
+	slices.Reverse(out) // the report lists them oldest first
+	return out
 }
 
 func calendarHours(c *sla.Calendar) string {

@@ -49,6 +49,12 @@ type Options struct {
 	SessionIdle, SessionMax time.Duration
 	// Redact hides the run's secrets in error text shown on a page.
 	Redact func(string) string
+	// OIDC, when set, adds sign-in through that provider; it needs
+	// PublicURL, to which the provider sends people back.
+	OIDC *OIDC
+	// CabinetNotes is which time entries the cabinet lists with their
+	// notes: mapping.CabinetNotesNone (or empty), Billable, All.
+	CabinetNotes string
 }
 
 // Server serves the pages.
@@ -62,6 +68,8 @@ type Server struct {
 	// clients by id, in config order.
 	clients map[string]*mapping.Client
 	people  map[string]*mapping.Person
+	// oidc is the sign-in provider, or nil.
+	oidc *oidcClient
 }
 
 //go:embed templates/*.html
@@ -90,6 +98,17 @@ func New(o Options) (*Server, error) {
 	for i := range o.Config.People {
 		s.people[o.Config.People[i].ID] = &o.Config.People[i]
 	}
+	if o.OIDC != nil {
+		if o.PublicURL == "" {
+			return nil, errors.New("sign-in through OIDC needs the public URL the provider sends people back to (serve.public_url)")
+		}
+		oc := *o.OIDC
+		oc.Label = cmp.Or(oc.Label, "Sign in with single sign-on")
+		for i, d := range oc.Domains {
+			oc.Domains[i] = strings.ToLower(strings.TrimPrefix(strings.TrimSpace(d), "@"))
+		}
+		s.oidc = &oidcClient{o: oc, redirect: strings.TrimRight(o.PublicURL, "/") + "/login/oidc/callback"}
+	}
 	var err error
 	if s.pages, err = parsePages(); err != nil {
 		return nil, err
@@ -111,6 +130,8 @@ func (s *Server) routes() {
 	m.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(static)))
 	m.HandleFunc("GET /login", s.loginPage)
 	m.HandleFunc("POST /login", s.login)
+	m.HandleFunc("GET /login/oidc", s.oidcStart)
+	m.HandleFunc("GET /login/oidc/callback", s.oidcCallback)
 	m.HandleFunc("POST /logout", s.agency(s.logout))
 	m.HandleFunc("GET /{$}", s.agency(s.overview))
 	m.HandleFunc("GET /clients/{id}", s.agency(s.clientPage))

@@ -16,6 +16,7 @@ import (
 	"github.com/karkas/karkas/sla"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/evaluate"
+	"github.com/karkas/karkas/web"
 )
 
 // reportFlags are the flags both report commands share.
@@ -242,7 +243,7 @@ func (g *globals) deliverReport(ctx context.Context, l *mapping.Loaded, st *stor
 	if err != nil {
 		return withCode(exitUsage, fmt.Errorf("--deliver: %w", err))
 	}
-	w := &push.Worker{Store: st, Planner: planner, Sinks: sk, Logger: g.logger, Sole: true}
+	w := &push.Worker{Store: st, Planner: planner, Sinks: sk, Logger: g.logger, Sole: true, CabinetLink: web.ReportLinker(st, l.Config)}
 	if _, err := w.Run(ctx); err != nil {
 		return withCode(exitStore, err)
 	}

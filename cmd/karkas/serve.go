@@ -3,10 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/karkas/karkas/internal/secret"
+	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/service"
 	"github.com/karkas/karkas/web"
@@ -71,8 +74,12 @@ accounts made with karkas users add, and the client cabinets of karkas cabinet l
 			if err != nil {
 				return withCode(exitUsage, err)
 			}
-			ui, err := web.New(web.Options{Store: st, Config: l.Config, Calendars: cals, Logger: g.logger,
-				PublicURL: opts.PublicURL, Redact: g.secrets.Redact})
+			wo := web.Options{Store: st, Config: l.Config, Calendars: cals, Logger: g.logger,
+				PublicURL: opts.PublicURL, Redact: g.secrets.Redact}
+			if err := g.webConfig(l, &wo); err != nil {
+				return withCode(exitUsage, err)
+			}
+			ui, err := web.New(wo)
 			if err != nil {
 				return withCode(exitFailed, err)
 			}
@@ -90,4 +97,32 @@ accounts made with karkas users add, and the client cabinets of karkas cabinet l
 	cmd.Flags().DurationVar(&shutdown, "shutdown-timeout", service.DefaultShutdownTimeout, "how long running jobs may finish after a signal")
 	cmd.Flags().StringVar(&id, "id", "", "this replica's name in River and in run locks (default host-pid)")
 	return cmd
+}
+
+// webConfig fills what serve.web asks of the web UI: the OIDC provider
+// (with its secret read through the run's secret set) and the cabinet's
+// notes.
+func (g *globals) webConfig(l *mapping.Loaded, o *web.Options) error {
+	sv := l.Config.Serve
+	if sv == nil || sv.Web == nil {
+		return nil
+	}
+	if c := sv.Web.Cabinet; c != nil {
+		o.CabinetNotes = c.Notes
+	}
+	oc := sv.Web.OIDC
+	if oc == nil {
+		return nil
+	}
+	secretValue, err := g.secrets.Read(secret.Spec{Name: "serve.web.oidc.client_secret", Inline: oc.ClientSecret, File: oc.ClientSecretFile,
+		BaseDir: l.Config.BaseDir, EnvHint: "OIDC_CLIENT_SECRET"})
+	if err != nil {
+		return err
+	}
+	domains := oc.Domains
+	if len(domains) == 0 {
+		domains = l.Config.Agency.Domains
+	}
+	o.OIDC = &web.OIDC{Issuer: oc.Issuer, ClientID: oc.ClientID, ClientSecret: secretValue, Label: oc.Label, Domains: slices.Clone(domains)}
+	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -35,7 +34,11 @@ and retry deliveries of those clients), viewer (every page, no action).
 A password is never a flag (it would stay in the shell's history and show in ps): it
 is asked for twice on a terminal, read from the first line of standard input with
 --password-stdin, or made up and printed once with --generate-password. Passwords are
-kept as argon2id hashes; changing one signs the account out everywhere.`,
+kept as argon2id hashes; changing one signs the account out everywhere.
+
+With serve.web.oidc in the config, people may also sign in through the provider: the
+address it proves names the account (--email). An account added with --no-password
+signs in only that way.`,
 	}
 	cmd.AddCommand(newUsersAddCmd(g), newUsersPasswdCmd(g), newUsersRemoveCmd(g), newUsersListCmd(g))
 	return cmd
@@ -109,13 +112,14 @@ func newUsersAddCmd(g *globals) *cobra.Command {
 	var u store.WebUser
 	var clients []string
 	var pw passwordFlags
-	var update bool
+	var update, noPassword bool
 	cmd := &cobra.Command{
 		Use:   "add ID",
 		Short: "Add an account (or, with --update, change one)",
 		Example: `  karkas users add anna --role pm --person anna --name "Anna Petrova" --email anna@northwind.agency
   echo "$PASSWORD" | karkas users add ops --role admin --password-stdin
-  karkas users add demo --role admin --generate-password --update`,
+  karkas users add demo --role admin --generate-password --update
+  karkas users add boris --role lead --person boris --email boris@northwind.agency --no-password`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			u.ID = strings.ToLower(args[0])
@@ -139,7 +143,17 @@ func newUsersAddCmd(g *globals) *cobra.Command {
 			}
 			var hash *string
 			password, made := "", false
-			if !exists || pw.stdin || pw.generate {
+			switch {
+			case noPassword:
+				if u.Email == "" {
+					return withCode(exitUsage, errors.New("--no-password needs --email: the account signs in only through serve.web.oidc, which matches it by its address"))
+				}
+				if pw.stdin || pw.generate {
+					return withCode(exitUsage, errors.New("--no-password excludes --password-stdin and --generate-password"))
+				}
+				none := ""
+				hash = &none
+			case !exists || pw.stdin || pw.generate:
 				if password, made, err = pw.read(cmd, g); err != nil {
 					return err
 				}
@@ -172,6 +186,7 @@ func newUsersAddCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&u.AllClients, "all-clients", false, "a pm or lead sees every client")
 	cmd.Flags().StringSliceVar(&clients, "clients", nil, "clients a pm or lead sees besides their own")
 	cmd.Flags().BoolVar(&update, "update", false, "change the account if it exists (its password only with --password-stdin or --generate-password)")
+	cmd.Flags().BoolVar(&noPassword, "no-password", false, "the account has no password and signs in only through the OIDC provider (serve.web.oidc), by its --email")
 	pw.add(cmd)
 	return cmd
 }
@@ -341,7 +356,7 @@ func newCabinetLinkCmd(g *globals) *cobra.Command {
 		Example: `  karkas cabinet link --client acme --expires 90d --note "for John"`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			d, err := parseDays(expires)
+			d, err := mapping.ParseSpan(expires)
 			if err != nil {
 				return withCode(exitUsage, fmt.Errorf("--expires: %w", err))
 			}
@@ -369,22 +384,6 @@ func newCabinetLinkCmd(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&note, "note", "", "who the link is for, shown by karkas cabinet list")
 	cmd.Flags().StringVar(&base, "base-url", "", "the address the link starts with (default serve.public_url, else http://127.0.0.1:8080)")
 	return cmd
-}
-
-// parseDays reads "90d" or a Go duration.
-func parseDays(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		days, err := strconv.Atoi(n)
-		if err != nil || days <= 0 || days > 3660 {
-			return 0, fmt.Errorf("%q is not a number of days from 1 to 3660", s)
-		}
-		return time.Duration(days) * 24 * time.Hour, nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return 0, fmt.Errorf("%q is not a duration like 90d or 36h", s)
-	}
-	return d, nil
 }
 
 func newCabinetListCmd(g *globals) *cobra.Command {

@@ -27,6 +27,9 @@ type Report struct {
 	// sink.
 	Board string `json:"board,omitempty"`
 	Card  string `json:"card,omitempty"`
+	// CabinetLink is how long the cabinet link the report carries opens
+	// (routing.reports' cabinet_link), for an email sink; empty: none.
+	CabinetLink string `json:"cabinet_link,omitempty"`
 
 	// Made by the worker just before delivering: empty in the stored
 	// payload; a file sink's JSON carries them.

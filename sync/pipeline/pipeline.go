@@ -25,6 +25,7 @@ import (
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/engine"
 	"github.com/karkas/karkas/sync/evaluate"
+	"github.com/karkas/karkas/web"
 )
 
 // ConfigError is a failure the config causes (a policy that does not
@@ -407,7 +408,8 @@ func (a *App) Deliver(ctx context.Context, sole bool) (*Delivery, error) {
 		return d, err
 	}
 	d.Routed = true
-	w := &push.Worker{Store: a.Store, Planner: planner, Sinks: sk, Logger: a.Logger, Sole: sole, Now: a.Now}
+	w := &push.Worker{Store: a.Store, Planner: planner, Sinks: sk, Logger: a.Logger, Sole: sole, Now: a.Now,
+		CabinetLink: web.ReportLinker(a.Store, a.Loaded.Config)}
 	d.Report, err = w.Run(ctx)
 	if err != nil {
 		return d, err

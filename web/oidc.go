@@ -1,0 +1,225 @@
+package web
+
+import (
+	"cmp"
+	"context"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// OIDC is the OpenID Connect provider agency people may sign in through,
+// beside their passwords. Discovery, the ID token's signature, issuer,
+// audience and expiry are go-oidc's; the code exchange (with PKCE) is
+// x/oauth2's. What is karkas's: state and nonce bound to the browser, the
+// email's domain, and the account the address names.
+type OIDC struct {
+	Issuer, ClientID, ClientSecret string
+	// Label is the button's text.
+	Label string
+	// Domains are the email domains that may sign in (lowercase).
+	Domains []string
+	// HTTPClient reaches the provider (discovery, keys, token); nil is
+	// one with a 30 s timeout.
+	HTTPClient *http.Client
+}
+
+// oidcCookie carries a sign-in's state, nonce, PKCE verifier and target
+// from /login/oidc to the callback: the browser that started a sign-in is
+// the only one that can finish it.
+const oidcCookie = "karkas_oidc"
+
+// oidcFlowTime is how long a started sign-in may take at the provider.
+const oidcFlowTime = 10 * time.Minute
+
+// oidcClient is the provider, discovered on the first sign-in (a provider
+// down when karkas starts does not stop it serving passwords).
+type oidcClient struct {
+	o        OIDC
+	redirect string
+	mu       sync.Mutex
+	provider *oidc.Provider
+}
+
+func (c *oidcClient) ctx(ctx context.Context) context.Context {
+	hc := c.o.HTTPClient
+	if hc == nil {
+		hc = &http.Client{Timeout: 30 * time.Second}
+	}
+	return oidc.ClientContext(ctx, hc)
+}
+
+func (c *oidcClient) discover(ctx context.Context) (*oidc.Provider, *oauth2.Config, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.provider == nil {
+		p, err := oidc.NewProvider(c.ctx(ctx), c.o.Issuer)
+		if err != nil {
+			return nil, nil, fmt.Errorf("discovering the sign-in provider %s: %w", c.o.Issuer, err)
+		}
+		c.provider = p
+	}
+	return c.provider, &oauth2.Config{ClientID: c.o.ClientID, ClientSecret: c.o.ClientSecret, Endpoint: c.provider.Endpoint(),
+		RedirectURL: c.redirect, Scopes: []string{oidc.ScopeOpenID, "email", "profile"}}, nil
+}
+
+func (s *Server) ssoLabel() string {
+	if s.oidc == nil {
+		return ""
+	}
+	return s.oidc.o.Label
+}
+
+// oidcStart sends the browser to the provider.
+func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
+	if s.oidc == nil {
+		s.notFound(w, r)
+		return
+	}
+	_, conf, err := s.oidc.discover(r.Context())
+	if err != nil {
+		s.log.Error("oidc sign-in", "err", err)
+		s.showLogin(w, r, http.StatusBadGateway, "The sign-in provider could not be reached: sign in with a password, or try again later.", r.URL.Query().Get("next"))
+		return
+	}
+	state, nonce, verifier := randomToken(24), randomToken(24), oauth2.GenerateVerifier()
+	next := base64.RawURLEncoding.EncodeToString([]byte(localPath(r.URL.Query().Get("next"))))
+	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Value: strings.Join([]string{state, nonce, verifier, next}, "."), Path: "/login/oidc",
+		HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteLaxMode, MaxAge: int(oidcFlowTime.Seconds())})
+	http.Redirect(w, r, conf.AuthCodeURL(state, oidc.Nonce(nonce), oauth2.S256ChallengeOption(verifier)), http.StatusSeeOther)
+}
+
+// errSignIn is a sign-in the provider or the browser got wrong: shown to
+// the person, counted against the address.
+type errSignIn struct{ msg string }
+
+func (e errSignIn) Error() string { return e.msg }
+
+// oidcCallback is where the provider sends the browser back.
+func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	if s.oidc == nil {
+		s.notFound(w, r)
+		return
+	}
+	ctx, now, ip := r.Context(), s.now(), clientIP(r)
+	ipKey := "ip:" + ip
+	if n, err := s.st.LoginFailures(ctx, ipKey, now.Add(-loginWindow)); err != nil {
+		s.fail(w, r, nil, http.StatusServiceUnavailable, "The store could not be read", err)
+		return
+	} else if n >= maxIPFailures {
+		w.Header().Set("Retry-After", fmt.Sprint(int(loginWindow.Seconds())))
+		s.showLogin(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins: wait %d minutes, then try again.", int(loginWindow.Minutes())), "")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Value: "", Path: "/login/oidc", MaxAge: -1})
+	email, next, err := s.oidcIdentity(r)
+	if err != nil {
+		var bad errSignIn
+		if !errors.As(err, &bad) {
+			s.log.Error("oidc sign-in", "err", err)
+			s.showLogin(w, r, http.StatusBadGateway, "The sign-in provider did not answer as expected: try again, or sign in with a password.", next)
+			return
+		}
+		if err := s.st.AddLoginFailures(ctx, now, ipKey); err != nil {
+			s.log.Error("recording a failed sign-in", "err", err)
+		}
+		s.log.Info("oidc sign-in refused", "why", bad.msg, "ip", ip)
+		s.showLogin(w, r, http.StatusUnauthorized, bad.msg, next)
+		return
+	}
+	u, ok, err := s.st.WebUserByEmail(ctx, email)
+	if err != nil {
+		s.fail(w, r, nil, http.StatusServiceUnavailable, "The store could not be read", err)
+		return
+	}
+	if !ok {
+		s.st.AddLoginFailures(ctx, now, ipKey)
+		s.log.Info("oidc sign-in: no account", "email", email, "ip", ip)
+		s.showLogin(w, r, http.StatusForbidden, fmt.Sprintf("No karkas account has the address %s: an admin adds one with karkas users add ID --email %s --role ROLE.", email, email), next)
+		return
+	}
+	if s.startSession(w, r, u, "oidc") {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+	}
+}
+
+// oidcIdentity checks the provider's answer and returns the proven email
+// address and where to go after. An errSignIn is the person's or the
+// provider's refusal; any other error is the provider misbehaving.
+func (s *Server) oidcIdentity(r *http.Request) (email, next string, err error) {
+	q := r.URL.Query()
+	next = "/"
+	c, cerr := r.Cookie(oidcCookie)
+	parts := []string{}
+	if cerr == nil {
+		parts = strings.Split(c.Value, ".")
+	}
+	if len(parts) == 4 {
+		if b, err := base64.RawURLEncoding.DecodeString(parts[3]); err == nil {
+			next = localPath(string(b))
+		}
+	}
+	if e := q.Get("error"); e != "" {
+		return "", next, errSignIn{fmt.Sprintf("The sign-in provider refused: %s.", truncate(cmp.Or(q.Get("error_description"), e), 200))}
+	}
+	if len(parts) != 4 || subtle.ConstantTimeCompare([]byte(parts[0]), []byte(q.Get("state"))) != 1 || q.Get("state") == "" {
+		return "", next, errSignIn{"That sign-in was not started in this browser, or took longer than 10 minutes: start again."}
+	}
+	nonce, verifier := parts[1], parts[2]
+	provider, conf, err := s.oidc.discover(r.Context())
+	if err != nil {
+		return "", next, err
+	}
+	ctx := s.oidc.ctx(r.Context())
+	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
+			return "", next, errSignIn{"The sign-in provider did not accept the code it gave: start again."}
+		}
+		return "", next, fmt.Errorf("exchanging the code: %w", err)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return "", next, errors.New("the provider's answer has no id_token")
+	}
+	idt, err := provider.VerifierContext(ctx, &oidc.Config{ClientID: s.oidc.o.ClientID, Now: s.now}).Verify(ctx, raw)
+	if err != nil {
+		return "", next, errSignIn{"The sign-in provider's token did not verify: " + truncate(err.Error(), 200)}
+	}
+	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
+		return "", next, errSignIn{"The sign-in provider's token was made for another sign-in: start again."}
+	}
+	var claims struct {
+		Email string `json:"email"`
+		// Verified is a boolean, or the string "true" some providers
+		// send; Microsoft's tokens leave it out, and then the domain
+		// check alone stands.
+		Verified json.RawMessage `json:"email_verified"`
+	}
+	if err := idt.Claims(&claims); err != nil {
+		return "", next, fmt.Errorf("reading the token's claims: %w", err)
+	}
+	verified := len(claims.Verified) == 0 || string(claims.Verified) == "true" || string(claims.Verified) == `"true"`
+	email = strings.ToLower(strings.TrimSpace(claims.Email))
+	at := strings.LastIndexByte(email, '@')
+	switch {
+	case email == "" || at < 1:
+		return "", next, errSignIn{"The sign-in provider gave no email address: karkas matches accounts by it."}
+	case !verified:
+		return "", next, errSignIn{fmt.Sprintf("The sign-in provider has not verified the address %s.", email)}
+	case !slices.Contains(s.oidc.o.Domains, email[at+1:]):
+		return "", next, errSignIn{fmt.Sprintf("Addresses at %s may not sign in here.", email[at+1:])}
+	}
+	return email, next, nil
+}
