@@ -84,16 +84,38 @@ func unknownClient(cfg *mapping.Config, id string) error {
 
 // BuildHours reads the store and makes one client's hour report.
 func BuildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req HoursRequest) (*Hours, error) {
+	h, _, err := buildHours(ctx, st, cfg, req)
+	return h, err
+}
+
+// buildHours is BuildHours, and until: the first instant after req.Now at
+// which the same stored rows make another report (an event of the period
+// that comes due, the next day's entries, the period's end), zero when
+// there is none (the period is over). HoursCache keeps a report until then.
+func buildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req HoursRequest) (*Hours, time.Time, error) {
 	client, ok := findClient(cfg, req.ClientID)
 	if !ok {
-		return nil, unknownClient(cfg, req.ClientID)
+		return nil, time.Time{}, unknownClient(cfg, req.ClientID)
 	}
 	p := req.Period
 	loc := p.Start.Location()
 	names := personNames(cfg)
 	// Events count when they fall in the period and not after now, so
 	// that a report made as of an instant (--at) shows what was known then.
-	in := func(t time.Time) bool { return p.Contains(t) && !t.After(req.Now) }
+	// An event of the period after now is when this report stops being
+	// the report of the rows it read.
+	var until time.Time
+	if req.Now.Before(p.End) {
+		local := req.Now.In(loc)
+		// Entries are read up to today: tomorrow's count from midnight.
+		until = earlier(p.End, time.Date(local.Year(), local.Month(), local.Day()+1, 0, 0, 0, 0, loc))
+	}
+	in := func(t time.Time) bool {
+		if t.After(req.Now) && t.Before(until) && !t.Before(p.Start) {
+			until = t
+		}
+		return p.Contains(t) && !t.After(req.Now)
+	}
 	labels := req.OutOfScopeLabels
 	if len(labels) == 0 {
 		if c, ok := findClient(cfg, req.ClientID); ok {
@@ -110,25 +132,25 @@ func BuildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 	prevStart := time.Date(p.Start.Year(), p.Start.Month()-1, 1, 0, 0, 0, 0, loc)
 	prev, err := st.BillableByMonth(ctx, dateKey(prevStart), dateKey(p.Start.AddDate(0, 0, -1)), client.ID)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	rows, err := st.ReportEntries(ctx, p.FirstDay(), p.lastDayAsOf(req.Now), client.ID)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	// Only the tasks, moves and clocks the period can name are read:
 	// everything below counts what falls in it.
 	tasks, err := st.ReportTasks(ctx, client.ID, p.Start, p.End)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	moves, err := st.ReportMoves(ctx, client.ID, p.Start, p.End)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	clocks, err := st.ReportClocks(ctx, client.ID, p.Start, p.End)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 
 	r := &Hours{Version: SchemaVersion, Kind: "hours", Agency: cfg.Agency.Name,
@@ -294,7 +316,7 @@ func BuildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 	sortEvents(r.DoneUntracked)
 
 	r.SLA = slaSummary(clocks, in)
-	return r, nil
+	return r, until, nil
 }
 
 // doneMove is when a task last reached done in the period, and who moved

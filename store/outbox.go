@@ -461,7 +461,14 @@ type DeliveryFilter struct {
 	// Routes includes the rows of sink OutboxRoute.
 	Routes bool
 	Limit  int
+	// Brief leaves out a payload over BriefPayload bytes (stored: PostgreSQL
+	// counts it compressed) as "": a list shows a delivery's subject, and
+	// a summary of thousands of notices is megabytes.
+	Brief bool
 }
+
+// BriefPayload is the largest payload a Brief list reads.
+const BriefPayload = 64 << 10
 
 // Deliveries lists outbox rows, newest first.
 func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]OutboxRow, error) {
@@ -475,7 +482,15 @@ func (s *Store) Deliveries(ctx context.Context, f DeliveryFilter) ([]OutboxRow, 
 		where = append(where, "status = ?")
 		args = append(args, f.Status)
 	}
-	q := `SELECT ` + outboxColumns + ` FROM outbox`
+	cols := outboxColumns
+	if f.Brief {
+		size := "length(payload)"
+		if s.Dialect == Postgres {
+			size = "pg_column_size(payload)" // without reading it whole
+		}
+		cols = strings.Replace(cols, "payload,", fmt.Sprintf("CASE WHEN %s > %d THEN '' ELSE CAST(payload AS TEXT) END AS payload,", size, BriefPayload), 1)
+	}
+	q := `SELECT ` + cols + ` FROM outbox`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}

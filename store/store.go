@@ -54,6 +54,11 @@ type Store struct {
 	// schema is a PostgreSQL store's current_schema(), for its lock keys.
 	schemaMu sync.Mutex
 	schema   string
+	// DataVersion's SQLite connection, and how many it has opened.
+	verMu   sync.Mutex
+	verDB   *sqlx.DB
+	verConn *sql.Conn
+	verGen  int
 }
 
 // Open connects to the store at rawURL: "sqlite:PATH" (or sqlite:///abs) or
@@ -153,7 +158,12 @@ func Redact(rawURL string) string {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.verMu.Lock()
+	s.closeVersion()
+	s.verMu.Unlock()
+	return s.db.Close()
+}
 
 //go:embed schema/*.sql
 var schemaFS embed.FS

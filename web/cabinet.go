@@ -217,7 +217,7 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 		return
 	}
 	period, _ := report.ParsePeriod("", loc, now)
-	h, err := report.BuildHours(ctx, s.st, s.cfg, report.HoursRequest{ClientID: client.ID, Period: period, Now: now})
+	h, err := s.hours.Hours(ctx, report.HoursRequest{ClientID: client.ID, Period: period, Now: now})
 	if err != nil {
 		s.fail(w, r, nil, http.StatusServiceUnavailable, "The hours could not be read", err)
 		return

@@ -349,7 +349,7 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		s.fail(w, r, v, http.StatusBadRequest, "period must be a month like 2026-10", nil)
 		return
 	}
-	hours, err := report.BuildHours(ctx, s.st, s.cfg, report.HoursRequest{ClientID: id, Period: period, Now: now})
+	hours, err := s.hours.Hours(ctx, report.HoursRequest{ClientID: id, Period: period, Now: now})
 	if err != nil {
 		s.fail(w, r, v, http.StatusServiceUnavailable, "The hours could not be read", err)
 		return
@@ -535,7 +535,7 @@ func (s *Server) serveReport(w http.ResponseWriter, r *http.Request, v *viewer, 
 		s.fail(w, r, v, http.StatusBadRequest, "period must be a month like 2026-10", nil)
 		return
 	}
-	h, err := report.BuildHours(r.Context(), s.st, s.cfg, report.HoursRequest{ClientID: client, Period: period, Now: now})
+	h, err := s.hours.Hours(r.Context(), report.HoursRequest{ClientID: client, Period: period, Now: now})
 	if err != nil {
 		s.fail(w, r, v, http.StatusServiceUnavailable, "The report could not be made", err)
 		return
@@ -661,6 +661,9 @@ func (s *Server) deliveryViews(v *viewer, rows []store.OutboxRow) []deliveryView
 		}
 		json.Unmarshal([]byte(d.Payload), &p)
 		subject := p.Title
+		if d.Payload == "" {
+			subject = "(" + d.Kind + " too large to list here)"
+		}
 		if p.Policy != "" {
 			subject = report.PolicyTitle(p.Policy) + " " + p.State + ": " + p.Title
 		}
@@ -688,7 +691,7 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request, v *viewe
 		s.fail(w, r, v, http.StatusBadRequest, "Unknown status "+status, nil)
 		return
 	}
-	rows, err := s.st.Deliveries(r.Context(), store.DeliveryFilter{Status: status, Limit: deliveriesLimit})
+	rows, err := s.st.Deliveries(r.Context(), store.DeliveryFilter{Status: status, Limit: deliveriesLimit, Brief: true})
 	if err != nil {
 		s.fail(w, r, v, http.StatusServiceUnavailable, "The deliveries could not be read", err)
 		return

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/report"
 	"github.com/karkas/karkas/sla"
 	"github.com/karkas/karkas/store"
 )
@@ -70,6 +71,8 @@ type Server struct {
 	people  map[string]*mapping.Person
 	// oidc is the sign-in provider, or nil.
 	oidc *oidcClient
+	// hours are the hour reports the pages show, kept while they hold.
+	hours *report.HoursCache
 }
 
 //go:embed templates/*.html
@@ -91,7 +94,8 @@ func New(o Options) (*Server, error) {
 	if o.Redact == nil {
 		o.Redact = func(s string) string { return s }
 	}
-	s := &Server{o: o, st: o.Store, cfg: o.Config, log: o.Logger, clients: map[string]*mapping.Client{}, people: map[string]*mapping.Person{}}
+	s := &Server{o: o, st: o.Store, cfg: o.Config, log: o.Logger, clients: map[string]*mapping.Client{}, people: map[string]*mapping.Person{},
+		hours: &report.HoursCache{Store: o.Store, Config: o.Config}}
 	for i := range o.Config.Clients {
 		s.clients[o.Config.Clients[i].ID] = &o.Config.Clients[i]
 	}

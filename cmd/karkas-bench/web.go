@@ -21,18 +21,23 @@ import (
 // pageFigures are the server times of one web page over its runs.
 type pageFigures struct {
 	store, page string
-	p50, max    time.Duration
-	bytes       int
+	// first is the first request after a commit to the store (the hour
+	// reports the web UI keeps are then made anew); p50 and max are of
+	// the repeats.
+	first, p50, max time.Duration
+	bytes           int
 }
 
 // pageGoal is the goal for every page's server time.
 const pageGoal = 100 * time.Millisecond
 
 // pagesOn measures the web UI's pages on a synced store: each page is
-// asked for runs times through the handler karkas serve mounts (the
-// server's time, without the network), signed in as an admin, after one
-// unmeasured request. The client is the one with the most clocks, the
-// period the last month with time entries.
+// asked for through the handler karkas serve mounts (the server's time,
+// without the network), signed in as an admin: once just after a commit to
+// the store (an audit line), as the first view after a sync is, then runs
+// times more. The client is the one with the most clocks, the period the
+// last month with time entries. One unmeasured request first warms the
+// process (templates, the database's pages).
 func pagesOn(ctx context.Context, o serveOptions, storeURL, data, outbox string, runs int, log *slog.Logger) ([]pageFigures, error) {
 	app, err := openApp(ctx, o.config, storeURL, data, outbox, log)
 	if err != nil {
@@ -86,10 +91,17 @@ func pagesOn(ctx context.Context, o serveOptions, storeURL, data, outbox string,
 		u.Path,
 		u.Path + "/reports/" + month,
 	}
+	warm := httptest.NewRequest(http.MethodGet, "/", nil)
+	warm.AddCookie(cookie)
+	h.ServeHTTP(httptest.NewRecorder(), warm)
 	var out []pageFigures
 	for _, p := range pages {
 		f := pageFigures{store: st.Dialect, page: p}
 		var times []time.Duration
+		// A commit: what the pages keep of the store is stale now.
+		if err := st.Audit(ctx, store.AuditEntry{At: time.Now(), Actor: "bench", Action: "bench_commit"}); err != nil {
+			return nil, err
+		}
 		for i := range runs + 1 {
 			req := httptest.NewRequest(http.MethodGet, p, nil)
 			req.AddCookie(cookie)
@@ -100,7 +112,9 @@ func pagesOn(ctx context.Context, o serveOptions, storeURL, data, outbox string,
 			if rec.Code != http.StatusOK {
 				return nil, fmt.Errorf("GET %s: %d %.300s", p, rec.Code, rec.Body.String())
 			}
-			if i > 0 {
+			if i == 0 {
+				f.first = d
+			} else {
 				times = append(times, d)
 			}
 			f.bytes = rec.Body.Len()
@@ -143,13 +157,16 @@ func signInBench(h http.Handler, name, password string) (*http.Cookie, error) {
 func printPages(fs []pageFigures) {
 	fmt.Printf("\nweb UI pages (server time on the 100x dataset, the busiest client; goal <= %s each):\n", ms(pageGoal))
 	tw := table()
-	fmt.Fprintln(tw, "store\tpage\tp50\tmax\tsize\tgoal")
-	for _, f := range fs {
-		verdict := "met"
-		if f.max > pageGoal {
-			verdict = "MISSED"
+	fmt.Fprintln(tw, "store\tpage\tfirst view\tp50\tmax\tsize\tgoal (first view, repeats)")
+	verdict := func(d time.Duration) string {
+		if d > pageGoal {
+			return "MISSED"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d KiB\t%s\n", f.store, pagePath(f.page), ms(f.p50), ms(f.max), f.bytes/1024, verdict)
+		return "met"
+	}
+	for _, f := range fs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d KiB\t%s, %s\n", f.store, pagePath(f.page), ms(f.first), ms(f.p50), ms(f.max), f.bytes/1024,
+			verdict(f.first), verdict(f.max))
 	}
 	tw.Flush()
 }

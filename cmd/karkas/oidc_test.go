@@ -190,11 +190,15 @@ serve:
 		{name: "a token made for another sign-in (nonce)", user: &oidcfake.User{Subject: "1001", Email: "anna@northwind.agency", Verified: &verified},
 			spoil: oidcfake.Spoil{Nonce: "replayed-nonce-of-another-sign-in"}, code: http.StatusUnauthorized, says: "made for another sign-in"},
 		{name: "a callback whose state is not this browser's", user: &oidcfake.User{Subject: "1001", Email: "anna@northwind.agency", Verified: &verified},
-			tamper: func(u *url.URL) { q := u.Query(); q.Set("state", "forged-state-of-another-browser"); u.RawQuery = q.Encode() },
+			tamper: func(u *url.URL) {
+				q := u.Query()
+				q.Set("state", "forged-state-of-another-browser")
+				u.RawQuery = q.Encode()
+			},
 			code: http.StatusUnauthorized, says: "not started in this browser"},
 		{name: "a code someone else made up", user: &oidcfake.User{Subject: "1001", Email: "anna@northwind.agency", Verified: &verified},
 			tamper: func(u *url.URL) { q := u.Query(); q.Set("code", "made-up"); u.RawQuery = q.Encode() },
-			code: http.StatusUnauthorized, says: "did not accept the code it gave"},
+			code:   http.StatusUnauthorized, says: "did not accept the code it gave"},
 	}
 	for _, tc := range refused {
 		t.Run(tc.name, func(t *testing.T) {
