@@ -10,6 +10,7 @@ package mapping
 import (
 	"time"
 
+	"github.com/karkas/karkas/sla"
 	"gopkg.in/yaml.v3"
 )
 
@@ -172,7 +173,16 @@ type Client struct {
 // Budget is a client's monthly hours.
 type Budget struct {
 	MonthlyHours float64 `yaml:"monthly_hours" doc:"hours per month the client pays for"`
-	Rollover     bool    `yaml:"rollover" doc:"unused hours carry over to the next month"`
+	Rollover     bool    `yaml:"rollover" doc:"unused hours carry over to the next month (one month, never compounding)"`
+	RolloverMax  float64 `yaml:"rollover_max" doc:"with rollover: at most this many hours carry over, either way (default: no cap)"`
+	CarryOverrun bool    `yaml:"carry_overrun" doc:"with rollover: a month's overrun is taken from the next month's budget"`
+	Start        string  `yaml:"start" doc:"the first month the budget counts (YYYY-MM): none before it, nothing carried into it (default: the client's first month with time logged)"`
+}
+
+// Rule is the budget as the SLA engine and the reports count it.
+func (b Budget) Rule() sla.BudgetRule {
+	return sla.BudgetRule{MonthlyHours: b.MonthlyHours, Rollover: b.Rollover, RolloverMax: b.RolloverMax,
+		CarryOverrun: b.CarryOverrun, Start: b.Start}
 }
 
 // StatusRule maps source statuses to a normalized status.

@@ -294,6 +294,17 @@ func (v *validator) run() {
 		if cl.Budget.MonthlyHours < 0 {
 			v.errorf(path+".budget.monthly_hours", "must not be negative")
 		}
+		if b := cl.Budget; b.RolloverMax < 0 {
+			v.errorf(path+".budget.rollover_max", "must not be negative")
+		} else if (b.RolloverMax > 0 || b.CarryOverrun) && !b.Rollover {
+			key := map[bool]string{true: "rollover_max", false: "carry_overrun"}[b.RolloverMax > 0]
+			v.errorf(path+".budget."+key, "needs rollover: true")
+		}
+		if st := cl.Budget.Start; st != "" {
+			if _, err := time.Parse("2006-01", st); err != nil {
+				v.errorf(path+".budget.start", "%q is not a month like 2026-10", st)
+			}
+		}
 		for j, l := range cl.OutOfScopeLabels {
 			if strings.TrimSpace(l) == "" {
 				v.errorf(fmt.Sprintf("%s.out_of_scope_labels[%d]", path, j), "a label name must not be empty")

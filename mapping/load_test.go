@@ -159,6 +159,14 @@ func TestProblems(t *testing.T) {
 			want: []string{`karkas.yaml:30:11: serve.web.oidc: missing required key "client_id"`},
 		},
 		{
+			name: "budget edges",
+			old:  "    policy_set: standard\n", new: "    policy_set: standard\n    budget: {monthly_hours: 10, rollover_max: 4, start: 2026-13}\n",
+			want: []string{
+				`karkas.yaml:24:47: clients[0].budget.rollover_max: needs rollover: true`,
+				`karkas.yaml:24:57: clients[0].budget.start: "2026-13" is not a month like 2026-10`,
+			},
+		},
+		{
 			name: "bad pattern",
 			old:  "  - {match: [Doing], status: in_progress}\n", new: "  - {status: in_progress, pattern: \"(\"}\n",
 			want: []string{

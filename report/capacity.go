@@ -55,6 +55,10 @@ func BuildCapacity(ctx context.Context, st *store.Store, cfg *mapping.Config, re
 	if err != nil {
 		return nil, err
 	}
+	first, err := st.FirstEntryMonths(ctx)
+	if err != nil {
+		return nil, err
+	}
 	names := personNames(cfg)
 	clientNames := map[string]string{}
 	for _, c := range cfg.Clients {
@@ -134,8 +138,7 @@ func BuildCapacity(ctx context.Context, st *store.Store, cfg *mapping.Config, re
 		cl := ClientLoad{ID: c.ID, Name: c.Name, Seconds: perClient[c.ID], Hours: hours(perClient[c.ID]),
 			BillableHours: hours(perClientBillable[c.ID])}
 		cl.ProjectedHours = project(float64(perClientBillable[c.ID])/3600, r.Elapsed)
-		if c.Budget.MonthlyHours > 0 {
-			b := periodBudget(c.Budget, p, billableByMonth[c.ID])
+		if b, ok := periodBudget(c.Budget, p, billableByMonth[c.ID], first[c.ID]); ok && c.Budget.MonthlyHours > 0 {
 			cl.BudgetHours = b.BudgetHours
 			cl.ExpectedToDateHours = round2(b.BudgetHours * r.Elapsed)
 		}

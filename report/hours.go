@@ -134,6 +134,10 @@ func buildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	first, err := st.FirstEntryMonths(ctx, client.ID)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	rows, err := st.ReportEntries(ctx, p.FirstDay(), p.lastDayAsOf(req.Now), client.ID)
 	if err != nil {
 		return nil, time.Time{}, err
@@ -246,8 +250,7 @@ func buildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 	})
 	r.Tasks = taskList(byTask)
 
-	if client.Budget.MonthlyHours > 0 {
-		b := periodBudget(client.Budget, p, billableByMonth)
+	if b, ok := periodBudget(client.Budget, p, billableByMonth, first[client.ID]); ok && client.Budget.MonthlyHours > 0 {
 		b.UsedSeconds = r.Totals.BillableSeconds
 		b.UsedHours = hours(b.UsedSeconds)
 		b.RemainingHours = round2(b.BudgetHours - float64(b.UsedSeconds)/3600)
@@ -387,27 +390,31 @@ func SafeURL(u string) string {
 	return p.String()
 }
 
-// periodBudget is the client's budget for p: for each month p touches,
-// the monthly hours plus, with rollover, what the previous month left
-// unused (one month only, never compounding: the rule of the SLA engine's
-// hour_budget policy), prorated by the month's days inside p.
-func periodBudget(b mapping.Budget, p Period, billableByMonth map[string]int64) Budget {
-	out := Budget{MonthlyHours: b.MonthlyHours, Rollover: b.Rollover}
+// periodBudget is the client's budget for p: for each month p touches
+// from the budget's start, the month's budget by the budget's rule
+// (sla.BudgetRule.MonthBudget: with rollover, what the previous month
+// left unused, one month only), prorated by the month's days inside p.
+// first is the client's first month with time logged. ok is false when
+// no month of p has a budget (all before its start).
+func periodBudget(b mapping.Budget, p Period, billableByMonth map[string]int64, first string) (out Budget, ok bool) {
+	out = Budget{MonthlyHours: b.MonthlyHours, Rollover: b.Rollover, RolloverMax: b.RolloverMax, CarryOverrun: b.CarryOverrun, Start: b.Start}
+	rule := b.Rule()
 	loc := p.Start.Location()
 	for m := time.Date(p.Start.Year(), p.Start.Month(), 1, 0, 0, 0, 0, loc); m.Before(p.End); m = m.AddDate(0, 1, 0) {
+		month := m.Format("2006-01")
+		if b.Start != "" && month < b.Start {
+			continue
+		}
+		ok = true
 		next := m.AddDate(0, 1, 0)
 		from, to := later(m, p.Start), earlier(next, p.End)
 		share := float64(daysBetween(from, to)) / float64(daysBetween(m, next))
-		carry := 0.0
-		if b.Rollover {
-			prev := m.AddDate(0, -1, 0).Format("2006-01")
-			carry = max(0, b.MonthlyHours-float64(billableByMonth[prev])/3600)
-		}
-		out.BudgetHours += (b.MonthlyHours + carry) * share
-		out.CarriedOverHours += carry * share
+		budget, carried := rule.MonthBudget(month, billableByMonth[m.AddDate(0, -1, 0).Format("2006-01")], first)
+		out.BudgetHours += budget * share
+		out.CarriedOverHours += carried * share
 	}
 	out.BudgetHours, out.CarriedOverHours = round2(out.BudgetHours), round2(out.CarriedOverHours)
-	return out
+	return out, ok
 }
 
 func later(a, b time.Time) time.Time {

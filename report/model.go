@@ -90,8 +90,13 @@ type Totals struct {
 type Budget struct {
 	MonthlyHours float64 `json:"monthly_hours"`
 	Rollover     bool    `json:"rollover"`
+	// RolloverMax, CarryOverrun and Start are the budget's other rules
+	// (mapping.Budget); absent when unset.
+	RolloverMax  float64 `json:"rollover_max,omitempty"`
+	CarryOverrun bool    `json:"carry_overrun,omitempty"`
+	Start        string  `json:"start,omitempty"`
 	// CarriedOverHours is the part of BudgetHours that unused hours of the
-	// previous month(s) added.
+	// previous month(s) added; negative when an overrun was taken back.
 	CarriedOverHours float64 `json:"carried_over_hours"`
 	// BudgetHours is the budget for the period: each month's budget
 	// (with its rollover) prorated by the days of the month in the period.

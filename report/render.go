@@ -176,6 +176,8 @@ func hoursMarkdown(r *Hours) []byte {
 		w("**Budget:** %s h used of %s h (%s)", fmtHours(bu.UsedHours), fmtHours(bu.BudgetHours), fmtPercent(bu.UsedPercent))
 		if bu.CarriedOverHours > 0 {
 			w(", %s h of it carried over", fmtHours(bu.CarriedOverHours))
+		} else if bu.CarriedOverHours < 0 {
+			w(", %s h taken back for last month's overrun", fmtHours(-bu.CarriedOverHours))
 		}
 		if bu.RemainingHours >= 0 {
 			w("; %s h left.\n", fmtHours(bu.RemainingHours))

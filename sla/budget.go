@@ -15,12 +15,9 @@ import (
 // Entries whose Date does not parse are ignored. Clients are those with at
 // least one entry; a MonthlyHours of 0 turns the policy off.
 //
-// The month's budget is
-//
-//	budget = MonthlyHours + max(0, MonthlyHours - used in the previous month)   with Rollover
-//	budget = MonthlyHours                                                          without
-//
-// so unused hours carry over one month only and never compound.
+// The month's budget is BudgetRule.MonthBudget's: with Rollover, what the
+// previous month left unused carries over (one month only, never
+// compounding), not into the client's first month.
 //
 // It returns, all with a client subject:
 //
@@ -42,12 +39,19 @@ func BudgetClocks(entries []TimeEntry, rules Rules, now time.Time) []Clock {
 		seconds int64
 	}
 	byClient := map[string][]dated{}
+	firstData := map[string]string{} // the client's first month with any time, billable or not
 	for _, e := range entries {
-		if !e.Billable || e.ClientID == "" {
+		if e.ClientID == "" {
 			continue
 		}
 		d, err := parseDate(e.Date)
 		if err != nil {
+			continue
+		}
+		if m := e.Date[:7]; firstData[e.ClientID] == "" || m < firstData[e.ClientID] {
+			firstData[e.ClientID] = m
+		}
+		if !e.Billable {
 			continue
 		}
 		byClient[e.ClientID] = append(byClient[e.ClientID], dated{d, e.Seconds})
@@ -78,6 +82,7 @@ func BudgetClocks(entries []TimeEntry, rules Rules, now time.Time) []Clock {
 
 		var perDay [32]int64 // this month's seconds by day of month
 		var prevUsed int64
+		first := firstData[id]
 		for _, e := range byClient[id] {
 			ey, em, ed := e.key/10000, time.Month(e.key/100%100), e.key%100
 			switch {
@@ -87,12 +92,12 @@ func BudgetClocks(entries []TimeEntry, rules Rules, now time.Time) []Clock {
 				prevUsed += e.seconds
 			}
 		}
-		monthly := p.MonthlyHours * 3600 // seconds
-		budget := monthly
-		if p.Rollover {
-			budget += max(0, monthly-float64(prevUsed))
-		}
 		month := monthStart.Format("2006-01")
+		hours, _ := p.MonthBudget(month, prevUsed, first)
+		if hours <= 0 {
+			continue // before the budget's start, or an overrun took it all: no fraction of nothing
+		}
+		budget := hours * 3600 // seconds
 		clock := func(state string, start time.Time, parts ...string) Clock {
 			return Clock{
 				ID:        ClockID(PolicyHourBudget, append([]string{id, month}, parts...)...),
@@ -152,4 +157,62 @@ func BudgetClocks(entries []TimeEntry, rules Rules, now time.Time) []Clock {
 		}
 	}
 	return sortClocks(out)
+}
+
+// BudgetRule is how a client's monthly budget carries over from month to
+// month (mapping.Budget's rules). The hour report, the hour_budget policy
+// and the bi_budget_months view all count by it.
+type BudgetRule struct {
+	MonthlyHours float64
+	// Rollover carries what a month left unused into the next one, one
+	// month only: never compounding.
+	Rollover bool
+	// RolloverMax caps, in hours, what carries over either way; 0 is no
+	// cap.
+	RolloverMax float64
+	// CarryOverrun takes a month's overrun from the next month's budget
+	// (with Rollover), down to no budget at all.
+	CarryOverrun bool
+	// Start is the first month ("2006-01") the budget counts: there is no
+	// budget before it and nothing carries into it. Without it, the
+	// client's first month with time logged is taken for its first.
+	Start string
+}
+
+// MonthBudget is the budget of month ("2006-01") in hours, and the part
+// of it carried over from the month before (negative: an overrun taken
+// back), given the billable seconds that month used and the client's
+// first month with time logged ("" when it has none).
+func (r BudgetRule) MonthBudget(month string, prevUsed int64, firstData string) (budget, carried float64) {
+	if r.MonthlyHours <= 0 || r.Start != "" && month < r.Start {
+		return 0, 0
+	}
+	from := r.Start
+	if from == "" {
+		from = firstData
+	}
+	if prev := prevMonthKey(month); r.Rollover && from != "" && prev >= from {
+		carried = r.MonthlyHours - float64(prevUsed)/3600
+		if carried < 0 && !r.CarryOverrun {
+			carried = 0
+		}
+		if r.RolloverMax > 0 {
+			carried = max(-r.RolloverMax, min(r.RolloverMax, carried))
+		}
+	}
+	budget = r.MonthlyHours + carried
+	if budget < 0 {
+		budget, carried = 0, -r.MonthlyHours
+	}
+	return budget, carried
+}
+
+// prevMonthKey is the month before a "2006-01" month; "" for one that
+// does not parse.
+func prevMonthKey(month string) string {
+	t, err := time.Parse("2006-01", month)
+	if err != nil {
+		return ""
+	}
+	return t.AddDate(0, -1, 0).Format("2006-01")
 }

@@ -87,8 +87,7 @@ type ContactPolicy struct{ MaxDays int }
 
 // BudgetPolicy watches a client's monthly hours.
 type BudgetPolicy struct {
-	MonthlyHours   float64
-	Rollover       bool
+	BudgetRule
 	Thresholds     []float64 // fractions of the budget, e.g. 0.8, 1.0
 	WarnUnused     float64   // fraction still unused in the month's last week
 	ProjectOverrun bool

@@ -108,7 +108,7 @@ func TestBudgetClocks(t *testing.T) {
 		{
 			// Projection: 11 h / 10 workdays * 22 = 24.2 h > 10.
 			name:    "thresholds in order of start, projected overrun",
-			policy:  BudgetPolicy{MonthlyHours: 10, Thresholds: []float64{1, 0.8, 0.8}, ProjectOverrun: true},
+			policy:  BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 10}, Thresholds: []float64{1, 0.8, 0.8}, ProjectOverrun: true},
 			entries: october,
 			now:     at(t, "2026-10-14 12:00"),
 			want: []wantClock{
@@ -121,13 +121,13 @@ func TestBudgetClocks(t *testing.T) {
 		{
 			// September used 6 h of 10: the budget is 14 h, 80 % is 11.2 h.
 			name:    "rollover raises the budget",
-			policy:  BudgetPolicy{MonthlyHours: 10, Rollover: true, Thresholds: []float64{0.8}},
+			policy:  BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 10, Rollover: true}, Thresholds: []float64{0.8}},
 			entries: october,
 			now:     at(t, "2026-10-14 12:00"),
 		},
 		{
 			name:   "rollover is never negative",
-			policy: BudgetPolicy{MonthlyHours: 10, Rollover: true, Thresholds: []float64{0.8}},
+			policy: BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 10, Rollover: true}, Thresholds: []float64{0.8}},
 			entries: append([]TimeEntry{entry("2026-09-10", 15, true)},
 				october[1:]...),
 			now:  at(t, "2026-10-14 12:00"),
@@ -135,16 +135,33 @@ func TestBudgetClocks(t *testing.T) {
 			ids:  []string{"0.8"},
 		},
 		{
+			// No time before October: its first month, nothing carries
+			// into it, and 80 % of 10 h is reached on the 5th.
+			name:    "no rollover into the client's first month",
+			policy:  BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 10, Rollover: true}, Thresholds: []float64{0.8}},
+			entries: october[1:],
+			now:     at(t, "2026-10-14 12:00"),
+			want:    []wantClock{{state: Breached, start: "2026-10-05 00:00", breach: "2026-10-05 00:00"}},
+			ids:     []string{"0.8"},
+		},
+		{
+			// Budget from November: October has none, so no clock.
+			name:    "no budget before its start",
+			policy:  BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 10, Start: "2026-11"}, Thresholds: []float64{0.8}},
+			entries: october,
+			now:     at(t, "2026-10-14 12:00"),
+		},
+		{
 			// 3 h / 10 * 22 = 6.6 h.
 			name:    "projection under budget",
-			policy:  BudgetPolicy{MonthlyHours: 10, Thresholds: []float64{0.8}, ProjectOverrun: true},
+			policy:  BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 10}, Thresholds: []float64{0.8}, ProjectOverrun: true},
 			entries: []TimeEntry{entry("2026-10-01", 3, true)},
 			now:     at(t, "2026-10-14 12:00"),
 		},
 		{
 			// The last 7 days of October start on the 25th; 8 of 10 h unused.
 			name:    "hours unused in the last week",
-			policy:  BudgetPolicy{MonthlyHours: 10, WarnUnused: 0.5},
+			policy:  BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 10}, WarnUnused: 0.5},
 			entries: []TimeEntry{entry("2026-10-01", 2, true)},
 			now:     at(t, "2026-10-27 10:00"),
 			want:    []wantClock{{state: AtRisk, start: "2026-10-25 00:00", due: "2026-11-01 00:00"}},
@@ -152,7 +169,7 @@ func TestBudgetClocks(t *testing.T) {
 		},
 		{
 			name:    "not yet the last week",
-			policy:  BudgetPolicy{MonthlyHours: 10, WarnUnused: 0.5},
+			policy:  BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 10}, WarnUnused: 0.5},
 			entries: []TimeEntry{entry("2026-10-01", 2, true)},
 			now:     at(t, "2026-10-24 23:59"),
 		},
@@ -160,7 +177,7 @@ func TestBudgetClocks(t *testing.T) {
 			// 23:30 UTC on 31 October is 00:30 on 1 November in Berlin: the
 			// month is November, where 8 h is 80 %.
 			name:    "the month is read in the client's zone",
-			policy:  BudgetPolicy{MonthlyHours: 10, Thresholds: []float64{0.8}},
+			policy:  BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 10}, Thresholds: []float64{0.8}},
 			entries: []TimeEntry{entry("2026-10-01", 9, true), entry("2026-11-01", 8, true)},
 			now:     time.Date(2026, 10, 31, 23, 30, 0, 0, time.UTC),
 			want:    []wantClock{{state: Breached, start: "2026-11-01 00:00", breach: "2026-11-01 00:00"}},
@@ -209,7 +226,7 @@ func fixture(t testing.TB) (Facts, Rules) {
 		Brief:         &BriefPolicy{MinDescription: 40, Checklist: "Brief"},
 		Hygiene:       &HygienePolicy{RequireAssignee: true, RequireDue: true},
 		ClientContact: &ContactPolicy{MaxDays: 5},
-		HourBudget: &BudgetPolicy{MonthlyHours: 40, Rollover: true, Thresholds: []float64{0.5, 0.8, 1},
+		HourBudget: &BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 40, Rollover: true}, Thresholds: []float64{0.5, 0.8, 1},
 			WarnUnused: 0.3, ProjectOverrun: true},
 		UntrackedWork: true,
 	}
@@ -459,4 +476,36 @@ func BenchmarkEvaluateResponse(b *testing.B) {
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "clocks/s")
 	b.ReportMetric(float64(n)/first.Seconds(), "first-clocks/s")
+}
+
+// The budget's carry-over edges, worked by hand: 10 h a month.
+func TestMonthBudget(t *testing.T) {
+	const h = 3600
+	for _, tc := range []struct {
+		name            string
+		rule            BudgetRule
+		month           string
+		prevUsed        int64
+		first           string
+		budget, carried float64
+	}{
+		{"without rollover", BudgetRule{MonthlyHours: 10}, "2026-10", 4 * h, "2026-01", 10, 0},
+		{"6 h unused carry over", BudgetRule{MonthlyHours: 10, Rollover: true}, "2026-10", 4 * h, "2026-01", 16, 6},
+		{"an overrun is not taken back", BudgetRule{MonthlyHours: 10, Rollover: true}, "2026-10", 13 * h, "2026-01", 10, 0},
+		{"the client's first month with time: nothing before it carries", BudgetRule{MonthlyHours: 10, Rollover: true}, "2026-10", 0, "2026-10", 10, 0},
+		{"the month after the first: its unused hours carry", BudgetRule{MonthlyHours: 10, Rollover: true}, "2026-11", 3 * h, "2026-10", 17, 7},
+		{"a client with no time yet", BudgetRule{MonthlyHours: 10, Rollover: true}, "2026-10", 0, "", 10, 0},
+		{"the start month: nothing carries into it", BudgetRule{MonthlyHours: 10, Rollover: true, Start: "2026-10"}, "2026-10", 0, "2026-08", 10, 0},
+		{"after the start: a quiet first month carries whole", BudgetRule{MonthlyHours: 10, Rollover: true, Start: "2026-10"}, "2026-11", 0, "2026-11", 20, 10},
+		{"before the start: no budget", BudgetRule{MonthlyHours: 10, Rollover: true, Start: "2026-10"}, "2026-09", 0, "2026-01", 0, 0},
+		{"capped at 4 h", BudgetRule{MonthlyHours: 10, Rollover: true, RolloverMax: 4}, "2026-10", 1 * h, "2026-01", 14, 4},
+		{"a 3 h overrun taken from the next month", BudgetRule{MonthlyHours: 10, Rollover: true, CarryOverrun: true}, "2026-10", 13 * h, "2026-01", 7, -3},
+		{"an overrun taken back, capped at 2 h", BudgetRule{MonthlyHours: 10, Rollover: true, CarryOverrun: true, RolloverMax: 2}, "2026-10", 13 * h, "2026-01", 8, -2},
+		{"an overrun of twice the budget leaves none, never less", BudgetRule{MonthlyHours: 10, Rollover: true, CarryOverrun: true}, "2026-10", 35 * h, "2026-01", 0, -10},
+	} {
+		budget, carried := tc.rule.MonthBudget(tc.month, tc.prevUsed, tc.first)
+		if budget != tc.budget || carried != tc.carried {
+			t.Errorf("%s: budget %v, carried %v; want %v and %v", tc.name, budget, carried, tc.budget, tc.carried)
+		}
+	}
 }

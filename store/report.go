@@ -50,12 +50,7 @@ func (s *Store) ReportEntries(ctx context.Context, from, to string, clientIDs ..
 		LEFT JOIN tasks t ON t.source_id = e.task_source_id AND t.external_id = e.task_id AND t.deleted_at IS NULL
 		WHERE e.deleted_at IS NULL AND e.entry_date >= ? AND e.entry_date <= ?`
 	args := []any{from, to}
-	if len(clientIDs) > 0 {
-		q += ` AND e.client_id IN (?` + strings.Repeat(`, ?`, len(clientIDs)-1) + `)`
-		for _, id := range clientIDs {
-			args = append(args, id)
-		}
-	}
+	q, args = inClients(q, args, "e.client_id", clientIDs)
 	q += ` ORDER BY e.entry_date, e.person_id, e.source_id, e.external_id`
 	var out []ReportEntry
 	if err := s.db.SelectContext(ctx, &out, s.db.Rebind(q), args...); err != nil {
@@ -192,12 +187,7 @@ func (s *Store) BillableByMonth(ctx context.Context, from, to string, clientIDs 
 	q := `SELECT client_id, substr(entry_date, 1, 7) AS month, CAST(SUM(seconds) AS BIGINT) AS seconds FROM time_entries
 		WHERE deleted_at IS NULL AND billable AND client_id <> '' AND entry_date >= ? AND entry_date <= ?`
 	args := []any{from, to}
-	if len(clientIDs) > 0 {
-		q += ` AND client_id IN (?` + strings.Repeat(`, ?`, len(clientIDs)-1) + `)`
-		for _, id := range clientIDs {
-			args = append(args, id)
-		}
-	}
+	q, args = inClients(q, args, "client_id", clientIDs)
 	var rows []struct {
 		Client  string `db:"client_id"`
 		Month   string `db:"month"`
@@ -214,4 +204,38 @@ func (s *Store) BillableByMonth(ctx context.Context, from, to string, clientIDs 
 		out[r.Client][r.Month] = r.Seconds
 	}
 	return out, nil
+}
+
+// FirstEntryMonths gives the month ("YYYY-MM") of the first live time
+// entry of each of the given clients, or of every client when none is
+// given: a budget carries nothing into a client's first month.
+func (s *Store) FirstEntryMonths(ctx context.Context, clientIDs ...string) (map[string]string, error) {
+	q := `SELECT client_id, substr(MIN(entry_date), 1, 7) AS month FROM time_entries WHERE deleted_at IS NULL AND client_id <> ''`
+	var args []any
+	q, args = inClients(q, args, "client_id", clientIDs)
+	var rows []struct {
+		Client string `db:"client_id"`
+		Month  string `db:"month"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, s.db.Rebind(q+` GROUP BY client_id`), args...); err != nil {
+		return nil, fmt.Errorf("reading the clients' first months: %w", err)
+	}
+	out := map[string]string{}
+	for _, r := range rows {
+		out[r.Client] = r.Month
+	}
+	return out, nil
+}
+
+// inClients narrows q to the given clients (none given: every client),
+// appending their ids to args.
+func inClients(q string, args []any, column string, clientIDs []string) (string, []any) {
+	if len(clientIDs) == 0 {
+		return q, args
+	}
+	q += ` AND ` + column + ` IN (?` + strings.Repeat(`, ?`, len(clientIDs)-1) + `)`
+	for _, id := range clientIDs {
+		args = append(args, id)
+	}
+	return q, args
 }

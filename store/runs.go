@@ -281,6 +281,9 @@ type ConfigClient struct {
 	PolicySet    string  `db:"policy_set"`
 	MonthlyHours float64 `db:"monthly_hours"`
 	Rollover     bool    `db:"rollover"`
+	RolloverMax  float64 `db:"rollover_max"`
+	CarryOverrun bool    `db:"carry_overrun"`
+	BudgetStart  string  `db:"budget_start"`
 	Hash         string  `db:"hash" json:"-"`
 }
 
@@ -313,10 +316,12 @@ func (s *Store) SyncModel(ctx context.Context, clients []ConfigClient, people []
 				continue
 			}
 			delete(cur, c.ID)
-			if _, err := tx.NamedExecContext(ctx, `INSERT INTO clients (id, name, calendar, policy_set, monthly_hours, rollover, hash)
-				VALUES (:id, :name, :calendar, :policy_set, :monthly_hours, :rollover, :hash)
+			if _, err := tx.NamedExecContext(ctx, `INSERT INTO clients (id, name, calendar, policy_set, monthly_hours, rollover,
+				rollover_max, carry_overrun, budget_start, hash)
+				VALUES (:id, :name, :calendar, :policy_set, :monthly_hours, :rollover, :rollover_max, :carry_overrun, :budget_start, :hash)
 				ON CONFLICT (id) DO UPDATE SET name = excluded.name, calendar = excluded.calendar, policy_set = excluded.policy_set,
-				monthly_hours = excluded.monthly_hours, rollover = excluded.rollover, hash = excluded.hash`, c); err != nil {
+				monthly_hours = excluded.monthly_hours, rollover = excluded.rollover, rollover_max = excluded.rollover_max,
+				carry_overrun = excluded.carry_overrun, budget_start = excluded.budget_start, hash = excluded.hash`, c); err != nil {
 				return fmt.Errorf("writing client %s: %w", c.ID, err)
 			}
 			written++

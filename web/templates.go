@@ -91,6 +91,7 @@ var funcs = template.FuncMap{
 		return ""
 	},
 	"hours": func(h float64) string { return fmt.Sprintf("%.2f", h) },
+	"neg":   func(f float64) float64 { return -f },
 	"h1":    func(h float64) string { return fmt.Sprintf("%.1f", h) },
 	"pct":   func(p float64) string { return fmt.Sprintf("%.0f%%", math.Round(p)) },
 	"share": func(f float64) string { return fmt.Sprintf("%.0f%%", math.Round(f*100)) },

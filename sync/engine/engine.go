@@ -118,7 +118,8 @@ func (e *Engine) SyncModel(ctx context.Context, cfg *mapping.Config) (int, error
 	var clients []store.ConfigClient
 	for _, c := range cfg.Clients {
 		clients = append(clients, store.ConfigClient{ID: c.ID, Name: c.Name, Calendar: c.Calendar, PolicySet: c.PolicySet,
-			MonthlyHours: c.Budget.MonthlyHours, Rollover: c.Budget.Rollover})
+			MonthlyHours: c.Budget.MonthlyHours, Rollover: c.Budget.Rollover, RolloverMax: c.Budget.RolloverMax,
+			CarryOverrun: c.Budget.CarryOverrun, BudgetStart: c.Budget.Start})
 	}
 	var people []store.ConfigPerson
 	for _, p := range cfg.People {

@@ -132,7 +132,7 @@ func (r *Rules) Policies(clientID string) *sla.PolicySet {
 	}
 	if p := ps.HourBudget; p != nil {
 		c := r.clients[clientID]
-		out.HourBudget = &sla.BudgetPolicy{MonthlyHours: c.Budget.MonthlyHours, Rollover: c.Budget.Rollover,
+		out.HourBudget = &sla.BudgetPolicy{BudgetRule: c.Budget.Rule(),
 			Thresholds: p.Thresholds, WarnUnused: p.WarnUnused, ProjectOverrun: p.ProjectOverrun}
 	}
 	return out
