@@ -36,10 +36,13 @@ type WebUser struct {
 	// AllClients lets a pm or lead see every client, not only theirs.
 	AllClients bool `db:"all_clients"`
 	// ClientsJSON is Clients as stored.
-	ClientsJSON  string    `db:"clients"`
-	PasswordHash string    `db:"password_hash"`
-	CreatedAt    time.Time `db:"created_at"`
-	UpdatedAt    time.Time `db:"updated_at"`
+	ClientsJSON  string `db:"clients"`
+	PasswordHash string `db:"password_hash"`
+	// OIDCSubject is the provider identity ("issuer subject") the account
+	// first signed in with through OIDC; empty until then.
+	OIDCSubject string    `db:"oidc_subject"`
+	CreatedAt   time.Time `db:"created_at"`
+	UpdatedAt   time.Time `db:"updated_at"`
 }
 
 // Clients are the clients given to a pm or lead besides those they are
@@ -50,7 +53,7 @@ func (u WebUser) Clients() []string {
 	return out
 }
 
-const webUserColumns = `id, name, email, role, person_id, all_clients, clients, password_hash, created_at, updated_at`
+const webUserColumns = `id, name, email, role, person_id, all_clients, clients, password_hash, oidc_subject, created_at, updated_at`
 
 // PutWebUser adds an account or changes one (its password hash only when
 // passwordHash is not nil). Changing a password ends the account's
@@ -71,13 +74,15 @@ func (s *Store) PutWebUser(ctx context.Context, u WebUser, clients []string, pas
 			if passwordHash != nil {
 				hash = *passwordHash
 			}
-			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO web_users (`+webUserColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+			_, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO web_users (`+webUserColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', ?, ?)`),
 				u.ID, u.Name, u.Email, u.Role, u.PersonID, u.AllClients, string(cj), hash, now, now)
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE web_users SET name = ?, email = ?, role = ?, person_id = ?,
+		// A new address unbinds the OIDC identity the old one signed in as.
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE web_users SET name = ?,
+			oidc_subject = CASE WHEN lower(email) = lower(?) THEN oidc_subject ELSE '' END, email = ?, role = ?, person_id = ?,
 			all_clients = ?, clients = ?, updated_at = ? WHERE id = ?`),
-			u.Name, u.Email, u.Role, u.PersonID, u.AllClients, string(cj), now, u.ID); err != nil {
+			u.Name, u.Email, u.Email, u.Role, u.PersonID, u.AllClients, string(cj), now, u.ID); err != nil {
 			return err
 		}
 		if passwordHash == nil {
@@ -109,6 +114,26 @@ func (s *Store) WebUserByEmail(ctx context.Context, email string) (u WebUser, ok
 		return u, false, nil
 	}
 	return u, err == nil, err
+}
+
+// BindOIDC binds an account to the OIDC identity it signs in as, when it
+// is bound to none; bound is false when it is not (another identity holds
+// it, or no such account).
+func (s *Store) BindOIDC(ctx context.Context, id, subject string) (bound bool, err error) {
+	res, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE web_users SET oidc_subject = ?, updated_at = ? WHERE id = ? AND oidc_subject = ''`),
+		subject, s.Now().UTC(), id)
+	if err != nil {
+		return false, fmt.Errorf("binding %s to its sign-in identity: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// UnbindOIDC releases an account's OIDC identity: the next sign-in through
+// the provider with the account's address binds it anew.
+func (s *Store) UnbindOIDC(ctx context.Context, id string) error {
+	_, err := s.db.ExecContext(ctx, s.db.Rebind(`UPDATE web_users SET oidc_subject = '', updated_at = ? WHERE id = ?`), s.Now().UTC(), id)
+	return err
 }
 
 // WebUsers lists the accounts by id.

@@ -429,3 +429,53 @@ func testLastEvaluation(t *testing.T, st *store.Store) {
 		t.Errorf("after a full evaluation: %v, want %v", at, t0)
 	}
 }
+
+// An account binds to one OIDC identity; a new address or an unbind
+// releases it.
+func TestOIDCBinding(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := testdb.Open(t, dialect)
+			u := store.WebUser{ID: "anna", Name: "Anna", Email: "anna@northwind.agency", Role: store.RoleAdmin}
+			if err := st.PutWebUser(ctx, u, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			subject := func() string {
+				got, _, err := st.WebUser(ctx, "anna")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return got.OIDCSubject
+			}
+			if ok, err := st.BindOIDC(ctx, "anna", "https://accounts.google.com 1001"); !ok || err != nil {
+				t.Fatalf("the first bind: %v %v", ok, err)
+			}
+			if ok, err := st.BindOIDC(ctx, "anna", "https://accounts.google.com 2002"); ok || err != nil {
+				t.Errorf("a second identity bound the account: %v %v", ok, err)
+			}
+			// Another name, the same address (in another case): still bound.
+			u.Name, u.Email = "Anna P.", "Anna@Northwind.Agency"
+			if err := st.PutWebUser(ctx, u, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := subject(); got != "https://accounts.google.com 1001" {
+				t.Errorf("after a change of name: bound to %q", got)
+			}
+			// A new address: unbound.
+			u.Email = "anna@elsewhere.example"
+			if err := st.PutWebUser(ctx, u, nil, nil); err != nil {
+				t.Fatal(err)
+			}
+			if got := subject(); got != "" {
+				t.Errorf("after a new address: still bound to %q", got)
+			}
+			st.BindOIDC(ctx, "anna", "x 1")
+			if err := st.UnbindOIDC(ctx, "anna"); err != nil || subject() != "" {
+				t.Errorf("UnbindOIDC: %v, bound to %q", err, subject())
+			}
+		})
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	"github.com/karkas/karkas/store"
 	"golang.org/x/oauth2"
 )
 
@@ -122,7 +123,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Value: "", Path: "/login/oidc", MaxAge: -1})
-	email, next, err := s.oidcIdentity(r)
+	email, subject, next, err := s.oidcIdentity(r)
 	if err != nil {
 		var bad errSignIn
 		if !errors.As(err, &bad) {
@@ -148,15 +149,39 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusForbidden, fmt.Sprintf("No karkas account has the address %s: an admin adds one with karkas users add ID --email %s --role ROLE.", email, email), next)
 		return
 	}
+	// The first sign-in binds the account to the provider's identity; an
+	// address the provider later gives someone else does not open it.
+	switch {
+	case u.OIDCSubject == "":
+		bound, err := s.st.BindOIDC(ctx, u.ID, subject)
+		if err != nil {
+			s.fail(w, r, nil, http.StatusServiceUnavailable, "The account could not be updated", err)
+			return
+		}
+		if !bound { // another sign-in bound it a moment ago: read it again
+			if u, ok, err = s.st.WebUser(ctx, u.ID); err != nil || !ok || u.OIDCSubject != subject {
+				s.showLogin(w, r, http.StatusForbidden, "That account was just bound to another sign-in: try again.", next)
+				return
+			}
+		} else {
+			s.st.Audit(ctx, store.AuditEntry{At: now, Actor: u.ID, Action: "oidc_bind", Subject: "user:" + u.ID, IP: ip})
+		}
+	case u.OIDCSubject != subject:
+		s.st.AddLoginFailures(ctx, now, ipKey, "user:"+u.ID)
+		s.log.Warn("oidc sign-in: the address's account is bound to another identity", "account", u.ID, "ip", ip)
+		s.showLogin(w, r, http.StatusForbidden, fmt.Sprintf("The account with the address %s signs in as another identity at the provider: "+
+			"an admin releases it with karkas users add %s --update --unbind-oidc (and its other flags).", email, u.ID), next)
+		return
+	}
 	if s.startSession(w, r, u, "oidc") {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 	}
 }
 
 // oidcIdentity checks the provider's answer and returns the proven email
-// address and where to go after. An errSignIn is the person's or the
+// address, the identity ("issuer subject"), and where to go after. An errSignIn is the person's or the
 // provider's refusal; any other error is the provider misbehaving.
-func (s *Server) oidcIdentity(r *http.Request) (email, next string, err error) {
+func (s *Server) oidcIdentity(r *http.Request) (email, subject, next string, err error) {
 	q := r.URL.Query()
 	next = "/"
 	c, cerr := r.Cookie(oidcCookie)
@@ -170,35 +195,35 @@ func (s *Server) oidcIdentity(r *http.Request) (email, next string, err error) {
 		}
 	}
 	if e := q.Get("error"); e != "" {
-		return "", next, errSignIn{fmt.Sprintf("The sign-in provider refused: %s.", truncate(cmp.Or(q.Get("error_description"), e), 200))}
+		return "", "", next, errSignIn{fmt.Sprintf("The sign-in provider refused: %s.", truncate(cmp.Or(q.Get("error_description"), e), 200))}
 	}
 	if len(parts) != 4 || subtle.ConstantTimeCompare([]byte(parts[0]), []byte(q.Get("state"))) != 1 || q.Get("state") == "" {
-		return "", next, errSignIn{"That sign-in was not started in this browser, or took longer than 10 minutes: start again."}
+		return "", "", next, errSignIn{"That sign-in was not started in this browser, or took longer than 10 minutes: start again."}
 	}
 	nonce, verifier := parts[1], parts[2]
 	provider, conf, err := s.oidc.discover(r.Context())
 	if err != nil {
-		return "", next, err
+		return "", "", next, err
 	}
 	ctx := s.oidc.ctx(r.Context())
 	tok, err := conf.Exchange(ctx, q.Get("code"), oauth2.VerifierOption(verifier))
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return "", next, errSignIn{"The sign-in provider did not accept the code it gave: start again."}
+			return "", "", next, errSignIn{"The sign-in provider did not accept the code it gave: start again."}
 		}
-		return "", next, fmt.Errorf("exchanging the code: %w", err)
+		return "", "", next, fmt.Errorf("exchanging the code: %w", err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return "", next, errors.New("the provider's answer has no id_token")
+		return "", "", next, errors.New("the provider's answer has no id_token")
 	}
 	idt, err := provider.VerifierContext(ctx, &oidc.Config{ClientID: s.oidc.o.ClientID, Now: s.now}).Verify(ctx, raw)
 	if err != nil {
-		return "", next, errSignIn{"The sign-in provider's token did not verify: " + truncate(err.Error(), 200)}
+		return "", "", next, errSignIn{"The sign-in provider's token did not verify: " + truncate(err.Error(), 200)}
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
-		return "", next, errSignIn{"The sign-in provider's token was made for another sign-in: start again."}
+		return "", "", next, errSignIn{"The sign-in provider's token was made for another sign-in: start again."}
 	}
 	var claims struct {
 		Email string `json:"email"`
@@ -208,18 +233,20 @@ func (s *Server) oidcIdentity(r *http.Request) (email, next string, err error) {
 		Verified json.RawMessage `json:"email_verified"`
 	}
 	if err := idt.Claims(&claims); err != nil {
-		return "", next, fmt.Errorf("reading the token's claims: %w", err)
+		return "", "", next, fmt.Errorf("reading the token's claims: %w", err)
 	}
 	verified := len(claims.Verified) == 0 || string(claims.Verified) == "true" || string(claims.Verified) == `"true"`
 	email = strings.ToLower(strings.TrimSpace(claims.Email))
 	at := strings.LastIndexByte(email, '@')
 	switch {
+	case idt.Subject == "":
+		return "", "", next, errSignIn{"The sign-in provider's token names nobody (no subject)."}
 	case email == "" || at < 1:
-		return "", next, errSignIn{"The sign-in provider gave no email address: karkas matches accounts by it."}
+		return "", "", next, errSignIn{"The sign-in provider gave no email address: karkas matches accounts by it."}
 	case !verified:
-		return "", next, errSignIn{fmt.Sprintf("The sign-in provider has not verified the address %s.", email)}
+		return "", "", next, errSignIn{fmt.Sprintf("The sign-in provider has not verified the address %s.", email)}
 	case !slices.Contains(s.oidc.o.Domains, email[at+1:]):
-		return "", next, errSignIn{fmt.Sprintf("Addresses at %s may not sign in here.", email[at+1:])}
+		return "", "", next, errSignIn{fmt.Sprintf("Addresses at %s may not sign in here.", email[at+1:])}
 	}
-	return email, next, nil
+	return email, idt.Issuer + " " + idt.Subject, next, nil
 }

@@ -72,6 +72,7 @@ serve:
 	for _, u := range [][]string{
 		{"anna", "--role", "pm", "--person", "anna", "--email", "Anna@Northwind.Agency", "--no-password"},
 		{"ops", "--role", "admin", "--generate-password"},
+		{"boris", "--role", "lead", "--person", "boris", "--email", "boris@northwind.agency", "--no-password"},
 	} {
 		if code, out, errOut := runCLI(t, env, append([]string{"users", "add", "-c", config}, u...)...); code != exitOK {
 			t.Fatalf("users add %v: exit %d\n%s%s", u, code, out, errOut)
@@ -158,7 +159,7 @@ serve:
 
 	// Microsoft's tokens carry no email_verified: the domain stands for it.
 	t.Run("a token without email_verified, in the agency's domain", func(t *testing.T) {
-		idp.SignIn(&oidcfake.User{Subject: "ms-1", Email: "anna@northwind.agency"})
+		idp.SignIn(&oidcfake.User{Subject: "ms-1", Email: "boris@northwind.agency"})
 		if code, loc, body := signIn(t, w.client(t), nil); code != http.StatusSeeOther || loc != "/clients/acme" {
 			t.Fatalf("the callback: %d to %q\n%.500s", code, loc, body)
 		}
@@ -172,8 +173,10 @@ serve:
 		code   int
 		says   string
 	}{
-		{name: "an address no account has", user: &oidcfake.User{Subject: "2", Email: "boris@northwind.agency", Verified: &verified},
-			code: http.StatusForbidden, says: "No karkas account has the address boris@northwind.agency"},
+		{name: "an address no account has", user: &oidcfake.User{Subject: "2", Email: "vera@northwind.agency", Verified: &verified},
+			code: http.StatusForbidden, says: "No karkas account has the address vera@northwind.agency"},
+		{name: "the address of an account bound to another identity", user: &oidcfake.User{Subject: "someone-new", Email: "anna@northwind.agency", Verified: &verified},
+			code: http.StatusForbidden, says: "signs in as another identity at the provider"},
 		{name: "an address the provider has not verified", user: &oidcfake.User{Subject: "3", Email: "anna@northwind.agency", Verified: &unverified},
 			code: http.StatusUnauthorized, says: "has not verified the address"},
 		{name: "another domain", user: &oidcfake.User{Subject: "4", Email: "anna@gmail.com", Verified: &verified},
@@ -216,6 +219,21 @@ serve:
 		})
 	}
 
+	// An admin releases the binding: the new identity signs in, and binds.
+	t.Run("unbound, the account takes the new identity", func(t *testing.T) {
+		if code, out, errOut := runCLI(t, env, "users", "add", "-c", config, "anna", "--update", "--role", "pm", "--person", "anna",
+			"--email", "Anna@Northwind.Agency", "--unbind-oidc"); code != exitOK {
+			t.Fatalf("users add --update --unbind-oidc: exit %d\n%s%s", code, out, errOut)
+		}
+		idp.SignIn(&oidcfake.User{Subject: "someone-new", Email: "anna@northwind.agency", Verified: &verified})
+		if code, loc, body := signIn(t, w.client(t), nil); code != http.StatusSeeOther || loc != "/clients/acme" {
+			t.Fatalf("after unbinding: %d to %q\n%.500s", code, loc, body)
+		}
+		idp.SignIn(&oidcfake.User{Subject: "1001", Email: "anna@northwind.agency", Verified: &verified})
+		if code, _, body := signIn(t, w.client(t), nil); code != http.StatusForbidden || !strings.Contains(body, "another identity") {
+			t.Fatalf("the old identity after the new one bound the account: %d\n%.500s", code, body)
+		}
+	})
 	t.Run("a callback with no sign-in started", func(t *testing.T) {
 		code, _, body := get(t, w.client(t), w.base+"/login/oidc/callback?code=x&state=y")
 		if code != http.StatusUnauthorized || !strings.Contains(body, "not started in this browser") {

@@ -37,8 +37,10 @@ is asked for twice on a terminal, read from the first line of standard input wit
 kept as argon2id hashes; changing one signs the account out everywhere.
 
 With serve.web.oidc in the config, people may also sign in through the provider: the
-address it proves names the account (--email). An account added with --no-password
-signs in only that way.`,
+address it proves names the account (--email), and the first such sign-in binds the
+account to that provider identity: later ones must be the same identity, so an address
+the provider gives someone else does not open it (--update --unbind-oidc releases it; a
+new --email does too). An account added with --no-password signs in only that way.`,
 	}
 	cmd.AddCommand(newUsersAddCmd(g), newUsersPasswdCmd(g), newUsersRemoveCmd(g), newUsersListCmd(g))
 	return cmd
@@ -112,7 +114,7 @@ func newUsersAddCmd(g *globals) *cobra.Command {
 	var u store.WebUser
 	var clients []string
 	var pw passwordFlags
-	var update, noPassword bool
+	var update, noPassword, unbind bool
 	cmd := &cobra.Command{
 		Use:   "add ID",
 		Short: "Add an account (or, with --update, change one)",
@@ -163,8 +165,17 @@ func newUsersAddCmd(g *globals) *cobra.Command {
 			if exists {
 				u.CreatedAt = old.CreatedAt
 			}
+			if unbind && !exists {
+				return withCode(exitUsage, fmt.Errorf("--unbind-oidc: no account %s", u.ID))
+			}
 			if err := st.PutWebUser(cmd.Context(), u, clients, hash); err != nil {
 				return withCode(exitStore, err)
+			}
+			if unbind {
+				if err := st.UnbindOIDC(cmd.Context(), u.ID); err != nil {
+					return withCode(exitStore, err)
+				}
+				st.Audit(cmd.Context(), store.AuditEntry{At: time.Now(), Actor: cliActor(), Action: "oidc_unbind", Subject: "user:" + u.ID})
 			}
 			st.Audit(cmd.Context(), store.AuditEntry{At: time.Now(), Actor: cliActor(), Action: map[bool]string{false: "user_add", true: "user_update"}[exists],
 				Subject: "user:" + u.ID})
@@ -186,6 +197,7 @@ func newUsersAddCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&u.AllClients, "all-clients", false, "a pm or lead sees every client")
 	cmd.Flags().StringSliceVar(&clients, "clients", nil, "clients a pm or lead sees besides their own")
 	cmd.Flags().BoolVar(&update, "update", false, "change the account if it exists (its password only with --password-stdin or --generate-password)")
+	cmd.Flags().BoolVar(&unbind, "unbind-oidc", false, "with --update: release the provider identity the account is bound to (it signed in through OIDC as it first); its next OIDC sign-in binds it anew")
 	cmd.Flags().BoolVar(&noPassword, "no-password", false, "the account has no password and signs in only through the OIDC provider (serve.web.oidc), by its --email")
 	pw.add(cmd)
 	return cmd
