@@ -20,6 +20,9 @@ demo: build ## generate the demo agency's data and sync it into var/demo.db (emb
 	@echo
 	./$(BIN) --config configs/demo.yaml status
 	@echo
+	@echo "Бетта Строй's October hours report (its config says language: ru), the first lines:"
+	@./$(BIN) --config configs/demo.yaml --log-level warn report hours --client betta --period 2026-10 | head -6
+	@echo
 	@./$(BIN) --config configs/demo.yaml --log-level warn users add demo --role admin --name "Demo admin" --generate-password --update | \
 	  awk '/^password: / { pw = $$2 } END { print "The dashboard: run  ./$(BIN) --config configs/demo.yaml serve  and open http://127.0.0.1:8080"; \
 	    print "sign in as demo with the password " pw " (made for this demo store now; make demo makes a new one)" }'

@@ -106,6 +106,7 @@ type Agency struct {
 	Name     string   `yaml:"name" required:"true" doc:"the agency's name, shown in reports"`
 	Domains  []string `yaml:"domains" doc:"email domains of the agency: senders from them are on the agency side"`
 	Calendar string   `yaml:"calendar" doc:"name of the agency's business calendar"`
+	Language string   `yaml:"language" doc:"the language of what karkas writes, where a client names none (BCP 47: en, ru, bg, de; default en)"`
 }
 
 // Store says where the data lives.
@@ -160,6 +161,7 @@ type Client struct {
 	Calendar  string   `yaml:"calendar" doc:"calendar name (the client's zone); the agency's by default"`
 	PolicySet string   `yaml:"policy_set" doc:"name of the policy set that applies"`
 	Budget    Budget   `yaml:"budget" doc:"hour budget"`
+	Language  string   `yaml:"language" doc:"the language the client reads: hour reports in it (BCP 47: en, ru, bg, de; default the agency's)"`
 	// OutOfScopeLabels is nil when the config leaves it out: the
 	// report's default then applies.
 	OutOfScopeLabels []string `yaml:"out_of_scope_labels" doc:"card labels and time-entry tags that mark work outside the contract, compared ignoring case, '-' and '_' (default [\"out of scope\"])"`

@@ -16,6 +16,7 @@ import (
 	"time"
 	_ "time/tzdata" // calendars must not depend on the server's zoneinfo
 
+	"github.com/karkas/karkas/internal/locale"
 	"gopkg.in/yaml.v3"
 )
 
@@ -209,6 +210,9 @@ func (v *validator) run() {
 	if c.Agency.Calendar != "" {
 		v.calendarRef("agency.calendar", c.Agency.Calendar)
 	}
+	if c.Agency.Language != "" && !locale.Valid(c.Agency.Language) {
+		v.errorf("agency.language", "%q is not a language karkas speaks (%s)", c.Agency.Language, strings.Join(locale.Supported, ", "))
+	}
 	for name, cal := range c.Calendars {
 		v.calendar(fmt.Sprintf("calendars[%q]", name), cal)
 	}
@@ -299,6 +303,9 @@ func (v *validator) run() {
 		} else if (b.RolloverMax > 0 || b.CarryOverrun) && !b.Rollover {
 			key := map[bool]string{true: "rollover_max", false: "carry_overrun"}[b.RolloverMax > 0]
 			v.errorf(path+".budget."+key, "needs rollover: true")
+		}
+		if cl.Language != "" && !locale.Valid(cl.Language) {
+			v.errorf(path+".language", "%q is not a language karkas speaks (%s)", cl.Language, strings.Join(locale.Supported, ", "))
 		}
 		if st := cl.Budget.Start; st != "" {
 			if _, err := time.Parse("2006-01", st); err != nil {

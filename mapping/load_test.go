@@ -167,6 +167,11 @@ func TestProblems(t *testing.T) {
 			},
 		},
 		{
+			name: "a language karkas does not speak",
+			old:  "    policy_set: standard\n", new: "    policy_set: standard\n    language: fr\n",
+			want: []string{`karkas.yaml:24:15: clients[0].language: "fr" is not a language karkas speaks (en, ru, bg, de)`},
+		},
+		{
 			name: "bad pattern",
 			old:  "  - {match: [Doing], status: in_progress}\n", new: "  - {status: in_progress, pattern: \"(\"}\n",
 			want: []string{

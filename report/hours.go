@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/karkas/karkas/internal/locale"
+
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/sla"
 	"github.com/karkas/karkas/store"
@@ -162,6 +164,7 @@ func buildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 		Period:      periodRef(p),
 		GeneratedAt: req.Now.UTC().Truncate(time.Second),
 		Complete:    !req.Now.Before(p.End),
+		Language:    locale.For(cmp.Or(client.Language, cfg.Agency.Language)).Code(),
 		OutOfScope:  OutOfScope{Labels: oos.names},
 	}
 
@@ -542,8 +545,12 @@ func personName(names map[string]string, id, ref string) string {
 	if n, ok := names[id]; ok {
 		return n
 	}
-	return cmp.Or(id, ref, "unknown")
+	return cmp.Or(id, ref, unknownPerson)
 }
+
+// unknownPerson names a person the records do not (a card's creator that
+// the export leaves out).
+const unknownPerson = "unknown"
 
 // jsonList reads a JSON array of strings; anything else is empty.
 func jsonList(s string) []string {

@@ -22,6 +22,10 @@ type Hours struct {
 	GeneratedAt time.Time `json:"generated_at"`
 	// Complete is false while the period is still running.
 	Complete bool `json:"complete"`
+	// Language is what the Markdown, HTML and CSV speak (the client's
+	// language:, else the agency's, else en); the JSON's names and titles
+	// stay English.
+	Language string `json:"language"`
 
 	Totals Totals `json:"totals"`
 	// Budget is null when the client has no monthly_hours.

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/karkas/karkas/internal/locale"
 )
 
 // Format is an output format of the reports.
@@ -95,7 +97,8 @@ func Render(r Report, f Format) (Rendered, error) {
 }
 
 func (r *Hours) subject() string {
-	return fmt.Sprintf("Hours report: %s, %s", r.Client.Name, r.Period.Title)
+	l := locale.For(r.Language)
+	return l.T("hours.subject", "Client", r.Client.Name, "Period", periodTitle(l, r.Period))
 }
 
 func (r *Hours) fileStem() string {
@@ -112,22 +115,88 @@ func (r *Capacity) fileStem() string { return "capacity-" + fileSafe(r.Period.La
 
 func fmtHours(h float64) string { return strconv.FormatFloat(h, 'f', 1, 64) }
 
-func fmtSecondsHours(s int64) string { return fmtHours(float64(s) / 3600) }
-
-// fmtBusiness is a span of business time: "45m", "2h 05m", "31h 10m".
-func fmtBusiness(seconds int64) string {
+// fmtBusiness is a span of business time: "45m", "2h 05m", "31h 10m"
+// ("45 мин", "2 ч 05 мин").
+func fmtBusiness(l *locale.Locale, seconds int64) string {
 	m := (seconds + 30) / 60
 	if m < 60 {
-		return fmt.Sprintf("%dm", m)
+		return l.T("unit.minutes", "M", m)
 	}
-	return fmt.Sprintf("%dh %02dm", m/60, m%60)
+	return l.T("unit.hours_minutes", "H", l.Int(int(m/60)), "M", fmt.Sprintf("%02d", m%60))
 }
 
-func fmtPercent(p float64) string { return strconv.FormatFloat(p, 'f', 0, 64) + "%" }
+func fmtPercent(l *locale.Locale, p float64) string { return l.T("unit.percent", "N", l.Num(p, 0)) }
 
-func fmtDay(t time.Time, loc *time.Location) string { return t.In(loc).Format("Mon 2 Jan") }
+// en is the language of what is not translated yet (the capacity report,
+// agency-facing).
+var en = locale.For("en")
 
-func fmtInstant(t time.Time, loc *time.Location) string { return t.In(loc).Format("Mon 2 Jan 15:04") }
+// periodTitle names a period in l: "October 2026", "week 43 of 2026
+// (19–25 Oct)", "1–15 Oct 2026".
+func periodTitle(l *locale.Locale, p PeriodRef) string {
+	first, err1 := time.Parse(time.DateOnly, p.First)
+	last, err2 := time.Parse(time.DateOnly, p.Last)
+	if err1 != nil || err2 != nil {
+		return p.Title
+	}
+	switch p.Kind {
+	case PeriodMonth:
+		return l.T("period.month", "Month", l.Month(first.Month()), "Year", first.Year())
+	case PeriodWeek:
+		y, w := first.ISOWeek()
+		return l.T("period.week", "Week", w, "Year", y, "Days", dayRangeIn(l, first, last))
+	}
+	if first.Year() != last.Year() {
+		return l.DayMonth(first) + " " + strconv.Itoa(first.Year()) + " – " + l.DayMonth(last) + " " + strconv.Itoa(last.Year())
+	}
+	return dayRangeIn(l, first, last) + " " + strconv.Itoa(last.Year())
+}
+
+// dayRangeIn is "19–25 Oct", "28 Sep – 4 Oct" or "3 Oct" in l.
+func dayRangeIn(l *locale.Locale, a, b time.Time) string {
+	switch {
+	case a.Equal(b):
+		return l.DayMonth(a)
+	case a.Month() == b.Month() && a.Year() == b.Year():
+		return strconv.Itoa(a.Day()) + "–" + l.DayMonth(b)
+	}
+	return l.DayMonth(a) + " – " + l.DayMonth(b)
+}
+
+// categoryTitle is a time category in l; a category a newer mapping knows
+// keeps its title.
+func categoryTitle(l *locale.Locale, id, title string) string {
+	for _, c := range categories {
+		if c.id == id {
+			return l.T("category." + id)
+		}
+	}
+	return title
+}
+
+// taskTitle is a task's title, or the time on no task in l.
+func taskTitle(l *locale.Locale, t TaskRef) string {
+	if t.Source == "" && t.ID == "" && t.Title == noTaskTitle {
+		return l.T("task.none")
+	}
+	return t.Title
+}
+
+// personText is a person's name, or nobody known in l.
+func personText(l *locale.Locale, name string) string {
+	if name == unknownPerson {
+		return l.T("person.unknown")
+	}
+	return name
+}
+
+// policyTitle is an SLA policy in l.
+func policyTitle(l *locale.Locale, id, title string) string {
+	if _, ok := policyTitles[id]; ok {
+		return l.T("policy." + id)
+	}
+	return title
+}
 
 func location(name string) *time.Location {
 	loc, err := time.LoadLocation(name)
@@ -139,11 +208,14 @@ func location(name string) *time.Location {
 
 // statusText is a task's status as the client knows it: the source's name
 // for it (the list), else the normalized status in words.
-func statusText(t TaskRef) string {
+func statusText(l *locale.Locale, t TaskRef) string {
 	if t.SourceStatus != "" {
 		return t.SourceStatus
 	}
-	return strings.ReplaceAll(t.Status, "_", " ")
+	if t.Status == "" {
+		return ""
+	}
+	return l.T("status." + t.Status)
 }
 
 var personStatusText = map[string]string{"ok": "", "over": "over capacity", "light": "light load", "no_capacity": "no capacity known"}
@@ -164,131 +236,128 @@ func mdLink(title, url string) string {
 
 func hoursMarkdown(r *Hours) []byte {
 	loc := location(r.Client.TimeZone)
+	l := locale.For(r.Language)
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("## Hours report: %s, %s\n\n", mdText(r.Client.Name), mdText(r.Period.Title))
-	w("%s to %s (%s)", r.Period.First, r.Period.Last, mdText(r.Period.TimeZone))
+	h := func(v float64) string { return l.Num(v, 1) }
+	day := func(t time.Time) string { return l.Day(t.In(loc)) }
+	w("## %s\n\n", mdText(l.T("hours.subject", "Client", r.Client.Name, "Period", periodTitle(l, r.Period))))
+	w("%s (%s)", l.T("period.range", "First", r.Period.First, "Last", r.Period.Last), mdText(r.Period.TimeZone))
 	if !r.Complete {
-		w(", so far")
+		w(", %s", l.T("period.so_far"))
 	}
-	w(". Prepared by %s.\n\n", mdText(r.Agency))
+	w(". %s\n\n", mdText(l.T("md.prepared_by", "Agency", r.Agency)))
 	if bu := r.Budget; bu != nil {
-		w("**Budget:** %s h used of %s h (%s)", fmtHours(bu.UsedHours), fmtHours(bu.BudgetHours), fmtPercent(bu.UsedPercent))
+		w("**%s:** %s", l.T("md.budget"), l.T("md.budget_used", "Used", l.N("unit.hours", bu.UsedHours), "Budget", l.N("unit.hours", bu.BudgetHours),
+			"Percent", fmtPercent(l, bu.UsedPercent)))
 		if bu.CarriedOverHours > 0 {
-			w(", %s h of it carried over", fmtHours(bu.CarriedOverHours))
+			w(", %s", l.T("md.carried", "Hours", h(bu.CarriedOverHours)))
 		} else if bu.CarriedOverHours < 0 {
-			w(", %s h taken back for last month's overrun", fmtHours(-bu.CarriedOverHours))
+			w(", %s", l.T("budget.taken_back", "Hours", h(-bu.CarriedOverHours)))
 		}
 		if bu.RemainingHours >= 0 {
-			w("; %s h left.\n", fmtHours(bu.RemainingHours))
+			w("; %s.\n", l.T("md.left", "Hours", h(bu.RemainingHours)))
 		} else {
-			w("; %s h over.\n", fmtHours(-bu.RemainingHours))
+			w("; %s.\n", l.T("budget.over_value", "Hours", h(-bu.RemainingHours)))
 		}
 	}
-	w("**Hours:** %s h in all: %s h billable, %s h not billable.\n\n", fmtHours(r.Totals.Hours), fmtHours(r.Totals.BillableHours), fmtHours(r.Totals.NonBillableHours))
+	w("**%s:** %s\n\n", l.T("md.hours"), l.T("md.hours_line", "Total", l.N("unit.hours", r.Totals.Hours),
+		"Billable", h(r.Totals.BillableHours), "NonBillable", h(r.Totals.NonBillableHours)))
 	if c := r.Cabinet; c != nil {
-		w("**Your cabinet:** this month's hours as they are logged, and every past report: %s (the link opens until %s).\n\n",
-			mdURL(c.URL), c.Expires.In(loc).Format("2 January 2006"))
+		w("**%s:** %s: %s. %s\n\n", l.T("cabinet.link"), l.T("cabinet.what"), mdURL(c.URL), l.T("cabinet.until", "Date", l.Date(c.Expires.In(loc))))
 	}
 
-	w("### By category\n\n")
+	w("### %s\n\n", l.T("section.by_category"))
 	for _, c := range r.Categories {
-		w("- %s: %s h", mdText(c.Title), fmtHours(c.Hours))
+		w("- %s: %s %s", mdText(categoryTitle(l, c.Category, c.Title)), h(c.Hours), l.T("unit.h"))
 		if c.NonBillableSeconds > 0 && c.Category != "non_billable" {
-			w(", %s h of it not billable", fmtSecondsHours(c.NonBillableSeconds))
+			w(", %s", l.T("category.of_it_not_billable", "Hours", h(float64(c.NonBillableSeconds)/3600)))
 		}
 		w("\n")
 	}
-	w("\n### By person\n\n")
+	w("\n### %s\n\n", l.T("section.by_person"))
 	for _, p := range r.People {
-		w("- %s: %s h\n", mdText(p.Name), fmtHours(p.Hours))
+		w("- %s: %s %s\n", mdText(personText(l, p.Name)), h(p.Hours), l.T("unit.h"))
 	}
 	if len(r.People) == 0 {
-		w("- no time logged\n")
+		w("- %s\n", l.T("empty.no_time"))
 	}
-	w("\n### By task\n\n")
+	w("\n### %s\n\n", l.T("section.by_task"))
 	for _, t := range r.Tasks {
-		w("- %s", mdLink(t.Title, t.URL))
-		if s := statusText(t.TaskRef); s != "" {
+		w("- %s", mdLink(taskTitle(l, t.TaskRef), t.URL))
+		if s := statusText(l, t.TaskRef); s != "" {
 			w(" (%s)", mdText(s))
 		}
 		if t.OutOfScope {
-			w(" *out of scope*")
+			w(" *%s*", l.T("tag.out_of_scope"))
 		}
-		w(": %s h\n", fmtHours(t.Hours))
+		w(": %s %s\n", h(t.Hours), l.T("unit.h"))
 	}
 	if len(r.Tasks) == 0 {
-		w("- no time logged\n")
+		w("- %s\n", l.T("empty.no_time"))
 	}
-	w("\n### Out of scope: %s h\n\n", fmtHours(r.OutOfScope.Hours))
-	w("Work marked %s, to agree separately.\n\n", mdQuoted(r.OutOfScope.Labels))
+	w("\n### %s: %s %s\n\n", l.T("section.out_of_scope"), h(r.OutOfScope.Hours), l.T("unit.h"))
+	w("%s\n\n", l.T("oos.explain", "Labels", mdQuoted(l, r.OutOfScope.Labels)))
 	for _, t := range r.OutOfScope.Tasks {
-		w("- %s: %s h\n", mdLink(t.Title, t.URL), fmtHours(t.Hours))
+		w("- %s: %s %s\n", mdLink(taskTitle(l, t.TaskRef), t.URL), h(t.Hours), l.T("unit.h"))
 	}
-	mdEvents(&b, fmt.Sprintf("Created by %s (%d)", mdText(r.Client.Name), len(r.ClientCreated)), r.ClientCreated, loc)
-	w("\n### Sent back from review (%d)\n\n", len(r.Rework))
+	mdEvents(&b, l, l.T("section.requested_by", "Client", mdText(r.Client.Name))+fmt.Sprintf(" (%d)", len(r.ClientCreated)), r.ClientCreated, loc)
+	w("\n### %s (%d)\n\n", l.T("section.rework"), len(r.Rework))
 	for _, rw := range r.Rework {
-		w("- %s: %s, last %s\n", mdLink(rw.Title, rw.URL), times(rw.Times), fmtDay(rw.LastAt, loc))
+		w("- %s: %s, %s\n", mdLink(rw.Title, rw.URL), l.N("rework.times", rw.Times), l.T("rework.last", "Day", day(rw.LastAt)))
 	}
-	mdEvents(&b, fmt.Sprintf("Done with no time logged (%d)", len(r.DoneUntracked)), r.DoneUntracked, loc)
+	mdEvents(&b, l, fmt.Sprintf("%s (%d)", l.T("section.done_untracked"), len(r.DoneUntracked)), r.DoneUntracked, loc)
 
 	s := r.SLA
-	w("\n### Promises\n\n")
+	w("\n### %s\n\n", l.T("section.promises"))
 	if s.Answered > 0 {
-		w("- Replies to %d messages: median %s, 90%% within %s (business time).\n", s.Answered, fmtBusiness(s.MedianSeconds), fmtBusiness(s.P90Seconds))
+		w("- %s\n", l.N("md.replies", s.Answered, "Median", fmtBusiness(l, s.MedianSeconds), "P90", fmtBusiness(l, s.P90Seconds)))
 	} else {
-		w("- No message of the period got a reply yet.\n")
+		w("- %s\n", l.T("md.no_replies"))
 	}
 	if s.Unanswered > 0 {
-		w("- Waiting for a reply: %d.\n", s.Unanswered)
+		w("- %s.\n", l.N("sla.await_reply", s.Unanswered))
 	}
-	w("- Broken: %d", len(s.Breaches))
+	w("- %s: %d", l.T("md.broken"), len(s.Breaches))
 	if s.Waived > 0 {
-		w(", of which %d waived by agreement", s.Waived)
+		w(", %s", l.T("md.of_which_waived", "N", s.Waived))
 	}
 	w(".\n")
 	for _, br := range s.Breaches {
-		w("  - %s: %s, %s", mdText(br.PolicyTitle), mdLink(br.Title, br.URL), fmtDay(br.BreachedAt, loc))
+		w("  - %s: %s, %s", mdText(policyTitle(l, br.Policy, br.PolicyTitle)), mdLink(br.Title, br.URL), day(br.BreachedAt))
 		if br.Waived {
-			w(", waived: %s", mdText(br.Reason))
+			w(", %s: %s", l.T("tag.waived"), mdText(br.Reason))
 		}
 		w("\n")
 	}
 	return []byte(b.String())
 }
 
-func times(n int) string {
-	if n == 1 {
-		return "once"
-	}
-	return fmt.Sprintf("%d times", n)
-}
-
-func mdQuoted(labels []string) string {
+func mdQuoted(l *locale.Locale, labels []string) string {
 	q := make([]string, len(labels))
-	for i, l := range labels {
-		q[i] = "“" + mdText(l) + "”"
+	for i, lb := range labels {
+		q[i] = l.T("format.quoted", "Text", mdText(lb))
 	}
-	return joinOr(q)
+	return joinOr(l, q)
 }
 
-func joinOr(list []string) string {
+func joinOr(l *locale.Locale, list []string) string {
 	if len(list) <= 1 {
 		return strings.Join(list, "")
 	}
-	return strings.Join(list[:len(list)-1], ", ") + " or " + list[len(list)-1]
+	return strings.Join(list[:len(list)-1], ", ") + " " + l.T("format.or") + " " + list[len(list)-1]
 }
 
-func mdEvents(b *strings.Builder, heading string, ev []TaskEvent, loc *time.Location) {
+func mdEvents(b *strings.Builder, l *locale.Locale, heading string, ev []TaskEvent, loc *time.Location) {
 	fmt.Fprintf(b, "\n### %s\n\n", heading)
 	for _, e := range ev {
 		fmt.Fprintf(b, "- %s", mdLink(e.Title, e.URL))
-		if s := statusText(e.TaskRef); s != "" {
+		if s := statusText(l, e.TaskRef); s != "" {
 			fmt.Fprintf(b, " (%s)", mdText(s))
 		}
-		fmt.Fprintf(b, ", %s", fmtDay(e.At, loc))
+		fmt.Fprintf(b, ", %s", l.Day(e.At.In(loc)))
 		if e.Person != "" {
-			fmt.Fprintf(b, ", %s", mdText(e.Person))
+			fmt.Fprintf(b, ", %s", mdText(personText(l, e.Person)))
 		}
 		b.WriteString("\n")
 	}
@@ -301,7 +370,7 @@ func capacityMarkdown(r *Capacity) []byte {
 	w("## Capacity report: %s, %s\n\n", mdText(r.Agency), mdText(r.Period.Title))
 	w("%s to %s (%s)", r.Period.First, r.Period.Last, mdText(r.Period.TimeZone))
 	if !r.Complete {
-		w(", %s of the business time gone", fmtPercent(r.Elapsed*100))
+		w(", %s of the business time gone", fmtPercent(en, r.Elapsed*100))
 	}
 	w(".\n\n**%s**\n\n", mdText(t.Answer))
 	w("- Capacity: %s h (%d people)\n", fmtHours(t.CapacityHours), t.People)
@@ -311,7 +380,7 @@ func capacityMarkdown(r *Capacity) []byte {
 	for _, p := range r.People {
 		w("- %s: %s h", mdText(p.Name), fmtHours(p.Hours))
 		if p.CapacityHours > 0 {
-			w(" of %s h so far (%s)", fmtHours(p.CapacityToDateHours), fmtPercent(p.Utilization*100))
+			w(" of %s h so far (%s)", fmtHours(p.CapacityToDateHours), fmtPercent(en, p.Utilization*100))
 		}
 		w("; clients %s h, internal %s h", fmtHours(p.ClientHours), fmtHours(p.InternalHours))
 		if s := personStatusText[p.Status]; s != "" {
@@ -346,23 +415,25 @@ func writeCSV(rows [][]string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func yesNo(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
-}
-
 // hoursCSV is one row per time entry: an accountant reconciles an invoice
 // against the tracker entry by entry, and pivots by task, person or
 // category in the spreadsheet; a row per task would hide who logged what
 // when, and the entry id lets a disputed line be found in the tracker.
 func hoursCSV(r *Hours) ([]byte, error) {
-	rows := [][]string{{"date", "client_id", "client", "person", "task", "task_url", "task_status", "project", "category",
-		"billable", "out_of_scope", "hours", "seconds", "note", "source", "entry_id"}}
+	// The headers and yes/no are in the client's language; the numbers
+	// stay as a program reads them (a point, no grouping), and the
+	// category is its id.
+	l := locale.For(r.Language)
+	var header []string
+	for _, c := range []string{"date", "client_id", "client", "person", "task", "task_url", "task_status", "project", "category",
+		"billable", "out_of_scope", "hours", "seconds", "note", "source", "entry_id"} {
+		header = append(header, l.T("csv."+c))
+	}
+	yesNo := func(b bool) string { return l.T(map[bool]string{true: "csv.yes", false: "csv.no"}[b]) }
+	rows := [][]string{header}
 	for _, e := range r.Entries {
-		rows = append(rows, []string{e.Date, csvCell(e.ClientID), csvCell(r.Client.Name), csvCell(e.Person), csvCell(e.Task.Title),
-			csvCell(e.Task.URL), csvCell(statusText(e.Task)), csvCell(e.Project), csvCell(e.Category), yesNo(e.Billable),
+		rows = append(rows, []string{e.Date, csvCell(e.ClientID), csvCell(r.Client.Name), csvCell(personText(l, e.Person)), csvCell(taskTitle(l, e.Task)),
+			csvCell(e.Task.URL), csvCell(statusText(l, e.Task)), csvCell(e.Project), csvCell(e.Category), yesNo(e.Billable),
 			yesNo(e.OutOfScope), strconv.FormatFloat(float64(e.Seconds)/3600, 'f', 2, 64), strconv.FormatInt(e.Seconds, 10),
 			csvCell(e.Note), csvCell(e.Source), csvCell(e.EntryID)})
 	}

@@ -36,13 +36,37 @@ func TestRenderGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := filepath.Join("testdata", "cases", "october")
-	for _, r := range []report.Report{hours, capacity} {
+	// The hour report again in the client's languages: a client config's
+	// language: ru or bg (the JSON's names stay English).
+	translated := map[report.Report]string{}
+	reports := []report.Report{hours, capacity}
+	for _, lang := range []string{"ru", "bg"} {
+		cfg := fixtureConfig()
+		cfg.Clients[0].Language = lang
+		r, err := report.BuildHours(context.Background(), st, cfg, report.HoursRequest{ClientID: "acme", Period: p, Now: octoberNow})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Language != lang {
+			t.Fatalf("the report of a client in %s speaks %q", lang, r.Language)
+		}
+		reports = append(reports, r)
+		translated[r] = lang
+	}
+	for _, r := range reports {
 		for _, f := range report.Formats {
+			if translated[r] != "" && f == report.JSON {
+				continue
+			}
 			out, err := report.Render(r, f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join(dir, out.FileName)
+			name := out.FileName
+			if lang := translated[r]; lang != "" {
+				name = strings.TrimSuffix(name, "."+string(f)) + "." + lang + "." + string(f)
+			}
+			path := filepath.Join(dir, name)
 			if *update {
 				if err := os.MkdirAll(dir, 0o755); err != nil {
 					t.Fatal(err)
