@@ -131,6 +131,9 @@ func fmtPercent(l *locale.Locale, p float64) string { return l.T("unit.percent",
 // agency-facing).
 var en = locale.For("en")
 
+// TitleIn names the period in a language ("Октябрь 2026").
+func (p PeriodRef) TitleIn(lang string) string { return periodTitle(locale.For(lang), p) }
+
 // periodTitle names a period in l: "October 2026", "week 43 of 2026
 // (19–25 Oct)", "1–15 Oct 2026".
 func periodTitle(l *locale.Locale, p PeriodRef) string {

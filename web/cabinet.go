@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/karkas/karkas/internal/locale"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/report"
 	"github.com/karkas/karkas/sla"
@@ -115,13 +116,16 @@ func ReportCabinetLink(ctx context.Context, st *store.Store, cfg *mapping.Config
 type errLink struct {
 	code int
 	msg  string
+	// lang is the page's language: the link's client's, once its
+	// signature holds; English for a link that is not one.
+	lang string
 }
 
 func (e *errLink) Error() string { return e.msg }
 
 // openCabinet checks a link and returns its stored row.
 func (s *Server) openCabinet(ctx context.Context, token string) (store.CabinetLink, error) {
-	bad := &errLink{http.StatusNotFound, "This link is not a valid cabinet link. Check that it was copied whole, or ask the agency for a new one."}
+	bad := &errLink{http.StatusNotFound, "This link is not a valid cabinet link. Check that it was copied whole, or ask the agency for a new one.", ""}
 	payload, mac, ok := strings.Cut(token, ".")
 	if !ok {
 		return store.CabinetLink{}, bad
@@ -146,9 +150,11 @@ func (s *Server) openCabinet(ctx context.Context, token string) (store.CabinetLi
 		return store.CabinetLink{}, bad
 	}
 	now := s.now()
+	lang := s.clientLang(s.clients[parts[2]]) // the signature holds: the client is the link's
+	lc := locale.For(lang)
+	agency := cmp.Or(s.cfg.Agency.Name, lc.T("web.cabinet.the_agency"))
 	if now.After(time.Unix(exp, 0)) {
-		return store.CabinetLink{}, &errLink{http.StatusGone, fmt.Sprintf("This link expired on %s. Ask %s for a new one.",
-			time.Unix(exp, 0).UTC().Format("2 January 2006"), cmp.Or(s.cfg.Agency.Name, "the agency"))}
+		return store.CabinetLink{}, &errLink{http.StatusGone, lc.T("web.cabinet.expired", "Date", lc.Date(time.Unix(exp, 0).UTC()), "Agency", agency), lang}
 	}
 	l, ok, err := s.st.CabinetLinkOf(ctx, parts[1])
 	if err != nil {
@@ -158,7 +164,7 @@ func (s *Server) openCabinet(ctx context.Context, token string) (store.CabinetLi
 		return l, bad
 	}
 	if l.RevokedAt != nil {
-		return l, &errLink{http.StatusGone, fmt.Sprintf("This link was withdrawn. Ask %s for a new one.", cmp.Or(s.cfg.Agency.Name, "the agency"))}
+		return l, &errLink{http.StatusGone, lc.T("web.cabinet.withdrawn", "Agency", agency), lang}
 	}
 	return l, nil
 }
@@ -175,7 +181,7 @@ func (s *Server) cabinet(h func(http.ResponseWriter, *http.Request, store.Cabine
 		var el *errLink
 		switch {
 		case errors.As(err, &el):
-			s.render(w, r, el.code, "error", page{Title: "Link not valid", Error: el.msg, Cabinet: true})
+			s.render(w, r, el.code, "error", page{Title: locale.For(el.lang).T("web.cabinet.link_not_valid"), Error: el.msg, Cabinet: true, Lang: el.lang})
 			return
 		case err != nil:
 			s.fail(w, r, nil, http.StatusServiceUnavailable, "The cabinet could not be opened", err)
@@ -201,6 +207,8 @@ type cabinetView struct {
 	Entries []report.Entry
 	Promise string
 	Expires time.Time
+	// PeriodTitle is the month in the client's language.
+	PeriodTitle string
 }
 
 type cabinetWait struct {
@@ -211,6 +219,7 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 	ctx := r.Context()
 	client := s.clients[l.ClientID]
 	now := s.now()
+	lc := locale.For(s.clientLang(client))
 	loc, err := report.ClientLocation(s.cfg, client.ID)
 	if err != nil {
 		s.fail(w, r, nil, http.StatusInternalServerError, "The calendar", err)
@@ -247,12 +256,15 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 	for _, c := range waits {
 		var d struct{ Title, URL string }
 		json.Unmarshal([]byte(c.Detail), &d)
-		cv.Waiting = append(cv.Waiting, cabinetWait{Title: cmp.Or(d.Title, "a question"), URL: safeURL(d.URL), Since: humanDuration(now.Sub(c.StartedAt))})
+		cv.Waiting = append(cv.Waiting, cabinetWait{Title: cmp.Or(d.Title, lc.T("web.cabinet.a_question")), URL: safeURL(d.URL),
+			Since: localDuration(lc, now.Sub(c.StartedAt))})
 	}
 	if ps, ok := s.cfg.PolicySets[client.PolicySet]; ok && ps.Response != nil {
-		cv.Promise = "We answer every message within " + ps.Response.Target + " of business time (" + calendarHours(s.o.Calendars[cmp.Or(client.Calendar, s.cfg.Agency.Calendar)]) + ")."
+		cv.Promise = lc.T("web.cabinet.promise", "Within", businessTarget(lc, ps.Response.Target),
+			"Hours", calendarHours(lc, s.o.Calendars[cmp.Or(client.Calendar, s.cfg.Agency.Calendar)]))
 	}
-	s.render(w, r, http.StatusOK, "cabinet", page{Title: client.Name, Cabinet: true, Now: now, Data: cv})
+	cv.PeriodTitle = h.Period.TitleIn(lc.Code())
+	s.render(w, r, http.StatusOK, "cabinet", page{Title: client.Name, Cabinet: true, Now: now, Lang: lc.Code(), Data: cv})
 }
 
 // cabinetEntries keeps the entries a cabinet shows with their notes:
@@ -268,11 +280,44 @@ func cabinetEntries(all []report.Entry, notes string) []report.Entry {
 	return out
 }
 
-func calendarHours(c *sla.Calendar) string {
+func calendarHours(l *locale.Locale, c *sla.Calendar) string {
 	if c == nil {
-		return "business days"
+		return l.T("web.cabinet.business_days")
 	}
-	return "working days, " + c.Location().String() + " time"
+	return l.T("web.cabinet.working_days", "Zone", c.Location().String())
+}
+
+// businessTarget is a promise's business time ("6h", "1d4h") in words.
+func businessTarget(l *locale.Locale, target string) string {
+	d, err := mapping.ParseBusinessDuration(target)
+	if err != nil {
+		return target
+	}
+	var parts []string
+	if d.Days > 0 {
+		parts = append(parts, l.N("web.business_days", d.Days))
+	}
+	if h := int(d.Time / time.Hour); h > 0 {
+		parts = append(parts, l.N("web.within_hours", h))
+	}
+	if m := int(d.Time % time.Hour / time.Minute); m > 0 {
+		parts = append(parts, l.N("web.within_minutes", m))
+	}
+	return strings.Join(parts, " ")
+}
+
+// localDuration is how long something has waited, in words: "3 дня 2 ч".
+func localDuration(l *locale.Locale, d time.Duration) string {
+	days, hours := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
+	switch {
+	case days > 0 && hours > 0:
+		return l.N("web.days", days) + " " + l.N("unit.hours", hours)
+	case days > 0:
+		return l.N("web.days", days)
+	case hours > 0:
+		return l.N("unit.hours", hours)
+	}
+	return l.N("web.minutes", max(1, int(d/time.Minute)))
 }
 
 func (s *Server) cabinetReport(w http.ResponseWriter, r *http.Request, l store.CabinetLink, _ string) {

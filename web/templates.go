@@ -5,11 +5,56 @@ import (
 	"html/template"
 	"io/fs"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/karkas/karkas/internal/locale"
 	"github.com/karkas/karkas/sla"
 )
+
+// localFuncs are the functions whose words and numbers follow the
+// page's language: the client cabinet speaks the client's, the agency's
+// pages the agency's (English, as they are not translated yet). English
+// numbers stay plain (no digit grouping), as the pages always wrote them.
+func localFuncs(l *locale.Locale) template.FuncMap {
+	num := func(f float64, prec int) string {
+		if l.Code() == "en" {
+			return strconv.FormatFloat(f, 'f', prec, 64)
+		}
+		return l.Num(f, prec)
+	}
+	when := func(t any) string {
+		var x time.Time
+		switch v := t.(type) {
+		case time.Time:
+			x = v
+		case *time.Time:
+			if v != nil {
+				x = *v
+			}
+		}
+		if x.IsZero() {
+			return ""
+		}
+		return l.Instant(x.UTC()) + " UTC"
+	}
+	return template.FuncMap{
+		"t":     l.T,
+		"tn":    l.N,
+		"when":  when,
+		"hours": func(h float64) string { return num(h, 2) },
+		"h1":    func(h float64) string { return num(h, 1) },
+		"pct":   func(p float64) string { return l.T("unit.percent", "N", num(math.Round(p), 0)) },
+		"share": func(f float64) string { return l.T("unit.percent", "N", num(math.Round(f*100), 0)) },
+		"secs": func(s int64) string {
+			if s <= 0 {
+				return "–"
+			}
+			return num(float64(s)/3600, 1) + " " + l.T("unit.h")
+		},
+	}
+}
 
 // parsePages parses each page template with the layout.
 func parsePages() (map[string]*template.Template, error) {
@@ -17,7 +62,7 @@ func parsePages() (map[string]*template.Template, error) {
 	if err != nil {
 		return nil, err
 	}
-	base, err := template.New("layout").Funcs(funcs).Parse(string(layout))
+	base, err := template.New("layout").Funcs(funcs).Funcs(localFuncs(locale.For("en"))).Parse(string(layout))
 	if err != nil {
 		return nil, fmt.Errorf("layout: %w", err)
 	}
@@ -53,21 +98,6 @@ func parsePages() (map[string]*template.Template, error) {
 }
 
 var funcs = template.FuncMap{
-	"when": func(t any) string {
-		switch x := t.(type) {
-		case time.Time:
-			if x.IsZero() {
-				return ""
-			}
-			return x.UTC().Format("Mon 2 Jan 15:04 UTC")
-		case *time.Time:
-			if x == nil || x.IsZero() {
-				return ""
-			}
-			return x.UTC().Format("Mon 2 Jan 15:04 UTC")
-		}
-		return ""
-	},
 	"iso": func(t any) string {
 		switch x := t.(type) {
 		case time.Time:
@@ -90,17 +120,7 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
-	"hours": func(h float64) string { return fmt.Sprintf("%.2f", h) },
-	"neg":   func(f float64) float64 { return -f },
-	"h1":    func(h float64) string { return fmt.Sprintf("%.1f", h) },
-	"pct":   func(p float64) string { return fmt.Sprintf("%.0f%%", math.Round(p)) },
-	"share": func(f float64) string { return fmt.Sprintf("%.0f%%", math.Round(f*100)) },
-	"secs": func(s int64) string {
-		if s <= 0 {
-			return "–"
-		}
-		return fmt.Sprintf("%.1f h", float64(s)/3600)
-	},
+	"neg": func(f float64) float64 { return -f },
 	"state": func(s string) string {
 		switch s {
 		case sla.AtRisk:

@@ -27,6 +27,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/karkas/karkas/internal/locale"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/report"
 	"github.com/karkas/karkas/sla"
@@ -73,6 +74,46 @@ type Server struct {
 	oidc *oidcClient
 	// hours are the hour reports the pages show, kept while they hold.
 	hours *report.HoursCache
+	// localized are the pages in each language but English, cloned
+	// before any page runs (html/template clones only unexecuted ones).
+	localized map[string]map[string]*template.Template
+}
+
+// pagesIn are the page templates speaking l's language.
+func (s *Server) pagesIn(l *locale.Locale) map[string]*template.Template {
+	if m, ok := s.localized[l.Code()]; ok {
+		return m
+	}
+	return s.pages
+}
+
+// localize makes the pages of every other language from the English ones.
+func (s *Server) localize() error {
+	s.localized = map[string]map[string]*template.Template{}
+	for _, code := range locale.Supported {
+		if code == "en" {
+			continue
+		}
+		l := locale.For(code)
+		m := map[string]*template.Template{}
+		for name, t := range s.pages {
+			c, err := t.Clone()
+			if err != nil {
+				return err
+			}
+			m[name] = c.Funcs(localFuncs(l))
+		}
+		s.localized[code] = m
+	}
+	return nil
+}
+
+// clientLang is the language a client reads: its own, else the agency's.
+func (s *Server) clientLang(c *mapping.Client) string {
+	if c != nil && c.Language != "" {
+		return c.Language
+	}
+	return s.cfg.Agency.Language
 }
 
 //go:embed templates/*.html
@@ -114,7 +155,10 @@ func New(o Options) (*Server, error) {
 		s.oidc = &oidcClient{o: oc, redirect: strings.TrimRight(o.PublicURL, "/") + "/login/oidc/callback"}
 	}
 	var err error
-	if s.pages, err = parsePages(); err != nil {
+	if s.pages, err = parsePages(); err == nil {
+		err = s.localize()
+	}
+	if err != nil {
 		return nil, err
 	}
 	s.routes()
@@ -239,11 +283,16 @@ type page struct {
 	Flash   string
 	Error   string
 	Cabinet bool
-	Data    any
+	// Lang is the page's language (a cabinet's is its client's); empty
+	// is English.
+	Lang string
+	Data any
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
-	t, ok := s.pages[name]
+	l := locale.For(p.Lang)
+	p.Lang = l.Code()
+	t, ok := s.pagesIn(l)[name]
 	if !ok {
 		http.Error(w, "no page "+name, http.StatusInternalServerError)
 		return

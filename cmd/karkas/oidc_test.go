@@ -254,6 +254,43 @@ serve:
 			t.Error("the cabinet shows a non-billable entry's note")
 		}
 	})
+	// Бетта Строй's config says language: ru: its cabinet, its past
+	// months' reports and its expired links speak Russian; Acme's English.
+	t.Run("the cabinet in the client's language", func(t *testing.T) {
+		link := func(client, expires string) string {
+			code, out, errOut := runCLI(t, env, "cabinet", "link", "-c", config, "--client", client, "--expires", expires)
+			l := regexp.MustCompile(`/cabinet/\S+`).FindString(out)
+			if code != exitOK || l == "" {
+				t.Fatalf("cabinet link %s: exit %d\n%s%s", client, code, out, errOut)
+			}
+			return l
+		}
+		betta := link("betta", "90d")
+		code, _, body := get(t, w.client(t), w.base+betta)
+		for _, want := range []string{`<html lang="ru">`, "Часы этого месяца", "Ждёт вас", "Наши ответы", "Прошлые месяцы", "Данные на "} {
+			if code != http.StatusOK || !strings.Contains(body, want) {
+				t.Errorf("Бетта's cabinet: %d, no %q", code, want)
+			}
+		}
+		for _, english := range []string{"Waiting on you", "Our replies", "Past months", "Figures as of"} {
+			if strings.Contains(body, english) {
+				t.Errorf("Бетта's cabinet says %q", english)
+			}
+		}
+		code, _, body = get(t, w.client(t), w.base+betta+"/reports/2026-10")
+		if code != http.StatusOK || !strings.Contains(body, "Отчёт о часах: Бетта Строй, Октябрь 2026") {
+			t.Errorf("Бетта's October report in the cabinet: %d\n%.600s", code, body)
+		}
+		if _, _, body := get(t, w.client(t), w.base+link("acme", "90d")); !strings.Contains(body, `<html lang="en">`) || !strings.Contains(body, "Waiting on you") {
+			t.Errorf("Acme's cabinet is not English:\n%.600s", body)
+		}
+		expired := link("betta", "1s")
+		time.Sleep(1500 * time.Millisecond)
+		code, _, body = get(t, w.client(t), w.base+expired)
+		if code != http.StatusGone || !strings.Contains(body, "Срок действия ссылки истёк") {
+			t.Errorf("Бетта's expired link: %d\n%.600s", code, body)
+		}
+	})
 	t.Run("the secret is not in the log", func(t *testing.T) {
 		if strings.Contains(d.out.String(), "s3cret-oidc-client") {
 			t.Error("the client secret is in karkas serve's output")

@@ -58,22 +58,25 @@ func TestCatalogsComplete(t *testing.T) {
 // dynamic are the id prefixes the code completes at run time, with the
 // ids each must cover.
 var dynamic = map[string][]string{
-	"month.":       {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"},
-	"month_of.":    {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"},
-	"month_short.": {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"},
-	"weekday.":     {"0", "1", "2", "3", "4", "5", "6"},
-	"category.":    {"production", "communication", "meeting", "non_billable"},
-	"policy.":      {"response", "stage_limit", "waiting_client", "due_date", "brief", "hygiene", "client_contact"},
-	"status.":      {"backlog", "todo", "in_progress", "review", "waiting_client", "done", "archived"},
-	"csv.":         {"date", "client_id", "client", "person", "task", "task_url", "task_status", "project", "category", "billable", "out_of_scope", "hours", "seconds", "note", "source", "entry_id", "yes", "no"},
-	"chart.aria_":  {"day", "week", "month"},
+	"month.":           {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"},
+	"month_of.":        {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"},
+	"month_short.":     {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"},
+	"weekday.":         {"0", "1", "2", "3", "4", "5", "6"},
+	"category.":        {"production", "communication", "meeting", "non_billable"},
+	"policy.":          {"response", "stage_limit", "waiting_client", "due_date", "brief", "hygiene", "client_contact"},
+	"status.":          {"backlog", "todo", "in_progress", "review", "waiting_client", "done", "archived"},
+	"csv.":             {"date", "client_id", "client", "person", "task", "task_url", "task_status", "project", "category", "billable", "out_of_scope", "hours", "seconds", "note", "source", "entry_id", "yes", "no"},
+	"chart.aria_":      {"day", "week", "month"},
+	"web.chart.title_": {"day", "week", "month"},
+	"web.chart.bar_":   {"day", "week", "month"},
+	"web.chart.unit_":  {"day", "week", "month"},
 }
 
 // Every id the code and the templates name is in the catalog, and every
 // id of the catalog is named somewhere.
 func TestCatalogKeysUsed(t *testing.T) {
 	var files []string
-	for _, glob := range []string{"../../report/*.go", "../../report/*.tmpl", "*.go"} {
+	for _, glob := range []string{"../../report/*.go", "../../report/*.tmpl", "../../web/*.go", "../../web/templates/*.html", "*.go"} {
 		m, _ := filepath.Glob(glob)
 		files = append(files, m...)
 	}
