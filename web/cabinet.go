@@ -237,7 +237,7 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 	cv := cabinetView{Token: token, Client: client, Hours: h, Expires: l.ExpiresAt, Entries: cabinetEntries(h.Entries, s.o.CabinetNotes)}
 	h.Entries = nil
 	cv.Projected, _ = s.projection(client, period, h, now)
-	cv.Chart = burnChart(h, cv.Projected)
+	cv.Chart = burnChart(h, cv.Projected, lc.Code())
 	months, err := s.st.ClientMonths(ctx, client.ID)
 	if err != nil {
 		s.fail(w, r, nil, http.StatusServiceUnavailable, "The months could not be read", err)

@@ -3,8 +3,10 @@ package web
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
+	"github.com/karkas/karkas/internal/locale"
 	"github.com/karkas/karkas/report"
 )
 
@@ -40,8 +42,24 @@ type chartTick struct {
 	Label string
 }
 
-func burnChart(h *report.Hours, projected float64) chartSVG {
-	c := chartSVG{W: 640, H: 260, Left: 44, Bottom: 28, Top: 12, Unit: h.Chart.Unit, Points: h.Chart.Points}
+// burnChart draws h's chart; lang names its days and months (the
+// cabinet's is the client's language; "" is English, as the model labels
+// them).
+func burnChart(h *report.Hours, projected float64, lang string) chartSVG {
+	points := slices.Clone(h.Chart.Points)
+	if lang != "" && lang != "en" {
+		l := locale.For(lang)
+		for i, p := range points {
+			if t, err := time.Parse(time.DateOnly, p.First); err == nil {
+				if h.Chart.Unit == "month" {
+					points[i].Label = l.MonthShort(t.Month())
+				} else {
+					points[i].Label = l.DayMonth(t)
+				}
+			}
+		}
+	}
+	c := chartSVG{W: 640, H: 260, Left: 44, Bottom: 28, Top: 12, Unit: h.Chart.Unit, Points: points}
 	top := h.Chart.BudgetHours
 	for _, p := range h.Chart.Points {
 		top = math.Max(top, p.CumulativeHours)
@@ -60,7 +78,7 @@ func burnChart(h *report.Hours, projected float64) chartSVG {
 	slot := plotW / n
 	today := h.GeneratedAt.Format(time.DateOnly)
 	current := -1
-	for i, p := range h.Chart.Points {
+	for i, p := range points {
 		b := chartBar{X: round1(c.Left + float64(i)*slot + slot*0.15), W: round1(slot * 0.7), Label: p.Label,
 			Cumulative: p.CumulativeHours, Hours: p.Hours, LabelX: round1(c.Left + float64(i)*slot + slot/2)}
 		b.Y = y(p.CumulativeHours)

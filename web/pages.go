@@ -360,7 +360,7 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		cv.Next = ""
 	}
 	cv.Projected, cv.Projection = s.projection(client, period, hours, now)
-	cv.Chart = burnChart(hours, cv.Projected)
+	cv.Chart = burnChart(hours, cv.Projected, "")
 
 	f := clockFilterView{Policy: q.Get("policy"), State: q.Get("state"), Policies: []string{"", sla.PolicyResponse, sla.PolicyStageLimit,
 		sla.PolicyWaitingClient, sla.PolicyDueDate, sla.PolicyBrief, sla.PolicyHygiene, sla.PolicyClientContact,
