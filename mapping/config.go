@@ -181,6 +181,15 @@ type Budget struct {
 	Start        string  `yaml:"start" doc:"the first month the budget counts (YYYY-MM): none before it, nothing carried into it (default: the client's first month with time logged)"`
 }
 
+// LanguageOf is the language a client reads: its own language:, else the
+// agency's ("" is English).
+func (c *Config) LanguageOf(client *Client) string {
+	if client != nil && client.Language != "" {
+		return client.Language
+	}
+	return c.Agency.Language
+}
+
 // Rule is the budget as the SLA engine and the reports count it.
 func (b Budget) Rule() sla.BudgetRule {
 	return sla.BudgetRule{MonthlyHours: b.MonthlyHours, Rollover: b.Rollover, RolloverMax: b.RolloverMax,

@@ -57,7 +57,7 @@ type Worker struct {
 	Sole bool
 	// CabinetLink makes (or, for a delivery that made one before, finds)
 	// the link to a client's cabinet that a report carries
-	// (web.ReportCabinetLink); nil sends such reports without one.
+	// (web.ReportLinker); nil sends such reports without one.
 	CabinetLink func(ctx context.Context, client string, expires time.Duration, delivery string) (url string, until time.Time, err error)
 
 	// afterSink runs, in tests, between the sink's answer and the record

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"context"
 	"strings"
 	"sync"
@@ -23,9 +22,6 @@ import (
 type HoursCache struct {
 	Store  *store.Store
 	Config *mapping.Config
-	// Max is how many reports it keeps (DefaultCacheSize when 0); the
-	// oldest goes first.
-	Max int
 
 	mu           sync.Mutex
 	items        map[string]*cachedHours
@@ -33,8 +29,9 @@ type HoursCache struct {
 	hits, misses int
 }
 
-// DefaultCacheSize is how many reports an HoursCache keeps unless told.
-const DefaultCacheSize = 32
+// cacheSize is how many reports an HoursCache keeps; the oldest goes
+// first.
+const cacheSize = 32
 
 type cachedHours struct {
 	version string
@@ -79,8 +76,9 @@ func (c *HoursCache) Hours(ctx context.Context, req HoursRequest) (*Hours, error
 		c.order = append(c.order, key)
 	}
 	c.items[key] = &cachedHours{version: version, built: req.Now, until: until, h: h}
-	for max := cmp.Or(c.Max, DefaultCacheSize); len(c.order) > max; c.order = c.order[1:] {
+	for len(c.order) > cacheSize {
 		delete(c.items, c.order[0])
+		c.order = c.order[1:]
 	}
 	out := *h
 	return &out, nil

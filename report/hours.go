@@ -164,7 +164,7 @@ func buildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 		Period:      periodRef(p),
 		GeneratedAt: req.Now.UTC().Truncate(time.Second),
 		Complete:    !req.Now.Before(p.End),
-		Language:    locale.For(cmp.Or(client.Language, cfg.Agency.Language)).Code(),
+		Language:    locale.For(cfg.LanguageOf(&client)).Code(),
 		OutOfScope:  OutOfScope{Labels: oos.names},
 	}
 

@@ -42,32 +42,10 @@ func (p Period) lastDayAsOf(now time.Time) string {
 // Contains reports whether t falls in the period.
 func (p Period) Contains(t time.Time) bool { return !t.Before(p.Start) && t.Before(p.End) }
 
-// Title names the period for people: "October 2026", "week 43 of 2026
-// (19–25 Oct)", "1–15 Oct 2026".
+// Title names the period for people in English: "October 2026", "week 43
+// of 2026 (19–25 Oct)", "1–15 Oct 2026" (periodTitle in another language).
 func (p Period) Title() string {
-	last := p.End.AddDate(0, 0, -1)
-	switch p.Kind {
-	case PeriodMonth:
-		return p.Start.Format("January 2006")
-	case PeriodWeek:
-		y, w := p.Start.ISOWeek()
-		return fmt.Sprintf("week %d of %d (%s)", w, y, dayRange(p.Start, last))
-	}
-	if p.Start.Year() != last.Year() {
-		return p.Start.Format("2 Jan 2006") + " – " + last.Format("2 Jan 2006")
-	}
-	return dayRange(p.Start, last) + " " + last.Format("2006")
-}
-
-// dayRange is "19–25 Oct", "28 Sep – 4 Oct" or "3 Oct".
-func dayRange(a, b time.Time) string {
-	switch {
-	case a.Equal(b):
-		return a.Format("2 Jan")
-	case a.Month() == b.Month() && a.Year() == b.Year():
-		return fmt.Sprintf("%d–%s", a.Day(), b.Format("2 Jan"))
-	}
-	return a.Format("2 Jan") + " – " + b.Format("2 Jan")
+	return periodTitle(en, PeriodRef{Kind: p.Kind, First: p.FirstDay(), Last: p.LastDay()})
 }
 
 var (

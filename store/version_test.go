@@ -19,7 +19,7 @@ func TestDataVersion(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			url := testdb.URL(t, dialect)
-			a, b := openURL(t, url), openURL(t, url)
+			a, b := testdb.OpenURL(t, url), testdb.OpenURL(t, url)
 			version := func(st *store.Store) string {
 				t.Helper()
 				v, err := st.DataVersion(ctx)
@@ -59,17 +59,4 @@ func TestDataVersion(t *testing.T) {
 			}
 		})
 	}
-}
-
-func openURL(t *testing.T, url string) *store.Store {
-	t.Helper()
-	st, err := store.Open(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if _, err := st.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return st
 }

@@ -253,21 +253,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r)
 	now := s.now()
 	userKey, ipKey := "user:"+name, "ip:"+ip
-	for _, lim := range []struct {
-		key string
-		max int
-	}{{userKey, maxUserFailures}, {ipKey, maxIPFailures}} {
-		n, err := s.st.LoginFailures(ctx, lim.key, now.Add(-loginWindow))
-		if err != nil {
-			s.fail(w, r, nil, http.StatusServiceUnavailable, "The store could not be read", err)
-			return
-		}
-		if n >= lim.max {
-			w.Header().Set("Retry-After", fmt.Sprint(int(loginWindow.Seconds())))
-			s.showLogin(w, r, http.StatusTooManyRequests,
-				fmt.Sprintf("Too many failed sign-ins: wait %d minutes, then try again.", int(loginWindow.Minutes())), r.PostFormValue("next"))
-			return
-		}
+	if s.refuseOverLimit(w, r, r.PostFormValue("next"), limit{userKey, maxUserFailures}, limit{ipKey, maxIPFailures}) {
+		return
 	}
 	u, ok, err := s.st.WebUser(ctx, name)
 	if err == nil && !ok && strings.Contains(name, "@") {
@@ -296,6 +283,32 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/login", MaxAge: -1})
 		http.Redirect(w, r, localPath(r.PostFormValue("next")), http.StatusSeeOther)
 	}
+}
+
+// limit is a cap on failed sign-ins of one key ("user:ID", "ip:ADDR")
+// within loginWindow.
+type limit struct {
+	key string
+	max int
+}
+
+// refuseOverLimit answers the request, and returns true, when a key has
+// failed its limit's times within loginWindow (or the store cannot say).
+func (s *Server) refuseOverLimit(w http.ResponseWriter, r *http.Request, next string, limits ...limit) bool {
+	for _, lim := range limits {
+		n, err := s.st.LoginFailures(r.Context(), lim.key, s.now().Add(-loginWindow))
+		if err != nil {
+			s.fail(w, r, nil, http.StatusServiceUnavailable, "The store could not be read", err)
+			return true
+		}
+		if n >= lim.max {
+			w.Header().Set("Retry-After", fmt.Sprint(int(loginWindow.Seconds())))
+			s.showLogin(w, r, http.StatusTooManyRequests,
+				fmt.Sprintf("Too many failed sign-ins: wait %d minutes, then try again.", int(loginWindow.Minutes())), next)
+			return true
+		}
+	}
+	return false
 }
 
 // startSession signs u in: a stored session, its cookie, and the audit

@@ -85,15 +85,15 @@ func ReportLinker(st *store.Store, cfg *mapping.Config) func(ctx context.Context
 	}
 	base := cfg.Serve.PublicURL
 	return func(ctx context.Context, client string, expires time.Duration, delivery string) (string, time.Time, error) {
-		return ReportCabinetLink(ctx, st, cfg, base, client, expires, delivery)
+		return reportCabinetLink(ctx, st, cfg, base, client, expires, delivery)
 	}
 }
 
-// ReportCabinetLink is the cabinet link a report delivery carries: the
+// reportCabinetLink is the cabinet link a report delivery carries: the
 // one made for that delivery before, so that a retried delivery sends the
 // same link, or a new one noted with the delivery's id (karkas cabinet
 // list shows it, karkas cabinet revoke ends it).
-func ReportCabinetLink(ctx context.Context, st *store.Store, cfg *mapping.Config, base, client string, expires time.Duration, delivery string) (string, time.Time, error) {
+func reportCabinetLink(ctx context.Context, st *store.Store, cfg *mapping.Config, base, client string, expires time.Duration, delivery string) (string, time.Time, error) {
 	note := "report " + delivery
 	links, err := st.CabinetLinks(ctx, client)
 	if err != nil {
@@ -150,7 +150,7 @@ func (s *Server) openCabinet(ctx context.Context, token string) (store.CabinetLi
 		return store.CabinetLink{}, bad
 	}
 	now := s.now()
-	lang := s.clientLang(s.clients[parts[2]]) // the signature holds: the client is the link's
+	lang := s.cfg.LanguageOf(s.clients[parts[2]]) // the signature holds: the client is the link's
 	lc := locale.For(lang)
 	agency := cmp.Or(s.cfg.Agency.Name, lc.T("web.cabinet.the_agency"))
 	if now.After(time.Unix(exp, 0)) {
@@ -219,7 +219,7 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 	ctx := r.Context()
 	client := s.clients[l.ClientID]
 	now := s.now()
-	lc := locale.For(s.clientLang(client))
+	lc := locale.For(s.cfg.LanguageOf(client))
 	loc, err := report.ClientLocation(s.cfg, client.ID)
 	if err != nil {
 		s.fail(w, r, nil, http.StatusInternalServerError, "The calendar", err)

@@ -114,12 +114,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, now, ip := r.Context(), s.now(), clientIP(r)
 	ipKey := "ip:" + ip
-	if n, err := s.st.LoginFailures(ctx, ipKey, now.Add(-loginWindow)); err != nil {
-		s.fail(w, r, nil, http.StatusServiceUnavailable, "The store could not be read", err)
-		return
-	} else if n >= maxIPFailures {
-		w.Header().Set("Retry-After", fmt.Sprint(int(loginWindow.Seconds())))
-		s.showLogin(w, r, http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins: wait %d minutes, then try again.", int(loginWindow.Minutes())), "")
+	if s.refuseOverLimit(w, r, "", limit{ipKey, maxIPFailures}) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: oidcCookie, Value: "", Path: "/login/oidc", MaxAge: -1})

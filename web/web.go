@@ -108,14 +108,6 @@ func (s *Server) localize() error {
 	return nil
 }
 
-// clientLang is the language a client reads: its own, else the agency's.
-func (s *Server) clientLang(c *mapping.Client) string {
-	if c != nil && c.Language != "" {
-		return c.Language
-	}
-	return s.cfg.Agency.Language
-}
-
 //go:embed templates/*.html
 var templateFS embed.FS
 

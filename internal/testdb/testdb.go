@@ -39,14 +39,22 @@ func URL(t testing.TB, dialect string) string {
 // Open returns a migrated store on a fresh database of the dialect.
 func Open(t testing.TB, dialect string) *store.Store {
 	t.Helper()
+	return OpenURL(t, URL(t, dialect))
+}
+
+// OpenURL opens and migrates the store at url (another handle on a
+// database a test already has, as another process would), closed when the
+// test ends.
+func OpenURL(t testing.TB, url string) *store.Store {
+	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, URL(t, dialect))
+	st, err := store.Open(ctx, url)
 	if err != nil {
-		t.Fatalf("opening %s store: %v", dialect, err)
+		t.Fatalf("opening store %s: %v", store.Redact(url), err)
 	}
 	t.Cleanup(func() { st.Close() })
 	if _, err := st.Migrate(ctx); err != nil {
-		t.Fatalf("migrating %s store: %v", dialect, err)
+		t.Fatalf("migrating store %s: %v", store.Redact(url), err)
 	}
 	return st
 }
