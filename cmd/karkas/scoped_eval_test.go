@@ -31,10 +31,16 @@ func TestScopedEvaluationAgrees(t *testing.T) {
 		t.Skip("runs the binary")
 	}
 	t.Parallel()
-	bin, config, data, l, rules := demoRules(t)
+	bin, config, data, l, _ := demoRules(t)
 	for _, dialect := range testdb.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
+			// Rules of its own: UseHistory sets their calendars, and the
+			// other dialect's subtest runs at the same time.
+			rules, err := evaluate.NewRules(l.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
 			ctx := context.Background()
 			sts := syncedTwice(t, bin, config, data, dialect)
 			whole, byClient := sts[0], sts[1]
@@ -127,10 +133,16 @@ func TestDaemonScopesAgree(t *testing.T) {
 		t.Skip("runs the binary")
 	}
 	t.Parallel()
-	bin, config, data, l, rules := demoRules(t)
+	bin, config, data, l, _ := demoRules(t)
 	for _, dialect := range testdb.Dialects {
 		t.Run(dialect, func(t *testing.T) {
 			t.Parallel()
+			// Rules of its own: UseHistory sets their calendars, and the
+			// other dialect's subtest runs at the same time.
+			rules, err := evaluate.NewRules(l.Config)
+			if err != nil {
+				t.Fatal(err)
+			}
 			ctx := context.Background()
 			sts := syncedTwice(t, bin, config, data, dialect)
 			whole, scoped := sts[0], sts[1]
