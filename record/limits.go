@@ -63,6 +63,16 @@ func (b *Batch) Cap() []Problem {
 		c.name("to", &x.To)
 		return "status change " + x.ExternalID
 	})
+	b.FieldChanges = capEach(&c, b.FieldChanges, func(x *FieldChange) string {
+		if x.Field == FieldDescription {
+			c.text("old", &x.Old)
+			c.text("new", &x.New)
+		} else {
+			c.name("old", &x.Old)
+			c.name("new", &x.New)
+		}
+		return "field change " + x.ExternalID
+	})
 	b.Messages = capEach(&c, b.Messages, func(x *Message) string {
 		c.name("subject", &x.Subject)
 		c.text("body", &x.Body)

@@ -46,6 +46,21 @@ type Container struct {
 	Lists []List `json:"lists,omitempty"`
 	// Deleted marks a container gone upstream; the store soft-deletes it.
 	Deleted bool `json:"deleted,omitempty"`
+	// History says which span of the container's past this read holds
+	// every change of its tasks for (status moves and FieldChanges). Nil:
+	// the source reports no field history, only current values.
+	History *History `json:"history,omitempty"`
+}
+
+// History is the span of a container's past over which a read holds every
+// change of its tasks: From the zero time means from the beginning (an API
+// read of every action, an export holding less than its cap); To the zero
+// time means up to now, the read being continued by the next pull (an API
+// source with a cursor). A board export cut at its cap of newest actions
+// holds [its oldest action, its newest action].
+type History struct {
+	From time.Time `json:"from,omitzero"`
+	To   time.Time `json:"to,omitzero"`
 }
 
 // List is one column of a board.
@@ -110,6 +125,54 @@ type StatusChange struct {
 	At         time.Time `json:"at"`
 	ActorID    string    `json:"actor_id,omitempty"`
 	Deleted    bool      `json:"deleted,omitempty"`
+}
+
+// Task fields whose changes sources report (FieldChange.Field). Single
+// values (title, description, due, closed) carry Old and New; lists
+// (assignees, labels, checklists) carry one element a change added (New)
+// or removed (Old). A due date is RFC 3339 in UTC, or "" for none; closed
+// is "true" or "false"; assignees are the source's person ids, as in
+// Task.Assignees; labels and checklists are names, as in Task.Labels and
+// Task.Checklists.
+const (
+	FieldTitle       = "title"
+	FieldDescription = "description"
+	FieldDue         = "due"
+	FieldClosed      = "closed"
+	FieldAssignees   = "assignees"
+	FieldLabels      = "labels"
+	FieldChecklists  = "checklists"
+)
+
+// ListField reports whether changes of field add and remove elements
+// rather than replace a value.
+func ListField(field string) bool {
+	return field == FieldAssignees || field == FieldLabels || field == FieldChecklists
+}
+
+// FieldChange is one change of a task's field as its source reports it
+// (a Trello updateCard with its old value, addMemberToCard, an issue's
+// labeled event), so that what a task carried at an instant can be told
+// from what it carries now. Status moves are StatusChanges.
+type FieldChange struct {
+	// ExternalID is unique within the source: the action or event id,
+	// with "/" and the field when one action changes several fields.
+	ExternalID string    `json:"external_id"`
+	TaskID     string    `json:"task_id"`
+	Field      string    `json:"field"`
+	Old        string    `json:"old,omitempty"`
+	New        string    `json:"new,omitempty"`
+	At         time.Time `json:"at"`
+	ActorID    string    `json:"actor_id,omitempty"`
+	Deleted    bool      `json:"deleted,omitempty"`
+}
+
+// DueValue is a due date as a FieldChange holds it.
+func DueValue(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
 }
 
 // Attachment is recorded by name and size only; karkas never keeps the bytes.
@@ -288,6 +351,7 @@ type Batch struct {
 	People        []Person
 	Tasks         []Task
 	StatusChanges []StatusChange
+	FieldChanges  []FieldChange
 	Messages      []Message
 	TimeEntries   []TimeEntry
 	Problems      []Problem
@@ -322,7 +386,9 @@ type Batch struct {
 // Scope names a part of a source's records; see Batch.Complete. Empty
 // fields do not narrow it.
 type Scope struct {
-	// Kind is the records in scope: ScopeTasks, ScopeStatusChanges,
+	// Kind is the records in scope: ScopeTasks, ScopeStatusChanges (a
+	// task's history: its status changes and its field changes, which
+	// sources read from one stream of actions or events),
 	// ScopeMessages or ScopeTimeEntries.
 	Kind string
 	// ContainerID keeps the records of one container (a board): tasks
@@ -365,12 +431,12 @@ func (s Scope) Validate() error {
 
 // Len is the number of records in the batch, problems excluded.
 func (b *Batch) Len() int {
-	return len(b.Containers) + len(b.People) + len(b.Tasks) + len(b.StatusChanges) +
+	return len(b.Containers) + len(b.People) + len(b.Tasks) + len(b.StatusChanges) + len(b.FieldChanges) +
 		len(b.Messages) + len(b.TimeEntries)
 }
 
 // Split cuts a batch into batches of at most size records, in the order
-// containers, people, tasks, status changes, messages, time entries, so
+// containers, people, tasks, status changes, field changes, messages, time entries, so
 // that what a record refers to is stored no later than the record. The
 // batch's problems, cursor, scopes and flags are not carried over: Split is
 // for a batch of records only, whose parts the caller then dresses.
@@ -400,6 +466,10 @@ func (b *Batch) Split(size int) []*Batch {
 	}
 	for _, x := range b.StatusChanges {
 		cur.StatusChanges = append(cur.StatusChanges, x)
+		flush()
+	}
+	for _, x := range b.FieldChanges {
+		cur.FieldChanges = append(cur.FieldChanges, x)
 		flush()
 	}
 	for _, x := range b.Messages {

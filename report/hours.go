@@ -144,6 +144,10 @@ func buildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 	if err != nil {
 		return nil, time.Time{}, err
 	}
+	labelsThen, err := labelHistory(ctx, st, client.ID, p.Start, req.Now, loc)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
 	// Only the tasks, moves and clocks the period can name are read:
 	// everything below counts what falls in it.
 	tasks, err := st.ReportTasks(ctx, client.ID, p.Start, p.End)
@@ -186,7 +190,8 @@ func buildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 			continue
 		}
 		ref := taskRef(e)
-		outOfScope := oos.any(jsonList(e.TaskLabels)) || oos.any(jsonList(e.Tags))
+		taskOOS := oos.any(labelsThen.entry(e))
+		outOfScope := taskOOS || oos.any(jsonList(e.Tags))
 		r.Entries = append(r.Entries, Entry{Date: e.EntryDate, PersonID: e.PersonID, Person: personName(names, e.PersonID, e.PersonRef),
 			ClientID: e.ClientID, Task: ref, Project: e.Project, Category: e.Category, Billable: e.Billable,
 			OutOfScope: outOfScope, Seconds: e.Seconds, Hours: hours(e.Seconds), Note: e.Note, Source: e.SourceID, EntryID: e.ExternalID})
@@ -215,9 +220,10 @@ func buildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 		tk := [2]string{ref.Source, ref.ID}
 		th := byTask[tk]
 		if th == nil {
-			th = &TaskHours{TaskRef: ref, OutOfScope: oos.any(jsonList(e.TaskLabels))}
+			th = &TaskHours{TaskRef: ref}
 			byTask[tk] = th
 		}
+		th.OutOfScope = th.OutOfScope || taskOOS
 		th.Seconds += e.Seconds
 		if outOfScope {
 			r.OutOfScope.Seconds += e.Seconds
@@ -270,9 +276,10 @@ func buildHours(ctx context.Context, st *store.Store, cfg *mapping.Config, req H
 	for _, t := range tasks {
 		k := [2]string{t.SourceID, t.ExternalID}
 		taskByKey[k] = t
-		// A task marked out of scope and created in the period belongs
-		// in the list even before anyone logged time on it.
-		if oos.any(jsonList(t.Labels)) && in(t.CreatedAt) && oosTask[k] == nil {
+		// A task marked out of scope by the period's end and created in
+		// the period belongs in the list even before anyone logged time
+		// on it.
+		if oos.any(labelsThen.task(t.SourceID, t.ExternalID, t.Labels, p.End)) && in(t.CreatedAt) && oosTask[k] == nil {
 			oosTask[k] = &TaskHours{TaskRef: storedTaskRef(t), OutOfScope: true}
 		}
 		if t.CreatorSide == mapping.SideClient && in(t.CreatedAt) {

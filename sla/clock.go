@@ -79,6 +79,9 @@ type Clock struct {
 	// BusinessElapsed is the business time counted, up to the stop or to
 	// the evaluation instant.
 	BusinessElapsed time.Duration `json:"-"`
+	// Note says what karkas could not know when it judged the clock (a
+	// description older than the history karkas holds), "" when nothing.
+	Note string `json:"note,omitempty"`
 }
 
 // ClockID names a clock stably across evaluations: the same policy on the

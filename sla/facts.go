@@ -31,7 +31,7 @@ type Task struct {
 	CreatedAt      time.Time
 	DescriptionLen int      // in characters
 	Checklists     []string // names
-	Assignees      int
+	Assignees      int      // the people it is assigned to, mapped or not
 	DueAt          *time.Time
 	DueDone        bool
 	// Moves is the status history, oldest first.
@@ -42,6 +42,16 @@ type Task struct {
 	// task (human messages on its conversation, any channel), oldest
 	// first: while the task waits on the client, each is a reminder given.
 	Contacts []time.Time
+	// Changes are the recorded changes of the fields above (description,
+	// checklists, assignees, due date), oldest first. The fields hold the
+	// values as last read; a policy judging an earlier instant undoes the
+	// changes after it.
+	Changes []FieldChange
+	// History says how far back Changes reach.
+	History History
+	// UpdatedAt is the task's last activity its source reports (zero when
+	// unknown): current values are what the task carried since then.
+	UpdatedAt time.Time
 }
 
 // TimeEntry is what the hour budget needs to know of a time entry.

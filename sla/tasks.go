@@ -143,34 +143,41 @@ func reminderClocks(out []Clock, cal *Calendar, every Duration, from time.Time, 
 	return out
 }
 
-// DueClocks evaluates the due-date policy as of now for every task with a
-// due time. The clock starts at the task's creation (the next business
-// instant; its first move when CreatedAt is unknown) and is due at DueAt
-// itself. It is AtRisk from the instant at which only WarnBefore of
-// business time remains before DueAt (see before) and Breached after DueAt.
+// DueClocks evaluates the due-date policy as of now for every due date a
+// task carried. The clock of a due date starts at the task's creation (the
+// next business instant; its first move when CreatedAt is unknown) and is
+// due at that date itself. It is AtRisk from the instant at which only
+// WarnBefore of business time remains before it (see before) and Breached
+// after it.
 //
-// It stops at the task's first move to done, or to archived for a task
-// archived without being done, provided the task is done or archived at
-// now; it is then Met if that move came before DueAt, else Resolved. A task
-// reopened since is still open. DueDone (the source's "due date complete"
-// flag) makes the clock Met even without such a move; as the facts do not
-// say when it was set, such a clock has no StoppedAt.
+// The due date the task carries at now: its clock stops at the task's first
+// move to done, or to archived for a task archived without being done,
+// provided the task is done or archived at now; it is then Met if that move
+// came before the due date, else Resolved. A task reopened since is still
+// open. DueDone (the source's "due date complete" flag) makes the clock Met
+// even without such a move; as the facts do not say when it was set, such
+// a clock has no StoppedAt. While the task waits on the client at now, the
+// open clock is Paused: the client holds the work, which is how agencies
+// read a due date. The deadline does not move; once the task comes back,
+// the clock is Breached if the date has passed.
 //
-// While the task waits on the client at now, the open clock is Paused: the
-// client holds the work, which is how agencies read a due date. The
-// deadline does not move; once the task comes back, the clock is Breached
-// if DueAt has passed.
-//
-// The facts hold the current DueAt, not its history, so a replay at an
-// earlier now uses today's due time. The clock's ID includes DueAt, so a
-// changed due date starts a new clock.
+// A due date changed before now (Task.Changes): a date moved before it
+// passed was renegotiated and leaves no clock; a date that passed while
+// the task was open and was moved afterwards was missed, and its clock is
+// Resolved, breached at the date and stopped when it was moved (or when
+// the task closed, if that came first). The clock's ID includes its date,
+// so each date a task carried is its own clock.
 func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 	rc := newRuleCache(rules)
 	var out []Clock
 	for i := range tasks {
 		t := &tasks[i]
 		ps, cal := rc.get(t.ClientID)
-		if ps == nil || cal == nil || ps.DueDate == nil || t.DueAt == nil {
+		if ps == nil || cal == nil || ps.DueDate == nil {
+			continue
+		}
+		spells := t.dueSpells(now)
+		if len(spells) == 0 {
 			continue
 		}
 		ss := taskStays(t, now)
@@ -184,87 +191,125 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 		if created.After(now) {
 			continue
 		}
-		due := *t.DueAt
-		c := taskClock(t, PolicyDueDate, cal, created, instantKey(due))
-		var warnAt time.Time
-		if !ps.DueDate.WarnBefore.IsZero() {
-			warnAt = before(cal, due, ps.DueDate.WarnBefore)
-		}
 		status := statusAt(t, ss)
-		var stopped time.Time
+		var closed time.Time // when the task was done (or archived), if it is at now
 		if status == StatusDone || status == StatusArchived {
 			if s := firstStay(ss, StatusDone); s != nil {
-				stopped = clampStop(&s.from, c.StartedAt)
+				closed = s.from
 			} else if s := firstStay(ss, StatusArchived); s != nil {
-				stopped = clampStop(&s.from, c.StartedAt)
+				closed = s.from
 			}
 		}
-		settleAt(&c, cal, stopped, due, warnAt, now)
-		switch {
-		case stopped.IsZero() && t.DueDone:
-			c.State, c.BreachedAt = Met, time.Time{}
-			c.BusinessElapsed = cal.Between(c.StartedAt, minTime(now, due))
-		case stopped.IsZero() && status == StatusWaitingClient:
-			c.State, c.BreachedAt = Paused, time.Time{}
+		for _, sp := range spells {
+			due := sp.due
+			c := taskClock(t, PolicyDueDate, cal, created, instantKey(due))
+			var warnAt time.Time
+			if !ps.DueDate.WarnBefore.IsZero() {
+				warnAt = before(cal, due, ps.DueDate.WarnBefore)
+			}
+			if sp.replaced != nil {
+				r := *sp.replaced
+				if !due.Before(r) || (!closed.IsZero() && !closed.After(due)) {
+					continue // moved before it passed, or kept by the task's close
+				}
+				stop := r
+				if !closed.IsZero() && closed.Before(r) {
+					stop = closed
+				}
+				settleAt(&c, cal, clampStop(&stop, c.StartedAt), due, warnAt, now)
+				c.Note = t.unknownNote("due date", sp.from)
+				out = append(out, c)
+				continue
+			}
+			var stopped time.Time
+			if !closed.IsZero() {
+				stopped = clampStop(&closed, c.StartedAt)
+			}
+			settleAt(&c, cal, stopped, due, warnAt, now)
+			switch {
+			case stopped.IsZero() && t.DueDone:
+				c.State, c.BreachedAt = Met, time.Time{}
+				c.BusinessElapsed = cal.Between(c.StartedAt, minTime(now, due))
+			case stopped.IsZero() && status == StatusWaitingClient:
+				c.State, c.BreachedAt = Paused, time.Time{}
+			}
+			c.Note = t.unknownNote("due date", now)
+			out = append(out, c)
 		}
-		out = append(out, c)
 	}
 	return sortClocks(out)
 }
 
 // BriefClocks evaluates the brief policy as of now: a task whose first
-// entry into in_progress came without a brief is flagged at once. A brief
-// is a description of at least MinDescription characters (at least one
-// when MinDescription is 0) or a checklist named Checklist, in any case.
-// The clock starts at that move (the next business instant) with a target
-// of zero, so it is Breached from its start; it is Resolved at the task's
-// first move to done or archived once the task is done or archived, as
-// the flag no longer asks for anything.
-//
-// Limitation: the facts hold the task's current description and
-// checklists, not their history, so a brief written after work started
-// clears the flag, and a replay at an earlier now judges by today's brief.
+// entry into in_progress came without a brief is flagged. A brief is a
+// description of at least MinDescription characters (at least one when
+// MinDescription is 0) or a checklist named Checklist, in any case, as the
+// task carried them at that move (Task.Changes undone back to it): a brief
+// written after work started does not make it one that was there. The
+// clock starts at that move (the next business instant) with a target of
+// zero, so it is Breached from its start; it is Resolved when the brief is
+// written, or at the task's first move to done or archived once the task
+// is done or archived, whichever comes first, as the flag then no longer
+// asks for anything.
 func BriefClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 	rc := newRuleCache(rules)
 	var out []Clock
 	for i := range tasks {
 		t := &tasks[i]
 		ps, cal := rc.get(t.ClientID)
-		if ps == nil || cal == nil || ps.Brief == nil || hasBrief(t, ps.Brief) {
+		if ps == nil || cal == nil || ps.Brief == nil {
 			continue
 		}
 		ss := taskStays(t, now)
 		entry := firstStay(ss, StatusInProgress)
-		if entry == nil {
+		if entry == nil || hasBrief(t.stateAt(entry.from), ps.Brief) {
 			continue
 		}
 		c := taskClock(t, PolicyBrief, cal, entry.from, instantKey(entry.from))
-		settleAt(&c, cal, closedAt(t, ss, c.StartedAt), c.StartedAt, time.Time{}, now)
+		stop := closedAt(t, ss, c.StartedAt)
+		written := false
+		for _, at := range t.changedAfter(entry.from, now, FieldDescription, FieldChecklists) {
+			if hasBrief(t.stateAt(at), ps.Brief) {
+				if !at.After(c.StartedAt) {
+					written = true // before a business minute of work went by
+				} else if stop.IsZero() || at.Before(stop) {
+					stop = at
+				}
+				break
+			}
+		}
+		if written {
+			continue
+		}
+		settleAt(&c, cal, stop, c.StartedAt, time.Time{}, now)
+		c.Note = t.unknownNote("description and checklists", entry.from)
 		out = append(out, c)
 	}
 	return sortClocks(out)
 }
 
-func hasBrief(t *Task, p *BriefPolicy) bool {
-	if t.DescriptionLen >= max(p.MinDescription, 1) {
+func hasBrief(s fieldState, p *BriefPolicy) bool {
+	if s.descLen >= max(p.MinDescription, 1) {
 		return true
 	}
 	if p.Checklist == "" {
 		return false
 	}
-	for _, name := range t.Checklists {
-		if strings.EqualFold(strings.TrimSpace(name), strings.TrimSpace(p.Checklist)) {
+	for _, name := range s.checklists {
+		if sameName(name, p.Checklist) {
 			return true
 		}
 	}
 	return false
 }
 
-// HygieneClocks evaluates the hygiene policy as of now: a task in
-// in_progress at now that lacks an assignee (with RequireAssignee) or a
-// due date (with RequireDue) gets one Breached clock per missing item,
-// started at its entry into its current in_progress stay. Like the brief,
-// assignees and due dates are current facts without history.
+// HygieneClocks evaluates the hygiene policy as of now: while a task is in
+// in_progress at now, every span of its current in_progress stay in which
+// it lacked an assignee (with RequireAssignee) or a due date (with
+// RequireDue), as it carried them then, is a clock per missing item,
+// Breached from the span's start: from the entry into the stay, or from
+// when the item was taken away. A span that ended (the item was given) is
+// Resolved at that instant; the one still open at now is Breached.
 func HygieneClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 	rc := newRuleCache(rules)
 	var out []Clock
@@ -281,17 +326,45 @@ func HygieneClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 		entry := ss[len(ss)-1].from
 		for _, item := range []struct {
 			name    string
-			missing bool
+			field   string
+			require bool
+			missing func(fieldState) bool
 		}{
-			{"assignee", ps.Hygiene.RequireAssignee && t.Assignees == 0},
-			{"due", ps.Hygiene.RequireDue && t.DueAt == nil},
+			{"assignee", FieldAssignees, ps.Hygiene.RequireAssignee, func(s fieldState) bool { return s.assignees == 0 }},
+			{"due", FieldDue, ps.Hygiene.RequireDue, func(s fieldState) bool { return s.due == nil }},
 		} {
-			if !item.missing {
+			if !item.require {
 				continue
 			}
-			c := taskClock(t, PolicyHygiene, cal, entry, item.name, instantKey(entry))
-			settleAt(&c, cal, time.Time{}, c.StartedAt, time.Time{}, now)
-			out = append(out, c)
+			var from *time.Time // start of the current span without the item
+			if item.missing(t.stateAt(entry)) {
+				e := entry
+				from = &e
+			}
+			emit := func(start time.Time, stop *time.Time) {
+				c := taskClock(t, PolicyHygiene, cal, start, item.name, instantKey(start))
+				if stop != nil && !stop.After(c.StartedAt) {
+					return // given back before a business minute went by
+				}
+				settleAt(&c, cal, clampStop(stop, c.StartedAt), c.StartedAt, time.Time{}, now)
+				c.Note = t.unknownNote(item.name, start)
+				out = append(out, c)
+			}
+			for _, at := range t.changedAfter(entry, now, item.field) {
+				missing := item.missing(t.stateAt(at))
+				switch {
+				case missing && from == nil:
+					a := at
+					from = &a
+				case !missing && from != nil:
+					a := at
+					emit(*from, &a)
+					from = nil
+				}
+			}
+			if from != nil {
+				emit(*from, nil)
+			}
 		}
 	}
 	return sortClocks(out)

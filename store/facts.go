@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sort"
 	"strings"
 	"time"
 )
@@ -13,19 +14,23 @@ import (
 
 // FactTask is a live task of a client, with the time logged on it.
 type FactTask struct {
-	SourceID    string     `db:"source_id"`
-	ExternalID  string     `db:"external_id"`
-	ClientID    string     `db:"client_id"`
-	Title       string     `db:"title"`
-	URL         string     `db:"url"`
-	Description string     `db:"description"`
-	Status      string     `db:"status"`
-	Assignees   string     `db:"assignee_ids"`
-	CreatedAt   time.Time  `db:"created_at"`
-	DueAt       *time.Time `db:"due_at"`
-	DueDone     bool       `db:"due_done"`
-	Raw         string     `db:"raw"`
-	Logged      int64      `db:"logged"`
+	SourceID    string `db:"source_id"`
+	ExternalID  string `db:"external_id"`
+	ContainerID string `db:"container_id"`
+	ClientID    string `db:"client_id"`
+	Title       string `db:"title"`
+	URL         string `db:"url"`
+	Description string `db:"description"`
+	Status      string `db:"status"`
+	Assignees   string `db:"assignee_ids"`
+	// AssigneeRefs are the source's references of everyone the task is
+	// assigned to, mapped or not, as its field changes name them.
+	AssigneeRefs string     `db:"assignee_refs"`
+	CreatedAt    time.Time  `db:"created_at"`
+	DueAt        *time.Time `db:"due_at"`
+	DueDone      bool       `db:"due_done"`
+	Raw          string     `db:"raw"`
+	Logged       int64      `db:"logged"`
 }
 
 // FactMove is a live status move of a client's task.
@@ -83,8 +88,8 @@ func (s *Store) FactTasks(ctx context.Context, sc *Scope) ([]FactTask, error) {
 		FROM tasks t`
 	}
 	err := s.selectScoped(ctx, &rows, `
-		SELECT t.source_id, t.external_id, t.client_id, t.title, t.url, t.description, t.status, t.assignee_ids,
-		       t.created_at, t.due_at, t.due_done, t.raw, `+logged+`
+		SELECT t.source_id, t.external_id, t.container_id, t.client_id, t.title, t.url, t.description, t.status, t.assignee_ids,
+		       t.assignee_refs, t.created_at, t.due_at, t.due_done, t.raw, `+logged+`
 		WHERE t.deleted_at IS NULL AND t.client_id <> '' {{scope}}
 		ORDER BY t.source_id, t.external_id`, sc, scopeCols{client: "t.client_id", taskSource: "t.source_id", task: "t.external_id"})
 	return rows, err
@@ -99,6 +104,132 @@ func (s *Store) FactMoves(ctx context.Context, sc *Scope) ([]FactMove, error) {
 		WHERE deleted_at IS NULL AND client_id <> '' {{scope}}
 		ORDER BY source_id, task_id, at, external_id`, sc, scopeCols{client: "client_id", taskSource: "source_id", task: "task_id"})
 	return rows, err
+}
+
+// FactChange is a live recorded change of a field of a client's task that
+// the task policies read: a description (its lengths in characters
+// before and after, not its text), a due date, an assignee, a checklist.
+type FactChange struct {
+	SourceID string    `db:"source_id"`
+	TaskID   string    `db:"task_id"`
+	Field    string    `db:"field"`
+	Old      string    `db:"old_value"`
+	New      string    `db:"new_value"`
+	At       time.Time `db:"at"`
+}
+
+// FactChanges reads the live field changes of a scope's tasks that the
+// policies read, in task and time order.
+func (s *Store) FactChanges(ctx context.Context, sc *Scope) ([]FactChange, error) {
+	var rows []FactChange
+	// LENGTH counts characters on both dialects (SQLite's of TEXT,
+	// PostgreSQL's of a UTF-8 database), as the task's own description
+	// is counted in runes.
+	err := s.selectScoped(ctx, &rows, `
+		SELECT source_id, task_id, field, at,
+		       CASE WHEN field = 'description' THEN CAST(LENGTH(old_value) AS TEXT) ELSE old_value END AS old_value,
+		       CASE WHEN field = 'description' THEN CAST(LENGTH(new_value) AS TEXT) ELSE new_value END AS new_value
+		FROM task_field_changes
+		WHERE deleted_at IS NULL AND client_id <> '' AND field IN ('description', 'due', 'assignees', 'checklists') {{scope}}
+		ORDER BY source_id, task_id, at, external_id`, sc, scopeCols{client: "client_id", taskSource: "source_id", task: "task_id"})
+	return rows, err
+}
+
+// HistoryStarts returns, for every container of which a source read a
+// span of history whole (history_spans), the instant since which karkas
+// holds every change of its tasks: the start of the newest read's span,
+// moved back over every earlier span that joins it without a gap. The
+// zero time means from the beginning; a container missing from the map
+// comes from a source that reports no field history.
+func (s *Store) HistoryStarts(ctx context.Context) (map[Key]time.Time, error) {
+	var spans []HistorySpanRow
+	if err := s.db.SelectContext(ctx, &spans, `SELECT source_id, container_id, from_at, to_at FROM history_spans`); err != nil {
+		return nil, err
+	}
+	return historyStarts(spans), nil
+}
+
+// ContainerHistory is how far back karkas holds the changes of one live
+// container's live tasks (see HistoryStarts).
+type ContainerHistory struct {
+	SourceID    string
+	ContainerID string
+	Name        string
+	Tasks       int
+	// Known is false for a container whose source reports no field
+	// history; From is then zero.
+	Known bool
+	From  time.Time
+	// Older counts the tasks created before From: what they carried
+	// before it is the earliest value karkas knows.
+	Older int
+}
+
+// HistoryCoverage lists, per live container that holds live tasks, whether
+// its source reports field history and since when karkas holds it, in
+// source and container order.
+func (s *Store) HistoryCoverage(ctx context.Context) ([]ContainerHistory, error) {
+	starts, err := s.HistoryStarts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		SourceID    string `db:"source_id"`
+		ContainerID string `db:"container_id"`
+		Name        string `db:"name"`
+		Tasks       int    `db:"tasks"`
+	}
+	if err := s.db.SelectContext(ctx, &rows, `SELECT t.source_id, t.container_id, COALESCE(MAX(c.name), '') AS name, COUNT(*) AS tasks
+		FROM tasks t LEFT JOIN containers c ON c.source_id = t.source_id AND c.external_id = t.container_id AND c.deleted_at IS NULL
+		WHERE t.deleted_at IS NULL GROUP BY t.source_id, t.container_id ORDER BY t.source_id, t.container_id`); err != nil {
+		return nil, err
+	}
+	out := make([]ContainerHistory, 0, len(rows))
+	for _, r := range rows {
+		h := ContainerHistory{SourceID: r.SourceID, ContainerID: r.ContainerID, Name: r.Name, Tasks: r.Tasks}
+		h.From, h.Known = starts[Key{r.SourceID, r.ContainerID}]
+		if h.Known && !h.From.IsZero() {
+			if err := s.db.GetContext(ctx, &h.Older, s.db.Rebind(`SELECT COUNT(*) FROM tasks
+				WHERE source_id = ? AND container_id = ? AND deleted_at IS NULL AND created_at < ?`), r.SourceID, r.ContainerID, h.From.UTC()); err != nil {
+				return nil, err
+			}
+		}
+		out = append(out, h)
+	}
+	return out, nil
+}
+
+func historyStarts(spans []HistorySpanRow) map[Key]time.Time {
+	by := map[Key][]HistorySpanRow{}
+	for _, h := range spans {
+		// The zero time comes back from a driver as itself or as year 1
+		// in the session's zone.
+		if h.From.Year() <= 1 {
+			h.From = time.Time{}
+		}
+		if h.To.Year() <= 1 {
+			h.To = time.Time{}
+		}
+		k := Key{h.SourceID, h.ContainerID}
+		by[k] = append(by[k], h)
+	}
+	out := make(map[Key]time.Time, len(by))
+	// The zero To is "up to now": later than any other.
+	later := func(a, b time.Time) bool { return (a.IsZero() && !b.IsZero()) || (!b.IsZero() && a.After(b)) }
+	for k, hs := range by {
+		sort.Slice(hs, func(i, j int) bool { return later(hs[i].To, hs[j].To) })
+		from := hs[0].From
+		for _, h := range hs[1:] {
+			if !h.To.IsZero() && h.To.Before(from) {
+				break // a gap: what came before it is not known to join
+			}
+			if h.From.Before(from) {
+				from = h.From
+			}
+		}
+		out[k] = from
+	}
+	return out
 }
 
 // FactTimeByDay reads the clients' live time, summed per client, day and

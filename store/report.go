@@ -59,6 +59,30 @@ func (s *Store) ReportEntries(ctx context.Context, from, to string, clientIDs ..
 	return out, nil
 }
 
+// LabelChange is a live recorded change of a task's labels: the label
+// added (New) or taken off (Old).
+type LabelChange struct {
+	SourceID string    `db:"source_id"`
+	TaskID   string    `db:"task_id"`
+	Old      string    `db:"old_value"`
+	New      string    `db:"new_value"`
+	At       time.Time `db:"at"`
+}
+
+// ReportLabelChanges lists the live label changes of a client's tasks
+// made at or after since, in task and time order: what undoes a task's
+// current labels back to any instant from since on.
+func (s *Store) ReportLabelChanges(ctx context.Context, clientID string, since time.Time) ([]LabelChange, error) {
+	var out []LabelChange
+	err := s.db.SelectContext(ctx, &out, s.db.Rebind(`SELECT source_id, task_id, old_value, new_value, at FROM task_field_changes
+		WHERE client_id = ? AND field = 'labels' AND at >= ? AND deleted_at IS NULL
+		ORDER BY source_id, task_id, at, external_id`), clientID, since.UTC())
+	if err != nil {
+		return nil, fmt.Errorf("reading label changes: %w", err)
+	}
+	return out, nil
+}
+
 // ReportTask is a live task of a client with the time logged on it.
 type ReportTask struct {
 	SourceID        string    `db:"source_id"`

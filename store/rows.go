@@ -100,6 +100,36 @@ type StatusChangeRow struct {
 	SyncedAt  time.Time  `db:"synced_at" json:"-"`
 }
 
+// FieldChangeRow is a row of task_field_changes: one change of a task's
+// field (record.FieldChange).
+type FieldChangeRow struct {
+	SourceID      string     `db:"source_id" json:"-"`
+	ExternalID    string     `db:"external_id" json:"-"`
+	TaskID        string     `db:"task_id"`
+	ClientID      string     `db:"client_id"`
+	Field         string     `db:"field"`
+	OldValue      string     `db:"old_value"`
+	NewValue      string     `db:"new_value"`
+	At            time.Time  `db:"at"`
+	ActorRef      string     `db:"actor_ref"`
+	ActorPersonID string     `db:"actor_person_id"`
+	ActorSide     string     `db:"actor_side"`
+	Raw           string     `db:"raw"`
+	Hash          string     `db:"hash" json:"-"`
+	DeletedAt     *time.Time `db:"deleted_at" json:"-"`
+	SyncedAt      time.Time  `db:"synced_at" json:"-"`
+}
+
+// HistorySpanRow is a row of history_spans: a span of a container's past
+// over which a read held every change of its tasks. The zero From is the
+// beginning, the zero To is now.
+type HistorySpanRow struct {
+	SourceID    string    `db:"source_id"`
+	ContainerID string    `db:"container_id"`
+	From        time.Time `db:"from_at"`
+	To          time.Time `db:"to_at"`
+}
+
 // MessageRow is a row of messages.
 type MessageRow struct {
 	SourceID   string `db:"source_id" json:"-"`
@@ -276,13 +306,14 @@ var tableNames = map[reflect.Type]string{
 	reflect.TypeOf(SourcePersonRow{}): "source_people",
 	reflect.TypeOf(TaskRow{}):         "tasks",
 	reflect.TypeOf(StatusChangeRow{}): "task_status_changes",
+	reflect.TypeOf(FieldChangeRow{}):  "task_field_changes",
 	reflect.TypeOf(MessageRow{}):      "messages",
 	reflect.TypeOf(TimeEntryRow{}):    "time_entries",
 }
 
 // Tables lists the normalized tables in the order a batch is written:
 // containers before the tasks in them, tasks before what links to them.
-var Tables = []string{"containers", "source_people", "tasks", "task_status_changes", "messages", "time_entries"}
+var Tables = []string{"containers", "source_people", "tasks", "task_status_changes", "task_field_changes", "messages", "time_entries"}
 
 func tableOf(t reflect.Type) *table {
 	tablesMu.Lock()

@@ -212,9 +212,10 @@ func (s *Store) ChangedScope(ctx context.Context, since time.Time) (Scope, error
 		SELECT 'tasks' AS tbl, source_id, external_id AS id, source_id AS task_source_id, external_id AS task_id, client_id
 		FROM tasks WHERE synced_at >= ?
 		UNION ALL SELECT 'moves', source_id, task_id, source_id, task_id, client_id FROM task_status_changes WHERE synced_at >= ?
+		UNION ALL SELECT 'fields', source_id, task_id, source_id, task_id, client_id FROM task_field_changes WHERE synced_at >= ?
 		UNION ALL SELECT 'messages', source_id, thread_key, task_source_id, task_id, client_id FROM messages WHERE synced_at >= ?
 		UNION ALL SELECT 'time', source_id, external_id, task_source_id, task_id, client_id FROM time_entries WHERE synced_at >= ?`),
-		at, at, at, at)
+		at, at, at, at, at)
 	if err != nil {
 		return sc, err
 	}

@@ -18,15 +18,20 @@ type Batch struct {
 	People        []SourcePersonRow
 	Tasks         []TaskRow
 	StatusChanges []StatusChangeRow
+	FieldChanges  []FieldChangeRow
 	Messages      []MessageRow
 	TimeEntries   []TimeEntryRow
-	Problems      []record.Problem
+	// HistorySpans are the spans of containers' past the batch's source
+	// read whole (record.Container.History); a span stored already adds
+	// nothing.
+	HistorySpans []HistorySpanRow
+	Problems     []record.Problem
 }
 
 // Len is the number of rows in the batch, problems included.
 func (b *Batch) Len() int {
-	return len(b.Containers) + len(b.People) + len(b.Tasks) + len(b.StatusChanges) + len(b.Messages) +
-		len(b.TimeEntries) + len(b.Problems)
+	return len(b.Containers) + len(b.People) + len(b.Tasks) + len(b.StatusChanges) + len(b.FieldChanges) + len(b.Messages) +
+		len(b.TimeEntries) + len(b.HistorySpans) + len(b.Problems)
 }
 
 // Append adds o's rows to b.
@@ -35,8 +40,10 @@ func (b *Batch) Append(o *Batch) {
 	b.People = append(b.People, o.People...)
 	b.Tasks = append(b.Tasks, o.Tasks...)
 	b.StatusChanges = append(b.StatusChanges, o.StatusChanges...)
+	b.FieldChanges = append(b.FieldChanges, o.FieldChanges...)
 	b.Messages = append(b.Messages, o.Messages...)
 	b.TimeEntries = append(b.TimeEntries, o.TimeEntries...)
+	b.HistorySpans = append(b.HistorySpans, o.HistorySpans...)
 	b.Problems = append(b.Problems, o.Problems...)
 }
 
@@ -83,13 +90,24 @@ func (s *Store) WriteBatchComplete(ctx context.Context, sourceID string, runID i
 	written, deleted = Counts{}, Counts{}
 	err = s.inTx(ctx, dryRun, func(tx *sqlx.Tx) error {
 		now := s.Now()
-		for _, rows := range []any{b.Containers, b.People, b.Tasks, b.StatusChanges, b.Messages, b.TimeEntries} {
+		for _, rows := range []any{b.Containers, b.People, b.Tasks, b.StatusChanges, b.FieldChanges, b.Messages, b.TimeEntries} {
 			n, name, err := s.upsert(ctx, tx, rows, now)
 			if err != nil {
 				return fmt.Errorf("writing %s: %w", name, err)
 			}
 			if n > 0 {
 				written[name] += n
+			}
+		}
+		for _, h := range b.HistorySpans {
+			res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO history_spans (source_id, container_id, from_at, to_at, synced_at)
+				VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_id, container_id, from_at, to_at) DO NOTHING`),
+				h.SourceID, h.ContainerID, h.From.UTC(), h.To.UTC(), now)
+			if err != nil {
+				return fmt.Errorf("recording a history span: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n > 0 {
+				written["history_spans"] += int(n)
 			}
 		}
 		for _, p := range b.Problems {
@@ -104,12 +122,14 @@ func (s *Store) WriteBatchComplete(ctx context.Context, sourceID string, runID i
 			}
 		}
 		for _, sc := range scopes {
-			table, n, err := s.deleteOutside(ctx, tx, sourceID, sc, heldBy(b, sc.Kind), now)
-			if err != nil {
-				return fmt.Errorf("completing %s scope: %w", sc.Kind, err)
-			}
-			if n > 0 {
-				deleted[table] += n
+			for _, table := range scopeTables[sc.Kind] {
+				n, err := s.deleteOutside(ctx, tx, sourceID, table, sc, heldBy(b, table), now)
+				if err != nil {
+					return fmt.Errorf("completing %s scope: %w", sc.Kind, err)
+				}
+				if n > 0 {
+					deleted[table] += n
+				}
 			}
 		}
 		if cursor != "" {
@@ -131,32 +151,37 @@ type scopedRow struct {
 	At string `db:"at"`
 }
 
-// scopeTables names the table each scope kind covers.
-var scopeTables = map[string]string{
-	record.ScopeTasks:         "tasks",
-	record.ScopeStatusChanges: "task_status_changes",
-	record.ScopeMessages:      "messages",
-	record.ScopeTimeEntries:   "time_entries",
+// scopeTables names the tables each scope kind covers: a task's history
+// is its status changes and its field changes, which sources read from one
+// stream of actions or events.
+var scopeTables = map[string][]string{
+	record.ScopeTasks:         {"tasks"},
+	record.ScopeStatusChanges: {"task_status_changes", "task_field_changes"},
+	record.ScopeMessages:      {"messages"},
+	record.ScopeTimeEntries:   {"time_entries"},
 }
 
-// heldBy lists the external ids of b's rows in the table a scope kind
-// covers.
-func heldBy(b *Batch, kind string) map[string]struct{} {
+// heldBy lists the external ids of b's rows in table.
+func heldBy(b *Batch, table string) map[string]struct{} {
 	held := map[string]struct{}{}
-	switch kind {
-	case record.ScopeTasks:
+	switch table {
+	case "tasks":
 		for _, r := range b.Tasks {
 			held[r.ExternalID] = struct{}{}
 		}
-	case record.ScopeStatusChanges:
+	case "task_status_changes":
 		for _, r := range b.StatusChanges {
 			held[r.ExternalID] = struct{}{}
 		}
-	case record.ScopeMessages:
+	case "task_field_changes":
+		for _, r := range b.FieldChanges {
+			held[r.ExternalID] = struct{}{}
+		}
+	case "messages":
 		for _, r := range b.Messages {
 			held[r.ExternalID] = struct{}{}
 		}
-	case record.ScopeTimeEntries:
+	case "time_entries":
 		for _, r := range b.TimeEntries {
 			held[r.ExternalID] = struct{}{}
 		}
@@ -164,19 +189,19 @@ func heldBy(b *Batch, kind string) map[string]struct{} {
 	return held
 }
 
-// deleteOutside soft-deletes the live rows of sourceID inside sc whose ids
-// held does not list, and returns the table and how many rows it marked.
-func (s *Store) deleteOutside(ctx context.Context, tx *sqlx.Tx, sourceID string, sc record.Scope, held map[string]struct{}, now time.Time) (string, int, error) {
-	table := scopeTables[sc.Kind]
+// deleteOutside soft-deletes the live rows of sourceID in table (one of
+// those sc's kind covers) inside sc whose ids held does not list, and
+// returns how many rows it marked.
+func (s *Store) deleteOutside(ctx context.Context, tx *sqlx.Tx, sourceID, table string, sc record.Scope, held map[string]struct{}, now time.Time) (int, error) {
 	var timeCol, taskCol string
-	switch sc.Kind {
-	case record.ScopeTasks:
+	switch table {
+	case "tasks":
 		timeCol, taskCol = "created_at", "external_id"
-	case record.ScopeStatusChanges:
+	case "task_status_changes", "task_field_changes":
 		timeCol, taskCol = "at", "task_id"
-	case record.ScopeMessages:
+	case "messages":
 		timeCol, taskCol = "sent_at", "task_id"
-	case record.ScopeTimeEntries:
+	case "time_entries":
 		timeCol = "entry_date"
 	}
 	// The time is read as text and compared here, not in SQL, so that the
@@ -205,7 +230,7 @@ func (s *Store) deleteOutside(ctx context.Context, tx *sqlx.Tx, sourceID string,
 	}
 	var rows []scopedRow
 	if err := tx.SelectContext(ctx, &rows, tx.Rebind(q), args...); err != nil {
-		return table, 0, err
+		return 0, err
 	}
 	var gone []string
 	for _, r := range rows {
@@ -214,15 +239,14 @@ func (s *Store) deleteOutside(ctx context.Context, tx *sqlx.Tx, sourceID string,
 		}
 		at, err := parseStoredTime(r.At)
 		if err != nil {
-			return table, 0, fmt.Errorf("row %s: %w", r.ID, err)
+			return 0, fmt.Errorf("row %s: %w", r.ID, err)
 		}
 		if (!sc.From.IsZero() && at.Before(sc.From)) || (!sc.To.IsZero() && !at.Before(sc.To)) {
 			continue
 		}
 		gone = append(gone, r.ID)
 	}
-	n, err := markGone(ctx, tx, table, sourceID, gone, now)
-	return table, n, err
+	return markGone(ctx, tx, table, sourceID, gone, now)
 }
 
 // parseStoredTime reads a time column as text: RFC 3339 (a timestamp that
@@ -455,12 +479,14 @@ func (s *Store) SoftDeleteMissing(ctx context.Context, sourceID string, seen map
 	err := s.inTx(ctx, dryRun, func(tx *sqlx.Tx) error {
 		now := s.Now()
 		for _, sc := range scopes {
-			table, n, err := s.deleteOutside(ctx, tx, sourceID, sc, seen[scopeTables[sc.Kind]], now)
-			if err != nil {
-				return fmt.Errorf("ending the snapshot's %s scope: %w", sc.Kind, err)
-			}
-			if n > 0 {
-				marked[table] += n
+			for _, table := range scopeTables[sc.Kind] {
+				n, err := s.deleteOutside(ctx, tx, sourceID, table, sc, seen[table], now)
+				if err != nil {
+					return fmt.Errorf("ending the snapshot's %s scope: %w", sc.Kind, err)
+				}
+				if n > 0 {
+					marked[table] += n
+				}
 			}
 		}
 		for _, tableName := range Tables {

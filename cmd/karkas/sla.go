@@ -31,6 +31,8 @@ type slaClock struct {
 	BusinessSecondsElapsed int64       `json:"business_seconds_elapsed"`
 	Waived                 bool        `json:"waived"`
 	Reason                 string      `json:"reason"`
+	// Note says what karkas could not know when it judged the clock.
+	Note string `json:"note,omitempty"`
 }
 
 // newSLAClock is c as the CLI prints it: an absent instant (the clock's
@@ -44,7 +46,7 @@ func newSLAClock(c sla.Clock) slaClock {
 	}
 	return slaClock{ID: c.ID, Policy: c.Policy, Client: c.ClientID, State: c.State, Subject: c.Subject,
 		StartedAt: c.StartedAt, DueAt: orNull(c.DueAt), BreachedAt: orNull(c.BreachedAt), StoppedAt: orNull(c.StoppedAt),
-		BusinessSecondsElapsed: int64(c.BusinessElapsed / time.Second)}
+		BusinessSecondsElapsed: int64(c.BusinessElapsed / time.Second), Note: c.Note}
 }
 
 func newSLACmd(g *globals) *cobra.Command {
@@ -150,6 +152,15 @@ time logged). Each runs only for clients whose policy set configures it.`,
 					(time.Duration(c.BusinessSecondsElapsed) * time.Second).Round(time.Minute).String(), truncate(c.Subject.Title, 50))
 			}
 			w.Flush()
+			var notes []string
+			for _, c := range out {
+				if c.Note != "" {
+					notes = append(notes, fmt.Sprintf("  %s %s: %s", c.Policy, truncate(c.Subject.Title, 50), c.Note))
+				}
+			}
+			if len(notes) > 0 {
+				fmt.Fprintf(g.stdout, "\nwhat karkas could not know:\n%s\n", strings.Join(notes, "\n"))
+			}
 			fmt.Fprintf(g.stdout, "\n%d clock(s) as of %s\n", len(out), now.Format(time.RFC3339))
 			return nil
 		},

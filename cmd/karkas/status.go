@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -146,6 +147,9 @@ mapping does not (with the lines to add under people:).`,
 					}
 				}
 			}
+			if err := printHistory(ctx, out, st); err != nil {
+				return withCode(exitStore, err)
+			}
 			var infos []mapping.SourceInfo
 			for _, s := range l.Sources {
 				infos = append(infos, pipeline.SourceInfo(s))
@@ -166,6 +170,46 @@ mapping does not (with the lines to add under people:).`,
 			return nil
 		},
 	}
+}
+
+// printHistory is status's part on what karkas could not know of the
+// past: the containers whose stored history of task fields (descriptions,
+// due dates, assignees, labels, checklists) does not reach back to their
+// tasks' creation, and the sources that report no such history at all. A
+// policy or report judging those tasks at an earlier instant takes the
+// earliest value karkas knows, and says so in the clock's note.
+func printHistory(ctx context.Context, out io.Writer, st *store.Store) error {
+	cov, err := st.HistoryCoverage(ctx)
+	if err != nil {
+		return err
+	}
+	var lines []string
+	none := map[string]int{} // source -> tasks without any field history
+	var noneOrder []string
+	for _, h := range cov {
+		switch {
+		case !h.Known:
+			if none[h.SourceID] == 0 {
+				noneOrder = append(noneOrder, h.SourceID)
+			}
+			none[h.SourceID] += h.Tasks
+		case h.Older > 0:
+			name := h.ContainerID
+			if h.Name != "" {
+				name = fmt.Sprintf("%q (%s)", h.Name, h.ContainerID)
+			}
+			lines = append(lines, fmt.Sprintf("  %s: %s: changes held from %s; %d of its %d tasks are older, judged before then by the earliest values karkas holds",
+				h.SourceID, name, h.From.UTC().Format("2006-01-02 15:04 UTC"), h.Older, h.Tasks))
+		}
+	}
+	for _, src := range noneOrder {
+		lines = append(lines, fmt.Sprintf("  %s: the source reports no history of task fields; %d tasks are judged at every instant by their current values", src, none[src]))
+	}
+	if len(lines) > 0 {
+		fmt.Fprintln(out, "\nfield history karkas does not hold (descriptions, due dates, assignees, labels, checklists):")
+		fmt.Fprintln(out, strings.Join(lines, "\n"))
+	}
+	return nil
 }
 
 // printDaemonStatus is status's part on karkas serve's jobs: the queue,

@@ -1,11 +1,14 @@
 package trello
 
 import (
+	"cmp"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -214,13 +217,39 @@ func (ix *boardIndex) noteAction(a Action) error {
 // without parsing them further.
 func mapped(a Action) bool {
 	switch {
-	case creationTypes[a.Type], a.Type == "commentCard":
+	case creationTypes[a.Type], a.Type == "commentCard", listActions[a.Type] != "":
 		return true
 	case a.Type == "updateCard":
-		_, _, ok := listMove(a)
-		return ok
+		if _, _, ok := listMove(a); ok {
+			return true
+		}
+		for k := range a.Data.Old {
+			if updatedFields[k] != "" {
+				return true
+			}
+		}
 	}
 	return false
+}
+
+// updatedFields are the keys of an updateCard's data.old that karkas keeps
+// the history of, with the field each one is.
+var updatedFields = map[string]string{
+	"name":   record.FieldTitle,
+	"desc":   record.FieldDescription,
+	"due":    record.FieldDue,
+	"closed": record.FieldClosed,
+}
+
+// listActions are the actions that add an element to a card's list field
+// or remove one, with the field.
+var listActions = map[string]string{
+	"addMemberToCard":         record.FieldAssignees,
+	"removeMemberFromCard":    record.FieldAssignees,
+	"addLabelToCard":          record.FieldLabels,
+	"removeLabelFromCard":     record.FieldLabels,
+	"addChecklistToCard":      record.FieldChecklists,
+	"removeChecklistFromCard": record.FieldChecklists,
 }
 
 // listMove returns the lists an updateCard moved a card between.
@@ -384,18 +413,21 @@ func (ix *boardIndex) task(c Card) (t record.Task, warnings []string, err error)
 // appendLabel names a label by its name, or by its color when it has none
 // (Trello shows such labels as a bare color bar).
 func appendLabel(names []string, l Label) []string {
-	switch {
-	case l.Name != "":
-		return append(names, l.Name)
-	case l.Color != "":
-		return append(names, l.Color)
+	if n := labelName(l); n != "" {
+		return append(names, n)
 	}
 	return names
+}
+
+// labelName is a label's name, or its color when it has none.
+func labelName(l Label) string {
+	return cmp.Or(l.Name, l.Color)
 }
 
 // actionOutput is what one action becomes.
 type actionOutput struct {
 	Changes []record.StatusChange
+	Fields  []record.FieldChange
 	Message *record.Message
 }
 
@@ -458,8 +490,125 @@ func (ix *boardIndex) action(a Action) (out actionOutput, warnings []string, err
 				ActorID:    actor,
 			})
 		}
+		var ws []string
+		out.Fields, ws = updatedValues(a, at, actor)
+		warnings = append(warnings, ws...)
+	case listActions[a.Type] != "":
+		fc, ok, err := ix.listChange(a, at, actor)
+		if err != nil {
+			return out, warnings, err
+		}
+		if ok {
+			out.Fields = append(out.Fields, fc)
+		}
 	}
 	return out, warnings, nil
+}
+
+// updatedValues reads the fields an updateCard changed, from data.old (the
+// value before) and data.card (the value after). A value that cannot be
+// read is left out with a warning; the rest of the action still counts.
+func updatedValues(a Action, at time.Time, actor string) (out []record.FieldChange, warnings []string) {
+	for _, key := range slices.Sorted(maps.Keys(a.Data.Old)) {
+		field := updatedFields[key]
+		if field == "" {
+			continue
+		}
+		fc := record.FieldChange{ExternalID: a.ID + "/" + field, TaskID: a.Data.Card.ID, Field: field, At: at, ActorID: actor}
+		var err error
+		switch key {
+		case "name", "desc":
+			var old string
+			if err = json.Unmarshal(a.Data.Old[key], &old); err == nil {
+				fc.Old = old
+				if key == "name" {
+					fc.New = a.Data.Card.Name
+				} else if a.Data.Card.Desc != nil {
+					fc.New = *a.Data.Card.Desc
+				} else {
+					err = errors.New("data.card holds no new desc")
+				}
+			}
+		case "due":
+			var old *string
+			if err = json.Unmarshal(a.Data.Old[key], &old); err == nil {
+				if fc.Old, err = dueValue(old); err == nil {
+					fc.New, err = dueValue(a.Data.Card.Due)
+				}
+			}
+		case "closed":
+			var old bool
+			if err = json.Unmarshal(a.Data.Old[key], &old); err == nil {
+				fc.Old, fc.New = strconv.FormatBool(old), strconv.FormatBool(!old)
+				if c := a.Data.Card.Closed; c != nil {
+					fc.New = strconv.FormatBool(*c)
+				}
+			}
+		}
+		if err != nil {
+			warnings = append(warnings, fmt.Sprintf("action %s: the change of %s is not kept: %v", a.ID, key, err))
+			continue
+		}
+		if fc.Old != fc.New {
+			out = append(out, fc)
+		}
+	}
+	return out, warnings
+}
+
+// dueValue reads a due date of an action (nil or "" for none) as a
+// FieldChange holds it.
+func dueValue(s *string) (string, error) {
+	if s == nil || *s == "" {
+		return "", nil
+	}
+	t, err := parseTime(*s)
+	if err != nil {
+		return "", err
+	}
+	return record.DueValue(&t), nil
+}
+
+// listChange reads an action that added a member, a label or a checklist
+// to a card or removed one. ok is false for an action that names nothing
+// karkas shows (a label with neither name nor color).
+func (ix *boardIndex) listChange(a Action, at time.Time, actor string) (fc record.FieldChange, ok bool, err error) {
+	field := listActions[a.Type]
+	var value string
+	switch field {
+	case record.FieldAssignees:
+		value = a.Data.IDMember
+		if value == "" && a.Data.Member != nil {
+			value = a.Data.Member.ID
+		}
+	case record.FieldLabels:
+		if l := a.Data.Label; l != nil {
+			// The board's current name, as the card's labels are named;
+			// a label deleted since keeps the name the action gave it.
+			cur, known := ix.labels[l.ID]
+			if !known {
+				cur = *l
+			}
+			value = labelName(cur)
+		}
+		if value == "" {
+			return fc, false, nil
+		}
+	case record.FieldChecklists:
+		if c := a.Data.Checklist; c != nil {
+			value = c.Name
+		}
+	}
+	if value == "" {
+		return fc, false, fmt.Errorf("action %s (%s) names no %s", a.ID, a.Type, strings.TrimSuffix(field, "s"))
+	}
+	fc = record.FieldChange{ExternalID: a.ID + "/" + field, TaskID: a.Data.Card.ID, Field: field, At: at, ActorID: actor}
+	if strings.HasPrefix(a.Type, "add") {
+		fc.New = value
+	} else {
+		fc.Old = value
+	}
+	return fc, true, nil
 }
 
 // actorID is the member who did an action.

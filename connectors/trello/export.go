@@ -357,7 +357,9 @@ func (e *Export) readBoard(ctx context.Context, path string, w *batcher, st *pul
 			return false, err
 		}
 	}
-	w.b.Containers = append(w.b.Containers, ix.container())
+	c := ix.container()
+	c.History = sc.history()
+	w.b.Containers = append(w.b.Containers, c)
 	if err := w.flushIfFull(ctx); err != nil {
 		return false, err
 	}
@@ -424,6 +426,7 @@ func (e *Export) readBoard(ctx context.Context, path string, w *batcher, st *pul
 			continue
 		}
 		w.b.StatusChanges = append(w.b.StatusChanges, out.Changes...)
+		w.b.FieldChanges = append(w.b.FieldChanges, out.Fields...)
 		if out.Message != nil {
 			w.b.Messages = append(w.b.Messages, *out.Message)
 		}
@@ -470,6 +473,25 @@ type boardScan struct {
 // cut reports whether the file holds as many actions as an export keeps,
 // so that the board's older history is not in it.
 func (sc *boardScan) cut() bool { return sc.allActions >= ExportActionLimit }
+
+// history is the span of the board's past whose every change the file
+// holds: from the beginning up to its newest action when it is not cut,
+// from its oldest action when it is. A file with an unreadable card or
+// mapped action, or a cut one whose actions have no readable date, holds
+// no span whole.
+func (sc *boardScan) history() *record.History {
+	if sc.unreadable > 0 || (sc.cut() && sc.oldest.IsZero()) {
+		return nil
+	}
+	h := &record.History{}
+	if sc.cut() {
+		h.From = sc.oldest
+	}
+	if !sc.newest.IsZero() {
+		h.To = sc.newest.Add(time.Millisecond)
+	}
+	return h
+}
 
 // snapshot returns the scopes of the board that the file holds whole: what
 // is stored there and the file no longer holds is gone upstream.

@@ -133,6 +133,9 @@ func TestExportContainer(t *testing.T) {
 			{ExternalID: listDone, Name: "Done"},
 			{ExternalID: listOld, Name: "Old ideas", Closed: true},
 		},
+		// 23 actions, under the export's cap: the whole history, up to
+		// just after the newest action.
+		History: &record.History{To: time.Date(2024, 1, 17, 10, 30, 0, int(time.Millisecond), time.UTC)},
 	}}
 	if !reflect.DeepEqual(b.Containers, want) {
 		t.Errorf("containers:\n got %+v\nwant %+v", b.Containers, want)
@@ -441,13 +444,16 @@ func TestExportProblems(t *testing.T) {
 		where, message string
 		warning        bool
 	}{
-		{"problems.json", "4 of the file's cards and actions cannot be read", true},
+		// addMemberToCard is mapped (the card's assignees' history), so
+		// its bad date makes it unreadable too.
+		{"problems.json", "5 of the file's cards and actions cannot be read", true},
 		{"problems.json#lists[1]", "list without id", false},
 		{"problems.json#cards[1]", "card without id", false},
 		{"problems.json#cards[3]", "cannot unmarshal string", false},
 		{"problems.json#cards[4]", "appears twice", false},
 		{"problems.json#actions[0]", `bad date: parsing time "yesterday"`, false},
 		{"problems.json#actions[1]", "commentCard action without id", false},
+		{"problems.json#actions[4]", `bad date: parsing time "whenever"`, false},
 		{"problems.json#cards[2]", `bad due: parsing time "next week"`, true},
 		{"problems.json#cards[5]", `unknown list "65b0000000000000000009ff"`, true},
 		{"problems.json#cards[5]", "no creation action and the id holds no time", true},

@@ -857,7 +857,11 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 
 	head := &record.Batch{}
 	if rd.board != nil {
-		head.Containers = append(head.Containers, ix.container())
+		c := ix.container()
+		// The backfill read every action of the board and each pull
+		// reads every one since: the history is whole, up to now.
+		c.History = &record.History{}
+		head.Containers = append(head.Containers, c)
 	}
 	head.People = ix.persons()
 	for _, id := range rd.gone {
@@ -881,6 +885,7 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 		// gone. The scope must fit one batch, so head is never split.
 		head.Complete = append(head.Complete, record.Scope{Kind: record.ScopeTasks, ContainerID: rd.id})
 	}
+	var fields []record.FieldChange
 	convert := func(acts []Action) (changes []record.StatusChange, msgs []record.Message) {
 		acts = slices.Clone(acts)
 		slices.SortFunc(acts, func(a, b Action) int { return cmp.Or(strings.Compare(a.Date, b.Date), strings.Compare(a.ID, b.ID)) })
@@ -897,6 +902,7 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 				continue
 			}
 			changes = append(changes, out.Changes...)
+			fields = append(fields, out.Fields...)
 			if out.Message != nil {
 				msgs = append(msgs, *out.Message)
 			}
@@ -911,7 +917,7 @@ func (p *pull) emitBoard(ctx context.Context, rd *boardRead, bc boardCursor) err
 	} else {
 		batches = append(batches, head.Split(p.s.opts.BatchSize)...)
 	}
-	rest := &record.Batch{StatusChanges: changes, Messages: msgs}
+	rest := &record.Batch{StatusChanges: changes, FieldChanges: fields, Messages: msgs}
 	batches = append(batches, rest.Split(p.s.opts.BatchSize)...)
 	if !rd.window.IsZero() {
 		_, window := convert(rd.comments)

@@ -28,6 +28,7 @@ type memStore struct {
 	people     map[string]record.Person
 	tasks      map[string]record.Task
 	changes    map[string]record.StatusChange
+	fields     map[string]record.FieldChange
 	messages   map[string]record.Message
 	cursor     string
 	batches    int
@@ -39,7 +40,7 @@ type memStore struct {
 
 func newMemStore() *memStore {
 	return &memStore{containers: map[string]record.Container{}, people: map[string]record.Person{},
-		tasks: map[string]record.Task{}, changes: map[string]record.StatusChange{}, messages: map[string]record.Message{},
+		tasks: map[string]record.Task{}, changes: map[string]record.StatusChange{}, fields: map[string]record.FieldChange{}, messages: map[string]record.Message{},
 		boardOf: map[string]string{}}
 }
 
@@ -66,6 +67,10 @@ func (m *memStore) emit(_ context.Context, b *record.Batch) error {
 		inChanges[sc.ExternalID] = true
 		m.changes[sc.ExternalID] = sc
 	}
+	for _, fc := range b.FieldChanges {
+		inChanges[fc.ExternalID] = true
+		m.fields[fc.ExternalID] = fc
+	}
 	for _, msg := range b.Messages {
 		inMsgs[msg.ExternalID] = true
 		m.messages[msg.ExternalID] = msg
@@ -86,6 +91,11 @@ func (m *memStore) emit(_ context.Context, b *record.Batch) error {
 			for id, c := range m.changes {
 				if !inChanges[id] && (s.ContainerID == "" || container(c.TaskID) == s.ContainerID) && (s.TaskID == "" || c.TaskID == s.TaskID) && inTime(s, c.At) {
 					delete(m.changes, id)
+				}
+			}
+			for id, c := range m.fields {
+				if !inChanges[id] && (s.ContainerID == "" || container(c.TaskID) == s.ContainerID) && (s.TaskID == "" || c.TaskID == s.TaskID) && inTime(s, c.At) {
+					delete(m.fields, id)
 				}
 			}
 		case record.ScopeMessages:
@@ -110,6 +120,10 @@ func (m *memStore) dump() string {
 		lines = append(lines, kind+" "+string(b))
 	}
 	for _, c := range m.containers {
+		// What span of the past a read holds whole is the read's, not the
+		// board's: an export says where its actions start, the API pull
+		// holds them all.
+		c.History = nil
 		add("container", c)
 	}
 	for _, p := range m.people {
@@ -120,6 +134,9 @@ func (m *memStore) dump() string {
 	}
 	for _, c := range m.changes {
 		add("change", c)
+	}
+	for _, fc := range m.fields {
+		add("field", fc)
 	}
 	for _, msg := range m.messages {
 		add("message", msg)

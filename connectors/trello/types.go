@@ -119,6 +119,15 @@ type ActionData struct {
 	// It is kept raw because the presence of a key ("due": null) matters,
 	// not only its value.
 	Old map[string]json.RawMessage `json:"old"`
+	// IDMember is the member addMemberToCard and removeMemberFromCard
+	// add or remove; Member is the same member, in full, on some actions.
+	IDMember string  `json:"idMember"`
+	Member   *Member `json:"member"`
+	// Label is the label addLabelToCard and removeLabelFromCard add or
+	// remove; Checklist the checklist of addChecklistToCard,
+	// removeChecklistFromCard and updateCheckItemStateOnCard.
+	Label     *Label      `json:"label"`
+	Checklist *ActionList `json:"checklist"`
 }
 
 // ActionCard is the card an action names, with the fields the action
@@ -130,6 +139,10 @@ type ActionCard struct {
 	ShortLink string `json:"shortLink"`
 	IDList    string `json:"idList"`
 	Closed    *bool  `json:"closed"`
+	// Desc and Due are the new values of an updateCard that changed
+	// them; a due cleared is null.
+	Desc *string `json:"desc"`
+	Due  *string `json:"due"`
 }
 
 // ActionList is a list or a board named by an action: an id and the name it

@@ -16,6 +16,7 @@ type Records struct {
 	People     map[string]record.Person
 	Tasks      map[string]record.Task
 	Changes    map[string]record.StatusChange
+	Fields     map[string]record.FieldChange
 	Messages   map[string]record.Message
 }
 
@@ -25,11 +26,12 @@ type Records struct {
 func LiveRecords(t testing.TB, st *store.Store, sourceID string) Records {
 	t.Helper()
 	r := Records{Containers: map[string]record.Container{}, People: map[string]record.Person{},
-		Tasks: map[string]record.Task{}, Changes: map[string]record.StatusChange{}, Messages: map[string]record.Message{}}
+		Tasks: map[string]record.Task{}, Changes: map[string]record.StatusChange{}, Fields: map[string]record.FieldChange{}, Messages: map[string]record.Message{}}
 	readAll(t, st, "containers", sourceID, r.Containers)
 	readAll(t, st, "source_people", sourceID, r.People)
 	readAll(t, st, "tasks", sourceID, r.Tasks)
 	readAll(t, st, "task_status_changes", sourceID, r.Changes)
+	readAll(t, st, "task_field_changes", sourceID, r.Fields)
 	readAll(t, st, "messages", sourceID, r.Messages)
 	return r
 }

@@ -605,6 +605,9 @@ func markSeen(seen map[string]map[string]struct{}, b *store.Batch) {
 	for _, r := range b.StatusChanges {
 		seen["task_status_changes"][r.ExternalID] = struct{}{}
 	}
+	for _, r := range b.FieldChanges {
+		seen["task_field_changes"][r.ExternalID] = struct{}{}
+	}
 	for _, r := range b.Messages {
 		seen["messages"][r.ExternalID] = struct{}{}
 	}
@@ -623,6 +626,7 @@ func countReceived(c store.Counts, b *record.Batch) {
 	add("source_people", len(b.People))
 	add("tasks", len(b.Tasks))
 	add("task_status_changes", len(b.StatusChanges))
+	add("task_field_changes", len(b.FieldChanges))
 	add("messages", len(b.Messages))
 	add("time_entries", len(b.TimeEntries))
 }

@@ -90,6 +90,12 @@ func decodeRaw(table, raw string, into *record.Batch) error {
 			return err
 		}
 		into.StatusChanges = append(into.StatusChanges, v)
+	case "task_field_changes":
+		var v record.FieldChange
+		if err := json.Unmarshal(data, &v); err != nil {
+			return err
+		}
+		into.FieldChanges = append(into.FieldChanges, v)
 	case "messages":
 		var v record.Message
 		if err := json.Unmarshal(data, &v); err != nil {

@@ -68,6 +68,10 @@ func (b *builder) build(in *record.Batch) *store.Batch {
 	out := &store.Batch{Problems: append([]record.Problem(nil), in.Problems...)}
 	for _, c := range in.Containers {
 		out.Containers = append(out.Containers, b.container(c))
+		if c.History != nil && !c.Deleted {
+			out.HistorySpans = append(out.HistorySpans, store.HistorySpanRow{SourceID: b.src.ID, ContainerID: c.ExternalID,
+				From: utc(c.History.From), To: utc(c.History.To)})
+		}
 	}
 	for _, r := range out.Containers {
 		if r.DeletedAt == nil {
@@ -90,6 +94,9 @@ func (b *builder) build(in *record.Batch) *store.Batch {
 	}
 	for _, sc := range in.StatusChanges {
 		out.StatusChanges = append(out.StatusChanges, b.statusChange(sc))
+	}
+	for _, fc := range in.FieldChanges {
+		out.FieldChanges = append(out.FieldChanges, b.fieldChange(fc))
 	}
 	for _, m := range in.Messages {
 		out.Messages = append(out.Messages, b.message(m))
@@ -159,6 +166,34 @@ func (b *builder) statusChange(sc record.StatusChange) store.StatusChangeRow {
 	}
 	r.Hash = store.Hash(r)
 	return r
+}
+
+func (b *builder) fieldChange(fc record.FieldChange) store.FieldChangeRow {
+	task, _ := b.look.Task(b.src.ID, fc.TaskID)
+	r := store.FieldChangeRow{
+		SourceID: b.src.ID, ExternalID: fc.ExternalID, TaskID: fc.TaskID, ClientID: task.ClientID, Field: fc.Field,
+		OldValue: fieldValue(fc.Field, fc.Old), NewValue: fieldValue(fc.Field, fc.New), At: utc(fc.At), ActorRef: fc.ActorID,
+		Raw: rawJSON(fc), DeletedAt: b.deletedAt(fc.Deleted),
+	}
+	if fc.ActorID != "" {
+		who := b.res.Who(b.src, b.look, fc.ActorID)
+		r.ActorPersonID, r.ActorSide = who.PersonID, who.Side
+	}
+	if r.ActorSide == "" {
+		r.ActorSide = mapping.SideUnknown
+	}
+	r.Hash = store.Hash(r)
+	return r
+}
+
+// fieldValue is a changed field's value as the task row would hold it: a
+// title or description cleaned as the task's are, so that the history and
+// the current value agree.
+func fieldValue(field, v string) string {
+	if field == record.FieldTitle || field == record.FieldDescription {
+		return clean(v)
+	}
+	return v
 }
 
 func (b *builder) message(m record.Message) store.MessageRow {

@@ -108,7 +108,7 @@ func TestLoadFacts(t *testing.T) {
 			due := at(9, 17)
 			tasks := []store.TaskRow{
 				{SourceID: "trello", ExternalID: "c1", ClientID: "acme", Title: "Landing page", Description: "Кратко",
-					Status: "archived", Closed: true, Labels: "[]", AssigneeIDs: `["anna","boris"]`, CreatedAt: at(5, 9), DueAt: &due,
+					Status: "archived", Closed: true, Labels: "[]", AssigneeIDs: `["anna","boris"]`, AssigneeRefs: `["m-anna","m-boris"]`, CreatedAt: at(5, 9), DueAt: &due,
 					Raw: `{"external_id":"c1","checklists":[{"name":"Brief","items":3,"done":1}],"updated_at":"2026-10-07T10:00:00Z"}`, Hash: "t1"},
 				{SourceID: "trello", ExternalID: "c2", Title: "Nobody's", Status: "todo", Labels: "[]", AssigneeIDs: "[]",
 					CreatedAt: at(5, 9), Raw: "{}", Hash: "t2"},

@@ -110,6 +110,14 @@ func tasksOf(ctx context.Context, st *store.Store, sc *store.Scope) ([]sla.Task,
 	if err != nil {
 		return nil, fmt.Errorf("loading status changes: %w", err)
 	}
+	changes, err := st.FactChanges(ctx, sc)
+	if err != nil {
+		return nil, fmt.Errorf("loading field changes: %w", err)
+	}
+	starts, err := st.HistoryStarts(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading history spans: %w", err)
+	}
 	out := make([]sla.Task, 0, len(rows))
 	updated := make([]time.Time, 0, len(rows)) // the source's last activity, per task
 	index := make(map[[2]string]int, len(rows))
@@ -128,11 +136,17 @@ func tasksOf(ctx context.Context, st *store.Store, sc *store.Scope) ([]sla.Task,
 			d := r.DueAt.UTC()
 			t.DueAt = &d
 		}
+		// Anyone the task is assigned to counts, mapped or not: what the
+		// hygiene policy asks is that someone holds it, and the field
+		// changes that say who held it when name the source's people.
 		var assignees []string
-		if err := json.Unmarshal([]byte(r.Assignees), &assignees); err != nil {
+		if err := json.Unmarshal([]byte(r.AssigneeRefs), &assignees); err != nil {
 			return nil, fmt.Errorf("task %s: assignees: %w", t.Key, err)
 		}
 		t.Assignees = len(assignees)
+		if from, ok := starts[store.Key{Source: r.SourceID, ID: r.ContainerID}]; ok {
+			t.History = sla.History{Known: true, From: from.UTC()}
+		}
 		var raw rawTask
 		if err := json.Unmarshal([]byte(r.Raw), &raw); err != nil {
 			return nil, fmt.Errorf("task %s: stored record: %w", t.Key, err)
@@ -140,9 +154,17 @@ func tasksOf(ctx context.Context, st *store.Store, sc *store.Scope) ([]sla.Task,
 		for _, c := range raw.Checklists {
 			t.Checklists = append(t.Checklists, c.Name)
 		}
+		t.UpdatedAt = raw.UpdatedAt.UTC()
 		index[[2]string{r.SourceID, r.ExternalID}] = len(out)
 		out = append(out, t)
 		updated = append(updated, raw.UpdatedAt.UTC())
+	}
+	for _, c := range changes {
+		i, ok := index[[2]string{c.SourceID, c.TaskID}]
+		if !ok {
+			continue
+		}
+		out[i].Changes = append(out[i].Changes, sla.FieldChange{At: c.At.UTC(), Field: c.Field, Old: c.Old, New: c.New})
 	}
 	for _, m := range moves {
 		i, ok := index[[2]string{m.SourceID, m.TaskID}]

@@ -10,7 +10,11 @@ import (
 
 // clockRow is a clock as the store keeps it.
 func clockRow(c sla.Clock) store.ClockRow {
-	detail, _ := json.Marshal(map[string]string{"title": c.Subject.Title, "url": c.Subject.URL})
+	d := map[string]string{"title": c.Subject.Title, "url": c.Subject.URL}
+	if c.Note != "" {
+		d["note"] = c.Note
+	}
+	detail, _ := json.Marshal(d)
 	// The store keeps an absent instant as NULL: the clock's zero time.
 	utc := func(t time.Time) *time.Time {
 		if t.IsZero() {

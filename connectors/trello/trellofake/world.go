@@ -692,6 +692,48 @@ func (w *World) AddMemberToCard(byID, cardID, memberID string) {
 	a.member = m
 }
 
+// RemoveMemberFromCard takes a member off a card: removeMemberFromCard.
+func (w *World) RemoveMemberFromCard(byID, cardID, memberID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.mustCard(cardID)
+	m := w.mustMember(memberID)
+	i := slices.Index(c.members, m)
+	if i < 0 {
+		return
+	}
+	c.members = slices.Delete(c.members, i, i+1)
+	a := w.record(w.clock.Now(), w.mustMember(byID), "removeMemberFromCard", c.board, c, obj{
+		{"card", cardRef(c)},
+		{"idMember", m.id},
+		{"board", boardRef(c.board)},
+		{"list", listRef(c.list)},
+	})
+	a.member = m
+}
+
+// RemoveChecklist deletes a card's checklist and its items:
+// removeChecklistFromCard with data.checklist.
+func (w *World) RemoveChecklist(memberID, checklistID string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	cl, ok := w.checklists[checklistID]
+	if !ok {
+		panic("trellofake: no checklist " + checklistID)
+	}
+	c := cl.card
+	c.checklists = slices.DeleteFunc(c.checklists, func(x *checklist) bool { return x == cl })
+	delete(w.checklists, cl.id)
+	for _, it := range cl.items {
+		delete(w.checkItems, it.id)
+	}
+	w.record(w.clock.Now(), w.mustMember(memberID), "removeChecklistFromCard", c.board, c, obj{
+		{"card", cardRef(c)},
+		{"checklist", obj{{"id", cl.id}, {"name", cl.name}}},
+		{"board", boardRef(c.board)},
+	})
+}
+
 // AddChecklist adds a checklist with items (all incomplete) to a card:
 // addChecklistToCard with data.checklist.
 func (w *World) AddChecklist(memberID, cardID, name string, items ...string) Checklist {
