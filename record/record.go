@@ -57,10 +57,15 @@ type Container struct {
 // read of every action, an export holding less than its cap); To the zero
 // time means up to now, the read being continued by the next pull (an API
 // source with a cursor). A board export cut at its cap of newest actions
-// holds [its oldest action, its newest action].
+// holds [its oldest action, its newest action]. Fields names the fields
+// whose changes the read holds (FieldTitle...); empty means all of them.
+// A source whose API shows some changes and not others (GitHub's issue
+// events name labels, assignees, titles and closing, never an edit of the
+// body) lists the ones it holds.
 type History struct {
-	From time.Time `json:"from,omitzero"`
-	To   time.Time `json:"to,omitzero"`
+	From   time.Time `json:"from,omitzero"`
+	To     time.Time `json:"to,omitzero"`
+	Fields []string  `json:"fields,omitempty"`
 }
 
 // List is one column of a board.

@@ -40,6 +40,15 @@ type History struct {
 	// since the beginning). What the task carried before it is the
 	// earliest value karkas knows, which may not be what it was.
 	From time.Time
+	// Fields are the fields whose changes the source reports; nil for
+	// all of them. The others have no history: they are judged by their
+	// current values.
+	Fields []string
+}
+
+// knows reports whether the task's source reports changes of field.
+func (h History) knows(field string) bool {
+	return h.Known && (h.Fields == nil || slices.Contains(h.Fields, field))
 }
 
 // fieldState is what a task carried at an instant.
@@ -106,12 +115,17 @@ func (t *Task) changedAfter(from, now time.Time, fields ...string) []time.Time {
 	return out
 }
 
-// unknownNote says, for a clock that judged t's field at the instant at,
-// what karkas could not know there: "" when the history covers at, or
-// when the source keeps no history but nothing changed the task since at.
-func (t *Task) unknownNote(what string, at time.Time) string {
+// unknownNote says, for a clock that judged t's fields (what names them)
+// at the instant at, what karkas could not know there: "" when the history
+// covers at, or when the source keeps no history of them but nothing
+// changed the task since at.
+func (t *Task) unknownNote(what string, at time.Time, fields ...string) string {
+	known := t.History.Known
+	for _, f := range fields {
+		known = known && t.History.knows(f)
+	}
 	switch {
-	case !t.History.Known && at.Before(t.UpdatedAt):
+	case !known && at.Before(t.UpdatedAt):
 		return fmt.Sprintf("the task's source reports no history of its %s: judged by the current one", what)
 	case !t.History.From.IsZero() && at.Before(t.History.From):
 		return fmt.Sprintf("karkas holds the task's changes only from %s: its %s before then is the earliest karkas knows",

@@ -33,9 +33,9 @@ func TestStateAt(t *testing.T) {
 		checklists string
 		due        string
 	}{
-		{"2026-10-05 09:30", 0, 1, "", ""}, // m2 was on the card until the 8th
-		{"2026-10-05 10:00", 0, 2, "", ""}, // a change at the instant has happened
-		{"2026-10-06 12:00", 80, 2, "", "2026-10-09 17:00"}, // "brief " undone takes "Brief" off
+		{"2026-10-05 09:30", 0, 1, "", ""},                       // m2 was on the card until the 8th
+		{"2026-10-05 10:00", 0, 2, "", ""},                       // a change at the instant has happened
+		{"2026-10-06 12:00", 80, 2, "", "2026-10-09 17:00"},      // "brief " undone takes "Brief" off
 		{"2026-10-07 12:00", 80, 2, "Brief", "2026-10-09 17:00"}, // added as "brief ", named "Brief" now
 		{"2026-10-09 12:00", 80, 1, "Brief", "2026-10-09 17:00"},
 		{"2026-10-13 12:00", 80, 1, "Brief", "2026-10-20 17:00"}, // now: the current values

@@ -217,7 +217,7 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 					stop = closed
 				}
 				settleAt(&c, cal, clampStop(&stop, c.StartedAt), due, warnAt, now)
-				c.Note = t.unknownNote("due date", sp.from)
+				c.Note = t.unknownNote("due date", sp.from, FieldDue)
 				out = append(out, c)
 				continue
 			}
@@ -233,7 +233,7 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 			case stopped.IsZero() && status == StatusWaitingClient:
 				c.State, c.BreachedAt = Paused, time.Time{}
 			}
-			c.Note = t.unknownNote("due date", now)
+			c.Note = t.unknownNote("due date", now, FieldDue)
 			out = append(out, c)
 		}
 	}
@@ -282,7 +282,7 @@ func BriefClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 			continue
 		}
 		settleAt(&c, cal, stop, c.StartedAt, time.Time{}, now)
-		c.Note = t.unknownNote("description and checklists", entry.from)
+		c.Note = t.unknownNote("description and checklists", entry.from, FieldDescription, FieldChecklists)
 		out = append(out, c)
 	}
 	return sortClocks(out)
@@ -347,7 +347,7 @@ func HygieneClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 					return // given back before a business minute went by
 				}
 				settleAt(&c, cal, clampStop(stop, c.StartedAt), c.StartedAt, time.Time{}, now)
-				c.Note = t.unknownNote(item.name, start)
+				c.Note = t.unknownNote(item.name, start, item.field)
 				out = append(out, c)
 			}
 			for _, at := range t.changedAfter(entry, now, item.field) {

@@ -135,15 +135,25 @@ func (s *Store) FactChanges(ctx context.Context, sc *Scope) ([]FactChange, error
 	return rows, err
 }
 
+// HistoryStart is since when karkas holds every change of a container's
+// tasks, and of which fields.
+type HistoryStart struct {
+	// From is the zero time for "from the beginning".
+	From time.Time
+	// Fields are the fields whose changes the newest read held; nil for
+	// all of them.
+	Fields []string
+}
+
 // HistoryStarts returns, for every container of which a source read a
 // span of history whole (history_spans), the instant since which karkas
 // holds every change of its tasks: the start of the newest read's span,
 // moved back over every earlier span that joins it without a gap. The
 // zero time means from the beginning; a container missing from the map
 // comes from a source that reports no field history.
-func (s *Store) HistoryStarts(ctx context.Context) (map[Key]time.Time, error) {
+func (s *Store) HistoryStarts(ctx context.Context) (map[Key]HistoryStart, error) {
 	var spans []HistorySpanRow
-	if err := s.db.SelectContext(ctx, &spans, `SELECT source_id, container_id, from_at, to_at FROM history_spans`); err != nil {
+	if err := s.db.SelectContext(ctx, &spans, `SELECT source_id, container_id, from_at, to_at, fields FROM history_spans`); err != nil {
 		return nil, err
 	}
 	return historyStarts(spans), nil
@@ -160,6 +170,9 @@ type ContainerHistory struct {
 	// history; From is then zero.
 	Known bool
 	From  time.Time
+	// Fields are the fields whose changes the source reports; nil for
+	// all of them.
+	Fields []string
 	// Older counts the tasks created before From: what they carried
 	// before it is the earliest value karkas knows.
 	Older int
@@ -187,7 +200,9 @@ func (s *Store) HistoryCoverage(ctx context.Context) ([]ContainerHistory, error)
 	out := make([]ContainerHistory, 0, len(rows))
 	for _, r := range rows {
 		h := ContainerHistory{SourceID: r.SourceID, ContainerID: r.ContainerID, Name: r.Name, Tasks: r.Tasks}
-		h.From, h.Known = starts[Key{r.SourceID, r.ContainerID}]
+		var st HistoryStart
+		st, h.Known = starts[Key{r.SourceID, r.ContainerID}]
+		h.From, h.Fields = st.From, st.Fields
 		if h.Known && !h.From.IsZero() {
 			if err := s.db.GetContext(ctx, &h.Older, s.db.Rebind(`SELECT COUNT(*) FROM tasks
 				WHERE source_id = ? AND container_id = ? AND deleted_at IS NULL AND created_at < ?`), r.SourceID, r.ContainerID, h.From.UTC()); err != nil {
@@ -199,7 +214,7 @@ func (s *Store) HistoryCoverage(ctx context.Context) ([]ContainerHistory, error)
 	return out, nil
 }
 
-func historyStarts(spans []HistorySpanRow) map[Key]time.Time {
+func historyStarts(spans []HistorySpanRow) map[Key]HistoryStart {
 	by := map[Key][]HistorySpanRow{}
 	for _, h := range spans {
 		// The zero time comes back from a driver as itself or as year 1
@@ -213,7 +228,7 @@ func historyStarts(spans []HistorySpanRow) map[Key]time.Time {
 		k := Key{h.SourceID, h.ContainerID}
 		by[k] = append(by[k], h)
 	}
-	out := make(map[Key]time.Time, len(by))
+	out := make(map[Key]HistoryStart, len(by))
 	// The zero To is "up to now": later than any other.
 	later := func(a, b time.Time) bool { return (a.IsZero() && !b.IsZero()) || (!b.IsZero() && a.After(b)) }
 	for k, hs := range by {
@@ -227,7 +242,11 @@ func historyStarts(spans []HistorySpanRow) map[Key]time.Time {
 				from = h.From
 			}
 		}
-		out[k] = from
+		hs0 := HistoryStart{From: from}
+		if hs[0].Fields != "" {
+			hs0.Fields = strings.Split(hs[0].Fields, ",")
+		}
+		out[k] = hs0
 	}
 	return out
 }

@@ -39,18 +39,18 @@ func TestFieldHistoryStore(t *testing.T) {
 			// not join, so only the newest counts.
 			write(&store.Batch{HistorySpans: []store.HistorySpanRow{span("export", "b1", day(1), day(10))}})
 			write(&store.Batch{HistorySpans: []store.HistorySpanRow{span("export", "b1", day(5), day(20)), span("api", "b2", time.Time{}, time.Time{})}})
-			write(&store.Batch{HistorySpans: []store.HistorySpanRow{span("old", "b3", day(3), day(8)), span("old", "b3", day(9), day(12))}})
+			write(&store.Batch{HistorySpans: []store.HistorySpanRow{span("old", "b3", day(3), day(8)), {SourceID: "old", ContainerID: "b3", From: day(9), To: day(12), Fields: "labels,assignees"}}})
 			starts, err := st.HistoryStarts(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := starts[store.Key{Source: "export", ID: "b1"}]; !got.Equal(day(1)) {
+			if got := starts[store.Key{Source: "export", ID: "b1"}].From; !got.Equal(day(1)) {
 				t.Errorf("export b1 starts %v, want %v: the two spans join", got, day(1))
 			}
-			if got, ok := starts[store.Key{Source: "api", ID: "b2"}]; !ok || !got.IsZero() {
+			if got, ok := starts[store.Key{Source: "api", ID: "b2"}]; !ok || !got.From.IsZero() || got.Fields != nil {
 				t.Errorf("api b2 starts %v (%v), want the beginning", got, ok)
 			}
-			if got := starts[store.Key{Source: "old", ID: "b3"}]; !got.Equal(day(9)) {
+			if got := starts[store.Key{Source: "old", ID: "b3"}]; !got.From.Equal(day(9)) || len(got.Fields) != 2 {
 				t.Errorf("old b3 starts %v, want %v: a gap before it", got, day(9))
 			}
 			if _, ok := starts[store.Key{Source: "mail", ID: "x"}]; ok {
@@ -64,7 +64,7 @@ func TestFieldHistoryStore(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := starts[store.Key{Source: "export", ID: "b1"}]; !got.Equal(day(25)) {
+			if got := starts[store.Key{Source: "export", ID: "b1"}].From; !got.Equal(day(25)) {
 				t.Errorf("after a gap, export b1 starts %v, want %v", got, day(25))
 			}
 

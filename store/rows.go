@@ -128,6 +128,9 @@ type HistorySpanRow struct {
 	ContainerID string    `db:"container_id"`
 	From        time.Time `db:"from_at"`
 	To          time.Time `db:"to_at"`
+	// Fields are the fields whose changes the read held, comma-separated;
+	// "" for all of them.
+	Fields string `db:"fields"`
 }
 
 // MessageRow is a row of messages.

@@ -100,9 +100,9 @@ func (s *Store) WriteBatchComplete(ctx context.Context, sourceID string, runID i
 			}
 		}
 		for _, h := range b.HistorySpans {
-			res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO history_spans (source_id, container_id, from_at, to_at, synced_at)
-				VALUES (?, ?, ?, ?, ?) ON CONFLICT (source_id, container_id, from_at, to_at) DO NOTHING`),
-				h.SourceID, h.ContainerID, h.From.UTC(), h.To.UTC(), now)
+			res, err := tx.ExecContext(ctx, tx.Rebind(`INSERT INTO history_spans (source_id, container_id, from_at, to_at, fields, synced_at)
+				VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, container_id, from_at, to_at) DO NOTHING`),
+				h.SourceID, h.ContainerID, h.From.UTC(), h.To.UTC(), h.Fields, now)
 			if err != nil {
 				return fmt.Errorf("recording a history span: %w", err)
 			}

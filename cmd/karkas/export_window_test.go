@@ -119,3 +119,50 @@ func cutActions(t *testing.T, export []byte, keep int) []byte {
 	}
 	return export
 }
+
+// A board whose first export is already cut: its cards are older than the
+// actions it holds, and status says what karkas could not know of them.
+func TestStatusNamesHistoryGaps(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	clock := trellofake.NewVirtualClock(time.Date(2026, 9, 1, 9, 0, 0, 0, time.UTC))
+	w := trellofake.NewWorld(clock)
+	board := w.AddBoard("Acme Website")
+	todo := w.AddList(board.ID, "To Do")
+	card := w.CreateCard(w.Me().ID, todo.ID, "Landing page")
+	for i := range 1000 {
+		clock.Advance(time.Minute)
+		w.CommentCard(w.Me().ID, card.ID, fmt.Sprintf("note %d", i))
+	}
+	b, err := w.ExportJSON(board.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "acme.json"), cutActions(t, b, 1000), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	config := filepath.Join(dir, "karkas.yaml")
+	cfg := fmt.Sprintf(`agency: {name: Northwind, domains: [northwind.agency]}
+store: {url: "sqlite:%s"}
+clients:
+  - {id: acme, name: Acme, boards: [%s]}
+statuses:
+  - {match: [To Do], status: todo}
+sources:
+  - {id: boards, kind: trello_export, options: {files: [acme.json]}}
+`, filepath.Join(dir, "k.db"), board.ID)
+	if err := os.WriteFile(config, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errOut := runCLI(t, nil, "sync", "-c", config); code != exitOK {
+		t.Fatalf("sync: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := runCLI(t, nil, "status", "-c", config)
+	if code != exitOK {
+		t.Fatalf("status: exit %d\n%s%s", code, out, errOut)
+	}
+	want := `  boards: "Acme Website" (` + board.ID + `): changes held from 2026-09-01 09:01 UTC; 1 of its 1 tasks are older`
+	if !strings.Contains(out, "field history karkas does not hold") || !strings.Contains(out, want) {
+		t.Errorf("status does not name the history gap, want %q:\n%s", want, out)
+	}
+}

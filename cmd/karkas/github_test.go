@@ -95,6 +95,11 @@ sources:
 	checkStatus := func(what string) string {
 		t.Helper()
 		out := cli(exitOK, "status")
+		// Issue events give labels, assignees, titles and closing, never
+		// an edit of the body: status says what karkas cannot know.
+		if !strings.Contains(out, "the source reports no changes of description, due, checklists;") {
+			t.Errorf("%s: status does not say which fields GitHub keeps no history of:\n%s", what, out)
+		}
 		got := statusGitHub(out)
 		for i, r := range g.Repos {
 			issues := len(w.Issues(r.ID))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/karkas/karkas/connectors/trello/trellofake"
 	"github.com/karkas/karkas/report"
+	"github.com/karkas/karkas/store"
 )
 
 // A card's history replayed through the CLI, from a board export: the
@@ -191,6 +193,38 @@ sources:
 	if h := got["hygiene"]; !h.StartedAt.Equal(day(6, 10, 0)) || h.StoppedAt == nil || !h.StoppedAt.Equal(day(7, 10, 0)) {
 		t.Errorf("hygiene clock %+v, want the day without an assignee", h)
 	}
+
+	// A second sync of the same export and a remap keep the history as
+	// it was: nothing is recorded twice, and the clocks come out the same.
+	countChanges := func() int {
+		t.Helper()
+		st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(dir, "k.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		var n int
+		if err := st.Get(context.Background(), &n, `SELECT COUNT(*) FROM task_field_changes WHERE deleted_at IS NULL`); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := countChanges()
+	// desc, 3 due dates, 2 member adds and 1 removal, 3 label changes
+	if before != 10 {
+		t.Errorf("%d field changes stored, want 10", before)
+	}
+	if code, out, errOut := runCLI(t, nil, "sync", "-c", config); code != exitOK {
+		t.Fatalf("second sync: exit %d\n%s%s", code, out, errOut)
+	}
+	if code, out, errOut := runCLI(t, nil, "remap", "-c", config); code != exitOK {
+		t.Fatalf("remap: exit %d\n%s%s", code, out, errOut)
+	}
+	if after := countChanges(); after != before {
+		t.Errorf("after a second sync and a remap: %d field changes, want %d", after, before)
+	}
+	check(day(14, 12, 0), map[string]string{"brief": "resolved", "due_date 10-09": "resolved", "due_date 10-20": "running",
+		"hygiene": "resolved"})
 
 	// October's report: the banner was out of scope then, the landing
 	// page became so only in November.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/record"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/pipeline"
 )
@@ -186,7 +188,25 @@ func printHistory(ctx context.Context, out io.Writer, st *store.Store) error {
 	var lines []string
 	none := map[string]int{} // source -> tasks without any field history
 	var noneOrder []string
+	partial := map[string]int{} // source -> tasks with history of some fields only
+	missing := map[string][]string{}
+	var partialOrder []string
 	for _, h := range cov {
+		if h.Known && h.Fields != nil {
+			var gaps []string
+			for _, f := range []string{record.FieldDescription, record.FieldDue, record.FieldAssignees, record.FieldLabels, record.FieldChecklists} {
+				if !slices.Contains(h.Fields, f) {
+					gaps = append(gaps, f)
+				}
+			}
+			if len(gaps) > 0 {
+				if partial[h.SourceID] == 0 {
+					partialOrder = append(partialOrder, h.SourceID)
+				}
+				partial[h.SourceID] += h.Tasks
+				missing[h.SourceID] = gaps
+			}
+		}
 		switch {
 		case !h.Known:
 			if none[h.SourceID] == 0 {
@@ -201,6 +221,10 @@ func printHistory(ctx context.Context, out io.Writer, st *store.Store) error {
 			lines = append(lines, fmt.Sprintf("  %s: %s: changes held from %s; %d of its %d tasks are older, judged before then by the earliest values karkas holds",
 				h.SourceID, name, h.From.UTC().Format("2006-01-02 15:04 UTC"), h.Older, h.Tasks))
 		}
+	}
+	for _, src := range partialOrder {
+		lines = append(lines, fmt.Sprintf("  %s: the source reports no changes of %s; %d tasks are judged by their current ones",
+			src, strings.Join(missing[src], ", "), partial[src]))
 	}
 	for _, src := range noneOrder {
 		lines = append(lines, fmt.Sprintf("  %s: the source reports no history of task fields; %d tasks are judged at every instant by their current values", src, none[src]))

@@ -35,7 +35,14 @@ import (
 //   - each status move is a StatusChange: the opening (keyed
 //     "opened:<task id>", from "" to the status the issue was opened in)
 //     and each labeled, unlabeled, closed or reopened event that changed
-//     the status (keyed by the event's id).
+//     the status (keyed by the event's id);
+//   - each assigned, unassigned, labeled, unlabeled, renamed, closed or
+//     reopened event is a FieldChange keyed "<event id>/<field>": the
+//     history of the issue's assignees, labels, title and closing. The
+//     REST API shows no edit of an issue's body and no change of a
+//     milestone's due date, so the repository's History names the fields
+//     it holds, and the body and due date are judged by their current
+//     values.
 //
 // A source status is, for a closed issue, "closed"; for an open one, the
 // last of status_labels (in their configured order and spelling) that it
@@ -60,6 +67,7 @@ type converted struct {
 	tasks      []record.Task
 	messages   []record.Message
 	changes    []record.StatusChange
+	fields     []record.FieldChange
 	problems   []record.Problem
 	// events is the events cursor after this read; deferred says some
 	// event waits for the next pull.
@@ -107,6 +115,38 @@ func undo(st *state, e *gh.IssueEvent) bool {
 	return true
 }
 
+// eventFields are the fields whose changes issue events show.
+var eventFields = []string{record.FieldTitle, record.FieldClosed, record.FieldAssignees, record.FieldLabels}
+
+// fieldChange is the change of a field an issue event of task id shows;
+// ok is false for other events (milestoned, referenced, ...).
+func fieldChange(e *gh.IssueEvent, id string, person func(*gh.User) string) (fc record.FieldChange, ok bool) {
+	fc = record.FieldChange{TaskID: id, At: e.GetCreatedAt().UTC(), ActorID: person(e.GetActor())}
+	switch e.GetEvent() {
+	case "assigned":
+		fc.Field, fc.New = record.FieldAssignees, person(e.GetAssignee())
+	case "unassigned":
+		fc.Field, fc.Old = record.FieldAssignees, person(e.GetAssignee())
+	case "labeled":
+		fc.Field, fc.New = record.FieldLabels, e.GetLabel().GetName()
+	case "unlabeled":
+		fc.Field, fc.Old = record.FieldLabels, e.GetLabel().GetName()
+	case "renamed":
+		fc.Field, fc.Old, fc.New = record.FieldTitle, e.GetRename().GetFrom(), e.GetRename().GetTo()
+	case "closed":
+		fc.Field, fc.Old, fc.New = record.FieldClosed, "false", "true"
+	case "reopened":
+		fc.Field, fc.Old, fc.New = record.FieldClosed, "true", "false"
+	default:
+		return fc, false
+	}
+	if fc.Old == fc.New {
+		return fc, false // an event that names nothing (a deleted account)
+	}
+	fc.ExternalID = strconv.FormatInt(e.GetID(), 10) + "/" + fc.Field
+	return fc, true
+}
+
 // automated says whether a message by u with body never counts as a
 // human reply, and why.
 func (s *Source) automated(u *gh.User, body string) (bool, string) {
@@ -131,6 +171,9 @@ func (s *Source) convert(rd *repoRead, prev repoCursor) converted {
 	if r := rd.repo; r != nil {
 		out.containers = append(out.containers, record.Container{
 			ExternalID: repoKey, Kind: record.ContainerRepo, Name: r.GetFullName(), URL: r.GetHTMLURL(), Closed: r.GetArchived(),
+			// The first pull reads every event and each pull every one
+			// since: whole, up to now, for the fields events name.
+			History: &record.History{Fields: eventFields},
 		})
 	}
 	people := map[string]record.Person{}
@@ -347,6 +390,14 @@ func (s *Source) statusMoves(rd *repoRead, prevRepo repoCursor, out *converted, 
 		}
 		slices.Reverse(moves)
 		out.changes = append(out.changes, moves...)
+		for _, e := range evs { // oldest first
+			if done[e.GetID()] {
+				continue
+			}
+			if fc, ok := fieldChange(e, id, person); ok {
+				out.fields = append(out.fields, fc)
+			}
+		}
 	}
 	// By time, and within a task and a second in the order they happened.
 	slices.SortStableFunc(out.changes, func(a, b record.StatusChange) int {

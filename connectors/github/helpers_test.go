@@ -31,6 +31,7 @@ type memStore struct {
 	people     map[string]record.Person
 	tasks      map[string]record.Task
 	changes    map[string]record.StatusChange
+	fields     map[string]record.FieldChange
 	messages   map[string]record.Message
 	cursor     string
 	batches    int
@@ -51,6 +52,7 @@ func (m *memStore) clone() *memStore {
 	maps.Copy(c.people, m.people)
 	maps.Copy(c.tasks, m.tasks)
 	maps.Copy(c.changes, m.changes)
+	maps.Copy(c.fields, m.fields)
 	maps.Copy(c.messages, m.messages)
 	c.cursor = m.cursor
 	return c
@@ -58,7 +60,8 @@ func (m *memStore) clone() *memStore {
 
 func newMemStore() *memStore {
 	return &memStore{containers: map[string]record.Container{}, people: map[string]record.Person{},
-		tasks: map[string]record.Task{}, changes: map[string]record.StatusChange{}, messages: map[string]record.Message{}}
+		tasks: map[string]record.Task{}, changes: map[string]record.StatusChange{}, fields: map[string]record.FieldChange{},
+		messages: map[string]record.Message{}}
 }
 
 func (m *memStore) emit(_ context.Context, b *record.Batch) error {
@@ -82,6 +85,9 @@ func (m *memStore) emit(_ context.Context, b *record.Batch) error {
 	}
 	for _, sc := range b.StatusChanges {
 		m.changes[sc.ExternalID] = sc
+	}
+	for _, fc := range b.FieldChanges {
+		m.fields[fc.ExternalID] = fc
 	}
 	for _, msg := range b.Messages {
 		m.messages[msg.ExternalID] = msg
@@ -110,6 +116,9 @@ func (m *memStore) lines() []string {
 	}
 	for _, c := range m.changes {
 		add("change", c)
+	}
+	for _, c := range m.fields {
+		add("field", c)
 	}
 	for _, msg := range m.messages {
 		add("message", msg)
@@ -188,7 +197,7 @@ func expected(w *githubfake.World, labels, bots []string, repos ...int64) *memSt
 		r := w.Repo(repoID)
 		rk := strconv.FormatInt(repoID, 10)
 		m.containers[rk] = record.Container{ExternalID: rk, Kind: record.ContainerRepo, Name: r.FullName(),
-			URL: "URL", Closed: r.Archived}
+			URL: "URL", Closed: r.Archived, History: &record.History{Fields: []string{"title", "closed", "assignees", "labels"}}}
 		milestones := w.Milestones(repoID)
 		for _, is := range w.Issues(repoID) {
 			id := rk + "#" + strconv.Itoa(is.Number)
@@ -247,6 +256,31 @@ func expected(w *githubfake.World, labels, bots []string, repos ...int64) *memSt
 		byIssue := map[int][]githubfake.Event{}
 		for _, e := range w.Events(repoID) {
 			byIssue[e.IssueNumber] = append(byIssue[e.IssueNumber], e)
+			// Every event that names a field's change is that field's
+			// history.
+			fc := record.FieldChange{TaskID: rk + "#" + strconv.Itoa(e.IssueNumber), At: e.CreatedAt, ActorID: e.Actor}
+			switch e.Event {
+			case "assigned":
+				fc.Field, fc.New = "assignees", e.Assignee
+			case "unassigned":
+				fc.Field, fc.Old = "assignees", e.Assignee
+			case "labeled":
+				fc.Field, fc.New = "labels", e.Label
+			case "unlabeled":
+				fc.Field, fc.Old = "labels", e.Label
+			case "renamed":
+				fc.Field, fc.Old, fc.New = "title", e.RenameFrom, e.RenameTo
+			case "closed":
+				fc.Field, fc.Old, fc.New = "closed", "false", "true"
+			case "reopened":
+				fc.Field, fc.Old, fc.New = "closed", "true", "false"
+			default:
+				continue
+			}
+			fc.ExternalID = strconv.FormatInt(e.ID, 10) + "/" + fc.Field
+			m.fields[fc.ExternalID] = fc
+			person(e.Actor)
+			person(e.Assignee)
 		}
 		for _, is := range w.Issues(repoID) {
 			id := rk + "#" + strconv.Itoa(is.Number)

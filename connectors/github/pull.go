@@ -593,7 +593,7 @@ func (p *pull) events(ctx context.Context, owner, name string, ec eventsCursor) 
 // entry advanced.
 func (p *pull) emitRepo(ctx context.Context, rd *repoRead, out converted, st repoCursor) error {
 	head := &record.Batch{Containers: out.containers, People: out.people, Tasks: out.tasks}
-	rest := &record.Batch{Messages: out.messages, StatusChanges: out.changes}
+	rest := &record.Batch{Messages: out.messages, StatusChanges: out.changes, FieldChanges: out.fields}
 	batches := append(head.Split(p.s.opts.BatchSize), rest.Split(p.s.opts.BatchSize)...)
 	batches[len(batches)-1].Problems = append(batches[len(batches)-1].Problems, out.problems...)
 

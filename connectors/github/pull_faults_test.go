@@ -262,6 +262,9 @@ func TestEventsAfterTheListingWait(t *testing.T) {
 		for k, v := range b.changes {
 			m.changes[k] = v
 		}
+		for k, v := range b.fields {
+			m.fields[k] = v
+		}
 		for k, v := range b.messages {
 			m.messages[k] = v
 		}

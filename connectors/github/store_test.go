@@ -47,7 +47,7 @@ func stored(t *testing.T, st *store.Store) *memStore {
 	t.Helper()
 	r := testdb.LiveRecords(t, st, "github")
 	m := newMemStore()
-	m.containers, m.people, m.tasks, m.changes, m.messages = r.Containers, r.People, r.Tasks, r.Changes, r.Messages
+	m.containers, m.people, m.tasks, m.changes, m.fields, m.messages = r.Containers, r.People, r.Tasks, r.Changes, r.Fields, r.Messages
 	return m
 }
 

@@ -37,6 +37,9 @@ CREATE TABLE history_spans (
     container_id TEXT NOT NULL,
     from_at      {{.TS}} NOT NULL,
     to_at        {{.TS}} NOT NULL,
+    -- fields: the fields whose changes the read held, comma-separated;
+    -- '' for every field.
+    fields       TEXT NOT NULL DEFAULT '',
     synced_at    {{.TS}} NOT NULL,
     PRIMARY KEY (source_id, container_id, from_at, to_at)
 );

@@ -70,7 +70,7 @@ func (b *builder) build(in *record.Batch) *store.Batch {
 		out.Containers = append(out.Containers, b.container(c))
 		if c.History != nil && !c.Deleted {
 			out.HistorySpans = append(out.HistorySpans, store.HistorySpanRow{SourceID: b.src.ID, ContainerID: c.ExternalID,
-				From: utc(c.History.From), To: utc(c.History.To)})
+				From: utc(c.History.From), To: utc(c.History.To), Fields: strings.Join(c.History.Fields, ",")})
 		}
 	}
 	for _, r := range out.Containers {

@@ -144,8 +144,8 @@ func tasksOf(ctx context.Context, st *store.Store, sc *store.Scope) ([]sla.Task,
 			return nil, fmt.Errorf("task %s: assignees: %w", t.Key, err)
 		}
 		t.Assignees = len(assignees)
-		if from, ok := starts[store.Key{Source: r.SourceID, ID: r.ContainerID}]; ok {
-			t.History = sla.History{Known: true, From: from.UTC()}
+		if h, ok := starts[store.Key{Source: r.SourceID, ID: r.ContainerID}]; ok {
+			t.History = sla.History{Known: true, From: h.From.UTC(), Fields: h.Fields}
 		}
 		var raw rawTask
 		if err := json.Unmarshal([]byte(r.Raw), &raw); err != nil {
