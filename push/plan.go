@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/karkas/karkas/internal/locale"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/push/sinks"
 	"github.com/karkas/karkas/sla"
@@ -400,9 +401,20 @@ func (g *group) add(d decoded) {
 	}
 }
 
-// fold makes the delivery that says g's deliveries at once.
-func (p *Planner) fold(kind, sink, key, note string, g *group, now time.Time) Fold {
-	msg := sinks.Message{Kind: kind, Agency: p.Config.Agency.Name, Note: note}
+// fold makes the delivery that says g's deliveries at once, with the note
+// saying why in its language: that of the deliveries folded when they
+// share one (a digest of one client's card comments), else the agency's.
+func (p *Planner) fold(kind, sink, key string, note func(*locale.Locale) string, g *group, now time.Time) Fold {
+	lang := p.Config.Agency.Language
+	for i, d := range g.rows {
+		if i == 0 {
+			lang = d.target.Language
+		} else if d.target.Language != lang {
+			lang = p.Config.Agency.Language
+			break
+		}
+	}
+	msg := sinks.Message{Kind: kind, Agency: p.Config.Agency.Name, Note: note(locale.For(lang))}
 	client := ""
 	var ids []int64
 	for i, d := range g.rows {
@@ -415,7 +427,7 @@ func (p *Planner) fold(kind, sink, key, note string, g *group, now time.Time) Fo
 		}
 	}
 	payload, _ := json.Marshal(msg)
-	target, _ := json.Marshal(sinks.Target{People: g.people})
+	target, _ := json.Marshal(sinks.Target{People: g.people, Language: lang})
 	return Fold{IDs: ids, Row: store.OutboxRow{IdempotencyKey: key, Kind: kind, Sink: sink, ClientID: client,
 		Target: string(target), Payload: string(payload), Status: store.OutboxPending, CreatedAt: now}}
 }
@@ -489,8 +501,7 @@ func (p *Planner) digests(plan *Plan, held []store.OutboxRow, now time.Time, fol
 		}
 		sink := g.rows[0].row.Sink
 		key := fmt.Sprintf("digest.%s.%s.%s", sink, short(k), slot.UTC().Format("20060102T1504"))
-		note := fmt.Sprintf("%d SLA notice(s) since the last digest", len(due.rows))
-		f := p.fold(sinks.KindDigest, sink, key, note, due, now)
+		f := p.fold(sinks.KindDigest, sink, key, func(l *locale.Locale) string { return l.N("push.digest_note", len(due.rows)) }, due, now)
 		plan.Folds = append(plan.Folds, f)
 		for _, id := range f.IDs {
 			folded[id] = true
@@ -650,8 +661,9 @@ func (p *Planner) caps(plan *Plan, pending []store.OutboxRow, sent []store.SentM
 				if g.rows[0].row.ID < 0 {
 					key = fmt.Sprintf("summary.%s.%s.new", sink, short(a))
 				}
-				note := fmt.Sprintf("%d SLA notice(s) at once: more than %s sends in %s (at most %d), so here they are together.",
-					len(g.rows), sink, rc.Per, rc.Max)
+				note := func(l *locale.Locale) string {
+					return l.N("push.summary_note", len(g.rows), "Sink", sink, "Per", rc.Per, "Max", l.Int(rc.Max))
+				}
 				f := p.fold(sinks.KindSummary, sink, key, note, g, now)
 				plan.Folds = append(plan.Folds, f)
 				for _, id := range f.IDs {

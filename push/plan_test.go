@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -501,5 +502,26 @@ func TestHeldWatch(t *testing.T) {
 	}
 	if got := stubs["folder"].deliveries(); len(got) != 1 || got[0].Message.Kind != sinks.KindDigest {
 		t.Errorf("the digest: %+v", got)
+	}
+}
+
+// A notice is written for whoever reads it: the comment on the client's
+// card in the client's language, the agency's mail in the agency's.
+func TestDeliveryLanguageByReader(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, store.SQLite, rulesRouting)
+	w.cfg.Agency.Language = "de"
+	w.cfg.Clients[0].Language = "ru"
+	stubs := w.stubbed(map[string]bool{"mail": true, "folder": true})
+	w.queue(w.cardClock(sla.PolicyResponse, sla.Breached))
+	if rep := w.run(w.worker("one")); rep.Delivered != 2 {
+		t.Fatalf("run: %+v", rep)
+	}
+	cards, mails := stubs["cards"].deliveries(), stubs["mail"].deliveries()
+	if len(cards) != 1 || cards[0].Target.Language != "ru" || !strings.Contains(cards[0].Message.Markdown(cards[0].Target, nil), "клиент ждёт ответа") {
+		t.Errorf("card comment: %+v", cards)
+	}
+	if len(mails) != 1 || mails[0].Target.Language != "de" || !strings.Contains(mails[0].Message.Title(mails[0].Target), "SLA verletzt: Kunde wartet auf Antwort") {
+		t.Errorf("agency mail: %+v", mails)
 	}
 }

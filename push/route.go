@@ -219,6 +219,12 @@ func (r *router) route(row store.OutboxRow, n evaluate.Notice, clock *store.Cloc
 			t.Issue = r.githubIssue(n, task)
 		}
 		t.People = r.recipients(rule.To, client, task)
+		// A reminder to the client and a comment on the client's card or
+		// issue are read by the client; the rest by the agency.
+		t.Language = r.cfg.Agency.Language
+		if t.ClientFacing || t.Card != "" || t.Issue != nil {
+			t.Language = r.cfg.LanguageOf(&client)
+		}
 		if spec.Kind == mapping.SinkEmail && !slices.ContainsFunc(t.People, func(p sinks.Person) bool { return p.Email != "" }) {
 			why = append(why, rule.Sink+": nobody with an email address")
 			continue

@@ -70,13 +70,16 @@ var dynamic = map[string][]string{
 	"web.chart.title_": {"day", "week", "month"},
 	"web.chart.bar_":   {"day", "week", "month"},
 	"web.chart.unit_":  {"day", "week", "month"},
+	"push.policy.":     {"response", "stage_limit", "waiting_client", "due_date", "brief", "hygiene", "client_contact", "hour_budget", "untracked_work"},
+	"push.state.":      {"at_risk", "breached", "met", "resolved", "running", "paused", "withdrawn"},
 }
 
 // Every id the code and the templates name is in the catalog, and every
 // id of the catalog is named somewhere.
 func TestCatalogKeysUsed(t *testing.T) {
 	var files []string
-	for _, glob := range []string{"../../report/*.go", "../../report/*.tmpl", "../../web/*.go", "../../web/templates/*.html", "*.go"} {
+	for _, glob := range []string{"../../report/*.go", "../../report/*.tmpl", "../../web/*.go", "../../web/templates/*.html",
+		"../../push/*.go", "../../push/sinks/*.go", "*.go"} {
 		m, _ := filepath.Glob(glob)
 		files = append(files, m...)
 	}

@@ -10,43 +10,30 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/karkas/karkas/internal/locale"
 )
 
 // What a delivery says, written for each format. Everything a client
 // controls (titles of tasks and threads, names) passes through one of
 // the escapers below before it reaches a format that interprets it.
 
-// policyWords says what each policy watches, in a few words.
-var policyWords = map[string]string{
-	"response":       "client waiting for a reply",
-	"stage_limit":    "too long in one stage",
-	"waiting_client": "client owes an answer: reminder due",
-	"due_date":       "due date",
-	"brief":          "work started without a brief",
-	"hygiene":        "task without assignee or due date",
-	"client_contact": "no update to the client",
-	"hour_budget":    "hour budget",
-	"untracked_work": "done with no time logged",
-}
+// What a notice says is in the catalogs of internal/locale (push.*): a
+// delivery is written in its Target's Language, English by default.
 
-// stateWords says what a state means for people.
-var stateWords = map[string]string{
-	"at_risk":  "SLA at risk",
-	"breached": "SLA breached",
-	"met":      "SLA met",
-	"resolved": "SLA resolved after a breach",
-	"running":  "SLA back on track",
-	"paused":   "SLA paused",
-	// The clock's message or task is gone or moved into another
-	// conversation (store.SaveEvaluation).
-	"withdrawn": "SLA withdrawn: its conversation or task changed",
-}
+// policyText says what a policy watches, in a few words.
+func policyText(l *locale.Locale, policy string) string { return catalogOr(l, "push.policy.", policy) }
 
-func words(m map[string]string, k string) string {
-	if w, ok := m[k]; ok {
-		return w
+// stateText says what a state means for people.
+func stateText(l *locale.Locale, state string) string { return catalogOr(l, "push.state.", state) }
+
+// catalogOr is the catalog's text of prefix+key, or key itself for a key
+// the catalog does not know (a policy of a newer karkas).
+func catalogOr(l *locale.Locale, prefix, key string) string {
+	if s := l.T(prefix + key); s != prefix+key {
+		return s
 	}
-	return k
+	return key
 }
 
 // maxTitle bounds a title shown, in characters.
@@ -147,29 +134,32 @@ func HTML(s string) string {
 // control characters.
 func Plain(s string) string { return clean(s, maxTitle) }
 
-// Headline is a transition in one plain line: "[Acme Foods] SLA
-// breached: client waiting for a reply: Fix the banner".
-func Headline(it Item) string {
-	return fmt.Sprintf("[%s] %s: %s: %s", Plain(it.ClientName), words(stateWords, it.To), words(policyWords, it.Policy), Plain(it.Subject.Title))
+// Headline is a transition in one plain line in English: "[Acme Foods]
+// SLA breached: client waiting for a reply: Fix the banner".
+func Headline(it Item) string { return headline(locale.For(""), it) }
+
+func headline(l *locale.Locale, it Item) string {
+	return fmt.Sprintf("[%s] %s: %s: %s", Plain(it.ClientName), stateText(l, it.To), policyText(l, it.Policy), Plain(it.Subject.Title))
 }
 
 // Title is a message's one-line title: a mail's subject, an issue's
-// title. A reminder to a client says what it waits for, in the client's
-// words, and nothing of SLAs.
+// title, in the target's language. A reminder to a client says what it
+// waits for, in the client's words, and nothing of SLAs.
 func (m Message) Title(t Target) string {
+	l := locale.For(t.Language)
 	switch {
 	case m.Kind == KindReport && m.Report != nil:
 		return m.Report.title()
 	case t.ClientFacing && len(m.Items) > 0:
-		return "Waiting for your input: " + Plain(m.Items[0].Subject.Title)
+		return l.T("push.waiting_title", "Title", Plain(m.Items[0].Subject.Title))
 	case m.Kind == KindDigest:
-		return fmt.Sprintf("SLA digest: %d notice(s)", len(m.Items))
+		return l.N("push.digest_title", len(m.Items))
 	case m.Kind == KindSummary:
-		return fmt.Sprintf("SLA summary: %d notice(s)", len(m.Items))
+		return l.N("push.summary_title", len(m.Items))
 	case len(m.Items) == 0:
-		return "SLA notice"
+		return l.T("push.notice_title")
 	}
-	return Headline(m.Items[0])
+	return headline(l, m.Items[0])
 }
 
 // when shows an instant in the item's zone.
@@ -182,34 +172,33 @@ func (it Item) when(t time.Time) string {
 }
 
 // facts are the item's details as label and value pairs, plain; only
-// the client's name is not karkas's own text.
-func (it Item) facts() [][2]string {
-	out := [][2]string{{"Client", Plain(it.ClientName)}}
+// the client's name, the first, is not karkas's own text.
+func (it Item) facts(l *locale.Locale) [][2]string {
+	out := [][2]string{{l.T("push.fact.client"), Plain(it.ClientName)}}
 	if !it.StartedAt.IsZero() {
-		out = append(out, [2]string{"Since", it.when(it.StartedAt)})
+		out = append(out, [2]string{l.T("push.fact.since"), it.when(it.StartedAt)})
 	}
 	if it.DueAt != nil {
-		out = append(out, [2]string{"Due", it.when(*it.DueAt)})
+		out = append(out, [2]string{l.T("push.fact.due"), it.when(*it.DueAt)})
 	}
 	if it.BusinessSeconds > 0 {
 		d := time.Duration(it.BusinessSeconds) * time.Second
-		out = append(out, [2]string{"Business time", fmt.Sprintf("%dh %02dm", int(d.Hours()), int(d.Minutes())%60)})
+		out = append(out, [2]string{l.T("push.fact.business_time"),
+			l.T("unit.hours_minutes", "H", l.Int(int(d.Hours())), "M", fmt.Sprintf("%02d", int(d.Minutes())%60))})
 	}
 	return out
 }
-
-// reminderText is the polite line a client-facing reminder says.
-const reminderText = "we are waiting for your input on this to go on with the work. Could you have a look when you have a moment? Thank you!"
 
 // Text renders m as plain text (the text part of a mail).
 func (m Message) Text(t Target) string {
 	if r := m.Report; m.Kind == KindReport && r != nil {
 		return r.Markdown
 	}
+	l := locale.For(t.Language)
 	var b strings.Builder
 	if t.ClientFacing && len(m.Items) > 0 {
 		it := m.Items[0]
-		fmt.Fprintf(&b, "Hello,\n\n%s\n\n%s\n", reminderText, Plain(it.Subject.Title))
+		fmt.Fprintf(&b, "%s\n\n%s\n\n%s\n", l.T("push.hello"), capitalize(l.T("push.reminder")), Plain(it.Subject.Title))
 		if u := SafeURL(it.Subject.URL); u != "" {
 			fmt.Fprintf(&b, "%s\n", u)
 		}
@@ -223,15 +212,15 @@ func (m Message) Text(t Target) string {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "%s\n", Headline(it))
-		for _, f := range it.facts() {
+		fmt.Fprintf(&b, "%s\n", headline(l, it))
+		for _, f := range it.facts(l) {
 			fmt.Fprintf(&b, "  %s: %s\n", f[0], f[1])
 		}
 		if u := SafeURL(it.Subject.URL); u != "" {
-			fmt.Fprintf(&b, "  Link: %s\n", u)
+			fmt.Fprintf(&b, "  %s: %s\n", l.T("push.fact.link"), u)
 		}
 	}
-	fmt.Fprintf(&b, "\n-- \nkarkas for %s\n", Plain(m.Agency))
+	fmt.Fprintf(&b, "\n-- \n%s\n", l.T("push.signature", "Agency", Plain(m.Agency)))
 	return b.String()
 }
 
@@ -241,13 +230,14 @@ func (m Message) Markdown(t Target, mentions []string) string {
 	if r := m.Report; m.Kind == KindReport && r != nil {
 		return r.Markdown
 	}
+	l := locale.For(t.Language)
 	var b strings.Builder
 	for _, h := range mentions {
 		b.WriteString("@" + h + " ")
 	}
 	if t.ClientFacing && len(m.Items) > 0 {
 		it := m.Items[0]
-		fmt.Fprintf(&b, "Hello, %s\n\n%s\n\n%s\n", reminderText, Markdown(it.Subject.Title), Markdown(m.Agency))
+		fmt.Fprintf(&b, "%s %s\n\n%s\n\n%s\n", l.T("push.hello"), l.T("push.reminder"), Markdown(it.Subject.Title), Markdown(m.Agency))
 		return b.String()
 	}
 	if m.Note != "" {
@@ -258,11 +248,11 @@ func (m Message) Markdown(t Target, mentions []string) string {
 		if u := SafeURL(it.Subject.URL); u != "" {
 			title = "[" + title + "](" + markdownURL(u) + ")"
 		}
-		fmt.Fprintf(&b, "**%s** · %s · %s\n", words(stateWords, it.To), words(policyWords, it.Policy), title)
+		fmt.Fprintf(&b, "**%s** · %s · %s\n", stateText(l, it.To), policyText(l, it.Policy), title)
 		var facts []string
-		for _, f := range it.facts() {
-			if f[0] == "Client" {
-				f[1] = Markdown(f[1]) // the config's, the rest is karkas's
+		for i, f := range it.facts(l) {
+			if i == 0 {
+				f[1] = Markdown(f[1]) // the client's name is the config's, the rest is karkas's
 			}
 			facts = append(facts, f[0]+": "+f[1])
 		}
@@ -271,16 +261,26 @@ func (m Message) Markdown(t Target, mentions []string) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
+// capitalize is s with its first letter upper case: the reminder's line
+// follows "Hello," in a Markdown comment, and starts a paragraph in mail.
+func capitalize(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError {
+		return s
+	}
+	return string(unicode.ToUpper(r)) + s[n:]
+}
+
 // markdownURL keeps a checked URL inside a Markdown link destination.
 func markdownURL(u string) string {
 	return strings.NewReplacer("(", "%28", ")", "%29", " ", "%20").Replace(u)
 }
 
 var mailHTML = template.Must(template.New("mail").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
+<html lang="{{.Lang}}"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
 <body style="font-family: sans-serif; line-height: 1.4">
 {{- if .ClientFacing}}
-<p>Hello,</p>
+<p>{{.Hello}}</p>
 <p>{{.Reminder}}</p>
 {{- range .Items}}
 <p>{{if .URL}}<a href="{{.URL}}">{{.Title}}</a>{{else}}{{.Title}}{{end}}</p>
@@ -295,7 +295,7 @@ var mailHTML = template.Must(template.New("mail").Parse(`<!DOCTYPE html>
 {{index . 0}}: {{index . 1}}<br>
 {{- end}}</p>
 {{- end}}
-<p style="color: #666">karkas for {{.Agency}}</p>
+<p style="color: #666">{{.Signature}}</p>
 {{- end}}
 </body></html>
 `))
@@ -311,14 +311,16 @@ func (m Message) HTML(t Target) string {
 	if r := m.Report; m.Kind == KindReport && r != nil {
 		return r.HTML
 	}
+	l := locale.For(t.Language)
 	data := struct {
-		Subject, Agency, Note, Reminder string
-		ClientFacing                    bool
-		Items                           []htmlItem
-	}{Subject: m.Title(t), Agency: Plain(m.Agency), Note: Plain(m.Note), Reminder: reminderText, ClientFacing: t.ClientFacing}
+		Lang, Subject, Agency, Note, Hello, Reminder, Signature string
+		ClientFacing                                            bool
+		Items                                                   []htmlItem
+	}{Lang: l.Code(), Subject: m.Title(t), Agency: Plain(m.Agency), Note: Plain(m.Note), Hello: l.T("push.hello"),
+		Reminder: capitalize(l.T("push.reminder")), Signature: l.T("push.signature", "Agency", Plain(m.Agency)), ClientFacing: t.ClientFacing}
 	for _, it := range m.Items {
-		data.Items = append(data.Items, htmlItem{State: words(stateWords, it.To), Policy: words(policyWords, it.Policy),
-			Title: Plain(it.Subject.Title), URL: SafeURL(it.Subject.URL), Facts: it.facts()})
+		data.Items = append(data.Items, htmlItem{State: stateText(l, it.To), Policy: policyText(l, it.Policy),
+			Title: Plain(it.Subject.Title), URL: SafeURL(it.Subject.URL), Facts: it.facts(l)})
 	}
 	var b bytes.Buffer
 	if err := mailHTML.Execute(&b, data); err != nil {

@@ -20,8 +20,9 @@
 // Slack's &<> escaped, Telegram's HTML escaped, mail headers without line
 // breaks.
 //
-// The package imports the connectors whose pushers it drives and nothing
-// else of karkas; the push package (routing, the outbox worker) uses it.
+// The package imports the connectors whose pushers it drives and the
+// message catalogs (internal/locale), nothing else of karkas; the push
+// package (routing, the outbox worker) uses it.
 package sinks
 
 import (
@@ -112,6 +113,11 @@ type Target struct {
 	// Due is when a delayed delivery was planned to go (an escalation,
 	// a reminder waiting for business hours).
 	Due *time.Time `json:"due,omitempty"`
+	// Language is the language the delivery is written in (en, ru, bg,
+	// de; "" is English): the client's for a reminder to the client and
+	// for a comment on the client's card or issue, the agency's for the
+	// rest.
+	Language string `json:"language,omitempty"`
 }
 
 // Delivery is one outbound action.

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/karkas/karkas/internal/locale"
 	"html"
 	"io"
 	"net/http"
@@ -255,12 +256,13 @@ func SlackBody(d Delivery) map[string]any {
 	section := func(text string) {
 		blocks = append(blocks, map[string]any{"type": "section", "text": map[string]any{"type": "mrkdwn", "text": text}})
 	}
+	l := locale.For(d.Target.Language)
 	if m.Note != "" {
 		section(Slack(m.Note))
 	}
 	for i, it := range m.Items {
 		if i == maxChatItems {
-			section(fmt.Sprintf("… and %d more", len(m.Items)-i))
+			section(l.N("push.more", len(m.Items)-i))
 			break
 		}
 		title := Slack(it.Subject.Title)
@@ -268,10 +270,10 @@ func SlackBody(d Delivery) map[string]any {
 			title = "<" + strings.ReplaceAll(u, "|", "%7C") + "|" + title + ">"
 		}
 		var facts []string
-		for _, f := range it.facts() {
+		for _, f := range it.facts(l) {
 			facts = append(facts, f[0]+": "+Slack(f[1]))
 		}
-		section(fmt.Sprintf("*%s* · %s · %s\n%s", words(stateWords, it.To), words(policyWords, it.Policy), title, strings.Join(facts, " · ")))
+		section(fmt.Sprintf("*%s* · %s · %s\n%s", stateText(l, it.To), policyText(l, it.Policy), title, strings.Join(facts, " · ")))
 	}
 	return map[string]any{"text": Slack(m.Title(d.Target)), "blocks": blocks}
 }
@@ -283,6 +285,7 @@ const maxTelegram = 4096
 // escaped, links only to http and https.
 func TelegramHTML(d Delivery) string {
 	m := d.Message
+	l := locale.For(d.Target.Language)
 	var b strings.Builder
 	fmt.Fprintf(&b, "<b>%s</b>\n", HTML(m.Title(d.Target)))
 	if m.Note != "" {
@@ -290,7 +293,7 @@ func TelegramHTML(d Delivery) string {
 	}
 	for i, it := range m.Items {
 		if i == maxChatItems {
-			fmt.Fprintf(&b, "… and %d more\n", len(m.Items)-i)
+			fmt.Fprintf(&b, "%s\n", html.EscapeString(l.N("push.more", len(m.Items)-i)))
 			break
 		}
 		title := HTML(it.Subject.Title)
@@ -298,11 +301,11 @@ func TelegramHTML(d Delivery) string {
 			title = `<a href="` + html.EscapeString(u) + `">` + title + `</a>`
 		}
 		var facts []string
-		for _, f := range it.facts() {
+		for _, f := range it.facts(l) {
 			facts = append(facts, f[0]+": "+HTML(f[1]))
 		}
-		fmt.Fprintf(&b, "\n<b>%s</b> · %s · %s\n%s\n", html.EscapeString(words(stateWords, it.To)),
-			html.EscapeString(words(policyWords, it.Policy)), title, strings.Join(facts, " · "))
+		fmt.Fprintf(&b, "\n<b>%s</b> · %s · %s\n%s\n", html.EscapeString(stateText(l, it.To)),
+			html.EscapeString(policyText(l, it.Policy)), title, strings.Join(facts, " · "))
 	}
 	out := b.String()
 	if utf8.RuneCountInString(out) > maxTelegram {
