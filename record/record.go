@@ -136,13 +136,14 @@ type StatusChange struct {
 // values (title, description, due, closed) carry Old and New; lists
 // (assignees, labels, checklists) carry one element a change added (New)
 // or removed (Old). A due date is RFC 3339 in UTC, or "" for none; closed
-// is "true" or "false"; assignees are the source's person ids, as in
+// and due_done (the due date marked complete) are "true" or "false"; assignees are the source's person ids, as in
 // Task.Assignees; labels and checklists are names, as in Task.Labels and
 // Task.Checklists.
 const (
 	FieldTitle       = "title"
 	FieldDescription = "description"
 	FieldDue         = "due"
+	FieldDueDone     = "due_done"
 	FieldClosed      = "closed"
 	FieldAssignees   = "assignees"
 	FieldLabels      = "labels"

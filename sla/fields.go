@@ -13,6 +13,8 @@ import (
 const (
 	FieldDescription = "description"
 	FieldDue         = "due"
+	FieldDueDone     = "due_done"
+	FieldClosed      = "closed"
 	FieldAssignees   = "assignees"
 	FieldChecklists  = "checklists"
 	FieldLabels      = "labels"
@@ -57,6 +59,7 @@ type fieldState struct {
 	checklists []string
 	assignees  int
 	due        *time.Time
+	dueDone    bool
 }
 
 // stateAt returns what t carried at the instant at, from its current
@@ -64,7 +67,7 @@ type fieldState struct {
 // the task's record contradicts (a removal of an element it lacks) is
 // undone as far as it can be: counts never go below zero.
 func (t *Task) stateAt(at time.Time) fieldState {
-	s := fieldState{descLen: t.DescriptionLen, checklists: t.Checklists, assignees: t.Assignees, due: t.DueAt}
+	s := fieldState{descLen: t.DescriptionLen, checklists: t.Checklists, assignees: t.Assignees, due: t.DueAt, dueDone: t.DueDone}
 	copied := false
 	for i := len(t.Changes) - 1; i >= 0; i-- {
 		c := t.Changes[i]
@@ -78,6 +81,8 @@ func (t *Task) stateAt(at time.Time) fieldState {
 			}
 		case FieldDue:
 			s.due = parseDue(c.Old)
+		case FieldDueDone:
+			s.dueDone = c.Old == "true"
 		case FieldAssignees:
 			if c.New != "" {
 				s.assignees = max(s.assignees-1, 0)
@@ -100,6 +105,18 @@ func (t *Task) stateAt(at time.Time) fieldState {
 		}
 	}
 	return s
+}
+
+// lastSet returns the last instant, not after now, at which a recorded
+// change set field to value; zero when none did.
+func (t *Task) lastSet(field, value string, now time.Time) time.Time {
+	var at time.Time
+	for _, c := range t.Changes {
+		if c.Field == field && c.New == value && !c.At.After(now) {
+			at = c.At
+		}
+	}
+	return at
 }
 
 // changedAfter returns the instants after from and not after now at which

@@ -160,3 +160,25 @@ func TestUnknownHistoryNotes(t *testing.T) {
 		t.Fatalf("got %d clocks, want 3", len(got))
 	}
 }
+
+// The due date marked complete stops its clock when it was marked; before
+// then the clock counts as if it were not.
+func TestDueDoneHistory(t *testing.T) {
+	t.Parallel()
+	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{DueDate: &DuePolicy{}}}
+	tk := task(t, "c1", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress")
+	tk.History, tk.DueDone = History{Known: true}, true
+	tk.DueAt = ptr(at(t, "2026-10-07 17:00"))
+	tk.Changes = []FieldChange{change(t, "2026-10-06 10:00", FieldDueDone, "false", "true")}
+	checkClocks(t, DueClocks([]Task{tk}, rules, at(t, "2026-10-06 09:00")), []wantClock{
+		{state: Running, start: "2026-10-05 09:00", due: "2026-10-07 17:00", elapsed: 9 * time.Hour},
+	})
+	checkClocks(t, DueClocks([]Task{tk}, rules, at(t, "2026-10-08 09:00")), []wantClock{
+		{state: Met, start: "2026-10-05 09:00", due: "2026-10-07 17:00", stop: "2026-10-06 10:00", elapsed: 10 * time.Hour},
+	})
+	// Marked after the date had passed: the date was missed.
+	tk.Changes[0].At = at(t, "2026-10-08 10:00")
+	checkClocks(t, DueClocks([]Task{tk}, rules, at(t, "2026-10-09 09:00")), []wantClock{
+		{state: Resolved, start: "2026-10-05 09:00", due: "2026-10-07 17:00", breach: "2026-10-07 17:00", stop: "2026-10-08 10:00", elapsed: 28 * time.Hour},
+	})
+}

@@ -154,9 +154,10 @@ func reminderClocks(out []Clock, cal *Calendar, every Duration, from time.Time, 
 // move to done, or to archived for a task archived without being done,
 // provided the task is done or archived at now; it is then Met if that move
 // came before the due date, else Resolved. A task reopened since is still
-// open. DueDone (the source's "due date complete" flag) makes the clock Met
-// even without such a move; as the facts do not say when it was set, such
-// a clock has no StoppedAt. While the task waits on the client at now, the
+// open. DueDone (the source's "due date complete" flag) as the task carried
+// it at now stops the clock too: at the instant it was set where the
+// history says so (Met before the date, Resolved after), else Met without
+// a StoppedAt. While the task waits on the client at now, the
 // open clock is Paused: the client holds the work, which is how agencies
 // read a due date. The deadline does not move; once the task comes back,
 // the clock is Breached if the date has passed.
@@ -225,9 +226,15 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 			if !closed.IsZero() {
 				stopped = clampStop(&closed, c.StartedAt)
 			}
+			// The due date marked complete by now stops the clock when it
+			// was marked, where the history says so.
+			markedDone := t.stateAt(now).dueDone
+			if set := t.lastSet(FieldDueDone, "true", now); markedDone && stopped.IsZero() && !set.IsZero() {
+				stopped = clampStop(&set, c.StartedAt)
+			}
 			settleAt(&c, cal, stopped, due, warnAt, now)
 			switch {
-			case stopped.IsZero() && t.DueDone:
+			case stopped.IsZero() && markedDone:
 				c.State, c.BreachedAt = Met, time.Time{}
 				c.BusinessElapsed = cal.Between(c.StartedAt, minTime(now, due))
 			case stopped.IsZero() && status == StatusWaitingClient:

@@ -130,7 +130,7 @@ func (s *Store) FactChanges(ctx context.Context, sc *Scope) ([]FactChange, error
 		       CASE WHEN field = 'description' THEN CAST(LENGTH(old_value) AS TEXT) ELSE old_value END AS old_value,
 		       CASE WHEN field = 'description' THEN CAST(LENGTH(new_value) AS TEXT) ELSE new_value END AS new_value
 		FROM task_field_changes
-		WHERE deleted_at IS NULL AND client_id <> '' AND field IN ('description', 'due', 'assignees', 'checklists') {{scope}}
+		WHERE deleted_at IS NULL AND client_id <> '' AND field IN ('description', 'due', 'due_done', 'closed', 'assignees', 'checklists') {{scope}}
 		ORDER BY source_id, task_id, at, external_id`, sc, scopeCols{client: "client_id", taskSource: "source_id", task: "task_id"})
 	return rows, err
 }

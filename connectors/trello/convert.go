@@ -235,10 +235,11 @@ func mapped(a Action) bool {
 // updatedFields are the keys of an updateCard's data.old that karkas keeps
 // the history of, with the field each one is.
 var updatedFields = map[string]string{
-	"name":   record.FieldTitle,
-	"desc":   record.FieldDescription,
-	"due":    record.FieldDue,
-	"closed": record.FieldClosed,
+	"name":        record.FieldTitle,
+	"desc":        record.FieldDescription,
+	"due":         record.FieldDue,
+	"dueComplete": record.FieldDueDone,
+	"closed":      record.FieldClosed,
 }
 
 // listActions are the actions that add an element to a card's list field
@@ -536,12 +537,16 @@ func updatedValues(a Action, at time.Time, actor string) (out []record.FieldChan
 					fc.New, err = dueValue(a.Data.Card.Due)
 				}
 			}
-		case "closed":
+		case "closed", "dueComplete":
 			var old bool
 			if err = json.Unmarshal(a.Data.Old[key], &old); err == nil {
 				fc.Old, fc.New = strconv.FormatBool(old), strconv.FormatBool(!old)
-				if c := a.Data.Card.Closed; c != nil {
-					fc.New = strconv.FormatBool(*c)
+				now := a.Data.Card.Closed
+				if key == "dueComplete" {
+					now = a.Data.Card.DueComplete
+				}
+				if now != nil {
+					fc.New = strconv.FormatBool(*now)
 				}
 			}
 		}

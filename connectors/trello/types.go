@@ -141,8 +141,9 @@ type ActionCard struct {
 	Closed    *bool  `json:"closed"`
 	// Desc and Due are the new values of an updateCard that changed
 	// them; a due cleared is null.
-	Desc *string `json:"desc"`
-	Due  *string `json:"due"`
+	Desc        *string `json:"desc"`
+	Due         *string `json:"due"`
+	DueComplete *bool   `json:"dueComplete"`
 }
 
 // ActionList is a list or a board named by an action: an id and the name it

@@ -15,7 +15,7 @@ func TestDeliveryLanguages(t *testing.T) {
 	t.Parallel()
 	due := time.Date(2026, 10, 9, 15, 0, 0, 0, time.UTC)
 	item := sinks.Item{ClockID: "c1", Policy: "due_date", To: "breached", Client: "betta", ClientName: "Бетта Строй",
-		Subject: sinks.Subject{Kind: "task", Title: "Баннер для Директа", URL: "https://trello.com/c/abc"},
+		Subject:   sinks.Subject{Kind: "task", Title: "Баннер для Директа", URL: "https://trello.com/c/abc"},
 		StartedAt: due.Add(-50 * time.Hour), DueAt: &due, BusinessSeconds: 3*3600 + 5*60, Zone: "Europe/Moscow"}
 	notice := sinks.Message{Kind: sinks.KindNotice, Agency: "Northwind", Items: []sinks.Item{item}}
 	reminder := notice

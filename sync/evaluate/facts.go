@@ -174,7 +174,18 @@ func tasksOf(ctx context.Context, st *store.Store, sc *store.Scope) ([]sla.Task,
 		out[i].Moves = append(out[i].Moves, sla.Move{At: m.At.UTC(), From: m.From, To: m.To})
 	}
 	for i := range out {
-		alignCurrent(&out[i], updated[i])
+		// A card's archiving is a recorded change of its closed flag:
+		// its time, where the history has it, is when the card reached
+		// "archived", better than its last activity.
+		at := updated[i]
+		if out[i].Status == sla.StatusArchived {
+			for _, c := range out[i].Changes {
+				if c.Field == sla.FieldClosed && c.New == "true" {
+					at = c.At
+				}
+			}
+		}
+		alignCurrent(&out[i], at)
 	}
 	return out, nil
 }
@@ -199,6 +210,9 @@ func alignCurrent(t *sla.Task, updated time.Time) {
 	if updated.After(at) {
 		at = updated
 	}
+	// (A closed flag's change just after the last move is at or after it;
+	// one before it belongs to an earlier archiving, and the last move
+	// stands.)
 	t.Moves = append(t.Moves, sla.Move{At: at, From: last, To: t.Status})
 }
 
