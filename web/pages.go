@@ -28,9 +28,12 @@ type clockView struct {
 	// Owes names who owes the next move: the agency (the task's assignees,
 	// else the client's PM) or the client.
 	OwesSide, Owes string
-	Started        time.Time
-	Due, Breached  *time.Time
-	Stopped        *time.Time
+	// Note says what karkas could not know when it judged the clock (a
+	// description older than the history it holds).
+	Note          string
+	Started       time.Time
+	Due, Breached *time.Time
+	Stopped       *time.Time
 	// When says how long: "overdue 2d 3h", "due in 4h", "took 1h 12m".
 	When string
 	// PastDue is an open clock whose due instant passed after the last
@@ -57,9 +60,9 @@ func (s *Server) clockViews(r *http.Request, v *viewer, rows []store.ClockRow, n
 	}
 	out := make([]clockView, 0, len(rows))
 	for _, c := range rows {
-		var d struct{ Title, URL string }
+		var d struct{ Title, URL, Note string }
 		json.Unmarshal([]byte(c.Detail), &d)
-		cv := clockView{ID: c.ID, Policy: c.Policy, PolicyTitle: report.PolicyTitle(c.Policy), ClientID: c.ClientID,
+		cv := clockView{ID: c.ID, Note: d.Note, Policy: c.Policy, PolicyTitle: report.PolicyTitle(c.Policy), ClientID: c.ClientID,
 			ClientName: s.clientName(c.ClientID), State: c.State, Title: cmp.Or(d.Title, c.SubjectExternalID, s.clientName(c.ClientID)),
 			URL: safeURL(d.URL), Started: c.StartedAt, Due: c.DueAt, Breached: c.BreachedAt, Stopped: c.StoppedAt,
 			Business: businessText(time.Duration(c.BusinessSeconds) * time.Second), Waived: c.Waived, Reason: c.WaiverReason,
