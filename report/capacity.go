@@ -3,11 +3,11 @@ package report
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/karkas/karkas/internal/locale"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/sla"
 	"github.com/karkas/karkas/store"
@@ -65,7 +65,7 @@ func BuildCapacity(ctx context.Context, st *store.Store, cfg *mapping.Config, re
 		clientNames[c.ID] = c.Name
 	}
 
-	r := &Capacity{Version: SchemaVersion, Kind: "capacity", Agency: cfg.Agency.Name, Period: periodRef(p),
+	r := &Capacity{Version: SchemaVersion, Kind: "capacity", Agency: cfg.Agency.Name, Language: locale.For(cfg.Agency.Language).Code(), Period: periodRef(p),
 		GeneratedAt: req.Now.UTC().Truncate(time.Second), Complete: !req.Now.Before(p.End)}
 	agencyCal := req.Calendars[cfg.Agency.Calendar]
 	r.Elapsed = elapsed(agencyCal, p, req.Now)
@@ -155,7 +155,7 @@ func BuildCapacity(ctx context.Context, st *store.Store, cfg *mapping.Config, re
 	r.Totals.ClientHours = round2(r.Totals.ClientHours)
 	r.Totals.DemandHours = round2(r.Totals.DemandHours)
 	r.Totals.HeadroomHours = round2(r.Totals.CapacityHours - r.Totals.DemandHours)
-	r.Totals.Answer = capacityAnswer(r)
+	r.Totals.Answer = capacityAnswer(r, en)
 
 	for _, k := range sortedPairKeys(perPersonClient) {
 		pid, pname := displayPerson(names, k[0])
@@ -166,13 +166,25 @@ func BuildCapacity(ctx context.Context, st *store.Store, cfg *mapping.Config, re
 	return r, nil
 }
 
+// notInConfig marks, in the report's JSON, the name of a tracker user the
+// config does not know; the renderers say it in their language.
+const notInConfig = " (not in the config)"
+
 // displayPerson is the id and name of a person key: a config person id,
 // or "ref:" and the tracker's name for a user the config does not know.
 func displayPerson(names map[string]string, key string) (id, name string) {
 	if ref, ok := strings.CutPrefix(key, "ref:"); ok {
-		return "", cmp.Or(ref, "unknown") + " (not in the config)"
+		return "", cmp.Or(ref, "unknown") + notInConfig
 	}
 	return key, personName(names, key, "")
+}
+
+// capPerson is a person's name as the capacity report shows it in l.
+func capPerson(l *locale.Locale, id, name string) string {
+	if ref, ok := strings.CutSuffix(name, notInConfig); ok && id == "" {
+		return ref + " (" + l.T("capacity.not_in_config") + ")"
+	}
+	return name
 }
 
 func personLoad(id, name, role, cal string, full, toDate float64, perPerson map[string]int64, perPersonClient map[[2]string]int64) PersonLoad {
@@ -252,7 +264,9 @@ func clientStatus(c ClientLoad, complete bool) (string, float64) {
 	return "on_track", round2(share * 100)
 }
 
-func capacityAnswer(r *Capacity) string {
+// capacityAnswer says in a sentence of l's language whether the agency can
+// take another client.
+func capacityAnswer(r *Capacity, l *locale.Locale) string {
 	t := r.Totals
 	var under []string
 	for _, c := range r.Clients {
@@ -260,45 +274,37 @@ func capacityAnswer(r *Capacity) string {
 			under = append(under, c.Name)
 		}
 	}
+	h := func(v float64) string { return capHours(l, v) }
 	var s string
 	switch {
 	case t.CapacityHours == 0:
-		s = "No capacity is known: the config has no agency people."
+		s = l.T("capacity.no_people")
 	case t.HeadroomHours > 0:
-		s = fmt.Sprintf("Yes: after every client's budget (or more, where they take more) and internal time, %s of %s capacity hours are free in this period.",
-			fmtHours(t.HeadroomHours), fmtHours(t.CapacityHours))
+		s = l.T("capacity.yes", "Free", h(t.HeadroomHours), "Capacity", h(t.CapacityHours))
 	default:
-		s = fmt.Sprintf("No: the clients and internal time ask %s hours, %s more than the team's %s.",
-			fmtHours(t.DemandHours), fmtHours(-t.HeadroomHours), fmtHours(t.CapacityHours))
+		s = l.T("capacity.no", "Demand", h(t.DemandHours), "Over", h(-t.HeadroomHours), "Capacity", h(t.CapacityHours))
 	}
-	switch len(under) {
-	case 0:
-		s += " Every client with a budget gets at least its share so far."
-	default:
-		s += fmt.Sprintf(" Under-served so far: %s.", joinAnd(under))
+	if len(under) == 0 {
+		return s + " " + l.T("capacity.all_served")
 	}
-	return s
+	return s + " " + l.T("capacity.under", "Clients", joinAnd(l, under))
 }
 
-func joinAnd(list []string) string {
-	switch len(list) {
-	case 0:
-		return ""
-	case 1:
-		return list[0]
+// capHours is hours with one decimal as the capacity report shows them:
+// English keeps them as a program reads them ("1234.5"), the other
+// languages write their decimal comma ("1 234,5").
+func capHours(l *locale.Locale, h float64) string {
+	if l.Code() == "en" {
+		return fmtHours(h)
 	}
-	out := ""
-	for i, s := range list {
-		switch {
-		case i == 0:
-		case i == len(list)-1:
-			out += " and "
-		default:
-			out += ", "
-		}
-		out += s
+	return l.Num(h, 1)
+}
+
+func joinAnd(l *locale.Locale, list []string) string {
+	if len(list) <= 1 {
+		return strings.Join(list, "")
 	}
-	return out
+	return strings.Join(list[:len(list)-1], ", ") + " " + l.T("format.and") + " " + list[len(list)-1]
 }
 
 func sortedPairKeys(m map[[2]string]int64) [][2]string {

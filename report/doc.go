@@ -85,8 +85,10 @@
 //
 // The capacity report:
 //
-//	version, kind ("capacity"), agency, period, generated_at, complete, elapsed (0..1 of the period's business time)
-//	totals  {people, capacity_hours, committed_hours, client_hours, internal_hours, demand_hours, headroom_hours, answer}
+//	version, kind ("capacity"), agency, language (what the Markdown and HTML speak: agency.language), period,
+//	generated_at, complete, elapsed (0..1 of the period's business time)
+//	totals  {people, capacity_hours, committed_hours, client_hours, internal_hours, demand_hours, headroom_hours,
+//	         answer (in English, whatever the language)}
 //	people  [{id, name, role, calendar, capacity_hours, capacity_to_date_hours, seconds, hours, client_hours, internal_hours,
 //	          utilization, status (ok|over|light|no_capacity)}]
 //	clients [{id, name, budget_hours, expected_to_date_hours, seconds, hours, billable_hours, projected_hours,

@@ -26,24 +26,29 @@ var pageText string
 // and the words for statuses, categories and policies.
 func funcs(l *locale.Locale) template.FuncMap {
 	return template.FuncMap{
-		"t":         l.T,
-		"tn":        l.N,
-		"hours":     func(h float64) string { return l.Num(h, 1) },
-		"secHours":  func(s int64) string { return l.Num(float64(s)/3600, 1) },
-		"business":  func(s int64) string { return fmtBusiness(l, s) },
-		"pct":       func(p float64) string { return fmtPercent(l, p) },
-		"share":     func(f float64) string { return fmtPercent(l, f*100) },
-		"status":    func(t TaskRef) string { return statusText(l, t) },
-		"times":     func(n int) string { return l.N("rework.times", n) },
-		"category":  func(id, title string) string { return categoryTitle(l, id, title) },
-		"policy":    func(id, title string) string { return policyTitle(l, id, title) },
-		"taskTitle": func(t TaskRef) string { return taskTitle(l, t) },
-		"person":    func(name string) string { return personText(l, name) },
-		"neg":       func(f float64) float64 { return -f },
-		"personStatus": func(s string) string {
-			return personStatusText[s]
+		"t":            l.T,
+		"tn":           l.N,
+		"hours":        func(h float64) string { return l.Num(h, 1) },
+		"secHours":     func(s int64) string { return l.Num(float64(s)/3600, 1) },
+		"business":     func(s int64) string { return fmtBusiness(l, s) },
+		"pct":          func(p float64) string { return fmtPercent(l, p) },
+		"share":        func(f float64) string { return fmtPercent(l, f*100) },
+		"status":       func(t TaskRef) string { return statusText(l, t) },
+		"times":        func(n int) string { return l.N("rework.times", n) },
+		"category":     func(id, title string) string { return categoryTitle(l, id, title) },
+		"policy":       func(id, title string) string { return policyTitle(l, id, title) },
+		"taskTitle":    func(t TaskRef) string { return taskTitle(l, t) },
+		"person":       func(name string) string { return personText(l, name) },
+		"neg":          func(f float64) float64 { return -f },
+		"personStatus": func(s string) string { return personStatusText(l, s) },
+		"clientStatus": func(s string) string { return clientStatusText(l, s) },
+		"capPerson":    func(id, name string) string { return capPerson(l, id, name) },
+		"matrixClient": func(m CapacityMatrix) string {
+			if m.ClientID == "" {
+				return l.T("capacity.internal")
+			}
+			return m.Client
 		},
-		"clientStatus": func(s string) string { return clientStatusText[s] },
 		"quoted": func(labels []string) string {
 			q := make([]string, len(labels))
 			for i, lb := range labels {
@@ -79,9 +84,11 @@ type htmlView struct {
 	PeriodTitle string
 	Hours       *Hours
 	Capacity    *Capacity
-	Chart       *chartView
-	loc         *time.Location
-	l           *locale.Locale
+	// Answer is the capacity report's answer in its language.
+	Answer string
+	Chart  *chartView
+	loc    *time.Location
+	l      *locale.Locale
 }
 
 // Day, Instant and Date format instants in the report's zone and language.
@@ -100,10 +107,11 @@ func renderHTML(r Report) ([]byte, error) {
 		v.Chart = newChartView(r.Chart, v.l)
 		v.PeriodTitle = periodTitle(v.l, r.Period)
 	case *Capacity:
-		// Agency-facing, and not translated yet: English.
-		v.l = locale.For("en")
+		// Agency-facing: the agency's language.
+		v.l = locale.For(r.Language)
 		v.Capacity, v.loc = r, location(r.Period.TimeZone)
-		v.PeriodTitle = r.Period.Title
+		v.PeriodTitle = periodTitle(v.l, r.Period)
+		v.Answer = capacityAnswer(r, v.l)
 	default:
 		return nil, nil
 	}

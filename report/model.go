@@ -254,9 +254,12 @@ type Entry struct {
 // Capacity is the capacity report: the agency's people against their
 // capacity, and each client's time against its budget, for one period.
 type Capacity struct {
-	Version     int       `json:"version"`
-	Kind        string    `json:"kind"` // "capacity"
-	Agency      string    `json:"agency"`
+	Version int    `json:"version"`
+	Kind    string `json:"kind"` // "capacity"
+	Agency  string `json:"agency"`
+	// Language is what the Markdown and HTML speak: the agency's (en,
+	// ru, bg, de). The JSON, its answer included, stays English.
+	Language    string    `json:"language"`
 	Period      PeriodRef `json:"period"`
 	GeneratedAt time.Time `json:"generated_at"`
 	Complete    bool      `json:"complete"`

@@ -106,7 +106,8 @@ func (r *Hours) fileStem() string {
 }
 
 func (r *Capacity) subject() string {
-	return fmt.Sprintf("Capacity report: %s, %s", r.Agency, r.Period.Title)
+	l := locale.For(r.Language)
+	return l.T("capacity.subject", "Agency", r.Agency, "Period", periodTitle(l, r.Period))
 }
 
 func (r *Capacity) fileStem() string { return "capacity-" + fileSafe(r.Period.Label) }
@@ -127,8 +128,8 @@ func fmtBusiness(l *locale.Locale, seconds int64) string {
 
 func fmtPercent(l *locale.Locale, p float64) string { return l.T("unit.percent", "N", l.Num(p, 0)) }
 
-// en is the language of what is not translated yet (the capacity report,
-// agency-facing).
+// en is the language of what stays English whatever the reader's: the
+// JSON's titles and the capacity report's answer in it.
 var en = locale.For("en")
 
 // TitleIn names the period in a language ("Октябрь 2026").
@@ -221,11 +222,17 @@ func statusText(l *locale.Locale, t TaskRef) string {
 	return l.T("status." + t.Status)
 }
 
-var personStatusText = map[string]string{"ok": "", "over": "over capacity", "light": "light load", "no_capacity": "no capacity known"}
+// personStatusText says a person's load ("" for a load in the norm).
+func personStatusText(l *locale.Locale, status string) string {
+	if status == "" || status == "ok" {
+		return ""
+	}
+	return l.T("capacity.person." + status)
+}
 
-var clientStatusText = map[string]string{
-	"on_track": "on track", "under_served": "under-served", "ahead": "burning fast",
-	"over_budget": "over budget", "no_budget": "no budget",
+// clientStatusText says whether a client gets its share of time.
+func clientStatusText(l *locale.Locale, status string) string {
+	return l.T("capacity.client." + status)
 }
 
 // Markdown.
@@ -367,37 +374,39 @@ func mdEvents(b *strings.Builder, l *locale.Locale, heading string, ev []TaskEve
 }
 
 func capacityMarkdown(r *Capacity) []byte {
+	l := locale.For(r.Language)
+	h := func(v float64) string { return capHours(l, v) }
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	t := r.Totals
-	w("## Capacity report: %s, %s\n\n", mdText(r.Agency), mdText(r.Period.Title))
-	w("%s to %s (%s)", r.Period.First, r.Period.Last, mdText(r.Period.TimeZone))
+	w("## %s\n\n", mdText(r.subject()))
+	w("%s (%s)", l.T("period.range", "First", r.Period.First, "Last", r.Period.Last), mdText(r.Period.TimeZone))
 	if !r.Complete {
-		w(", %s of the business time gone", fmtPercent(en, r.Elapsed*100))
+		w(", %s", l.T("capacity.gone", "Share", fmtPercent(l, r.Elapsed*100)))
 	}
-	w(".\n\n**%s**\n\n", mdText(t.Answer))
-	w("- Capacity: %s h (%d people)\n", fmtHours(t.CapacityHours), t.People)
-	w("- Client budgets: %s h; logged on clients: %s h; internal: %s h\n", fmtHours(t.CommittedHours), fmtHours(t.ClientHours), fmtHours(t.InternalHours))
-	w("- Demand: %s h; headroom: %s h\n", fmtHours(t.DemandHours), fmtHours(t.HeadroomHours))
-	w("\n### People\n\n")
+	w(".\n\n**%s**\n\n", mdText(capacityAnswer(r, l)))
+	w("- %s\n", l.N("capacity.md_capacity", t.People, "Hours", h(t.CapacityHours)))
+	w("- %s\n", l.T("capacity.md_budgets", "Budgets", h(t.CommittedHours), "Clients", h(t.ClientHours), "Internal", h(t.InternalHours)))
+	w("- %s\n", l.T("capacity.md_demand", "Demand", h(t.DemandHours), "Headroom", h(t.HeadroomHours)))
+	w("\n### %s\n\n", l.T("capacity.people"))
 	for _, p := range r.People {
-		w("- %s: %s h", mdText(p.Name), fmtHours(p.Hours))
+		w("- %s: %s %s", mdText(capPerson(l, p.ID, p.Name)), h(p.Hours), l.T("unit.h"))
 		if p.CapacityHours > 0 {
-			w(" of %s h so far (%s)", fmtHours(p.CapacityToDateHours), fmtPercent(en, p.Utilization*100))
+			w(" %s", l.T("capacity.md_so_far", "Hours", h(p.CapacityToDateHours), "Share", fmtPercent(l, p.Utilization*100)))
 		}
-		w("; clients %s h, internal %s h", fmtHours(p.ClientHours), fmtHours(p.InternalHours))
-		if s := personStatusText[p.Status]; s != "" {
+		w("; %s", l.T("capacity.md_split", "Clients", h(p.ClientHours), "Internal", h(p.InternalHours)))
+		if s := personStatusText(l, p.Status); s != "" {
 			w(", **%s**", s)
 		}
 		w("\n")
 	}
-	w("\n### Clients\n\n")
+	w("\n### %s\n\n", l.T("capacity.clients"))
 	for _, c := range r.Clients {
-		w("- %s: %s h billable", mdText(c.Name), fmtHours(c.BillableHours))
+		w("- %s: %s", mdText(c.Name), l.T("capacity.md_billable", "Hours", h(c.BillableHours)))
 		if c.BudgetHours > 0 {
-			w(" of %s h budget (%s h expected so far)", fmtHours(c.BudgetHours), fmtHours(c.ExpectedToDateHours))
+			w(" %s", l.T("capacity.md_budget", "Budget", h(c.BudgetHours), "Expected", h(c.ExpectedToDateHours)))
 		}
-		w(", **%s**\n", clientStatusText[c.Status])
+		w(", **%s**\n", clientStatusText(l, c.Status))
 	}
 	return []byte(b.String())
 }

@@ -53,6 +53,18 @@ func TestRenderGolden(t *testing.T) {
 		reports = append(reports, r)
 		translated[r] = lang
 	}
+	// The capacity report in the agency's language (agency.language).
+	cfg := fixtureConfig()
+	cfg.Agency.Language = "ru"
+	ruCapacity, err := report.BuildCapacity(context.Background(), st, cfg, report.CapacityRequest{Period: p, Now: octoberNow, Calendars: fixtureCalendars(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ruCapacity.Language != "ru" || ruCapacity.Totals.Answer != capacity.Totals.Answer {
+		t.Fatalf("the capacity report of an agency in ru speaks %q, its JSON answer %q", ruCapacity.Language, ruCapacity.Totals.Answer)
+	}
+	reports = append(reports, ruCapacity)
+	translated[ruCapacity] = "ru"
 	for _, r := range reports {
 		for _, f := range report.Formats {
 			if translated[r] != "" && f == report.JSON {

@@ -72,6 +72,8 @@ var dynamic = map[string][]string{
 	"web.chart.unit_":  {"day", "week", "month"},
 	"push.policy.":     {"response", "stage_limit", "waiting_client", "due_date", "brief", "hygiene", "client_contact", "hour_budget", "untracked_work"},
 	"push.state.":      {"at_risk", "breached", "met", "resolved", "running", "paused", "withdrawn"},
+	"capacity.person.": {"over", "light", "no_capacity"},
+	"capacity.client.": {"on_track", "under_served", "ahead", "over_budget", "no_budget"},
 }
 
 // Every id the code and the templates name is in the catalog, and every
