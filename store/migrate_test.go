@@ -142,3 +142,30 @@ func storeAt(t *testing.T, dialect string, version int) (*store.Store, func(q st
 		}
 	}
 }
+
+// Version 17 records field history; a store made before it has none, so the
+// sources that hold tasks lose their cursors and read everything again (a
+// mail source keeps its own).
+func TestMigrateRereadsTaskSources(t *testing.T) {
+	t.Parallel()
+	for _, dialect := range testdb.Dialects {
+		t.Run(dialect, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st, exec := storeAt(t, dialect, 16)
+			at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+			exec(`INSERT INTO tasks (source_id, external_id, title, created_at, raw, hash, synced_at) VALUES ('boards', 'c1', 'Logo', ?, '{}', 'h', ?)`, at, at)
+			for _, src := range []string{"boards", "mail"} {
+				exec(`INSERT INTO cursors (source_id, cursor, updated_at) VALUES (?, 'pos', ?)`, src, at)
+			}
+			if applied, err := st.Migrate(ctx); err != nil || len(applied) == 0 || applied[0] != 17 {
+				t.Fatalf("migrate from 16: applied %v, %v", applied, err)
+			}
+			for src, want := range map[string]string{"boards": "", "mail": "pos"} {
+				if got, err := st.Cursor(ctx, src); err != nil || got != want {
+					t.Errorf("cursor of %s after the migration: %q, %v; want %q", src, got, err, want)
+				}
+			}
+		})
+	}
+}

@@ -43,3 +43,10 @@ CREATE TABLE history_spans (
     synced_at    {{.TS}} NOT NULL,
     PRIMARY KEY (source_id, container_id, from_at, to_at)
 );
+
+-- A store made before this version holds no field change: the sources
+-- that hold tasks read everything again on their next pull (a board
+-- export's files, a Trello board's or a repository's whole history), so
+-- that their history is recorded before a span claims it whole. The
+-- re-read rewrites no row it already had.
+DELETE FROM cursors WHERE source_id IN (SELECT DISTINCT source_id FROM tasks);
