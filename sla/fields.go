@@ -151,6 +151,17 @@ func (t *Task) unknownNote(what string, at time.Time, fields ...string) string {
 	return ""
 }
 
+// joinNotes joins the notes that say something.
+func joinNotes(notes ...string) string {
+	var out []string
+	for _, n := range notes {
+		if n != "" {
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 func parseDue(s string) *time.Time {
 	if s == "" {
 		return nil

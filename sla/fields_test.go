@@ -182,3 +182,23 @@ func TestDueDoneHistory(t *testing.T) {
 		{state: Resolved, start: "2026-10-05 09:00", due: "2026-10-07 17:00", breach: "2026-10-07 17:00", stop: "2026-10-08 10:00", elapsed: 28 * time.Hour},
 	})
 }
+
+// A due date marked complete with no recorded change saying when: known
+// from the task's last activity on, not before.
+func TestDueDoneWithoutHistory(t *testing.T) {
+	t.Parallel()
+	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{DueDate: &DuePolicy{}}}
+	tk := task(t, "c1", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress")
+	tk.DueDone, tk.UpdatedAt = true, at(t, "2026-10-08 09:00")
+	tk.DueAt = ptr(at(t, "2026-10-07 17:00"))
+	got := DueClocks([]Task{tk}, rules, at(t, "2026-10-06 09:00"))
+	checkClocks(t, got, []wantClock{{state: Running, start: "2026-10-05 09:00", due: "2026-10-07 17:00", elapsed: 9 * time.Hour}})
+	if !strings.Contains(got[0].Note, "does not say when the due date was marked complete") || !strings.Contains(got[0].Note, "no history of its due date") {
+		t.Errorf("note %q", got[0].Note)
+	}
+	got = DueClocks([]Task{tk}, rules, at(t, "2026-10-09 09:00"))
+	checkClocks(t, got, []wantClock{{state: Met, start: "2026-10-05 09:00", due: "2026-10-07 17:00", elapsed: 26 * time.Hour}})
+	if got[0].Note != "" {
+		t.Errorf("note %q after the last activity", got[0].Note)
+	}
+}

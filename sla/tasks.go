@@ -157,7 +157,8 @@ func reminderClocks(out []Clock, cal *Calendar, every Duration, from time.Time, 
 // open. DueDone (the source's "due date complete" flag) as the task carried
 // it at now stops the clock too: at the instant it was set where the
 // history says so (Met before the date, Resolved after), else Met without
-// a StoppedAt. While the task waits on the client at now, the
+// a StoppedAt, from the task's last activity on (before it, nothing says
+// the flag was set, and the clock carries a note saying so). While the task waits on the client at now, the
 // open clock is Paused: the client holds the work, which is how agencies
 // read a due date. The deadline does not move; once the task comes back,
 // the clock is Breached if the date has passed.
@@ -229,7 +230,16 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 			// The due date marked complete by now stops the clock when it
 			// was marked, where the history says so.
 			markedDone := t.stateAt(now).dueDone
-			if set := t.lastSet(FieldDueDone, "true", now); markedDone && stopped.IsZero() && !set.IsZero() {
+			set := t.lastSet(FieldDueDone, "true", now)
+			var doneNote string
+			if markedDone && set.IsZero() && now.Before(t.UpdatedAt) && stopped.IsZero() {
+				// No recorded change says when it was marked: it is known
+				// as of the task's last activity, not before.
+				markedDone = false
+				doneNote = "the source does not say when the due date was marked complete: before the task's last activity (" +
+					t.UpdatedAt.UTC().Format("2006-01-02 15:04 MST") + ") it is judged as not marked"
+			}
+			if markedDone && stopped.IsZero() && !set.IsZero() {
 				stopped = clampStop(&set, c.StartedAt)
 			}
 			settleAt(&c, cal, stopped, due, warnAt, now)
@@ -240,7 +250,7 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 			case stopped.IsZero() && status == StatusWaitingClient:
 				c.State, c.BreachedAt = Paused, time.Time{}
 			}
-			c.Note = t.unknownNote("due date", now, FieldDue)
+			c.Note = joinNotes(t.unknownNote("due date", now, FieldDue), doneNote)
 			out = append(out, c)
 		}
 	}
