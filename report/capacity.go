@@ -264,6 +264,9 @@ func clientStatus(c ClientLoad, complete bool) (string, float64) {
 	return "on_track", round2(share * 100)
 }
 
+// AnswerIn is the report's answer in a language (the JSON's is English).
+func (r *Capacity) AnswerIn(lang string) string { return capacityAnswer(r, locale.For(lang)) }
+
 // capacityAnswer says in a sentence of l's language whether the agency can
 // take another client.
 func capacityAnswer(r *Capacity, l *locale.Locale) string {

@@ -167,7 +167,7 @@ func (s *Server) agency(h func(http.ResponseWriter, *http.Request, *viewer)) htt
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, err := s.session(r)
 		if err != nil {
-			s.fail(w, r, nil, http.StatusServiceUnavailable, "The store could not be read", err)
+			s.fail(w, r, nil, http.StatusServiceUnavailable, err, "store_read")
 			return
 		}
 		if v == nil {
@@ -175,16 +175,16 @@ func (s *Server) agency(h func(http.ResponseWriter, *http.Request, *viewer)) htt
 				s.showLogin(w, r, http.StatusUnauthorized, "", r.URL.RequestURI())
 				return
 			}
-			s.fail(w, r, nil, http.StatusUnauthorized, "Sign in first", nil)
+			s.fail(w, r, nil, http.StatusUnauthorized, nil, "sign_in_first")
 			return
 		}
 		if r.Method == http.MethodPost {
 			if !sameOrigin(r) {
-				s.fail(w, r, v, http.StatusForbidden, "This form was sent from another site", nil)
+				s.fail(w, r, v, http.StatusForbidden, nil, "other_site")
 				return
 			}
 			if got := r.PostFormValue("csrf"); subtle.ConstantTimeCompare([]byte(got), []byte(v.session.CSRF)) != 1 || got == "" {
-				s.fail(w, r, v, http.StatusForbidden, "This form is out of date (its security token does not match): reload the page and send it again", nil)
+				s.fail(w, r, v, http.StatusForbidden, nil, "csrf")
 				return
 			}
 		}
@@ -229,7 +229,7 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, code int, msg
 	tok := randomToken(24)
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/login", HttpOnly: true, Secure: s.secure(r),
 		SameSite: http.SameSiteStrictMode, MaxAge: 3600})
-	s.render(w, r, code, "login", page{Title: "Sign in", CSRF: tok, Error: msg,
+	s.render(w, r, code, "login", page{Title: s.agencyLocale().T("agency.sign_in"), CSRF: tok, Error: msg,
 		Data: loginView{Name: r.PostFormValue("name"), Next: localPath(next), SSO: s.ssoLabel()}})
 }
 
@@ -245,7 +245,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	c, err := r.Cookie(loginCookie)
 	if err != nil || !sameOrigin(r) || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 {
-		s.showLogin(w, r, http.StatusForbidden, "The sign-in form was out of date: try again.", r.PostFormValue("next"))
+		s.showLogin(w, r, http.StatusForbidden, s.agencyLocale().T("agency.login.out_of_date"), r.PostFormValue("next"))
 		return
 	}
 	name := strings.ToLower(strings.TrimSpace(r.PostFormValue("name")))
@@ -261,7 +261,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		u, ok, err = s.st.WebUserByEmail(ctx, name)
 	}
 	if err != nil {
-		s.fail(w, r, nil, http.StatusServiceUnavailable, "The store could not be read", err)
+		s.fail(w, r, nil, http.StatusServiceUnavailable, err, "store_read")
 		return
 	}
 	good := false
@@ -275,7 +275,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 			s.log.Error("recording a failed sign-in", "err", err)
 		}
 		s.log.Info("sign-in failed", "name", name, "ip", ip)
-		s.showLogin(w, r, http.StatusUnauthorized, "That name and password do not match an account.", r.PostFormValue("next"))
+		s.showLogin(w, r, http.StatusUnauthorized, s.agencyLocale().T("agency.login.no_match"), r.PostFormValue("next"))
 		return
 	}
 	s.st.ClearLoginFailures(ctx, userKey)
@@ -298,13 +298,13 @@ func (s *Server) refuseOverLimit(w http.ResponseWriter, r *http.Request, next st
 	for _, lim := range limits {
 		n, err := s.st.LoginFailures(r.Context(), lim.key, s.now().Add(-loginWindow))
 		if err != nil {
-			s.fail(w, r, nil, http.StatusServiceUnavailable, "The store could not be read", err)
+			s.fail(w, r, nil, http.StatusServiceUnavailable, err, "store_read")
 			return true
 		}
 		if n >= lim.max {
 			w.Header().Set("Retry-After", fmt.Sprint(int(loginWindow.Seconds())))
 			s.showLogin(w, r, http.StatusTooManyRequests,
-				fmt.Sprintf("Too many failed sign-ins: wait %d minutes, then try again.", int(loginWindow.Minutes())), next)
+				s.agencyLocale().T("agency.login.too_many", "Minutes", int(loginWindow.Minutes())), next)
 			return true
 		}
 	}
@@ -320,7 +320,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.We
 	ws := store.WebSession{TokenHash: tokenHash(token), UserID: u.ID, CSRF: randomToken(24), CreatedAt: now,
 		ExpiresAt: now.Add(s.o.SessionIdle), SeenAt: now, IP: ip, UserAgent: truncate(r.UserAgent(), 300)}
 	if err := s.st.CreateWebSession(ctx, ws); err != nil {
-		s.fail(w, r, nil, http.StatusServiceUnavailable, "The session could not be stored", err)
+		s.fail(w, r, nil, http.StatusServiceUnavailable, err, "session_store")
 		return false
 	}
 	detail, _ := json.Marshal(map[string]string{"with": how})
@@ -332,7 +332,7 @@ func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.We
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request, v *viewer) {
 	if err := s.st.EndWebSession(r.Context(), v.session.TokenHash); err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The session could not be ended", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "session_end")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", HttpOnly: true, Secure: s.secure(r),

@@ -184,7 +184,7 @@ func (s *Server) cabinet(h func(http.ResponseWriter, *http.Request, store.Cabine
 			s.render(w, r, el.code, "error", page{Title: locale.For(el.lang).T("web.cabinet.link_not_valid"), Error: el.msg, Cabinet: true, Lang: el.lang})
 			return
 		case err != nil:
-			s.fail(w, r, nil, http.StatusServiceUnavailable, "The cabinet could not be opened", err)
+			s.fail(w, r, nil, http.StatusServiceUnavailable, err, "cabinet_open")
 			return
 		}
 		if l.LastUsedAt == nil || s.now().Sub(*l.LastUsedAt) > time.Hour {
@@ -222,13 +222,13 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 	lc := locale.For(s.cfg.LanguageOf(client))
 	loc, err := report.ClientLocation(s.cfg, client.ID)
 	if err != nil {
-		s.fail(w, r, nil, http.StatusInternalServerError, "The calendar", err)
+		s.fail(w, r, nil, http.StatusInternalServerError, err, "calendar")
 		return
 	}
 	period, _ := report.ParsePeriod("", loc, now)
 	h, err := s.hours.Hours(ctx, report.HoursRequest{ClientID: client.ID, Period: period, Now: now})
 	if err != nil {
-		s.fail(w, r, nil, http.StatusServiceUnavailable, "The hours could not be read", err)
+		s.fail(w, r, nil, http.StatusServiceUnavailable, err, "hours_read")
 		return
 	}
 	// The cabinet shows tasks and totals; entries with their notes only
@@ -240,7 +240,7 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 	cv.Chart = burnChart(h, cv.Projected, lc.Code())
 	months, err := s.st.ClientMonths(ctx, client.ID)
 	if err != nil {
-		s.fail(w, r, nil, http.StatusServiceUnavailable, "The months could not be read", err)
+		s.fail(w, r, nil, http.StatusServiceUnavailable, err, "months_read")
 		return
 	}
 	for _, m := range months {
@@ -250,7 +250,7 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 	}
 	waits, err := s.st.Clocks(ctx, store.ClockFilter{Clients: []string{client.ID}, Policies: []string{sla.PolicyWaitingClient}, States: openStates})
 	if err != nil {
-		s.fail(w, r, nil, http.StatusServiceUnavailable, "The clocks could not be read", err)
+		s.fail(w, r, nil, http.StatusServiceUnavailable, err, "clocks_read")
 		return
 	}
 	for _, c := range waits {

@@ -90,7 +90,7 @@ func (s *Server) oidcStart(w http.ResponseWriter, r *http.Request) {
 	_, conf, err := s.oidc.discover(r.Context())
 	if err != nil {
 		s.log.Error("oidc sign-in", "err", err)
-		s.showLogin(w, r, http.StatusBadGateway, "The sign-in provider could not be reached: sign in with a password, or try again later.", r.URL.Query().Get("next"))
+		s.showLogin(w, r, http.StatusBadGateway, s.agencyLocale().T("agency.login.provider_unreachable"), r.URL.Query().Get("next"))
 		return
 	}
 	state, nonce, verifier := randomToken(24), randomToken(24), oauth2.GenerateVerifier()
@@ -123,7 +123,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		var bad errSignIn
 		if !errors.As(err, &bad) {
 			s.log.Error("oidc sign-in", "err", err)
-			s.showLogin(w, r, http.StatusBadGateway, "The sign-in provider did not answer as expected: try again, or sign in with a password.", next)
+			s.showLogin(w, r, http.StatusBadGateway, s.agencyLocale().T("agency.login.provider_odd"), next)
 			return
 		}
 		if err := s.st.AddLoginFailures(ctx, now, ipKey); err != nil {
@@ -135,13 +135,13 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	}
 	u, ok, err := s.st.WebUserByEmail(ctx, email)
 	if err != nil {
-		s.fail(w, r, nil, http.StatusServiceUnavailable, "The store could not be read", err)
+		s.fail(w, r, nil, http.StatusServiceUnavailable, err, "store_read")
 		return
 	}
 	if !ok {
 		s.st.AddLoginFailures(ctx, now, ipKey)
 		s.log.Info("oidc sign-in: no account", "email", email, "ip", ip)
-		s.showLogin(w, r, http.StatusForbidden, fmt.Sprintf("No karkas account has the address %s: an admin adds one with karkas users add ID --email %s --role ROLE.", email, email), next)
+		s.showLogin(w, r, http.StatusForbidden, s.agencyLocale().T("agency.login.no_account", "Email", email), next)
 		return
 	}
 	// The first sign-in binds the account to the provider's identity; an
@@ -150,12 +150,12 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	case u.OIDCSubject == "":
 		bound, err := s.st.BindOIDC(ctx, u.ID, subject)
 		if err != nil {
-			s.fail(w, r, nil, http.StatusServiceUnavailable, "The account could not be updated", err)
+			s.fail(w, r, nil, http.StatusServiceUnavailable, err, "account_update")
 			return
 		}
 		if !bound { // another sign-in bound it a moment ago: read it again
 			if u, ok, err = s.st.WebUser(ctx, u.ID); err != nil || !ok || u.OIDCSubject != subject {
-				s.showLogin(w, r, http.StatusForbidden, "That account was just bound to another sign-in: try again.", next)
+				s.showLogin(w, r, http.StatusForbidden, s.agencyLocale().T("agency.login.just_bound"), next)
 				return
 			}
 		} else {
@@ -164,8 +164,7 @@ func (s *Server) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	case u.OIDCSubject != subject:
 		s.st.AddLoginFailures(ctx, now, ipKey, "user:"+u.ID)
 		s.log.Warn("oidc sign-in: the address's account is bound to another identity", "account", u.ID, "ip", ip)
-		s.showLogin(w, r, http.StatusForbidden, fmt.Sprintf("The account with the address %s signs in as another identity at the provider: "+
-			"an admin releases it with karkas users add %s --update --unbind-oidc (and its other flags).", email, u.ID), next)
+		s.showLogin(w, r, http.StatusForbidden, s.agencyLocale().T("agency.login.other_identity", "Email", email, "ID", u.ID), next)
 		return
 	}
 	if s.startSession(w, r, u, "oidc") {
@@ -190,10 +189,10 @@ func (s *Server) oidcIdentity(r *http.Request) (email, subject, next string, err
 		}
 	}
 	if e := q.Get("error"); e != "" {
-		return "", "", next, errSignIn{fmt.Sprintf("The sign-in provider refused: %s.", truncate(cmp.Or(q.Get("error_description"), e), 200))}
+		return "", "", next, errSignIn{s.agencyLocale().T("agency.login.refused", "Why", truncate(cmp.Or(q.Get("error_description"), e), 200))}
 	}
 	if len(parts) != 4 || subtle.ConstantTimeCompare([]byte(parts[0]), []byte(q.Get("state"))) != 1 || q.Get("state") == "" {
-		return "", "", next, errSignIn{"That sign-in was not started in this browser, or took longer than 10 minutes: start again."}
+		return "", "", next, errSignIn{s.agencyLocale().T("agency.login.not_started")}
 	}
 	nonce, verifier := parts[1], parts[2]
 	provider, conf, err := s.oidc.discover(r.Context())
@@ -205,7 +204,7 @@ func (s *Server) oidcIdentity(r *http.Request) (email, subject, next string, err
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return "", "", next, errSignIn{"The sign-in provider did not accept the code it gave: start again."}
+			return "", "", next, errSignIn{s.agencyLocale().T("agency.login.code_refused")}
 		}
 		return "", "", next, fmt.Errorf("exchanging the code: %w", err)
 	}
@@ -215,10 +214,10 @@ func (s *Server) oidcIdentity(r *http.Request) (email, subject, next string, err
 	}
 	idt, err := provider.VerifierContext(ctx, &oidc.Config{ClientID: s.oidc.o.ClientID, Now: s.now}).Verify(ctx, raw)
 	if err != nil {
-		return "", "", next, errSignIn{"The sign-in provider's token did not verify: " + truncate(err.Error(), 200)}
+		return "", "", next, errSignIn{s.agencyLocale().T("agency.login.token_unverified", "Why", truncate(err.Error(), 200))}
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
-		return "", "", next, errSignIn{"The sign-in provider's token was made for another sign-in: start again."}
+		return "", "", next, errSignIn{s.agencyLocale().T("agency.login.other_sign_in")}
 	}
 	var claims struct {
 		Email string `json:"email"`
@@ -235,13 +234,13 @@ func (s *Server) oidcIdentity(r *http.Request) (email, subject, next string, err
 	at := strings.LastIndexByte(email, '@')
 	switch {
 	case idt.Subject == "":
-		return "", "", next, errSignIn{"The sign-in provider's token names nobody (no subject)."}
+		return "", "", next, errSignIn{s.agencyLocale().T("agency.login.no_subject")}
 	case email == "" || at < 1:
-		return "", "", next, errSignIn{"The sign-in provider gave no email address: karkas matches accounts by it."}
+		return "", "", next, errSignIn{s.agencyLocale().T("agency.login.no_email")}
 	case !verified:
-		return "", "", next, errSignIn{fmt.Sprintf("The sign-in provider has not verified the address %s.", email)}
+		return "", "", next, errSignIn{s.agencyLocale().T("agency.login.unverified", "Email", email)}
 	case !slices.Contains(s.oidc.o.Domains, email[at+1:]):
-		return "", "", next, errSignIn{fmt.Sprintf("Addresses at %s may not sign in here.", email[at+1:])}
+		return "", "", next, errSignIn{s.agencyLocale().T("agency.login.domain", "Domain", email[at+1:])}
 	}
 	return email, idt.Issuer + " " + idt.Subject, next, nil
 }

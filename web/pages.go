@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/karkas/karkas/internal/locale"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/report"
 	"github.com/karkas/karkas/sla"
@@ -58,27 +60,28 @@ func (s *Server) clockViews(r *http.Request, v *viewer, rows []store.ClockRow, n
 	if err != nil {
 		s.log.Warn("reading the tasks of clocks", "err", err)
 	}
+	l := s.agencyLocale()
 	out := make([]clockView, 0, len(rows))
 	for _, c := range rows {
 		var d struct{ Title, URL, Note string }
 		json.Unmarshal([]byte(c.Detail), &d)
-		cv := clockView{ID: c.ID, Note: d.Note, Policy: c.Policy, PolicyTitle: report.PolicyTitle(c.Policy), ClientID: c.ClientID,
+		cv := clockView{ID: c.ID, Note: d.Note, Policy: c.Policy, PolicyTitle: policyName(l, c.Policy), ClientID: c.ClientID,
 			ClientName: s.clientName(c.ClientID), State: c.State, Title: cmp.Or(d.Title, c.SubjectExternalID, s.clientName(c.ClientID)),
 			URL: safeURL(d.URL), Started: c.StartedAt, Due: c.DueAt, Breached: c.BreachedAt, Stopped: c.StoppedAt,
-			Business: businessText(time.Duration(c.BusinessSeconds) * time.Second), Waived: c.Waived, Reason: c.WaiverReason,
+			Business: businessText(l, time.Duration(c.BusinessSeconds)*time.Second), Waived: c.Waived, Reason: c.WaiverReason,
 			WaivedBy: c.WaivedBy, WaivedAt: c.WaivedAt}
-		cv.OwesSide, cv.Owes = s.owes(c, tasks)
+		cv.OwesSide, cv.Owes = s.owes(l, c, tasks)
 		open := slices.Contains(openStates, c.State)
 		switch {
 		case open && c.DueAt != nil && now.After(*c.DueAt):
-			cv.When = "overdue " + humanDuration(now.Sub(*c.DueAt))
+			cv.When = l.T("agency.when.overdue", "D", humanDuration(l, now.Sub(*c.DueAt)))
 			cv.PastDue = c.State != sla.Breached
 		case open && c.DueAt != nil:
-			cv.When = "due in " + humanDuration(c.DueAt.Sub(now))
+			cv.When = l.T("agency.when.due_in", "D", humanDuration(l, c.DueAt.Sub(now)))
 		case c.StoppedAt != nil:
-			cv.When = "took " + humanDuration(c.StoppedAt.Sub(c.StartedAt))
+			cv.When = l.T("agency.when.took", "D", humanDuration(l, c.StoppedAt.Sub(c.StartedAt)))
 		default:
-			cv.When = "since " + humanDuration(now.Sub(c.StartedAt))
+			cv.When = l.T("agency.when.since", "D", humanDuration(l, now.Sub(c.StartedAt)))
 		}
 		cv.CanWaive = v != nil && v.canAct(c.ClientID) && !c.Waived && (c.State == sla.Breached || c.State == sla.Resolved || c.State == sla.AtRisk)
 		out = append(out, cv)
@@ -87,7 +90,7 @@ func (s *Server) clockViews(r *http.Request, v *viewer, rows []store.ClockRow, n
 }
 
 // owes says who the next move is up to.
-func (s *Server) owes(c store.ClockRow, tasks map[store.TaskRef]store.OutboxTask) (side, who string) {
+func (s *Server) owes(l *locale.Locale, c store.ClockRow, tasks map[store.TaskRef]store.OutboxTask) (side, who string) {
 	client := s.clients[c.ClientID]
 	if c.Policy == sla.PolicyWaitingClient {
 		if client != nil {
@@ -99,7 +102,7 @@ func (s *Server) owes(c store.ClockRow, tasks map[store.TaskRef]store.OutboxTask
 			}
 			return "client", cmp.Or(strings.Join(names, ", "), client.Name)
 		}
-		return "client", "the client"
+		return "client", l.T("agency.the_client")
 	}
 	if t, ok := tasks[store.TaskRef{SourceID: c.SubjectSourceID, ExternalID: c.SubjectExternalID}]; ok && c.SubjectKind == "task" {
 		var ids []string
@@ -115,9 +118,9 @@ func (s *Server) owes(c store.ClockRow, tasks map[store.TaskRef]store.OutboxTask
 		}
 	}
 	if client != nil && s.people[client.PM] != nil {
-		return "agency", s.people[client.PM].Name + " (PM)"
+		return "agency", l.T("agency.pm", "Name", s.people[client.PM].Name)
 	}
-	return "agency", "the agency"
+	return "agency", l.T("agency.the_agency")
 }
 
 func (s *Server) clientName(id string) string {
@@ -125,7 +128,7 @@ func (s *Server) clientName(id string) string {
 		return c.Name
 	}
 	if id == "" {
-		return "(no client)"
+		return s.agencyLocale().T("agency.no_client")
 	}
 	return id
 }
@@ -176,14 +179,14 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, v *viewer) {
 	now := s.now()
 	rows, err := s.st.Clocks(ctx, store.ClockFilter{Clients: s.visibleIDs(v), States: []string{sla.Breached, sla.AtRisk}, Limit: overviewLimit + 1})
 	if err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The clocks could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "clocks_read")
 		return
 	}
 	// Running clocks whose due instant passed since the last evaluation
 	// are breaches the store does not know of yet: shown, marked.
 	late, err := s.st.Clocks(ctx, store.ClockFilter{Clients: s.visibleIDs(v), States: []string{sla.Running}, Limit: overviewLimit})
 	if err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The clocks could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "clocks_read")
 		return
 	}
 	for _, c := range late {
@@ -203,17 +206,17 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, v *viewer) {
 		}
 	}
 	if ov.Evaluated, err = s.st.LastEvaluation(ctx); err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The store could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "store_read")
 		return
 	}
 	ov.Unevaluated = ov.Evaluated.IsZero()
 	if ov.Sources, err = s.sourceViews(r); err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The sources could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "sources_read")
 		return
 	}
 	failed, err := s.st.Deliveries(ctx, store.DeliveryFilter{Status: store.OutboxFailed, Limit: 50})
 	if err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The deliveries could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "deliveries_read")
 		return
 	}
 	ov.Failed = s.deliveryViews(v, failed)
@@ -236,7 +239,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request, v *viewer) {
 			}
 		}
 	}
-	s.render(w, r, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", User: &v.user, CSRF: v.session.CSRF, Now: now, Data: ov})
+	s.render(w, r, http.StatusOK, "overview", page{Title: s.agencyLocale().T("agency.nav.overview"), Nav: "overview", User: &v.user, CSRF: v.session.CSRF, Now: now, Data: ov})
 }
 
 func cmpDue(a, b *time.Time) int {
@@ -337,24 +340,24 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	id := r.PathValue("id")
 	client := s.clients[id]
 	if client == nil || !v.sees(id) {
-		s.fail(w, r, v, http.StatusNotFound, "There is no client "+id+" you can see", nil)
+		s.fail(w, r, v, http.StatusNotFound, nil, "no_client", "ID", id)
 		return
 	}
 	now := s.now()
 	loc, err := report.ClientLocation(s.cfg, id)
 	if err != nil {
-		s.fail(w, r, v, http.StatusInternalServerError, "The client's calendar", err)
+		s.fail(w, r, v, http.StatusInternalServerError, err, "client_calendar")
 		return
 	}
 	q := r.URL.Query()
 	period, err := report.ParsePeriod(q.Get("period"), loc, now)
 	if err != nil || period.Kind != "month" {
-		s.fail(w, r, v, http.StatusBadRequest, "period must be a month like 2026-10", nil)
+		s.fail(w, r, v, http.StatusBadRequest, nil, "period_month")
 		return
 	}
 	hours, err := s.hours.Hours(ctx, report.HoursRequest{ClientID: id, Period: period, Now: now})
 	if err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The hours could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "hours_read")
 		return
 	}
 	cv := clientView{Client: client, Period: hours.Period, Hours: hours, CanAct: v.canAct(id),
@@ -370,7 +373,7 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 		sla.PolicyHourBudget, sla.PolicyUntracked}, States: []string{"", "open", sla.Running, sla.AtRisk, sla.Breached,
 		sla.Paused, sla.Met, sla.Resolved}}
 	if !slices.Contains(f.Policies, f.Policy) || !slices.Contains(f.States, f.State) {
-		s.fail(w, r, v, http.StatusBadRequest, "Unknown policy or state", nil)
+		s.fail(w, r, v, http.StatusBadRequest, nil, "policy_state")
 		return
 	}
 	// The month's clocks come newest first; the open ones soonest due
@@ -391,7 +394,7 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	cv.Filter = f
 	rows, err := s.st.Clocks(ctx, cf)
 	if err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The clocks could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "clocks_read")
 		return
 	}
 	if len(rows) > clockPageLimit {
@@ -399,11 +402,11 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	cv.Clocks = s.clockViews(r, v, rows, now)
 	if cv.Evaluated, err = s.st.LastEvaluation(ctx); err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The store could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "store_read")
 		return
 	}
 	if err := s.stages(r, &cv, now); err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The tasks could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "tasks_read")
 		return
 	}
 	s.render(w, r, http.StatusOK, "client", page{Title: client.Name, Nav: "clients", User: &v.user, CSRF: v.session.CSRF, Now: now, Data: cv})
@@ -412,28 +415,29 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 // projection extrapolates the billable hours so far over the period's
 // remaining business time in the client's calendar.
 func (s *Server) projection(client *mapping.Client, p report.Period, h *report.Hours, now time.Time) (float64, string) {
+	l := s.agencyLocale()
 	if h.Complete {
-		return h.Totals.BillableHours, "the month is over: its hours are final"
+		return h.Totals.BillableHours, l.T("agency.proj.over")
 	}
 	if now.Before(p.Start) {
-		return 0, "the month has not begun"
+		return 0, l.T("agency.proj.not_begun")
 	}
 	cal := s.o.Calendars[cmp.Or(client.Calendar, s.cfg.Agency.Calendar)]
 	if cal == nil {
-		return 0, "no business calendar to project with"
+		return 0, l.T("agency.proj.no_calendar")
 	}
 	total := cal.Between(p.Start, p.End)
 	gone := cal.Between(p.Start, now)
 	if total <= 0 || gone <= 0 {
-		return 0, "no business time has passed yet this month"
+		return 0, l.T("agency.proj.no_time")
 	}
 	projected := h.Totals.BillableHours * float64(total) / float64(gone)
-	return projected, fmt.Sprintf("the billable hours so far over the %.0f%% of the month's business time gone, extrapolated to the month's end",
-		100*float64(gone)/float64(total))
+	return projected, l.T("agency.proj.extrapolated", "Share", l.T("unit.percent", "N", strconv.Itoa(int(math.Round(100*float64(gone)/float64(total))))))
 }
 
 func (s *Server) stages(r *http.Request, cv *clientView, now time.Time) error {
 	ctx := r.Context()
+	l := s.agencyLocale()
 	tasks, err := s.st.OpenTasks(ctx, cv.Client.ID)
 	if err != nil {
 		return err
@@ -461,7 +465,7 @@ func (s *Server) stages(r *http.Request, cv *clientView, now time.Time) error {
 	groups := map[string]*stageGroup{}
 	var order []string
 	for _, t := range tasks {
-		status := cmp.Or(t.Status, "(unmapped)")
+		status := cmp.Or(t.Status, "unmapped")
 		g := groups[status]
 		if g == nil {
 			g = &stageGroup{Status: status, Limit: limits[t.Status]}
@@ -481,7 +485,7 @@ func (s *Server) stages(r *http.Request, cv *clientView, now time.Time) error {
 			}
 		}
 		st := stageTask{Title: t.Title, URL: safeURL(t.URL), SourceStatus: t.SourceStatus, Since: since,
-			Age: humanDuration(now.Sub(since)), Assignees: strings.Join(names, ", ")}
+			Age: humanDuration(l, now.Sub(since)), Assignees: strings.Join(names, ", ")}
 		key := t.SourceID + "/" + t.ExternalID
 		if c, ok := stageClock[key]; ok {
 			st.ClockState, st.ClockID = c.State, c.ID
@@ -489,14 +493,14 @@ func (s *Server) stages(r *http.Request, cv *clientView, now time.Time) error {
 		}
 		g.Tasks = append(g.Tasks, st)
 		if t.Status == "waiting_client" {
-			wv := waitView{Title: t.Title, URL: safeURL(t.URL), Since: humanDuration(now.Sub(since))}
+			wv := waitView{Title: t.Title, URL: safeURL(t.URL), Since: humanDuration(l, now.Sub(since))}
 			if c, ok := waitClock[key]; ok {
 				wv.ClockID, wv.State = c.ID, c.State
 				if c.DueAt != nil {
 					if now.After(*c.DueAt) {
-						wv.Reminder = "a reminder is owed since " + humanDuration(now.Sub(*c.DueAt))
+						wv.Reminder = l.T("agency.reminder_owed", "D", humanDuration(l, now.Sub(*c.DueAt)))
 					} else {
-						wv.Reminder = "next reminder in " + humanDuration(c.DueAt.Sub(now))
+						wv.Reminder = l.T("agency.reminder_next", "D", humanDuration(l, c.DueAt.Sub(now)))
 					}
 				}
 			}
@@ -520,7 +524,7 @@ func (s *Server) stages(r *http.Request, cv *clientView, now time.Time) error {
 func (s *Server) clientReport(w http.ResponseWriter, r *http.Request, v *viewer) {
 	id := r.PathValue("id")
 	if s.clients[id] == nil || !v.sees(id) {
-		s.fail(w, r, v, http.StatusNotFound, "There is no client "+id+" you can see", nil)
+		s.fail(w, r, v, http.StatusNotFound, nil, "no_client", "ID", id)
 		return
 	}
 	s.serveReport(w, r, v, id, r.URL.Query().Get("period"))
@@ -530,22 +534,22 @@ func (s *Server) serveReport(w http.ResponseWriter, r *http.Request, v *viewer, 
 	now := s.now()
 	loc, err := report.ClientLocation(s.cfg, client)
 	if err != nil {
-		s.fail(w, r, v, http.StatusInternalServerError, "The client's calendar", err)
+		s.fail(w, r, v, http.StatusInternalServerError, err, "client_calendar")
 		return
 	}
 	period, err := report.ParsePeriod(periodSpec, loc, now)
 	if err != nil {
-		s.fail(w, r, v, http.StatusBadRequest, "period must be a month like 2026-10", nil)
+		s.fail(w, r, v, http.StatusBadRequest, nil, "period_month")
 		return
 	}
 	h, err := s.hours.Hours(r.Context(), report.HoursRequest{ClientID: client, Period: period, Now: now})
 	if err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The report could not be made", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "report_make")
 		return
 	}
 	out, err := report.Render(h, report.HTML)
 	if err != nil {
-		s.fail(w, r, v, http.StatusInternalServerError, "The report could not be rendered", err)
+		s.fail(w, r, v, http.StatusInternalServerError, err, "report_render")
 		return
 	}
 	w.Header().Set("Content-Security-Policy", reportCSP)
@@ -565,11 +569,11 @@ type clockPageView struct {
 func (s *Server) visibleClock(w http.ResponseWriter, r *http.Request, v *viewer) (store.ClockRow, bool) {
 	c, ok, err := s.st.Clock(r.Context(), r.PathValue("id"))
 	if err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The clock could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "clock_read")
 		return c, false
 	}
 	if !ok || !v.sees(c.ClientID) {
-		s.fail(w, r, v, http.StatusNotFound, "There is no such clock you can see", nil)
+		s.fail(w, r, v, http.StatusNotFound, nil, "no_clock")
 		return c, false
 	}
 	return c, true
@@ -583,7 +587,7 @@ func (s *Server) clockPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	log, err := s.st.AuditLog(ctx, "clock:"+c.ID, 50)
 	if err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The audit log could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "audit_read")
 		return
 	}
 	cv := s.clockViews(r, v, []store.ClockRow{c}, s.now())[0]
@@ -598,16 +602,16 @@ func (s *Server) waive(w http.ResponseWriter, r *http.Request, v *viewer) {
 		return
 	}
 	if !v.canAct(c.ClientID) {
-		s.fail(w, r, v, http.StatusForbidden, "Your role ("+v.user.Role+") cannot waive clocks of this client", nil)
+		s.fail(w, r, v, http.StatusForbidden, nil, "role_waive", "Role", v.user.Role)
 		return
 	}
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
 	if reason == "" || len(reason) > 2000 {
-		s.fail(w, r, v, http.StatusBadRequest, "Say why the exception was agreed (a reason of up to 2,000 characters)", nil)
+		s.fail(w, r, v, http.StatusBadRequest, nil, "waive_reason")
 		return
 	}
 	if err := s.st.Waive(ctx, c.ID, reason, v.user.ID); err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The clock could not be waived", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "waive_failed")
 		return
 	}
 	s.log.Info("clock waived", "clock", c.ID, "by", v.user.ID)
@@ -620,21 +624,21 @@ func (s *Server) capacityPage(w http.ResponseWriter, r *http.Request, v *viewer)
 	now := s.now()
 	loc, err := report.AgencyLocation(s.cfg)
 	if err != nil {
-		s.fail(w, r, v, http.StatusInternalServerError, "The agency's calendar", err)
+		s.fail(w, r, v, http.StatusInternalServerError, err, "agency_calendar")
 		return
 	}
 	period, err := report.ParsePeriod(r.URL.Query().Get("period"), loc, now)
 	if err != nil {
-		s.fail(w, r, v, http.StatusBadRequest, "period must be a month (2026-10), a week (2026-W43) or days (2026-10-01..2026-10-15)", nil)
+		s.fail(w, r, v, http.StatusBadRequest, nil, "period_any")
 		return
 	}
 	c, err := report.BuildCapacity(r.Context(), s.st, s.cfg, report.CapacityRequest{Period: period, Now: now, Calendars: s.o.Calendars})
 	if err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The capacity could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "capacity_read")
 		return
 	}
 	c.Clients = slices.DeleteFunc(c.Clients, func(l report.ClientLoad) bool { return !v.sees(l.ID) })
-	s.render(w, r, http.StatusOK, "capacity", page{Title: "Capacity " + c.Period.Title, Nav: "capacity", User: &v.user,
+	s.render(w, r, http.StatusOK, "capacity", page{Title: s.agencyLocale().T("agency.nav.capacity") + " " + c.Period.TitleIn(s.cfg.Agency.Language), Nav: "capacity", User: &v.user,
 		CSRF: v.session.CSRF, Now: now, Data: c})
 }
 
@@ -691,15 +695,15 @@ func (s *Server) deliveriesPage(w http.ResponseWriter, r *http.Request, v *viewe
 	status := r.URL.Query().Get("status")
 	statuses := []string{"", store.OutboxPending, store.OutboxHeld, store.OutboxDelivered, store.OutboxFailed, store.OutboxSkipped}
 	if !slices.Contains(statuses, status) {
-		s.fail(w, r, v, http.StatusBadRequest, "Unknown status "+status, nil)
+		s.fail(w, r, v, http.StatusBadRequest, nil, "unknown_status", "Status", status)
 		return
 	}
 	rows, err := s.st.Deliveries(r.Context(), store.DeliveryFilter{Status: status, Limit: deliveriesLimit, Brief: true})
 	if err != nil {
-		s.fail(w, r, v, http.StatusServiceUnavailable, "The deliveries could not be read", err)
+		s.fail(w, r, v, http.StatusServiceUnavailable, err, "deliveries_read")
 		return
 	}
-	s.render(w, r, http.StatusOK, "deliveries", page{Title: "Deliveries", Nav: "deliveries", User: &v.user, CSRF: v.session.CSRF,
+	s.render(w, r, http.StatusOK, "deliveries", page{Title: s.agencyLocale().T("agency.nav.deliveries"), Nav: "deliveries", User: &v.user, CSRF: v.session.CSRF,
 		Flash: r.URL.Query().Get("done"), Data: deliveriesView{Status: status, Statuses: statuses, Rows: s.deliveryViews(v, rows), Limit: deliveriesLimit}})
 }
 
@@ -707,51 +711,63 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request, v *viewer) {
 	ctx := r.Context()
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil {
-		s.fail(w, r, v, http.StatusNotFound, "No such delivery", nil)
+		s.fail(w, r, v, http.StatusNotFound, nil, "no_delivery")
 		return
 	}
 	d, err := s.st.Delivery(ctx, id)
 	if err != nil || d.Sink == store.OutboxRoute || (d.ClientID != "" && !v.sees(d.ClientID)) || (d.ClientID == "" && v.clients != nil) {
-		s.fail(w, r, v, http.StatusNotFound, "No such delivery you can see", nil)
+		s.fail(w, r, v, http.StatusNotFound, nil, "no_delivery_yours")
 		return
 	}
 	if !v.canAct(d.ClientID) {
-		s.fail(w, r, v, http.StatusForbidden, "Your role ("+v.user.Role+") cannot retry this delivery", nil)
+		s.fail(w, r, v, http.StatusForbidden, nil, "role_retry", "Role", v.user.Role)
 		return
 	}
 	now := s.now()
 	if err := s.st.RetryDelivery(ctx, id, now); err != nil {
-		s.fail(w, r, v, http.StatusConflict, "The delivery was not retried", err)
+		s.fail(w, r, v, http.StatusConflict, err, "retry_failed")
 		return
 	}
 	s.st.Audit(ctx, store.AuditEntry{At: now, Actor: v.user.ID, Action: "retry", Subject: fmt.Sprintf("delivery:%d", id), IP: clientIP(r)})
 	http.Redirect(w, r, "/deliveries?done=retried", http.StatusSeeOther)
 }
 
+// policyName is a policy's title in l.
+func policyName(l *locale.Locale, policy string) string {
+	if t := l.T("policy." + policy); t != "policy."+policy {
+		return t
+	}
+	return report.PolicyTitle(policy)
+}
+
 // humanDuration is a duration in its two largest units: "2d 3h", "4h 10m",
 // "12m", "now".
-func humanDuration(d time.Duration) string {
+func humanDuration(l *locale.Locale, d time.Duration) string {
 	if d < 0 {
 		d = -d
 	}
 	switch days, hours, mins := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour), int(d%time.Hour/time.Minute); {
 	case days > 0 && hours > 0:
-		return fmt.Sprintf("%dd %dh", days, hours)
+		return l.T("agency.dur.dh", "D", days, "H", hours)
 	case days > 0:
-		return fmt.Sprintf("%dd", days)
+		return l.T("agency.dur.d", "D", days)
 	case hours > 0 && mins > 0:
-		return fmt.Sprintf("%dh %dm", hours, mins)
+		return l.T("agency.dur.hm", "H", hours, "M", mins)
 	case hours > 0:
-		return fmt.Sprintf("%dh", hours)
+		return l.T("agency.dur.h", "H", hours)
 	case mins > 0:
-		return fmt.Sprintf("%dm", mins)
+		return l.T("agency.dur.m", "M", mins)
 	}
-	return "under a minute"
+	return l.T("agency.dur.under_minute")
 }
 
-func businessText(d time.Duration) string {
+func businessText(l *locale.Locale, d time.Duration) string {
 	if d <= 0 {
 		return ""
 	}
-	return fmt.Sprintf("%.1f business h", d.Hours())
+	h := strconv.FormatFloat(d.Hours(), 'f', 1, 64)
+	if l.Code() != "en" {
+		h = l.Num(d.Hours(), 1)
+	}
+	return l.T("agency.business_h", "Hours", h)
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/karkas/karkas/internal/locale"
-	"github.com/karkas/karkas/sla"
 )
 
 // localFuncs are the functions whose words and numbers follow the
@@ -40,6 +39,33 @@ func localFuncs(l *locale.Locale) template.FuncMap {
 		return l.Instant(x.UTC()) + " UTC"
 	}
 	return template.FuncMap{
+		"ago": func(now time.Time, t any) string {
+			switch x := t.(type) {
+			case time.Time:
+				return l.T("agency.ago", "D", humanDuration(l, now.Sub(x)))
+			case *time.Time:
+				if x != nil {
+					return l.T("agency.ago", "D", humanDuration(l, now.Sub(*x)))
+				}
+			}
+			return ""
+		},
+		// state is a clock's state in words; label a filter's or a
+		// status's name (policies, task stages, client loads, delivery
+		// statuses; "" is all).
+		"state": func(s string) string { return catalogOr(l, "agency.state.", s) },
+		"label": func(s string) string {
+			if s == "" {
+				return l.T("agency.label.all")
+			}
+			return catalogOr(l, "agency.label.", s)
+		},
+		"category": func(id, title string) string {
+			if s := l.T("category." + id); s != "category."+id {
+				return s
+			}
+			return title
+		},
 		"t":     l.T,
 		"tn":    l.N,
 		"when":  when,
@@ -54,6 +80,16 @@ func localFuncs(l *locale.Locale) template.FuncMap {
 			return num(float64(s)/3600, 1) + " " + l.T("unit.h")
 		},
 	}
+}
+
+// catalogOr is the catalog's text of prefix+key, or key with its
+// underscores as spaces for a key the catalog does not know (a status
+// named in the config).
+func catalogOr(l *locale.Locale, prefix, key string) string {
+	if s := l.T(prefix + key); s != prefix+key {
+		return s
+	}
+	return strings.ReplaceAll(key, "_", " ")
 }
 
 // parsePages parses each page template with the layout.
@@ -109,31 +145,7 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
-	"ago": func(now time.Time, t any) string {
-		switch x := t.(type) {
-		case time.Time:
-			return humanDuration(now.Sub(x)) + " ago"
-		case *time.Time:
-			if x != nil {
-				return humanDuration(now.Sub(*x)) + " ago"
-			}
-		}
-		return ""
-	},
-	"neg": func(f float64) float64 { return -f },
-	"state": func(s string) string {
-		switch s {
-		case sla.AtRisk:
-			return "at risk"
-		}
-		return strings.ReplaceAll(s, "_", " ")
-	},
-	"label": func(s string) string {
-		if s == "" {
-			return "all"
-		}
-		return strings.ReplaceAll(s, "_", " ")
-	},
+	"neg":   func(f float64) float64 { return -f },
 	"sub":   func(a, b float64) float64 { return a - b },
 	"minus": func(a, b int) int { return a - b },
 	"dict": func(kv ...any) map[string]any {

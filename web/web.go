@@ -282,6 +282,9 @@ type page struct {
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name string, p page) {
+	if !p.Cabinet && p.Lang == "" {
+		p.Lang = s.cfg.Agency.Language // the agency's pages speak its language
+	}
 	l := locale.For(p.Lang)
 	p.Lang = l.Code()
 	t, ok := s.pagesIn(l)[name]
@@ -304,13 +307,16 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, code int, name s
 	fmt.Fprint(w, b.String())
 }
 
-// fail shows an error page; err is logged, and shown redacted.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *viewer, code int, msg string, err error) {
+// fail shows an error page in the agency's language: the message is the
+// catalog's agency.err.<id> with kv; err is logged, and shown redacted.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *viewer, code int, err error, id string, kv ...any) {
+	l := s.agencyLocale()
+	msg := l.T("agency.err."+id, kv...)
 	if err != nil {
 		s.log.Error("web", "path", r.URL.Path, "err", s.o.Redact(err.Error()))
 		msg += ": " + s.o.Redact(err.Error())
 	}
-	p := page{Title: http.StatusText(code), Error: msg}
+	p := page{Title: l.T("agency.status_title", "Code", code, "Text", http.StatusText(code)), Error: msg}
 	if v != nil {
 		p.User, p.CSRF = &v.user, v.session.CSRF
 	}
@@ -318,8 +324,12 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, v *viewer, code in
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
-	s.render(w, r, http.StatusNotFound, "error", page{Title: "Not found", Error: "There is no page at this address."})
+	l := s.agencyLocale()
+	s.render(w, r, http.StatusNotFound, "error", page{Title: l.T("agency.not_found"), Error: l.T("agency.err.no_page")})
 }
+
+// agencyLocale is the language of the agency's pages: agency.language.
+func (s *Server) agencyLocale() *locale.Locale { return locale.For(s.cfg.Agency.Language) }
 
 // RandomString is n characters drawn uniformly from alphabet (at most
 // 256 characters long), from crypto/rand.

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"github.com/karkas/karkas/internal/locale"
 	"strings"
 	"testing"
 	"time"
@@ -78,8 +79,14 @@ func TestHumanDuration(t *testing.T) {
 		-(26*time.Hour + time.Minute): "1d 2h",
 		48*time.Hour + 59*time.Minute: "2d",
 	} {
-		if got := humanDuration(d); got != want {
+		if got := humanDuration(locale.For("en"), d); got != want {
 			t.Errorf("humanDuration(%s) = %q, want %q", d, got, want)
+		}
+	}
+	ru := locale.For("ru")
+	for d, want := range map[time.Duration]string{50 * time.Hour: "2 д 2 ч", 30 * time.Second: "меньше минуты"} {
+		if got := humanDuration(ru, d); got != want {
+			t.Errorf("in Russian, humanDuration(%s) = %q, want %q", d, got, want)
 		}
 	}
 }

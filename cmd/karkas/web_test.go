@@ -474,3 +474,91 @@ func testCabinet(t *testing.T, w *webDemo, st *store.Store) {
 		t.Errorf("revoking one link closed another: %d", code)
 	}
 }
+
+// The agency's pages speak agency.language: the demo with language: bg
+// signs in, shows the overview, a client, a clock, capacity and the
+// deliveries in Bulgarian, with none of the English page words left.
+func TestAgencyPagesInLanguage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the binary")
+	}
+	t.Parallel()
+	w := &webDemo{passwords: map[string]string{}, bin: buildBinary(t)}
+	w.config, w.data = demoSetup(t, 1, 500)
+	text, err := os.ReadFile(w.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bg := strings.Replace(string(text), "agency:\n  name: Northwind Digital\n", "agency:\n  name: Northwind Digital\n  language: bg\n", 1)
+	if bg == string(text) {
+		t.Fatal("the demo config's agency block moved: the test cannot set its language")
+	}
+	if err := os.WriteFile(w.config, []byte(bg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w.storeURL = testdb.URL(t, store.SQLite)
+	if out, err := syncCmd(w.bin, w.config, w.data, w.storeURL).CombinedOutput(); err != nil {
+		t.Fatalf("sync: %v\n%s", err, out)
+	}
+	w.env = map[string]string{"KARKAS_DEMO_DATA": w.data, "KARKAS_STORE": w.storeURL}
+	code, out, errOut := runCLI(t, w.env, "users", "add", "-c", w.config, "--generate-password", "admin", "--role", "admin")
+	m := regexp.MustCompile(`(?m)^password: (\S+)$`).FindStringSubmatch(out)
+	if code != exitOK || m == nil {
+		t.Fatalf("users add: exit %d\n%s%s", code, out, errOut)
+	}
+	env := os.Environ()
+	for k, v := range w.env {
+		env = append(env, k+"="+v)
+	}
+	w.daemon = startServe(t, w.bin, w.config, env, "web")
+	t.Cleanup(func() { w.daemon.stop(t) })
+	w.base = "http://" + w.daemon.addr
+
+	_, _, login := get(t, w.client(t), w.base+"/login")
+	if !strings.Contains(login, `<html lang="bg">`) || !strings.Contains(login, "Парола") {
+		t.Errorf("the sign-in page is not in Bulgarian:\n%.800s", login)
+	}
+	c, _ := w.signIn(t, "admin", m[1])
+	clock := ""
+	for _, tc := range []struct {
+		path string
+		want []string
+	}{
+		{"/", []string{"Преглед", "Нарушени и застрашени, най-близките срокове първи", "Източници", "Изход"}},
+		{"/clients/betta?period=2026-10", []string{"Разход на часове", "Задачи по етапи", "Месецът в числа", "бюджет от часове"}},
+		{"/capacity?period=2026-10", []string{"Натовареност", "Служители", "Капацитет досега"}},
+		{"/deliveries", []string{"Изпращания", "Създадено", "Канал"}},
+	} {
+		code, _, body := get(t, c, w.base+tc.path)
+		if code != http.StatusOK {
+			t.Errorf("GET %s: %d\n%.500s", tc.path, code, body)
+			continue
+		}
+		if os.Getenv("KARKAS_DUMP_PAGES") != "" {
+			t.Logf("%s:\n%s", tc.path, regexp.MustCompile(`(?s)<style.*?</style>|<[^>]*>`).ReplaceAllString(body, " "))
+		}
+		for _, s := range tc.want {
+			if !strings.Contains(body, s) {
+				t.Errorf("GET %s: no %q", tc.path, s)
+			}
+		}
+		for _, en := range []string{"Overview", "Sign out", "Breached and at risk", "Hour burn", "Next move", "Last error", "page made"} {
+			if strings.Contains(body, en) {
+				t.Errorf("GET %s: English %q left", tc.path, en)
+			}
+		}
+		if id := regexp.MustCompile(`href="/clocks/([^"]+)"`).FindStringSubmatch(body); id != nil && clock == "" {
+			clock = id[1]
+		}
+	}
+	if clock == "" {
+		t.Fatal("no clock linked from the pages")
+	}
+	code, _, body := get(t, c, w.base+"/clocks/"+clock)
+	if code != http.StatusOK || !strings.Contains(body, "Следваща стъпка") || !strings.Contains(body, "Часовник") {
+		t.Errorf("the clock page is not in Bulgarian: %d\n%.800s", code, body)
+	}
+	if code, _, body := get(t, c, w.base+"/clients/nobody"); code != http.StatusNotFound || !strings.Contains(body, "Няма достъпен за вас клиент nobody") {
+		t.Errorf("an unknown client: %d\n%.800s", code, body)
+	}
+}

@@ -63,7 +63,7 @@ var dynamic = map[string][]string{
 	"month_short.":     {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"},
 	"weekday.":         {"0", "1", "2", "3", "4", "5", "6"},
 	"category.":        {"production", "communication", "meeting", "non_billable"},
-	"policy.":          {"response", "stage_limit", "waiting_client", "due_date", "brief", "hygiene", "client_contact"},
+	"policy.":          {"response", "stage_limit", "waiting_client", "due_date", "brief", "hygiene", "client_contact", "hour_budget", "untracked_work"},
 	"status.":          {"backlog", "todo", "in_progress", "review", "waiting_client", "done", "archived"},
 	"csv.":             {"date", "client_id", "client", "person", "task", "task_url", "task_status", "project", "category", "billable", "out_of_scope", "hours", "seconds", "note", "source", "entry_id", "yes", "no"},
 	"chart.aria_":      {"day", "week", "month"},
@@ -73,8 +73,16 @@ var dynamic = map[string][]string{
 	"push.policy.":     {"response", "stage_limit", "waiting_client", "due_date", "brief", "hygiene", "client_contact", "hour_budget", "untracked_work"},
 	"push.state.":      {"at_risk", "breached", "met", "resolved", "running", "paused", "withdrawn"},
 	"capacity.person.": {"over", "light", "no_capacity"},
+	"agency.state.":    {"running", "at_risk", "breached", "met", "resolved", "paused", "withdrawn"},
+	// label names filter values, statuses and kinds the pages show.
+	"agency.label.": {"open", "client", "agency", "unmapped", "backlog", "todo", "in_progress", "review", "waiting_client", "done", "archived",
+		"response", "stage_limit", "due_date", "brief", "hygiene", "client_contact", "hour_budget", "untracked_work",
+		"on_track", "under_served", "ahead", "over_budget", "no_budget", "ok", "over", "light", "no_capacity",
+		"pending", "held", "routed", "delivered", "failed", "folded", "skipped", "route", "notice", "digest", "summary", "report", "waived", "retried"},
 	"capacity.client.": {"on_track", "under_served", "ahead", "over_budget", "no_budget"},
 }
+
+var failRe = regexp.MustCompile(`s\.fail\(w, r, [a-z]+, http\.[A-Za-z]+, [a-z]+, "([a-z_]+)"`)
 
 // Every id the code and the templates name is in the catalog, and every
 // id of the catalog is named somewhere.
@@ -97,6 +105,10 @@ func TestCatalogKeysUsed(t *testing.T) {
 		}
 		for _, m := range re.FindAllStringSubmatch(string(raw), -1) {
 			used[m[1]] = true
+		}
+		// The web UI's error pages name their message by its id.
+		for _, m := range failRe.FindAllStringSubmatch(string(raw), -1) {
+			used["agency.err."+m[1]] = true
 		}
 	}
 	for prefix, ids := range dynamic {
