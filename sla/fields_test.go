@@ -202,3 +202,20 @@ func TestDueDoneWithoutHistory(t *testing.T) {
 		t.Errorf("note %q after the last activity", got[0].Note)
 	}
 }
+
+// A due date that passed while the task waited on the client, and was
+// moved, was the client's to hold: no breach.
+func TestDueMovedWhileWaiting(t *testing.T) {
+	t.Parallel()
+	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{DueDate: &DuePolicy{}}}
+	tk := task(t, "c1", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress", "2026-10-06 10:00 waiting_client", "2026-10-09 10:00 in_progress")
+	tk.History = History{Known: true}
+	tk.DueAt = ptr(at(t, "2026-10-16 17:00"))
+	tk.Changes = []FieldChange{
+		change(t, "2026-10-05 09:00", FieldDue, "", dueText(t, "2026-10-07 17:00")),
+		change(t, "2026-10-09 10:00", FieldDue, dueText(t, "2026-10-07 17:00"), dueText(t, "2026-10-16 17:00")),
+	}
+	checkClocks(t, DueClocks([]Task{tk}, rules, at(t, "2026-10-12 10:00")), []wantClock{
+		{state: Running, start: "2026-10-05 09:00", due: "2026-10-16 17:00", elapsed: 46 * time.Hour},
+	})
+}

@@ -158,14 +158,16 @@ func reminderClocks(out []Clock, cal *Calendar, every Duration, from time.Time, 
 // it at now stops the clock too: at the instant it was set where the
 // history says so (Met before the date, Resolved after), else Met without
 // a StoppedAt, from the task's last activity on (before it, nothing says
-// the flag was set, and the clock carries a note saying so). While the task waits on the client at now, the
-// open clock is Paused: the client holds the work, which is how agencies
-// read a due date. The deadline does not move; once the task comes back,
-// the clock is Breached if the date has passed.
+// the flag was set, and the clock carries a note saying so). While the
+// task waits on the client at now, the open clock is Paused: the client
+// holds the work, which is how agencies read a due date. The deadline does
+// not move; once the task comes back, the clock is Breached if the date
+// has passed.
 //
 // A due date changed before now (Task.Changes): a date moved before it
-// passed was renegotiated and leaves no clock; a date that passed while
-// the task was open and was moved afterwards was missed, and its clock is
+// passed was renegotiated and leaves no clock, and so was one that passed
+// while the task waited on the client; a date that passed while the agency
+// held the open task and was moved afterwards was missed, and its clock is
 // Resolved, breached at the date and stopped when it was moved (or when
 // the task closed, if that came first). The clock's ID includes its date,
 // so each date a task carried is its own clock.
@@ -211,8 +213,8 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 			}
 			if sp.replaced != nil {
 				r := *sp.replaced
-				if !due.Before(r) || (!closed.IsZero() && !closed.After(due)) {
-					continue // moved before it passed, or kept by the task's close
+				if !due.Before(r) || (!closed.IsZero() && !closed.After(due)) || stayAt(ss, due) == StatusWaitingClient {
+					continue // moved before it passed, kept by the task's close, or the client's to hold
 				}
 				stop := r
 				if !closed.IsZero() && closed.Before(r) {
@@ -481,6 +483,19 @@ func sortedMoves(moves []Move) []Move {
 	s := append([]Move(nil), moves...)
 	sort.SliceStable(s, func(i, j int) bool { return s[i].At.Before(s[j].At) })
 	return s
+}
+
+// stayAt is the status of the stay that holds the instant at ("" before
+// the first).
+func stayAt(ss []stay, at time.Time) string {
+	st := ""
+	for _, s := range ss {
+		if s.from.After(at) {
+			break
+		}
+		st = s.status
+	}
+	return st
 }
 
 func firstStay(ss []stay, status string) *stay {
