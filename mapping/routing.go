@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"fmt"
+	"github.com/karkas/karkas/sla"
 	"regexp"
 	"slices"
 	"strings"
@@ -32,10 +33,8 @@ const (
 	ToContacts = "contacts" // the client's contacts (client side: reminders only)
 )
 
-// Policies names the SLA policies a rule can match, as the sla package
-// names them.
-var Policies = []string{"response", "stage_limit", "waiting_client", "due_date", "brief", "hygiene",
-	"client_contact", "hour_budget", "untracked_work"}
+// Policies names the SLA policies a rule can match: the sla package's.
+var Policies = sla.PolicyNames()
 
 // RouteStates are the clock states a transition can enter that a rule can
 // match: entering at_risk or breached is news; met, resolved, running and

@@ -480,17 +480,6 @@ func chartPoints(p Period, byDate map[string]int64) (string, []ChartPoint) {
 	return unit, out
 }
 
-// policyTitles name the SLA policies for clients.
-var policyTitles = map[string]string{
-	sla.PolicyResponse:      "Reply to a message",
-	sla.PolicyStageLimit:    "Time in a stage",
-	sla.PolicyWaitingClient: "Reminder while work waits on you",
-	sla.PolicyDueDate:       "Due date",
-	sla.PolicyBrief:         "Brief before work starts",
-	sla.PolicyHygiene:       "Assignee and due date",
-	sla.PolicyClientContact: "Regular update",
-}
-
 // apart are the policies whose breaches the report shows in their own
 // sections (the budget, done with no time logged) rather than as broken
 // promises.
@@ -515,7 +504,7 @@ func slaSummary(clocks []store.ClockRow, in func(time.Time) bool) SLASummary {
 		}
 		var d struct{ Title, URL string }
 		_ = json.Unmarshal([]byte(c.Detail), &d) // a detail that does not decode leaves the title empty
-		out.Breaches = append(out.Breaches, Breach{ClockID: c.ID, Policy: c.Policy, PolicyTitle: cmp.Or(policyTitles[c.Policy], c.Policy),
+		out.Breaches = append(out.Breaches, Breach{ClockID: c.ID, Policy: c.Policy, PolicyTitle: PolicyTitle(c.Policy),
 			Title: d.Title, URL: SafeURL(d.URL), BreachedAt: c.BreachedAt.UTC(), State: c.State, Waived: c.Waived, Reason: c.WaiverReason})
 		if c.Waived {
 			out.Waived++
@@ -614,14 +603,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// PolicyTitle names an SLA policy for people (the policy's id when it has
-// no title).
-func PolicyTitle(policy string) string {
-	switch policy {
-	case sla.PolicyHourBudget:
-		return "Hour budget"
-	case sla.PolicyUntracked:
-		return "Done with no time logged"
-	}
-	return cmp.Or(policyTitles[policy], policy)
-}
+// PolicyTitle names an SLA policy for people in English (the policy's id
+// when the catalog has no title for it).
+func PolicyTitle(policy string) string { return policyTitle(en, policy, policy) }

@@ -194,10 +194,11 @@ func personText(l *locale.Locale, name string) string {
 	return name
 }
 
-// policyTitle is an SLA policy in l.
+// policyTitle is an SLA policy in l: the catalog's policy.<id>, or title
+// for a policy the catalog does not know.
 func policyTitle(l *locale.Locale, id, title string) string {
-	if _, ok := policyTitles[id]; ok {
-		return l.T("policy." + id)
+	if s := l.T("policy." + id); s != "policy."+id {
+		return s
 	}
 	return title
 }

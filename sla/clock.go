@@ -28,7 +28,12 @@ const (
 // the hour budget evaluate only the current silence and the current month:
 // their earlier clocks stay as they last were.
 func WholeHistory(policy string) bool {
-	return policy != PolicyClientContact && policy != PolicyHourBudget
+	for _, p := range Policies {
+		if p.Name == policy {
+			return p.WholeHistory
+		}
+	}
+	return true // a policy of a newer karkas: its stored clocks are its own to withdraw
 }
 
 // Duration is a span of business time: whole business days of the

@@ -167,7 +167,7 @@ time logged). Each runs only for clients whose policy set configures it.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&client, "client", "", "only this client id")
-	f.StringVar(&policy, "policy", "", "only this policy: response, stage_limit, waiting_client, due_date, brief, hygiene, client_contact, hour_budget, untracked_work")
+	f.StringVar(&policy, "policy", "", "only this policy: "+strings.Join(sla.PolicyNames(), ", "))
 	f.StringVar(&states, "state", "", "only these states, comma-separated: running,at_risk,breached,met,resolved,paused")
 	f.StringVar(&atFlag, "at", "", "evaluate as of this instant (RFC 3339) instead of now")
 	f.StringVar(&format, "format", "table", "table or json")

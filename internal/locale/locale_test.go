@@ -1,6 +1,7 @@
 package locale
 
 import (
+	"github.com/karkas/karkas/sla"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -63,22 +64,21 @@ var dynamic = map[string][]string{
 	"month_short.":     {"1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"},
 	"weekday.":         {"0", "1", "2", "3", "4", "5", "6"},
 	"category.":        {"production", "communication", "meeting", "non_billable"},
-	"policy.":          {"response", "stage_limit", "waiting_client", "due_date", "brief", "hygiene", "client_contact", "hour_budget", "untracked_work"},
+	"policy.":          sla.PolicyNames(),
 	"status.":          {"backlog", "todo", "in_progress", "review", "waiting_client", "done", "archived"},
 	"csv.":             {"date", "client_id", "client", "person", "task", "task_url", "task_status", "project", "category", "billable", "out_of_scope", "hours", "seconds", "note", "source", "entry_id", "yes", "no"},
 	"chart.aria_":      {"day", "week", "month"},
 	"web.chart.title_": {"day", "week", "month"},
 	"web.chart.bar_":   {"day", "week", "month"},
 	"web.chart.unit_":  {"day", "week", "month"},
-	"push.policy.":     {"response", "stage_limit", "waiting_client", "due_date", "brief", "hygiene", "client_contact", "hour_budget", "untracked_work"},
+	"push.policy.":     sla.PolicyNames(),
 	"push.state.":      {"at_risk", "breached", "met", "resolved", "running", "paused", "withdrawn"},
 	"capacity.person.": {"over", "light", "no_capacity"},
 	"agency.state.":    {"running", "at_risk", "breached", "met", "resolved", "paused", "withdrawn"},
 	// label names filter values, statuses and kinds the pages show.
-	"agency.label.": {"open", "client", "agency", "unmapped", "backlog", "todo", "in_progress", "review", "waiting_client", "done", "archived",
-		"response", "stage_limit", "due_date", "brief", "hygiene", "client_contact", "hour_budget", "untracked_work",
+	"agency.label.": append([]string{"open", "client", "agency", "unmapped", "backlog", "todo", "in_progress", "review", "waiting_client", "done", "archived",
 		"on_track", "under_served", "ahead", "over_budget", "no_budget", "ok", "over", "light", "no_capacity",
-		"pending", "held", "routed", "delivered", "failed", "folded", "skipped", "route", "notice", "digest", "summary", "report", "waived", "retried"},
+		"pending", "held", "routed", "delivered", "failed", "folded", "skipped", "route", "notice", "digest", "summary", "report", "waived", "retried"}, sla.PolicyNames()...),
 	"capacity.client.": {"on_track", "under_served", "ahead", "over_budget", "no_budget"},
 }
 
