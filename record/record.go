@@ -150,12 +150,6 @@ const (
 	FieldChecklists  = "checklists"
 )
 
-// ListField reports whether changes of field add and remove elements
-// rather than replace a value.
-func ListField(field string) bool {
-	return field == FieldAssignees || field == FieldLabels || field == FieldChecklists
-}
-
 // FieldChange is one change of a task's field as its source reports it
 // (a Trello updateCard with its old value, addMemberToCard, an issue's
 // labeled event), so that what a task carried at an instant can be told

@@ -504,7 +504,7 @@ func slaSummary(clocks []store.ClockRow, in func(time.Time) bool) SLASummary {
 		}
 		var d struct{ Title, URL string }
 		_ = json.Unmarshal([]byte(c.Detail), &d) // a detail that does not decode leaves the title empty
-		out.Breaches = append(out.Breaches, Breach{ClockID: c.ID, Policy: c.Policy, PolicyTitle: PolicyTitle(c.Policy),
+		out.Breaches = append(out.Breaches, Breach{ClockID: c.ID, Policy: c.Policy, PolicyTitle: policyTitle(en, c.Policy, c.Policy),
 			Title: d.Title, URL: SafeURL(d.URL), BreachedAt: c.BreachedAt.UTC(), State: c.State, Waived: c.Waived, Reason: c.WaiverReason})
 		if c.Waived {
 			out.Waived++
@@ -602,7 +602,3 @@ func sortedKeys[V any](m map[string]V) []string {
 	sort.Strings(out)
 	return out
 }
-
-// PolicyTitle names an SLA policy for people in English (the policy's id
-// when the catalog has no title for it).
-func PolicyTitle(policy string) string { return policyTitle(en, policy, policy) }

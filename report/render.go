@@ -196,12 +196,7 @@ func personText(l *locale.Locale, name string) string {
 
 // policyTitle is an SLA policy in l: the catalog's policy.<id>, or title
 // for a policy the catalog does not know.
-func policyTitle(l *locale.Locale, id, title string) string {
-	if s := l.T("policy." + id); s != "policy."+id {
-		return s
-	}
-	return title
-}
+func policyTitle(l *locale.Locale, id, title string) string { return l.Or("policy."+id, title) }
 
 func location(name string) *time.Location {
 	loc, err := time.LoadLocation(name)

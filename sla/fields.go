@@ -17,7 +17,6 @@ const (
 	FieldClosed      = "closed"
 	FieldAssignees   = "assignees"
 	FieldChecklists  = "checklists"
-	FieldLabels      = "labels"
 )
 
 // FieldChange is one recorded change of a task's field, as its source

@@ -22,7 +22,6 @@ type FactTask struct {
 	URL         string `db:"url"`
 	Description string `db:"description"`
 	Status      string `db:"status"`
-	Assignees   string `db:"assignee_ids"`
 	// AssigneeRefs are the source's references of everyone the task is
 	// assigned to, mapped or not, as its field changes name them.
 	AssigneeRefs string     `db:"assignee_refs"`
@@ -88,7 +87,7 @@ func (s *Store) FactTasks(ctx context.Context, sc *Scope) ([]FactTask, error) {
 		FROM tasks t`
 	}
 	err := s.selectScoped(ctx, &rows, `
-		SELECT t.source_id, t.external_id, t.container_id, t.client_id, t.title, t.url, t.description, t.status, t.assignee_ids,
+		SELECT t.source_id, t.external_id, t.container_id, t.client_id, t.title, t.url, t.description, t.status,
 		       t.assignee_refs, t.created_at, t.due_at, t.due_done, t.raw, `+logged+`
 		WHERE t.deleted_at IS NULL AND t.client_id <> '' {{scope}}
 		ORDER BY t.source_id, t.external_id`, sc, scopeCols{client: "t.client_id", taskSource: "t.source_id", task: "t.external_id"})

@@ -65,7 +65,7 @@ func (s *Server) clockViews(r *http.Request, v *viewer, rows []store.ClockRow, n
 	for _, c := range rows {
 		var d struct{ Title, URL, Note string }
 		json.Unmarshal([]byte(c.Detail), &d)
-		cv := clockView{ID: c.ID, Note: d.Note, Policy: c.Policy, PolicyTitle: policyName(l, c.Policy), ClientID: c.ClientID,
+		cv := clockView{ID: c.ID, Note: d.Note, Policy: c.Policy, PolicyTitle: l.Or("policy."+c.Policy, c.Policy), ClientID: c.ClientID,
 			ClientName: s.clientName(c.ClientID), State: c.State, Title: cmp.Or(d.Title, c.SubjectExternalID, s.clientName(c.ClientID)),
 			URL: safeURL(d.URL), Started: c.StartedAt, Due: c.DueAt, Breached: c.BreachedAt, Stopped: c.StoppedAt,
 			Business: businessText(l, time.Duration(c.BusinessSeconds)*time.Second), Waived: c.Waived, Reason: c.WaiverReason,
@@ -657,6 +657,7 @@ type deliveryView struct {
 
 func (s *Server) deliveryViews(v *viewer, rows []store.OutboxRow) []deliveryView {
 	var out []deliveryView
+	l := s.agencyLocale()
 	for _, d := range rows {
 		if d.ClientID == "" && v.clients != nil || d.ClientID != "" && !v.sees(d.ClientID) {
 			continue
@@ -669,10 +670,10 @@ func (s *Server) deliveryViews(v *viewer, rows []store.OutboxRow) []deliveryView
 		json.Unmarshal([]byte(d.Payload), &p)
 		subject := p.Title
 		if d.Payload == "" {
-			subject = "(" + d.Kind + " too large to list here)"
+			subject = l.T("agency.del.too_large", "Kind", l.Or("agency.label."+d.Kind, d.Kind))
 		}
 		if p.Policy != "" {
-			subject = report.PolicyTitle(p.Policy) + " " + p.State + ": " + p.Title
+			subject = l.Or("policy."+p.Policy, p.Policy) + " " + l.Or("agency.state."+p.State, p.State) + ": " + p.Title
 		}
 		out = append(out, deliveryView{ID: d.ID, Kind: d.Kind, Sink: d.Sink, Client: d.ClientID, ClientName: s.clientName(d.ClientID),
 			Status: d.Status, LastError: s.o.Redact(d.LastError), ExternalRef: d.ExternalRef, Attempts: d.Attempts, Created: d.CreatedAt,
@@ -730,14 +731,6 @@ func (s *Server) retry(w http.ResponseWriter, r *http.Request, v *viewer) {
 	}
 	s.st.Audit(ctx, store.AuditEntry{At: now, Actor: v.user.ID, Action: "retry", Subject: fmt.Sprintf("delivery:%d", id), IP: clientIP(r)})
 	http.Redirect(w, r, "/deliveries?done=retried", http.StatusSeeOther)
-}
-
-// policyName is a policy's title in l.
-func policyName(l *locale.Locale, policy string) string {
-	if t := l.T("policy." + policy); t != "policy."+policy {
-		return t
-	}
-	return report.PolicyTitle(policy)
 }
 
 // humanDuration is a duration in its two largest units: "2d 3h", "4h 10m",

@@ -53,26 +53,21 @@ func localFuncs(l *locale.Locale) template.FuncMap {
 		// state is a clock's state in words; label a filter's or a
 		// status's name (policies, task stages, client loads, delivery
 		// statuses; "" is all).
-		"state": func(s string) string { return catalogOr(l, "agency.state.", s) },
+		"state": func(s string) string { return l.Or("agency.state."+s, strings.ReplaceAll(s, "_", " ")) },
 		"label": func(s string) string {
 			if s == "" {
 				return l.T("agency.label.all")
 			}
-			return catalogOr(l, "agency.label.", s)
+			return l.Or("agency.label."+s, strings.ReplaceAll(s, "_", " "))
 		},
-		"category": func(id, title string) string {
-			if s := l.T("category." + id); s != "category."+id {
-				return s
-			}
-			return title
-		},
-		"t":     l.T,
-		"tn":    l.N,
-		"when":  when,
-		"hours": func(h float64) string { return num(h, 2) },
-		"h1":    func(h float64) string { return num(h, 1) },
-		"pct":   func(p float64) string { return l.T("unit.percent", "N", num(math.Round(p), 0)) },
-		"share": func(f float64) string { return l.T("unit.percent", "N", num(math.Round(f*100), 0)) },
+		"category": func(id, title string) string { return l.Or("category."+id, title) },
+		"t":        l.T,
+		"tn":       l.N,
+		"when":     when,
+		"hours":    func(h float64) string { return num(h, 2) },
+		"h1":       func(h float64) string { return num(h, 1) },
+		"pct":      func(p float64) string { return l.T("unit.percent", "N", num(math.Round(p), 0)) },
+		"share":    func(f float64) string { return l.T("unit.percent", "N", num(math.Round(f*100), 0)) },
 		"secs": func(s int64) string {
 			if s <= 0 {
 				return "–"
@@ -80,16 +75,6 @@ func localFuncs(l *locale.Locale) template.FuncMap {
 			return num(float64(s)/3600, 1) + " " + l.T("unit.h")
 		},
 	}
-}
-
-// catalogOr is the catalog's text of prefix+key, or key with its
-// underscores as spaces for a key the catalog does not know (a status
-// named in the config).
-func catalogOr(l *locale.Locale, prefix, key string) string {
-	if s := l.T(prefix + key); s != prefix+key {
-		return s
-	}
-	return strings.ReplaceAll(key, "_", " ")
 }
 
 // parsePages parses each page template with the layout.

@@ -227,7 +227,7 @@ func printHistory(ctx context.Context, out io.Writer, st *store.Store) error {
 			src, strings.Join(missing[src], ", "), partial[src]))
 	}
 	for _, src := range noneOrder {
-		lines = append(lines, fmt.Sprintf("  %s: the source reports no history of task fields; %d tasks are judged at every instant by their current values", src, none[src]))
+		lines = append(lines, fmt.Sprintf("  %s: no read of it held the history of task fields whole (the source reports none, or a file of it could not all be read); %d tasks are judged at every instant by their current values", src, none[src]))
 	}
 	if len(lines) > 0 {
 		fmt.Fprintln(out, "\nfield history karkas does not hold (descriptions, due dates, assignees, labels, checklists):")

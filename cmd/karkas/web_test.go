@@ -37,9 +37,24 @@ type webDemo struct {
 }
 
 func startWebDemo(t *testing.T, bin, dialect string) *webDemo {
+	return startWebDemoEdited(t, bin, dialect, nil)
+}
+
+// startWebDemoEdited is startWebDemo with the demo config's text changed
+// by edit first (nil: as it is).
+func startWebDemoEdited(t *testing.T, bin, dialect string, edit func(t *testing.T, config string) string) *webDemo {
 	t.Helper()
 	w := &webDemo{passwords: map[string]string{}, bin: bin}
 	w.config, w.data = demoSetup(t, 1, 500)
+	if edit != nil {
+		text, err := os.ReadFile(w.config)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(w.config, []byte(edit(t, string(text))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 	plantHostileCard(t, w.data)
 	w.storeURL = testdb.URL(t, dialect)
 	if out, err := syncCmd(w.bin, w.config, w.data, w.storeURL).CombinedOutput(); err != nil {
@@ -483,42 +498,19 @@ func TestAgencyPagesInLanguage(t *testing.T) {
 		t.Skip("runs the binary")
 	}
 	t.Parallel()
-	w := &webDemo{passwords: map[string]string{}, bin: buildBinary(t)}
-	w.config, w.data = demoSetup(t, 1, 500)
-	text, err := os.ReadFile(w.config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bg := strings.Replace(string(text), "agency:\n  name: Northwind Digital\n", "agency:\n  name: Northwind Digital\n  language: bg\n", 1)
-	if bg == string(text) {
-		t.Fatal("the demo config's agency block moved: the test cannot set its language")
-	}
-	if err := os.WriteFile(w.config, []byte(bg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	w.storeURL = testdb.URL(t, store.SQLite)
-	if out, err := syncCmd(w.bin, w.config, w.data, w.storeURL).CombinedOutput(); err != nil {
-		t.Fatalf("sync: %v\n%s", err, out)
-	}
-	w.env = map[string]string{"KARKAS_DEMO_DATA": w.data, "KARKAS_STORE": w.storeURL}
-	code, out, errOut := runCLI(t, w.env, "users", "add", "-c", w.config, "--generate-password", "admin", "--role", "admin")
-	m := regexp.MustCompile(`(?m)^password: (\S+)$`).FindStringSubmatch(out)
-	if code != exitOK || m == nil {
-		t.Fatalf("users add: exit %d\n%s%s", code, out, errOut)
-	}
-	env := os.Environ()
-	for k, v := range w.env {
-		env = append(env, k+"="+v)
-	}
-	w.daemon = startServe(t, w.bin, w.config, env, "web")
-	t.Cleanup(func() { w.daemon.stop(t) })
-	w.base = "http://" + w.daemon.addr
+	w := startWebDemoEdited(t, buildBinary(t), store.SQLite, func(t *testing.T, text string) string {
+		bg := strings.Replace(text, "agency:\n  name: Northwind Digital\n", "agency:\n  name: Northwind Digital\n  language: bg\n", 1)
+		if bg == text {
+			t.Fatal("the demo config's agency block moved: the test cannot set its language")
+		}
+		return bg
+	})
 
 	_, _, login := get(t, w.client(t), w.base+"/login")
 	if !strings.Contains(login, `<html lang="bg">`) || !strings.Contains(login, "Парола") {
 		t.Errorf("the sign-in page is not in Bulgarian:\n%.800s", login)
 	}
-	c, _ := w.signIn(t, "admin", m[1])
+	c, _ := w.signIn(t, "admin", w.passwords["admin"])
 	clock := ""
 	for _, tc := range []struct {
 		path string

@@ -122,6 +122,15 @@ func (l *Locale) T(id string, kv ...any) string {
 	return l.localize(id, nil, kv)
 }
 
+// Or is the message id, or fallback when the catalogs have no such id (a
+// policy, status or category named by a newer karkas or by the config).
+func (l *Locale) Or(id, fallback string) string {
+	if s := l.T(id); s != id {
+		return s
+	}
+	return fallback
+}
+
 // N is the message id in the plural form count takes; count is .Count in
 // the message, formatted as a number of the language. A float keeps up to
 // one decimal ("1,5 часа", "2 часа").

@@ -22,19 +22,10 @@ import (
 // delivery is written in its Target's Language, English by default.
 
 // policyText says what a policy watches, in a few words.
-func policyText(l *locale.Locale, policy string) string { return catalogOr(l, "push.policy.", policy) }
+func policyText(l *locale.Locale, policy string) string { return l.Or("push.policy."+policy, policy) }
 
 // stateText says what a state means for people.
-func stateText(l *locale.Locale, state string) string { return catalogOr(l, "push.state.", state) }
-
-// catalogOr is the catalog's text of prefix+key, or key itself for a key
-// the catalog does not know (a policy of a newer karkas).
-func catalogOr(l *locale.Locale, prefix, key string) string {
-	if s := l.T(prefix + key); s != prefix+key {
-		return s
-	}
-	return key
-}
+func stateText(l *locale.Locale, state string) string { return l.Or("push.state."+state, state) }
 
 // maxTitle bounds a title shown, in characters.
 const maxTitle = 200
@@ -134,10 +125,8 @@ func HTML(s string) string {
 // control characters.
 func Plain(s string) string { return clean(s, maxTitle) }
 
-// Headline is a transition in one plain line in English: "[Acme Foods]
-// SLA breached: client waiting for a reply: Fix the banner".
-func Headline(it Item) string { return headline(locale.For(""), it) }
-
+// headline is a transition in one plain line: "[Acme Foods] SLA breached:
+// client waiting for a reply: Fix the banner".
 func headline(l *locale.Locale, it Item) string {
 	return fmt.Sprintf("[%s] %s: %s: %s", Plain(it.ClientName), stateText(l, it.To), policyText(l, it.Policy), Plain(it.Subject.Title))
 }
