@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	adlio "github.com/adlio/trello"
+
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/internal/vclock"
 )
@@ -25,17 +27,19 @@ import (
 // pull makes and the few writes the push side needs, each returning the
 // JSON types of types.go.
 //
-// The hot calls do not go through github.com/adlio/trello. Its Client
-// throttles every call to 8 requests/s with a burst of 1 and cannot be told
-// otherwise outside its unexported test mode, so it stands between a sync
-// and the rate-limit floor Trello allows (100 requests per 10 s per token,
-// 300 per key, shared by every board pulled at once); it does not retry a
-// 429; and it sends the key and token in the query string, which Go's
-// *url.Error prints into every transport error and so into logs. This
-// client sends them only in the Authorization header, waits for room in a
-// Budget shared by the process, and retries what is safe to retry. Our
-// types already follow Trello's JSON field for field, so nothing of
-// adlio's is needed and it is not a dependency.
+// The hot calls (the batched pull) do not go through
+// github.com/adlio/trello. Its Client throttles every call to 8
+// requests/s with a burst of 1 and cannot be told otherwise outside its
+// unexported test mode, so it stands between a sync and the rate-limit
+// floor Trello allows (100 requests per 10 s per token, 300 per key,
+// shared by every board pulled at once); it does not retry a 429; and it
+// sends the key and token in the query string, which Go's *url.Error
+// prints into every transport error and so into logs. This client sends
+// them only in the Authorization header, waits for room in a Budget
+// shared by the process, and retries what is safe to retry. The calls
+// where adlio's throttle costs nothing (reading boards, discover, the
+// push side's writes, webhook registration) use adlio with this client
+// as its transport (lib.go).
 //
 // Reads (GET) that fail with a 5xx, a timeout, a transport error or a
 // truncated or unreadable body are retried with jittered exponential
@@ -66,6 +70,9 @@ type Client struct {
 	backBase time.Duration
 	backMax  time.Duration
 	requests atomic.Int64
+	// libRequests counts the requests adlio sent through the client
+	// (lib.go).
+	libRequests atomic.Int64
 }
 
 // DefaultBaseURL is Trello's API root.
@@ -471,23 +478,27 @@ func (c *Client) get(ctx context.Context, out any, q url.Values, path ...string)
 const boardFields = "name,desc,closed,url,shortUrl,shortLink,idOrganization,dateLastActivity"
 
 // Boards returns the boards of the token's member; filter is Trello's
-// (all, open, closed; empty is all).
+// (all, open, closed; empty is all). It goes through adlio (lib.go), into
+// our Board.
 func (c *Client) Boards(ctx context.Context, filter string) ([]Board, error) {
-	q := url.Values{"fields": {boardFields}}
+	args := adlio.Arguments{"fields": boardFields}
 	if filter != "" {
-		q.Set("filter", filter)
+		args["filter"] = filter
 	}
 	var out []Board
-	if err := c.get(ctx, &out, q, "members", "me", "boards"); err != nil {
+	if err := c.lib(ctx, func(lc *adlio.Client) error { return lc.Get("members/me/boards", args, &out) }); err != nil {
 		return nil, fmt.Errorf("listing boards: %w", err)
 	}
 	return out, nil
 }
 
-// Board returns one board (without its arrays).
+// Board returns one board (without its arrays), through adlio.
 func (c *Client) Board(ctx context.Context, id string) (Board, error) {
 	var out Board
-	if err := c.get(ctx, &out, url.Values{"fields": {boardFields}}, "boards", id); err != nil {
+	err := c.lib(ctx, func(lc *adlio.Client) error {
+		return lc.Get("boards/"+url.PathEscape(id), adlio.Arguments{"fields": boardFields}, &out)
+	})
+	if err != nil {
 		return Board{}, fmt.Errorf("reading board %s: %w", id, err)
 	}
 	return out, nil
@@ -864,45 +875,65 @@ func (c *Client) write(ctx context.Context, method string, out any, form url.Val
 	return c.do(ctx, request{method: method, path: path, form: form}, out)
 }
 
-// AddComment posts a comment on a card as the token's member and returns
-// the new commentCard action. A *WriteError means the comment may or may
-// not exist: look for it before posting again.
+// AddComment posts a comment on a card as the token's member, through
+// adlio, and returns the new commentCard action. A *WriteError means the
+// comment may or may not exist: look for it before posting again.
 func (c *Client) AddComment(ctx context.Context, cardID, text string) (Action, error) {
 	var out Action
-	if err := c.write(ctx, http.MethodPost, &out, url.Values{"text": {text}}, "cards", cardID, "actions", "comments"); err != nil {
+	err := c.lib(ctx, func(lc *adlio.Client) error {
+		card := &adlio.Card{ID: cardID}
+		card.SetClient(lc)
+		a, err := card.AddComment(text)
+		if err == nil {
+			out = fromLibAction(a)
+		}
+		return err
+	})
+	if err != nil {
 		return Action{}, fmt.Errorf("commenting on card %s: %w", cardID, err)
 	}
 	return out, nil
 }
 
-// AddLabel puts a board label on a card and returns the card's label ids.
-// Trello answers 400 when the card has the label already.
+// AddLabel puts a board label on a card, through adlio, and returns the
+// card's label ids. Trello answers 400 when the card has the label
+// already.
 func (c *Client) AddLabel(ctx context.Context, cardID, labelID string) ([]string, error) {
-	var out []string
-	if err := c.write(ctx, http.MethodPost, &out, url.Values{"value": {labelID}}, "cards", cardID, "idLabels"); err != nil {
+	card := &adlio.Card{ID: cardID}
+	err := c.lib(ctx, func(lc *adlio.Client) error {
+		card.SetClient(lc)
+		return card.AddIDLabel(labelID)
+	})
+	if err != nil {
 		return nil, fmt.Errorf("adding label %s to card %s: %w", labelID, cardID, err)
 	}
-	return out, nil
+	return card.IDLabels, nil
 }
 
-// RemoveLabel takes a label off a card.
+// RemoveLabel takes a label off a card, through adlio.
 func (c *Client) RemoveLabel(ctx context.Context, cardID, labelID string) error {
-	if err := c.write(ctx, http.MethodDelete, nil, nil, "cards", cardID, "idLabels", labelID); err != nil {
+	err := c.lib(ctx, func(lc *adlio.Client) error {
+		card := &adlio.Card{ID: cardID}
+		card.SetClient(lc)
+		return card.RemoveIDLabel(labelID, &adlio.Label{})
+	})
+	if err != nil {
 		return fmt.Errorf("removing label %s from card %s: %w", labelID, cardID, err)
 	}
 	return nil
 }
 
-// CreateLabel creates a label on a board; an empty color makes a label
-// without one.
+// CreateLabel creates a label on a board, through adlio (POST
+// /boards/{id}/labels); an empty color makes a label without one.
 func (c *Client) CreateLabel(ctx context.Context, boardID, name, color string) (Label, error) {
-	form := url.Values{"idBoard": {boardID}, "name": {name}}
-	if color != "" {
-		form.Set("color", color)
-	}
-	var out Label
-	if err := c.write(ctx, http.MethodPost, &out, form, "labels"); err != nil {
+	l := &adlio.Label{Name: name, Color: color}
+	err := c.lib(ctx, func(lc *adlio.Client) error {
+		b := &adlio.Board{ID: boardID}
+		b.SetClient(lc)
+		return b.CreateLabel(l)
+	})
+	if err != nil {
 		return Label{}, fmt.Errorf("creating label %q on board %s: %w", name, boardID, err)
 	}
-	return out, nil
+	return Label{ID: l.ID, IDBoard: l.IDBoard, Name: l.Name, Color: l.Color}, nil
 }

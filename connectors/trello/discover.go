@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+
+	adlio "github.com/adlio/trello"
 )
 
 // DiscoveredBoard is a board the source selects, with what a mapping
@@ -18,10 +20,10 @@ type DiscoveredBoard struct {
 }
 
 // Discover reads the boards the source's options select, each with its
-// lists (closed ones included) and members: one /batch request per board,
-// plus the listing of the member's boards when selecting by name. It is
-// what `karkas discover trello` prints and what `karkas validate
-// --online` checks a mapping against.
+// lists (closed ones included) and members: three requests per board,
+// through adlio (lib.go), plus the listing of the member's boards when
+// selecting by name. It is what `karkas discover trello` prints and what
+// `karkas validate --online` checks a mapping against.
 func (s *Source) Discover(ctx context.Context) ([]DiscoveredBoard, error) {
 	targets, err := s.targets(ctx, pullCursor{Boards: map[string]boardCursor{}})
 	if err != nil {
@@ -29,26 +31,42 @@ func (s *Source) Discover(ctx context.Context) ([]DiscoveredBoard, error) {
 	}
 	out := make([]DiscoveredBoard, 0, len(targets))
 	for _, t := range targets {
-		ref := t.ref
-		res, err := s.client.Batch(ctx, []string{
-			BatchURL(url.Values{"fields": {boardFields}}, "boards", ref),
-			BatchURL(url.Values{"filter": {"all"}}, "boards", ref, "lists"),
-			BatchURL(url.Values{"fields": {"username,fullName,initials,avatarHash"}}, "boards", ref, "members"),
-		})
-		if err != nil {
-			return nil, fmt.Errorf("discovering board %s: %w", ref, err)
+		d, err := s.client.discoverBoard(ctx, t.ref)
+		switch {
+		case err == nil:
+		case isGone(err):
+			d = DiscoveredBoard{Board: Board{ID: t.ref, Name: t.name}, Err: err}
+		default:
+			return nil, fmt.Errorf("discovering board %s: %w", t.ref, err)
 		}
-		d := DiscoveredBoard{Board: Board{ID: t.id, Name: t.name}}
-		for i, dst := range []any{&d.Board, &d.Lists, &d.Members} {
-			if err := res[i].Decode(dst); err != nil {
-				if !isGone(err) {
-					return nil, fmt.Errorf("discovering board %s: %w", ref, err)
-				}
-				d = DiscoveredBoard{Board: Board{ID: ref, Name: t.name}, Err: err}
-				break
-			}
+		if d.Board.ID == "" {
+			d.Board = Board{ID: t.id, Name: t.name}
 		}
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// discoverBoard reads one board, its lists and its members through adlio.
+// Lists are read into our List: adlio's holds pos as a float32, which
+// rounds Trello's positions and so their order.
+func (c *Client) discoverBoard(ctx context.Context, ref string) (DiscoveredBoard, error) {
+	var d DiscoveredBoard
+	err := c.lib(ctx, func(lc *adlio.Client) error {
+		path := "boards/" + url.PathEscape(ref)
+		if err := lc.Get(path, adlio.Arguments{"fields": boardFields}, &d.Board); err != nil {
+			return err
+		}
+		if err := lc.Get(path+"/lists", adlio.Arguments{"filter": "all"}, &d.Lists); err != nil {
+			return err
+		}
+		b := &adlio.Board{ID: ref}
+		b.SetClient(lc)
+		members, err := b.GetMembers(adlio.Arguments{"fields": "username,fullName,initials,avatarHash"})
+		for _, m := range members {
+			d.Members = append(d.Members, fromLibMember(m))
+		}
+		return err
+	})
+	return d, err
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 
+	adlio "github.com/adlio/trello"
+
 	"github.com/karkas/karkas/connectors"
 )
 
@@ -169,11 +171,10 @@ func (c *Client) Webhooks(ctx context.Context) ([]Webhook, error) {
 }
 
 // CreateWebhook creates a webhook on idModel (an id, not a short link)
-// posting to callbackURL. Trello first sends a HEAD request to
-// callbackURL and refuses with 400 unless it gets 200; it refuses a
+// posting to callbackURL, through adlio. Trello first sends a HEAD request
+// to callbackURL and refuses with 400 unless it gets 200; it refuses a
 // second webhook of the token with the same model and callback with 400
-// too. The parameters go in the query string, as adlio/trello sends them.
-// A *WriteError means it may exist: list before creating again (as
+// too. A *WriteError means it may exist: list before creating again (as
 // EnsureWebhooks does).
 func (c *Client) CreateWebhook(ctx context.Context, idModel, callbackURL, description string) (Webhook, error) {
 	if !isObjectID(idModel) {
@@ -182,12 +183,11 @@ func (c *Client) CreateWebhook(ctx context.Context, idModel, callbackURL, descri
 	if err := checkCallback(callbackURL); err != nil {
 		return Webhook{}, fmt.Errorf("creating a webhook on %s: %w", idModel, err)
 	}
-	q := url.Values{"idModel": {idModel}, "callbackURL": {callbackURL}, "description": {description}}
-	var out Webhook
-	if err := c.do(ctx, request{method: http.MethodPost, path: []string{"webhooks"}, query: q}, &out); err != nil {
+	w := &adlio.Webhook{IDModel: idModel, CallbackURL: callbackURL, Description: description}
+	if err := c.lib(ctx, func(lc *adlio.Client) error { return lc.CreateWebhook(w) }); err != nil {
 		return Webhook{}, fmt.Errorf("creating a webhook on %s: %w", idModel, err)
 	}
-	return out, nil
+	return fromLibWebhook(w), nil
 }
 
 func checkCallback(s string) error {
@@ -208,10 +208,14 @@ func (c *Client) SetWebhookActive(ctx context.Context, id string, active bool) (
 	return out, nil
 }
 
-// DeleteWebhook deletes a webhook; one Trello no longer has is not an
-// error, so that a retried delete succeeds.
+// DeleteWebhook deletes a webhook, through adlio; one Trello no longer
+// has is not an error, so that a retried delete succeeds.
 func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
-	err := c.write(ctx, http.MethodDelete, nil, nil, "webhooks", id)
+	err := c.lib(ctx, func(lc *adlio.Client) error {
+		w := &adlio.Webhook{ID: id}
+		w.SetClient(lc)
+		return w.Delete()
+	})
 	if _, gone := errors.AsType[*NotFoundError](err); err != nil && !gone {
 		return fmt.Errorf("deleting webhook %s: %w", id, err)
 	}
