@@ -124,10 +124,11 @@ type Env struct {
 	Logger     *slog.Logger
 	HTTPClient *http.Client
 	Now        func() time.Time
-	// Repos are the GitHub repositories (owner/name) the mapping's
-	// clients name under clients[].repos, for a source told to pull
-	// what the mapping names.
-	Repos []string
+	// Mapped lists, by container kind (record.ContainerRepo...), the
+	// names the mapping's clients give containers of the kind
+	// (clients[].repos for repositories), for a source told to pull what
+	// the mapping names.
+	Mapped map[string][]string
 	// Secrets reads every credential (secret.Spec) and keeps it, so that
 	// nothing karkas says or stores shows it; nil reads without keeping,
 	// for a connector's own tests.

@@ -132,10 +132,13 @@ type Person struct {
 	Role   string `yaml:"role" enum:"pm,lead,specialist,manager,contact,bot" doc:"what they do"`
 	Client string `yaml:"client" doc:"for client-side people: the client id"`
 
-	Emails      []string `yaml:"emails" doc:"email addresses"`
-	Trello      []string `yaml:"trello" doc:"Trello member ids or usernames"`
-	GitHub      []string `yaml:"github" doc:"GitHub logins"`
-	TimeTracker []string `yaml:"time_tracker" doc:"time-tracker user ids, names or emails as the tracker or its export shows them"`
+	// The fields tagged identity: are the namespaces of source person ids
+	// (identity.go): a source whose Kind.Identity names a new namespace
+	// adds one such field.
+	Emails      []string `yaml:"emails" identity:"email" doc:"email addresses"`
+	Trello      []string `yaml:"trello" identity:"trello" doc:"Trello member ids or usernames"`
+	GitHub      []string `yaml:"github" identity:"github" doc:"GitHub logins"`
+	TimeTracker []string `yaml:"time_tracker" identity:"time_tracker,names" doc:"time-tracker user ids, names or emails as the tracker or its export shows them"`
 	Calendar    string   `yaml:"calendar" doc:"the person's calendar, when it differs from their side's"`
 	// Capacity is nil when the config leaves it out (a whole calendar).
 	Capacity *float64 `yaml:"capacity" doc:"the share of the person's calendar hours they can give clients, more than 0 and at most 1 (default 1; 0.5 for half time)"`
@@ -154,7 +157,7 @@ func (p Person) CapacityShare() float64 {
 type Client struct {
 	ID        string   `yaml:"id" required:"true" doc:"short stable id"`
 	Name      string   `yaml:"name" required:"true" doc:"the client's name"`
-	Domains   []string `yaml:"domains" doc:"email domains of the client"`
+	Domains   []string `yaml:"domains" container:"" doc:"email domains of the client"`
 	Contacts  []string `yaml:"contacts" doc:"person ids of the client's contacts"`
 	PM        string   `yaml:"pm" doc:"person id of the agency's PM for this client"`
 	Lead      string   `yaml:"lead" doc:"person id of the team lead escalations go to"`
@@ -166,10 +169,12 @@ type Client struct {
 	// report's default then applies.
 	OutOfScopeLabels []string `yaml:"out_of_scope_labels" doc:"card labels and time-entry tags that mark work outside the contract, compared ignoring case, '-' and '_' (default [\"out of scope\"])"`
 
-	Boards    []string `yaml:"boards" doc:"Trello board ids, short links or names"`
-	Repos     []string `yaml:"repos" doc:"GitHub repositories, owner/name"`
-	Projects  []string `yaml:"projects" doc:"time-tracker project ids or names"`
-	Mailboxes []string `yaml:"mailboxes" doc:"mailbox folders that belong only to this client"`
+	// The fields tagged container: name the containers of one kind that
+	// belong to the client (identity.go).
+	Boards    []string `yaml:"boards" container:"board" doc:"Trello board ids, short links or names"`
+	Repos     []string `yaml:"repos" container:"repo" doc:"GitHub repositories, owner/name"`
+	Projects  []string `yaml:"projects" container:"tracker_project" doc:"time-tracker project ids or names"`
+	Mailboxes []string `yaml:"mailboxes" container:"mailbox" doc:"mailbox folders that belong only to this client"`
 }
 
 // Budget is a client's monthly hours.

@@ -245,10 +245,9 @@ func (v *validator) run() {
 				identities[key] = fp
 			}
 		}
-		claim("email", p.Emails, "emails")
-		claim("trello", p.Trello, "trello")
-		claim("github", p.GitHub, "github")
-		claim("time_tracker", p.TimeTracker, "time_tracker")
+		for _, f := range IdentityFields() {
+			claim(f.Namespace, f.Values(&p), f.YAML)
+		}
 		for j, e := range p.Emails {
 			if !strings.Contains(e, "@") {
 				v.errorf(fmt.Sprintf("%s.emails[%d]", path, j), "%q is not an email address", e)
@@ -328,11 +327,9 @@ func (v *validator) run() {
 				owned[key] = cl.ID
 			}
 		}
-		own("domains", cl.Domains)
-		own("boards", cl.Boards)
-		own("repos", cl.Repos)
-		own("projects", cl.Projects)
-		own("mailboxes", cl.Mailboxes)
+		for _, f := range ContainerFields() {
+			own(f.YAML, f.Values(&cl))
+		}
 		for j, dom := range cl.Domains {
 			for _, ad := range c.Agency.Domains {
 				if strings.EqualFold(dom, ad) {

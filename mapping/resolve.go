@@ -109,21 +109,18 @@ func NewResolver(cfg *Config) *Resolver {
 	for i := range cfg.People {
 		p := &cfg.People[i]
 		r.people[p.ID] = p
-		for ns, values := range map[string][]string{
-			IdentityEmail: p.Emails, IdentityTrello: p.Trello, IdentityGitHub: p.GitHub, IdentityTimeTracker: p.TimeTracker,
-		} {
-			for _, v := range values {
-				r.byIdentity[ns+":"+norm(v)] = p
+		for _, f := range IdentityFields() {
+			for _, v := range f.Values(p) {
+				r.byIdentity[f.Namespace+":"+norm(v)] = p
 			}
 		}
 	}
-	for _, c := range cfg.Clients {
+	for i := range cfg.Clients {
+		c := &cfg.Clients[i]
 		r.clientByName[norm(c.Name)] = c.ID
-		for field, values := range map[string][]string{
-			"domains": c.Domains, "boards": c.Boards, "repos": c.Repos, "projects": c.Projects, "mailboxes": c.Mailboxes,
-		} {
-			for _, v := range values {
-				r.clientOf[field+":"+norm(v)] = c.ID
+		for _, f := range ContainerFields() {
+			for _, v := range f.Values(c) {
+				r.clientOf[f.YAML+":"+norm(v)] = c.ID
 			}
 		}
 	}
@@ -196,7 +193,7 @@ func (r *Resolver) Person(src SourceInfo, p record.Person) PersonRes {
 // email address anywhere (Identify also tries every name as an email).
 func forms(src SourceInfo, p record.Person) []string {
 	ids := []string{p.ExternalID, p.Username, p.Email}
-	if src.Identity == IdentityTimeTracker {
+	if f, ok := IdentityFieldOf(src.Identity); ok && f.Names {
 		ids = append(ids, p.Name)
 	}
 	return ids
@@ -220,10 +217,7 @@ func (r *Resolver) Who(src SourceInfo, look Lookup, ref string, more ...string) 
 
 // Container returns the client a container belongs to, or "".
 func (r *Resolver) Container(src SourceInfo, c record.Container) string {
-	field := map[string]string{
-		record.ContainerBoard: "boards", record.ContainerRepo: "repos",
-		record.ContainerMailbox: "mailboxes", record.ContainerProject: "projects",
-	}[c.Kind]
+	field := containerYAML(c.Kind)
 	names := []string{c.ExternalID, c.Name}
 	if c.Kind == record.ContainerBoard {
 		names = append(names, trelloShortLink(c.URL))

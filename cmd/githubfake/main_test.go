@@ -146,11 +146,7 @@ func TestConfigPulls(t *testing.T) {
 	if len(l.Warnings) > 0 {
 		t.Errorf("the printed config has warnings: %v", l.Warnings)
 	}
-	var repos []string
-	for _, c := range l.Config.Clients {
-		repos = append(repos, c.Repos...)
-	}
-	src, err := github.Kind().Open(l.SourceOptions["github"], connectors.Env{BaseDir: l.BaseDir, Repos: repos})
+	src, err := github.Kind().Open(l.SourceOptions["github"], connectors.Env{BaseDir: l.BaseDir, Mapped: l.Mapped()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,12 +13,6 @@ import (
 	"github.com/karkas/karkas/sync/engine"
 )
 
-// identityField is the people: field that holds a source's identities.
-var identityField = map[string]string{
-	mapping.IdentityTrello: "trello", mapping.IdentityGitHub: "github",
-	mapping.IdentityTimeTracker: "time_tracker", mapping.IdentityEmail: "emails",
-}
-
 // recordWords names the kinds of records engine.Unmapped counts.
 var recordWords = []struct{ kind, words string }{
 	{"messages", "messages"}, {"status_changes", "status moves"}, {"created_tasks", "tasks created"},
@@ -148,10 +142,11 @@ func writePersonSkeleton(w io.Writer, g []engine.Unmapped, used map[string]bool)
 		default:
 			forms = []string{p.ExternalID}
 		}
-		field := identityField[u.Source.Identity]
-		if field == "" {
+		idf, ok := mapping.IdentityFieldOf(u.Source.Identity)
+		if !ok {
 			continue
 		}
+		field := idf.YAML
 		if _, ok := fields[field]; !ok {
 			order = append(order, field)
 		}

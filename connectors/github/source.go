@@ -10,6 +10,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/internal/secret"
+	"github.com/karkas/karkas/record"
 )
 
 // KindName is what `kind:` says in the config.
@@ -45,7 +46,7 @@ type Options struct {
 	RequestTimeout time.Duration `yaml:"request_timeout" doc:"longest wait for one answer; a request without one is tried once more (default 30s)"`
 
 	// MappingRepos are the repositories the config's clients name
-	// (clients[].repos); NewSource takes them from connectors.Env.Repos
+	// (clients[].repos); NewSource takes them from connectors.Env.Mapped
 	// when not set, and the source pulls them when Repos is empty.
 	MappingRepos []string `yaml:"-"`
 }
@@ -179,7 +180,7 @@ type Source struct {
 // virtual clock.
 func NewSource(opts Options, env connectors.Env, client *Client) (*Source, error) {
 	if len(opts.MappingRepos) == 0 {
-		opts.MappingRepos = env.Repos
+		opts.MappingRepos = env.Mapped[record.ContainerRepo]
 	}
 	repos, err := opts.check()
 	if err != nil {

@@ -124,10 +124,9 @@ func (e *Engine) SyncModel(ctx context.Context, cfg *mapping.Config) (int, error
 	var people []store.ConfigPerson
 	for _, p := range cfg.People {
 		cp := store.ConfigPerson{ID: p.ID, Name: p.Name, Side: p.Side, Role: p.Role, ClientID: p.Client}
-		for ns, values := range map[string][]string{mapping.IdentityEmail: p.Emails, mapping.IdentityTrello: p.Trello,
-			mapping.IdentityGitHub: p.GitHub, mapping.IdentityTimeTracker: p.TimeTracker} {
-			for _, v := range values {
-				cp.Identities = append(cp.Identities, ns+":"+v)
+		for _, f := range mapping.IdentityFields() {
+			for _, v := range f.Values(&p) {
+				cp.Identities = append(cp.Identities, f.Namespace+":"+v)
 			}
 		}
 		sort.Strings(cp.Identities)

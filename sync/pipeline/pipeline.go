@@ -122,15 +122,11 @@ func (a *App) OpenSource(s mapping.Source) (connectors.Source, error) {
 	if !ok {
 		return nil, fmt.Errorf("unknown source kind %q", s.Kind)
 	}
-	var repos []string
-	for _, c := range a.Loaded.Clients {
-		repos = append(repos, c.Repos...)
-	}
 	return k.Open(a.Loaded.SourceOptions[s.ID], connectors.Env{
 		Secrets: a.Secrets,
 		BaseDir: a.Loaded.BaseDir,
 		Logger:  a.Logger.With("source", s.ID),
-		Repos:   repos,
+		Mapped:  a.Loaded.Mapped(),
 	})
 }
 

@@ -190,15 +190,11 @@ func sortedIDs(hooks map[string]*hookSource) []string {
 func openHooks(app *pipeline.App, log *slog.Logger) (map[string]*hookSource, map[string]error) {
 	out, problems := map[string]*hookSource{}, map[string]error{}
 	l := app.Loaded
-	var repos []string
-	for _, c := range l.Clients {
-		repos = append(repos, c.Repos...)
-	}
 	for _, src := range l.Sources {
 		if src.Disabled || (src.Kind != trello.KindName && src.Kind != github.KindName) {
 			continue
 		}
-		env := connectors.Env{Secrets: app.Secrets, BaseDir: l.BaseDir, Logger: log.With("source", src.ID), Repos: repos}
+		env := connectors.Env{Secrets: app.Secrets, BaseDir: l.BaseDir, Logger: log.With("source", src.ID), Mapped: l.Mapped()}
 		h := &hookSource{src: src}
 		var err error
 		switch src.Kind {
