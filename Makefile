@@ -52,6 +52,7 @@ bench: build ## benchmarks: ingest (best of 3) and no-change re-sync of the 100x
 	@echo; echo "IMAP sync of 20,000 messages from a local Dovecot (messages/s, peak heap, no-change re-sync):"
 	@scripts/dovecot.sh && $(GO) test -run '^$$' -bench BenchmarkIMAPSync -benchtime 1x ./connectors/email | grep -E '^Benchmark'
 	@echo; echo "github API pull (fake GitHub, real limits, conditional requests, virtual time):"; $(GO) run ./cmd/karkas-bench -github
+	@echo; echo "planfix API pull (fake PlanFix, one request a second, virtual time):"; $(GO) run ./cmd/karkas-bench -planfix
 	@echo; echo "karkas serve (issue 18): one event and an idle evaluation on the 100x dataset, breach detection in the running service, an idle hour's API requests, the web UI's pages; SQLite and PostgreSQL (about 5 minutes):"
 	@eval "$$(scripts/test-db.sh)" && trap scripts/drop-test-db.sh EXIT && \
 	  $(GO) run ./cmd/karkas-bench -serve

@@ -217,3 +217,46 @@ func (e *AttentionError) Error() string {
 }
 
 func (e *AttentionError) Unwrap() error { return e.Err }
+
+// NewKind builds a Kind whose options are *O: NewOptions returns
+// defaults() and Open asserts the decoded options' type once, here, so
+// that a connector's open function takes its own options type.
+func NewKind[O any](name, doc, identity string, defaults func() *O, open func(o *O, env Env) (Source, error)) Kind {
+	return Kind{
+		Name: name, Doc: doc, Identity: identity,
+		NewOptions: func() any { return defaults() },
+		Open: func(opts any, env Env) (Source, error) {
+			o, ok := opts.(*O)
+			if !ok {
+				return nil, fmt.Errorf("opening %s: options are %T, want %T", name, opts, o)
+			}
+			return open(o, env)
+		},
+	}
+}
+
+// Discoverer is implemented by a source that can list, cheaply, what a
+// mapping names of it, for `karkas discover KIND` to print a skeleton of
+// the mapping: its containers (one client each), its people and the
+// statuses its tasks take.
+type Discoverer interface {
+	Discover(ctx context.Context) (Discovery, error)
+}
+
+// Discovery is what a Discoverer found.
+type Discovery struct {
+	// ContainerKind is the record.Container kind of Containers.
+	ContainerKind string
+	Containers    []DiscoveredName
+	People        []DiscoveredPerson
+	Statuses      []string
+}
+
+// DiscoveredName is a container as the source names it.
+type DiscoveredName struct{ ID, Name string }
+
+// DiscoveredPerson is a person the source lists; Side is "agency",
+// "client" or "" when the source cannot tell.
+type DiscoveredPerson struct {
+	ID, Name, Email, Side string
+}

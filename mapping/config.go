@@ -139,6 +139,7 @@ type Person struct {
 	Trello      []string `yaml:"trello" identity:"trello" doc:"Trello member ids or usernames"`
 	GitHub      []string `yaml:"github" identity:"github" doc:"GitHub logins"`
 	TimeTracker []string `yaml:"time_tracker" identity:"time_tracker,names" doc:"time-tracker user ids, names or emails as the tracker or its export shows them"`
+	PlanFix     []string `yaml:"planfix" identity:"planfix" doc:"PlanFix ids: user:N for an employee, contact:N for a contact"`
 	Calendar    string   `yaml:"calendar" doc:"the person's calendar, when it differs from their side's"`
 	// Capacity is nil when the config leaves it out (a whole calendar).
 	Capacity *float64 `yaml:"capacity" doc:"the share of the person's calendar hours they can give clients, more than 0 and at most 1 (default 1; 0.5 for half time)"`
@@ -175,6 +176,8 @@ type Client struct {
 	Repos     []string `yaml:"repos" container:"repo" doc:"GitHub repositories, owner/name"`
 	Projects  []string `yaml:"projects" container:"tracker_project" doc:"time-tracker project ids or names"`
 	Mailboxes []string `yaml:"mailboxes" container:"mailbox" doc:"mailbox folders that belong only to this client"`
+	// PlanFixProjects name planfix.ContainerKind containers.
+	PlanFixProjects []string `yaml:"planfix_projects" container:"planfix_project" doc:"PlanFix project ids or names"`
 }
 
 // Budget is a client's monthly hours.

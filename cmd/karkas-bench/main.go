@@ -3,7 +3,7 @@
 // PostgreSQL, against the bare write limit for the same rows, plus the cost
 // of re-syncing with nothing changed. It prints a table; it is not a test.
 // Its other modes measure one thing each: the API pulls against the fakes
-// (-trello, -everhour, -github) and the daemon, karkas serve (-serve).
+// (-trello, -everhour, -github, -planfix) and the daemon, karkas serve (-serve).
 package main
 
 import (
@@ -45,6 +45,10 @@ func main() {
 	githubRepos := flag.Int("github-repos", 50, "repositories of the GitHub benchmark")
 	githubIssues := flag.Int("github-issues", 20000, "issues of the GitHub benchmark, over all repositories")
 	githubComments := flag.Int("github-comments", 100000, "comments of the GitHub benchmark, over all repositories")
+	planfixOnly := flag.Bool("planfix", false, "measure the PlanFix API pull (backfill against the API's minimum, no-change and one-change syncs) against the fake under its limit in virtual time, and nothing else")
+	planfixProjects := flag.Int("planfix-projects", 20, "projects of the PlanFix benchmark")
+	planfixTasks := flag.Int("planfix-tasks", 5000, "tasks of the PlanFix benchmark, over all projects")
+	planfixComments := flag.Int("planfix-comments", 50000, "comments of the PlanFix benchmark, over all tasks")
 	serveOnly := flag.Bool("serve", false, "measure karkas serve: one event and an idle evaluation on the 100x dataset, breach detection in the running service, the idle hour's requests; and nothing else")
 	var so serveOptions
 	flag.IntVar(&so.events, "serve-events", 100, "events of the one-event measure per store, at most")
@@ -90,6 +94,13 @@ func main() {
 	if *githubOnly {
 		if err := githubBench(*githubRepos, *githubIssues, *githubComments); err != nil {
 			fmt.Fprintln(os.Stderr, "karkas-bench: github:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *planfixOnly {
+		if err := planfixBench(*planfixProjects, *planfixTasks, *planfixComments); err != nil {
+			fmt.Fprintln(os.Stderr, "karkas-bench: planfix:", err)
 			os.Exit(1)
 		}
 		return

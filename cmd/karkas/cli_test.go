@@ -123,7 +123,7 @@ func TestDemoSyncTwice(t *testing.T) {
 	config, data := demoSetup(t, 1, 2000)
 	env := map[string]string{"KARKAS_DEMO_DATA": data, "KARKAS_STORE": "sqlite:" + filepath.Join(t.TempDir(), "demo.db")}
 	code, out, errOut := runCLI(t, env, "sync", "-c", config, "--dry-run")
-	if code != exitOK || !strings.Contains(out, "would write") || !strings.Contains(out, "rows changed: containers 6") {
+	if code != exitOK || !strings.Contains(out, "would write") || !strings.Contains(out, "rows changed: containers 7") {
 		t.Fatalf("dry run: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, env, "status", "-c", config)
@@ -131,7 +131,7 @@ func TestDemoSyncTwice(t *testing.T) {
 		t.Fatalf("a dry run left rows or runs behind: exit %d\n%s\n%s", code, out, errOut)
 	}
 	code, out, errOut = runCLI(t, env, "sync", "-c", config)
-	if code != exitOK || !strings.Contains(out, "rows changed: containers 6") {
+	if code != exitOK || !strings.Contains(out, "rows changed: containers 7") {
 		t.Fatalf("first sync: exit %d\n%s\n%s", code, out, errOut)
 	}
 	if !regexp.MustCompile(`SLA: \d+ clocks .*; [1-9]\d* new, \d+ changed, [1-9]\d* transitions, [1-9]\d* notifications queued`).MatchString(out) {
@@ -154,7 +154,7 @@ func TestDemoSyncTwice(t *testing.T) {
 		t.Errorf("status does not show what the sync read (%s):\n%s", m[0], st)
 	}
 	code, out, errOut = runCLI(t, env, "sync", "-c", config)
-	if code != exitOK || !strings.Contains(out, "no rows changed") || strings.Count(out, "ok (unchanged)") != 3 {
+	if code != exitOK || !strings.Contains(out, "no rows changed") || strings.Count(out, "ok (unchanged)") != 4 {
 		t.Fatalf("second sync: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// Nothing new: no clock, transition or notification is added.

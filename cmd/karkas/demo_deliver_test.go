@@ -249,7 +249,7 @@ func TestDemoDeliverEverywhere(t *testing.T) {
 	for _, m := range msgs {
 		byMsgID[m.MessageID] = m
 	}
-	pm := map[string]string{"acme": "anna@northwind.agency", "betta": "anna@northwind.agency", "cobalt": "boris@northwind.agency"}
+	pm := map[string]string{"acme": "anna@northwind.agency", "betta": "anna@northwind.agency", "cobalt": "boris@northwind.agency", "delta": "anna@northwind.agency"}
 	hostileMails := 0
 	for _, r := range bySink["mail"] {
 		id, err := email.DeliveryMessageID(r.IdempotencyKey, "sla@northwind.agency")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/trello"
 	"github.com/karkas/karkas/mapping"
 )
@@ -19,22 +20,26 @@ import (
 func newDiscoverCmd(g *globals) *cobra.Command {
 	var sourceID string
 	cmd := &cobra.Command{
-		Use:   "discover trello --source ID",
-		Short: "List a source's boards, lists and members and print a mapping skeleton",
+		Use:   "discover KIND --source ID",
+		Short: "List a source's boards or projects, statuses and people and print a mapping skeleton",
 		Long: `discover trello reads the boards the source selects (its boards or board_names
 option), with their lists and members, and prints a YAML skeleton of the mapping to
 paste into the config: a client per board, the list names sorted under the normalized
 statuses they look like (names it cannot place are left commented), and a person per
 member with side: TODO. Fill in the TODOs, then run karkas validate (and
-karkas validate --online to check the names against Trello again).`,
+karkas validate --online to check the names against Trello again).
+
+discover planfix does the same for a PlanFix account: a client per project (its
+planfix_projects), the task statuses sorted the same way, and a person per employee
+(side: agency) and contact (side: client, client: TODO).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if args[0] != "trello" {
-				return withCode(exitUsage, fmt.Errorf("discover: %q is not a kind discover knows (trello)", args[0]))
-			}
 			l, err := g.mustConfig()
 			if err != nil {
 				return err
+			}
+			if args[0] != "trello" {
+				return g.discoverKind(cmd.Context(), l, args[0], sourceID)
 			}
 			src, err := g.trelloSource(l, sourceID)
 			if err != nil {
@@ -53,7 +58,7 @@ karkas validate --online to check the names against Trello again).`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&sourceID, "source", "", "id of a source of kind trello in the config")
+	cmd.Flags().StringVar(&sourceID, "source", "", "id of a source of the kind in the config (needed when there are several)")
 	return cmd
 }
 
@@ -341,4 +346,114 @@ func position(l *mapping.Loaded, path string) (int, int) {
 		path = path[:cut]
 	}
 	return 0, 0
+}
+
+// discoverKind prints the skeleton of a source whose kind is a
+// connectors.Discoverer (planfix): the generic form of writeSkeleton.
+func (g *globals) discoverKind(ctx context.Context, l *mapping.Loaded, kind, id string) error {
+	var found []mapping.Source
+	for _, s := range l.Sources {
+		if s.Kind == kind && (id == "" || s.ID == id) {
+			found = append(found, s)
+		}
+	}
+	switch {
+	case len(found) == 0 && id != "":
+		return withCode(exitUsage, fmt.Errorf("--source %s: no source of kind %s with that id in %s", id, kind, g.config))
+	case len(found) == 0:
+		return withCode(exitUsage, fmt.Errorf("discover: no source of kind %s in %s (discover knows trello and the kinds that can list what they read: planfix)", kind, g.config))
+	case len(found) > 1:
+		var ids []string
+		for _, s := range found {
+			ids = append(ids, s.ID)
+		}
+		return withCode(exitUsage, fmt.Errorf("several %s sources (%s): name one with --source", kind, strings.Join(ids, ", ")))
+	}
+	src, err := g.openSource(l, found[0])
+	if err != nil {
+		return withCode(exitUsage, err)
+	}
+	dis, ok := src.(connectors.Discoverer)
+	if !ok {
+		return withCode(exitUsage, fmt.Errorf("discover: a %s source cannot list what it reads", kind))
+	}
+	d, err := dis.Discover(ctx)
+	if err != nil {
+		return withCode(exitFailed, err)
+	}
+	writeDiscovery(g.stdout, kind, found[0].ID, d)
+	return nil
+}
+
+// writeDiscovery prints a mapping skeleton of d in the form writeSkeleton
+// prints Trello's.
+func writeDiscovery(w io.Writer, kind, sourceID string, d connectors.Discovery) {
+	q := strconv.Quote
+	fmt.Fprintf(w, "# karkas discover %s --source %s: paste into the config, fill in every TODO.\n", kind, sourceID)
+	field := ""
+	for _, f := range mapping.ContainerFields() {
+		if f.Kind == d.ContainerKind {
+			field = f.YAML
+		}
+	}
+	fmt.Fprintln(w, "clients:")
+	used := map[string]bool{}
+	for _, c := range d.Containers {
+		cid := slug(c.Name)
+		if cid == "" {
+			cid = "project-" + c.ID
+		}
+		for base, n := cid, 2; used[cid]; n++ {
+			cid = fmt.Sprintf("%s-%d", base, n)
+		}
+		used[cid] = true
+		fmt.Fprintf(w, "  - id: %s\n    name: %s\n    %s: [%s]\n", cid, q(c.Name), field, q(c.ID))
+	}
+	fmt.Fprintln(w, "\nstatuses:")
+	byStatus := map[string][]string{}
+	var unplaced []string
+	for _, s := range d.Statuses {
+		if st := guessStatus(s); st != "" {
+			byStatus[st] = append(byStatus[st], s)
+		} else {
+			unplaced = append(unplaced, s)
+		}
+	}
+	for _, g := range statusGuesses {
+		if names := byStatus[g.status]; len(names) > 0 {
+			quoted := make([]string, len(names))
+			for i, n := range names {
+				quoted[i] = q(n)
+			}
+			fmt.Fprintf(w, "  - {source: %s, match: [%s], status: %s}\n", sourceID, strings.Join(quoted, ", "), g.status)
+		}
+	}
+	for _, n := range unplaced {
+		fmt.Fprintf(w, "  # - {source: %s, match: [%s], status: TODO}\n", sourceID, q(n))
+	}
+	idf, _ := mapping.IdentityFieldOf(kind)
+	fmt.Fprintln(w, "\npeople:")
+	pids := map[string]bool{}
+	for _, p := range d.People {
+		pid := slug(p.Name)
+		if pid == "" {
+			pid = "person"
+		}
+		for base, n := pid, 2; pids[pid]; n++ {
+			pid = fmt.Sprintf("%s-%d", base, n)
+		}
+		pids[pid] = true
+		side := "side: TODO"
+		switch p.Side {
+		case mapping.SideAgency:
+			side = "side: agency"
+		case mapping.SideClient:
+			side = "side: client, client: TODO"
+		}
+		line := fmt.Sprintf("  - {id: %s, name: %s, %s, %s: [%s]", pid, q(p.Name), side, idf.YAML, q(p.ID))
+		if p.Email != "" {
+			line += ", emails: [" + q(p.Email) + "]"
+		}
+		fmt.Fprintln(w, line+"}")
+	}
 }

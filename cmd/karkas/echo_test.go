@@ -29,6 +29,7 @@ func TestEchoedSecretsStayHidden(t *testing.T) {
 		"EVERHOUR_TOKEN": "everhourCANARY-77aa/88bb+99cc",
 		"TOGGL_TOKEN":    "togglCANARY13579bdf02468ace",
 		"GITHUB_TOKEN":   "ghp_githubCANARY000111222333444",
+		"PLANFIX_TOKEN":  "planfixCANARY5d80e21cb3e1234567",
 		"IMAP_PASSWORD":  "imapCANARYpassw0rd-xyzzy42",
 		"SMTP_PASSWORD":  "smtpCANARYpassw0rd-plugh17",
 		"HOOK_PATH":      "hookpathCANARY5551212abcdef",
@@ -76,6 +77,7 @@ func TestEchoedSecretsStayHidden(t *testing.T) {
   - {id: everhour-api, kind: everhour, options: {token: "${EVERHOUR_TOKEN}", base_url: "%[1]s/everhour"}}
   - {id: toggl-api, kind: toggl, options: {token: "${TOGGL_TOKEN}", account: "123", base_url: "%[1]s/toggl"}}
   - {id: github-api, kind: github, options: {token: "${GITHUB_TOKEN}", repos: [acme/site], base_url: "%[1]s"}}
+  - {id: planfix-api, kind: planfix, options: {account: northwind, token: "${PLANFIX_TOKEN}", base_url: "%[1]s/planfix/rest"}}
   - id: imap
     kind: imap
     options:
@@ -117,7 +119,7 @@ func TestEchoedSecretsStayHidden(t *testing.T) {
 		fmt.Fprintf(&said, "$ karkas %s (exit %d)\n%s%s", strings.Join(args, " "), code, out, errOut)
 	}
 	// The servers were reached and refused: what follows is not vacuous.
-	for _, want := range []string{"trello-api", "everhour-api", "toggl-api", "github-api", "imap", "400 Bad Request", "535", "[redacted]"} {
+	for _, want := range []string{"trello-api", "everhour-api", "toggl-api", "github-api", "planfix-api", "imap", "400 Bad Request", "535", "[redacted]"} {
 		if !strings.Contains(said.String(), want) {
 			t.Errorf("the output does not mention %q:\n%s", want, said.String())
 		}

@@ -155,6 +155,19 @@ func (c *HTTP) Get(ctx context.Context, path string, q url.Values, out any) (htt
 // repeat, so it is retried like a GET. A path that is a full URL (a
 // links.next of the answer) is used as is.
 func (c *HTTP) Do(ctx context.Context, method, path string, q url.Values, body, out any) (http.Header, error) {
+	return c.do(ctx, cmp.Or(c.Attempts, 5), method, path, q, body, out)
+}
+
+// Write sends a request that must not be repeated blindly (a new
+// comment): one attempt, whatever Attempts says; only a throttling answer,
+// which means the request was refused and not carried out, is waited out
+// and sent again. A failed write may have been carried out: the caller
+// looks before writing again.
+func (c *HTTP) Write(ctx context.Context, method, path string, q url.Values, body, out any) (http.Header, error) {
+	return c.do(ctx, 1, method, path, q, body, out)
+}
+
+func (c *HTTP) do(ctx context.Context, attempts int, method, path string, q url.Values, body, out any) (http.Header, error) {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -184,7 +197,6 @@ func (c *HTTP) Do(ctx context.Context, method, path string, q url.Values, body, 
 	// Neither shows the query (a page cursor, a date range): the debug
 	// log has the whole URL.
 	where := "/" + strings.TrimPrefix(u.EscapedPath(), "/")
-	attempts := cmp.Or(c.Attempts, 5)
 	maxThrottled := cmp.Or(c.MaxThrottled, 20)
 	throttled, timeouts := 0, 0
 	for attempt := 1; ; {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/trello/trellofake"
+	"github.com/karkas/karkas/internal/fakeapi"
 )
 
 // The calls lib.go names go through adlio: each sends its requests
@@ -143,14 +143,9 @@ func TestLibraryCanary(t *testing.T) {
 		http.Error(w, "you sent: "+string(dump), status)
 	}))
 	defer echo.Close()
-	hangup := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _ := w.(http.Hijacker).Hijack()
-		_ = conn.Close()
-	}))
+	hangup := fakeapi.HangUp()
 	defer hangup.Close()
-	dead, _ := net.Listen("tcp", "127.0.0.1:0")
-	deadURL := "http://" + dead.Addr().String() + "/1"
-	_ = dead.Close()
+	deadURL := fakeapi.DeadURL() + "/1"
 
 	for _, base := range []string{echo.URL + "/1", hangup.URL + "/1", deadURL} {
 		e := newEnv(t, envOptions{})

@@ -43,8 +43,11 @@ type Stats struct {
 	SentMessages  int
 	ArchiveFiles  int
 	Threads       int
-	Files         int
-	Bytes         int64
+	// PlanFixTasks and PlanFixComments count the fourth client's PlanFix
+	// export, PlanFixTimeEntries the rows of its hours (time/delta.csv).
+	PlanFixTasks, PlanFixComments, PlanFixTimeEntries int
+	Files                                             int
+	Bytes                                             int64
 }
 
 // Generate writes the demo world into opts.Dir and returns what it wrote.
@@ -62,7 +65,7 @@ func GenerateContext(ctx context.Context, opts Options) (Stats, error) {
 	if scale <= 0 {
 		scale = 1
 	}
-	for _, sub := range []string{"trello", "time", "mail/archive"} {
+	for _, sub := range []string{"trello", "time", "mail/archive", "planfix"} {
 		if err := os.MkdirAll(filepath.Join(opts.Dir, sub), 0o755); err != nil {
 			return st, fmt.Errorf("creating output folder: %w", err)
 		}
@@ -111,7 +114,11 @@ func GenerateContext(ctx context.Context, opts Options) (Stats, error) {
 	if err := writeMail(opts.Dir, opts.Seed, scale, cards, &st); err != nil {
 		return st, err
 	}
-	return st, nil
+	if err := writeFile(opts.Dir, "planfix/delta.json", &st, func(w *bufio.Writer) error { return writePlanfix(w, &st) }); err != nil {
+		return st, err
+	}
+	err = writeFile(opts.Dir, "time/delta.csv", &st, func(w *bufio.Writer) error { return writePlanfixHours(w, opts.Seed, &st) })
+	return st, err
 }
 
 // writeFile creates dir/name, lets fill write it through a buffer, and

@@ -18,6 +18,7 @@
 package fakeapi
 
 import (
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -60,4 +61,26 @@ func Hold(r *http.Request, done <-chan struct{}) {
 	case <-r.Context().Done():
 	case <-done:
 	}
+}
+
+// HangUp starts a server that drops every connection without a word: a
+// server that crashes mid-request. Close it when done.
+func HangUp() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			_ = conn.Close()
+		}
+	}))
+}
+
+// DeadURL is an http:// root where nothing listens: a port just freed.
+func DeadURL() string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "http://127.0.0.1:1"
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return "http://" + addr
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/karkas/karkas/connectors/everhour"
 	"github.com/karkas/karkas/connectors/github"
 	"github.com/karkas/karkas/connectors/harvest"
+	"github.com/karkas/karkas/connectors/planfix"
 	"github.com/karkas/karkas/connectors/timecsv"
 	"github.com/karkas/karkas/connectors/toggl"
 	"github.com/karkas/karkas/connectors/trello"
@@ -26,5 +27,7 @@ func Registry() *connectors.Registry {
 		email.FileKind(),
 		email.IMAPKind(),
 		github.Kind(),
+		planfix.Kind(),
+		planfix.ExportKind(),
 	)
 }
