@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/karkas/karkas/internal/secret"
@@ -259,4 +260,51 @@ type DiscoveredName struct{ ID, Name string }
 // "client" or "" when the source cannot tell.
 type DiscoveredPerson struct {
 	ID, Name, Email, Side string
+}
+
+// FanOut runs run(ctx, i) for each i below n, at most limit at once (the
+// boards or repositories of one pull). A part whose error soft accepts (a
+// board gone: flagged, the others go on) does not stop the rest; the
+// first other error cancels the parts still running and is returned once
+// all have ended; the end of ctx stops starting new parts and is
+// returned. soft may be nil, and is called from the parts' goroutines.
+func FanOut(ctx context.Context, limit, n int, run func(ctx context.Context, i int) error, soft func(i int, err error) bool) error {
+	parent := ctx
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		fatal error
+		sem   = make(chan struct{}, max(limit, 1))
+	)
+	for i := range n {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			err := run(ctx, i)
+			if err == nil || (soft != nil && soft(i, err)) {
+				return
+			}
+			mu.Lock()
+			if fatal == nil {
+				fatal = err
+				cancel()
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if fatal != nil {
+		return fatal
+	}
+	return parent.Err()
 }

@@ -86,46 +86,16 @@ func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit, 
 		}
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		fmu   sync.Mutex
-		fatal error
-		sem   = make(chan struct{}, s.opts.Concurrency)
-	)
-	for _, t := range targets {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+	err = connectors.FanOut(ctx, s.opts.Concurrency, len(targets), func(ctx context.Context, i int) error {
+		return p.repo(ctx, targets[i])
+	}, func(i int, err error) bool {
+		if needsAttention(err) {
+			p.flag(targets[i], err)
+			return true
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := p.repo(ctx, t)
-			switch {
-			case err == nil:
-			case needsAttention(err):
-				p.flag(t, err)
-			default:
-				fmu.Lock()
-				if fatal == nil {
-					fatal = err
-					cancel()
-				}
-				fmu.Unlock()
-			}
-		}()
-	}
-	wg.Wait()
-	if fatal != nil {
-		return fatal
-	}
-	if err := ctx.Err(); err != nil {
+		return false
+	})
+	if err != nil {
 		return err
 	}
 	if len(p.attention) > 0 {

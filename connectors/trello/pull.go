@@ -356,16 +356,8 @@ func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit, 
 		return err
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg    sync.WaitGroup
-		fmu   sync.Mutex
-		fatal error
-		sem   = make(chan struct{}, s.opts.Concurrency)
-	)
-	for i := range targets {
-		t := targets[i]
+	var run []int
+	for i, t := range targets {
 		pr := first[i]
 		if pr.gone != nil {
 			p.flag(t, pr.gone)
@@ -374,37 +366,18 @@ func (s *Source) pull(ctx context.Context, cursor string, emit connectors.Emit, 
 		if t.state != nil && pr.fetched && len(pr.actions) == 0 && !p.reconcileDue(t.state) {
 			continue // nothing new: the probe was the whole cost
 		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			err := p.board(ctx, t, pr)
-			switch {
-			case err == nil:
-			case isGone(err):
-				p.flag(t, err)
-			default:
-				fmu.Lock()
-				if fatal == nil {
-					fatal = err
-					cancel()
-				}
-				fmu.Unlock()
-			}
-		}()
+		run = append(run, i)
 	}
-	wg.Wait()
-	if fatal != nil {
-		return fatal
-	}
-	if err := ctx.Err(); err != nil {
+	err = connectors.FanOut(ctx, s.opts.Concurrency, len(run), func(ctx context.Context, k int) error {
+		return p.board(ctx, targets[run[k]], first[run[k]])
+	}, func(k int, err error) bool {
+		if isGone(err) {
+			p.flag(targets[run[k]], err)
+			return true
+		}
+		return false
+	})
+	if err != nil {
 		return err
 	}
 	if len(p.attention) > 0 {
