@@ -57,6 +57,16 @@ func taskID(repoID int64, number int) string {
 	return strconv.FormatInt(repoID, 10) + "#" + strconv.Itoa(number)
 }
 
+// issueOf is the issue number of a taskID.
+func issueOf(id string) (int, bool) {
+	_, n, ok := strings.Cut(id, "#")
+	if !ok {
+		return 0, false
+	}
+	v, err := strconv.Atoi(n)
+	return v, err == nil
+}
+
 // markerLine matches the hidden marker the push side writes (see Marker).
 var markerLine = regexp.MustCompile(`(?m)^\[karkas:[A-Za-z0-9._:-]{1,100}\]: #\s*$`)
 

@@ -65,8 +65,13 @@ func newMemStore() *memStore {
 }
 
 func (m *memStore) emit(_ context.Context, b *record.Batch) error {
-	if len(b.Complete) > 0 || b.EndOfSnapshot {
-		return fmt.Errorf("github batches carry no scopes, got %+v", b.Complete)
+	if b.EndOfSnapshot {
+		return fmt.Errorf("github batches carry no snapshot")
+	}
+	for _, sc := range b.Complete {
+		if sc.Kind != record.ScopeMessages || sc.TaskID == "" || sc.ContainerID != "" || !sc.From.IsZero() || !sc.To.IsZero() {
+			return fmt.Errorf("github batches complete only one issue's messages, got %+v", sc)
+		}
 	}
 	if m.killed || m.failAt > 0 && m.batches+1 >= m.failAt {
 		m.killed = true
@@ -88,6 +93,17 @@ func (m *memStore) emit(_ context.Context, b *record.Batch) error {
 	}
 	for _, fc := range b.FieldChanges {
 		m.fields[fc.ExternalID] = fc
+	}
+	for _, sc := range b.Complete { // as the engine: what the batch lacks of the issue is gone
+		held := map[string]bool{}
+		for _, msg := range b.Messages {
+			held[msg.ExternalID] = true
+		}
+		for id, msg := range m.messages {
+			if msg.TaskID == sc.TaskID && !held[id] {
+				delete(m.messages, id)
+			}
+		}
 	}
 	for _, msg := range b.Messages {
 		m.messages[msg.ExternalID] = msg

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net/http"
 	"slices"
 	"strconv"
@@ -363,6 +364,22 @@ type repoRead struct {
 	events   []*gh.IssueEvent // above the watermark, oldest first
 	// newest is the newest updated_at of the issue listing.
 	newest time.Time
+	// whole are the issues whose comments were read whole (every page of
+	// the issue's own listing), so the pull completes their messages.
+	whole map[int]bool
+}
+
+// addComment adds cm to the read, or keeps the newer of two reads of one
+// comment; byID indexes rd.comments.
+func (rd *repoRead) addComment(byID map[int64]int, cm *gh.IssueComment) {
+	if i, ok := byID[cm.GetID()]; ok {
+		if !cm.GetUpdatedAt().Before(rd.comments[i].GetUpdatedAt().Time) {
+			rd.comments[i] = cm
+		}
+		return
+	}
+	byID[cm.GetID()] = len(rd.comments)
+	rd.comments = append(rd.comments, cm)
 }
 
 // repo pulls one repository and emits it.
@@ -447,14 +464,25 @@ func (p *pull) repo(ctx context.Context, t target) error {
 	}
 	byID := map[int64]int{}
 	for _, cm := range comments {
-		if i, ok := byID[cm.GetID()]; ok {
-			if !cm.GetUpdatedAt().Before(rd.comments[i].GetUpdatedAt().Time) {
-				rd.comments[i] = cm
+		rd.addComment(byID, cm)
+	}
+	// GitHub lists no deleted comment, and deleting one updates its
+	// issue: every issue an incremental pull finds updated has its
+	// comments read whole (one request per hundred), so that a comment
+	// deleted upstream is deleted here and no answered question is left
+	// open by a ghost. The first pull reads every comment anyway.
+	if !st.Issues.Since.IsZero() && len(rd.issues) > 0 {
+		rd.whole = map[int]bool{}
+		for _, n := range slices.Sorted(maps.Keys(rd.issues)) {
+			all, err := p.issueComments(ctx, owner, name, n)
+			if err != nil {
+				return fmt.Errorf("reading comments of %s#%d: %w", rd.name, n, short(err))
 			}
-			continue
+			for _, cm := range all {
+				rd.addComment(byID, cm)
+			}
+			rd.whole[n] = true
 		}
-		byID[cm.GetID()] = len(rd.comments)
-		rd.comments = append(rd.comments, cm)
 	}
 	rd.events = events
 	rd.newest = ic.Since
@@ -468,6 +496,23 @@ func (p *pull) repo(ctx context.Context, t target) error {
 		}
 	}
 	return p.emitRepo(ctx, rd, out, st)
+}
+
+// issueComments reads every comment of one issue, oldest first.
+func (p *pull) issueComments(ctx context.Context, owner, name string, number int) ([]*gh.IssueComment, error) {
+	var out []*gh.IssueComment
+	o := &gh.IssueListCommentsOptions{ListOptions: gh.ListOptions{PerPage: 100}}
+	for {
+		page, resp, err := p.s.client.gh.Issues.ListComments(ctx, owner, name, number, o)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if resp.NextPage == 0 || len(page) == 0 {
+			return out, nil
+		}
+		o.Page = resp.NextPage
+	}
 }
 
 // keyset reads a listing sorted by updated_at ascending from lc.Since:
@@ -563,8 +608,27 @@ func (p *pull) events(ctx context.Context, owner, name string, ec eventsCursor) 
 // entry advanced.
 func (p *pull) emitRepo(ctx context.Context, rd *repoRead, out converted, st repoCursor) error {
 	head := &record.Batch{Containers: out.containers, People: out.people, Tasks: out.tasks}
-	rest := &record.Batch{Messages: out.messages, StatusChanges: out.changes, FieldChanges: out.fields}
+	rest := &record.Batch{StatusChanges: out.changes, FieldChanges: out.fields}
+	// The messages of an issue read whole go in one batch with the scope
+	// that completes them.
+	byTask := map[string][]record.Message{}
+	for _, m := range out.messages {
+		if n, ok := issueOf(m.TaskID); ok && rd.whole[n] {
+			byTask[m.TaskID] = append(byTask[m.TaskID], m)
+		} else {
+			rest.Messages = append(rest.Messages, m)
+		}
+	}
 	batches := append(head.Split(p.s.opts.BatchSize), rest.Split(p.s.opts.BatchSize)...)
+	var whole *record.Batch
+	for _, task := range slices.Sorted(maps.Keys(byTask)) {
+		if whole == nil || whole.Len() >= p.s.opts.BatchSize {
+			whole = &record.Batch{}
+			batches = append(batches, whole)
+		}
+		whole.Messages = append(whole.Messages, byTask[task]...)
+		whole.Complete = append(whole.Complete, record.Scope{Kind: record.ScopeMessages, TaskID: task})
+	}
 	batches[len(batches)-1].Problems = append(batches[len(batches)-1].Problems, out.problems...)
 
 	key := strconv.FormatInt(rd.id, 10)
@@ -591,7 +655,7 @@ func (p *pull) emitRepo(ctx context.Context, rd *repoRead, out converted, st rep
 			}
 			return nil
 		}
-		if b.Len() == 0 && len(b.Problems) == 0 {
+		if b.Len() == 0 && len(b.Problems) == 0 && len(b.Complete) == 0 {
 			continue
 		}
 		if err := p.emit(ctx, b); err != nil {

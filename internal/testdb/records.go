@@ -18,6 +18,7 @@ type Records struct {
 	Changes    map[string]record.StatusChange
 	Fields     map[string]record.FieldChange
 	Messages   map[string]record.Message
+	Entries    map[string]record.TimeEntry
 }
 
 // LiveRecords reads the live rows of sourceID back from the raw record JSON
@@ -26,13 +27,15 @@ type Records struct {
 func LiveRecords(t testing.TB, st *store.Store, sourceID string) Records {
 	t.Helper()
 	r := Records{Containers: map[string]record.Container{}, People: map[string]record.Person{},
-		Tasks: map[string]record.Task{}, Changes: map[string]record.StatusChange{}, Fields: map[string]record.FieldChange{}, Messages: map[string]record.Message{}}
+		Tasks: map[string]record.Task{}, Changes: map[string]record.StatusChange{}, Fields: map[string]record.FieldChange{}, Messages: map[string]record.Message{},
+		Entries: map[string]record.TimeEntry{}}
 	readAll(t, st, "containers", sourceID, r.Containers)
 	readAll(t, st, "source_people", sourceID, r.People)
 	readAll(t, st, "tasks", sourceID, r.Tasks)
 	readAll(t, st, "task_status_changes", sourceID, r.Changes)
 	readAll(t, st, "task_field_changes", sourceID, r.Fields)
 	readAll(t, st, "messages", sourceID, r.Messages)
+	readAll(t, st, "time_entries", sourceID, r.Entries)
 	return r
 }
 
