@@ -267,6 +267,11 @@ func (v *validator) run() {
 		if cl.Calendar != "" {
 			v.calendarRef(path+".calendar", cl.Calendar)
 		}
+		if _, known := c.PolicySets[cl.PolicySet]; known && cl.Calendar == "" && c.Agency.Calendar == "" {
+			// The clocks count business time: without a calendar none
+			// would run, and nothing would say so.
+			v.d.warnf(v.d.At(path+".policy_set"), path+".policy_set", "no calendar for its clocks (neither clients[].calendar nor agency.calendar): none of its policies is evaluated")
+		}
 		if cl.PolicySet != "" {
 			if _, ok := c.PolicySets[cl.PolicySet]; !ok {
 				v.errorf(path+".policy_set", "no policy set %q (known: %s)", cl.PolicySet, keys(c.PolicySets))

@@ -404,3 +404,26 @@ func TestAliasBomb(t *testing.T) {
 		})
 	}
 }
+
+// A client with policies but no calendar to count them in (its own or
+// the agency's) would get no clock at all: validation says so.
+func TestPoliciesWithoutCalendarWarn(t *testing.T) {
+	t.Parallel()
+	text := `agency: {name: Northwind}
+policy_sets:
+  standard: {response: {target: 6h}}
+clients:
+  - {id: acme, name: Acme, policy_set: standard}
+`
+	l, ps := parse(t, text, nil)
+	if ps != nil {
+		t.Fatalf("a warning must not fail: %v", ps)
+	}
+	if len(l.Warnings) != 1 || !strings.Contains(l.Warnings[0].String(), "karkas.yaml:5:40: clients[0].policy_set: warning: no calendar for its clocks") {
+		t.Errorf("warnings = %v", l.Warnings)
+	}
+	withCal := strings.Replace(text, "agency: {name: Northwind}", "agency: {name: Northwind, calendar: work}\ncalendars:\n  work: {time_zone: UTC, hours: {mon-fri: [\"09:00-17:00\"]}}", 1)
+	if l, ps := parse(t, withCal, nil); ps != nil || len(l.Warnings) != 0 {
+		t.Errorf("with the agency's calendar: %v %v", ps, l.Warnings)
+	}
+}
