@@ -10,9 +10,9 @@
 //     the next sync brings it to exactly what a clean sync stores;
 //   - a change upstream is stored by the next sync, a deletion upstream
 //     deletes the row;
-//   - a transient fault (a 5xx) and a rate limit (429) are retried or
-//     waited out, losing nothing;
-//   - Check passes with good credentials and says ErrUnauthorized with
+//   - for a source behind an API (a Remote): a transient fault (a 5xx)
+//     and a rate limit (429) are retried or waited out, losing nothing;
+//     Check passes with good credentials and says ErrUnauthorized with
 //     refused ones, and a sync with them stops with ErrUnauthorized.
 //
 // Only tests import it.
@@ -44,11 +44,15 @@ type Harness struct {
 	// Info names the source as the engine sees it.
 	Info mapping.SourceInfo
 	// New starts a fresh upstream (a fake) for one subtest and returns
-	// the upstream's handle.
+	// the upstream's handle: a Remote unless Files.
 	New func(t *testing.T) Upstream
+	// Files says the source reads files, not an API: there are no
+	// faults or credentials to check.
+	Files bool
 }
 
-// Upstream is one fake service with the source opened on it.
+// Upstream is one fake service (or a folder of export files) with the
+// source opened on it.
 type Upstream interface {
 	// Open returns the source on the upstream; every call reads the same
 	// upstream, with a cursor the caller keeps.
@@ -60,6 +64,12 @@ type Upstream interface {
 	// clock when its pull finds deletions on a schedule) and returns the
 	// check that a store's live records no longer hold it.
 	Delete(t *testing.T) func(testdb.Records) bool
+}
+
+// Remote is an Upstream behind an API: the suite also checks faults and
+// credentials. (A file source has neither.)
+type Remote interface {
+	Upstream
 	// Fault arms a transient server error on the next request, RateLimit
 	// a 429; both once.
 	Fault(t *testing.T)
@@ -82,8 +92,10 @@ func Run(t *testing.T, h Harness) {
 			t.Run("resync", func(t *testing.T) { t.Parallel(); resync(t, h, l.Config, dialect) })
 			t.Run("kill", func(t *testing.T) { t.Parallel(); kill(t, h, l.Config, dialect) })
 			t.Run("change", func(t *testing.T) { t.Parallel(); change(t, h, l.Config, dialect) })
-			t.Run("faults", func(t *testing.T) { t.Parallel(); faults(t, h, l.Config, dialect) })
-			t.Run("check", func(t *testing.T) { t.Parallel(); check(t, h, l.Config, dialect) })
+			if !h.Files {
+				t.Run("faults", func(t *testing.T) { t.Parallel(); faults(t, h, l.Config, dialect) })
+				t.Run("credentials", func(t *testing.T) { t.Parallel(); check(t, h, l.Config, dialect) })
+			}
 		})
 	}
 }
@@ -209,8 +221,17 @@ func change(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
 	}
 }
 
-func faults(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
+func remote(t *testing.T, h Harness) Remote {
 	up := h.New(t)
+	r, ok := up.(Remote)
+	if !ok {
+		t.Fatalf("the harness of %s is not a Remote; set Files for a file source", h.Info.Kind)
+	}
+	return r
+}
+
+func faults(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
+	up := remote(t, h)
 	ref := testdb.Open(t, dialect)
 	mustSync(t, ref, cfg, h.Info, up.Open(t), "reference sync")
 	want := rows(t, ref, h.Info.ID)
@@ -226,7 +247,7 @@ func faults(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
 }
 
 func check(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
-	up := h.New(t)
+	up := remote(t, h)
 	ctx := context.Background()
 	if c, ok := up.Open(t).(connectors.Checker); ok {
 		if err := c.Check(ctx); err != nil {
