@@ -76,4 +76,3 @@ func (u *csvUpstream) Delete(t *testing.T) func(testdb.Records) bool {
 	u.write(t)
 	return func(r testdb.Records) bool { return !holds(r, "работа 3") }
 }
-
