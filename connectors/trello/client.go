@@ -1,6 +1,7 @@
 package trello
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -294,6 +295,10 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			}
 		case o.status >= 200 && o.status < 300:
 			if out == nil {
+				return nil
+			}
+			if raw, ok := out.(*json.RawMessage); ok && len(bytes.TrimSpace(o.body)) == 0 {
+				*raw = json.RawMessage("null") // an empty 2xx body, for adlio's decoding (lib.go)
 				return nil
 			}
 			if err := json.Unmarshal(o.body, out); err != nil {

@@ -185,3 +185,19 @@ func TestLibraryCanary(t *testing.T) {
 		}
 	}
 }
+
+// A 2xx with an empty body (a DELETE answered so) is a success through
+// adlio too, not a decoding failure.
+func TestLibraryEmptyAnswer(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer srv.Close()
+	e := newEnv(t, envOptions{})
+	c, err := NewClient(ClientOptions{BaseURL: srv.URL + "/1", Key: "k3y-0000", Token: "t0ken-0000", Budget: e.budget, Clock: e.clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RemoveLabel(context.Background(), "0123456789abcdef01234567", "0123456789abcdef01234568"); err != nil {
+		t.Errorf("an empty 200: %v", err)
+	}
+}
