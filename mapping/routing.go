@@ -23,6 +23,7 @@ const (
 	SinkGitHub  = "github"
 	SinkWebhook = "webhook"
 	SinkFile    = "file"
+	SinkPlanFix = "planfix"
 )
 
 // Who a rule addresses, beside person ids.
@@ -54,7 +55,7 @@ type Routing struct {
 
 // SinkSpec is one named sink.
 type SinkSpec struct {
-	Kind    string    `yaml:"kind" required:"true" enum:"trello,email,github,webhook,file" doc:"trello (comment and label on the task's card), email (SMTP), github (issue in an ops repository, or comment on the linked issue), webhook (signed JSON, Slack or Telegram), file (one file per delivery in a folder)"`
+	Kind    string    `yaml:"kind" required:"true" enum:"trello,email,github,webhook,file,planfix" doc:"trello (comment and label on the task's card), email (SMTP), github (issue in an ops repository, or comment on the linked issue), webhook (signed JSON, Slack or Telegram), file (one file per delivery in a folder), planfix (comment on the PlanFix task)"`
 	Rate    *RateCap  `yaml:"rate" doc:"at most max deliveries per period through this sink; a larger backlog goes out as one summary (trello: labels only, no comments)"`
 	Options yaml.Node `yaml:"options" doc:"the sink's own options (karkas docs: Routing)"`
 }
@@ -221,8 +222,8 @@ func (v *validator) routeRule(path string, rule RouteRule, clientID string) {
 		if len(rule.Policies) == 0 || slices.ContainsFunc(rule.Policies, func(p string) bool { return p != "waiting_client" }) {
 			v.errorf(path+".policies", "client-side people get reminders only: set policies: [waiting_client]")
 		}
-		if ok && sink.Kind != SinkEmail && sink.Kind != SinkTrello {
-			v.errorf(path+".sink", "client-side people are reminded by email or on the card, not through a %s sink", sink.Kind)
+		if ok && sink.Kind != SinkEmail && sink.Kind != SinkTrello && sink.Kind != SinkPlanFix {
+			v.errorf(path+".sink", "client-side people are reminded by email or on the card or task, not through a %s sink", sink.Kind)
 		}
 		if len(rule.Digest) > 0 {
 			v.errorf(path+".digest", "digests are internal: a client gets each reminder on its own")
@@ -231,8 +232,8 @@ func (v *validator) routeRule(path string, rule RouteRule, clientID string) {
 	if ok && sink.Kind == SinkEmail && len(rule.To) == 0 {
 		v.errorf(path, "an email rule names who gets it (to: pm, lead, assignee, contacts or person ids)")
 	}
-	if ok && sink.Kind == SinkTrello && len(rule.Digest) > 0 {
-		v.errorf(path+".digest", "a trello sink comments on each card; digests are for email, github, webhook and file sinks")
+	if ok && (sink.Kind == SinkTrello || sink.Kind == SinkPlanFix) && len(rule.Digest) > 0 {
+		v.errorf(path+".digest", "a %s sink comments on each task; digests are for email, github, webhook and file sinks", sink.Kind)
 	}
 	if rule.After != "" {
 		if _, err := ParseBusinessDuration(rule.After); err != nil {

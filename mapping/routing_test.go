@@ -73,7 +73,7 @@ func TestRoutingProblems(t *testing.T) {
 			new:  "policies: [response], sink: folder, to: [john, pm], digest: [\"9am\"]}",
 			want: []string{
 				`karkas.yaml:43:22: routing.clients["acme"].rules[0].policies: client-side people get reminders only: set policies: [waiting_client]`,
-				`karkas.yaml:43:40: routing.clients["acme"].rules[0].sink: client-side people are reminded by email or on the card, not through a file sink`,
+				`karkas.yaml:43:40: routing.clients["acme"].rules[0].sink: client-side people are reminded by email or on the card or task, not through a file sink`,
 				`karkas.yaml:43:52: routing.clients["acme"].rules[0].to: a rule writes either to the client or to the agency, not both: split it in two`,
 				`karkas.yaml:43:72: routing.clients["acme"].rules[0].digest: digests are internal: a client gets each reminder on its own`,
 				`karkas.yaml:43:73: routing.clients["acme"].rules[0].digest[0]: "9am" is not a time of day like 09:00`,
@@ -85,7 +85,7 @@ func TestRoutingProblems(t *testing.T) {
 			new:  "    Mail:\n      kind: mail\n      rate: {max: 0, per: 48h}\n",
 			want: []string{
 				`karkas.yaml:34:7: routing.sinks["Mail"]: "Mail": sink names use lowercase letters, digits, '-' and '_', at most 32`,
-				`karkas.yaml:34:13: routing.sinks["Mail"].kind: "mail" is not one of: trello, email, github, webhook, file`,
+				`karkas.yaml:34:13: routing.sinks["Mail"].kind: "mail" is not one of: trello, email, github, webhook, file, planfix`,
 				`karkas.yaml:35:19: routing.sinks["Mail"].rate.max: must be at least 1`,
 				`karkas.yaml:35:27: routing.sinks["Mail"].rate.per: must be from 1m to 24h, got 48h0m0s`,
 				`karkas.yaml:39:14: routing.defaults[1].sink: no sink "mail" under routing.sinks (known: Mail, cards, folder)`,
@@ -97,7 +97,7 @@ func TestRoutingProblems(t *testing.T) {
 			old:  "    - {policies: [response], sink: cards, to: [assignee]}\n    - {sink: mail, to: [pm, lead], digest: [\"09:00\"]}\n  clients:\n    acme:\n",
 			new:  "    - {policies: [response], sink: cards, digest: [\"09:00\"], after: soon}\n    - {sink: mail}\n  clients:\n    acmee: {}\n    acme:\n",
 			want: []string{
-				`karkas.yaml:38:51: routing.defaults[0].digest: a trello sink comments on each card; digests are for email, github, webhook and file sinks`,
+				`karkas.yaml:38:51: routing.defaults[0].digest: a trello sink comments on each task; digests are for email, github, webhook and file sinks`,
 				`karkas.yaml:38:69: routing.defaults[0].after: "soon" is not a business duration (examples: 30m, 6h, 2d, 1d4h)`,
 				`karkas.yaml:39:7: routing.defaults[1]: an email rule names who gets it (to: pm, lead, assignee, contacts or person ids)`,
 				`karkas.yaml:41:12: routing.clients["acmee"]: no client "acmee"`,

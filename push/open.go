@@ -25,6 +25,8 @@ func SinkOptions(kind string) (any, bool) {
 		return sinks.DefaultWebhookOptions(), true
 	case mapping.SinkFile:
 		return sinks.DefaultFileOptions(), true
+	case mapping.SinkPlanFix:
+		return sinks.DefaultPlanFixOptions(), true
 	}
 	return nil, false
 }
@@ -149,6 +151,8 @@ func open(kind string, o any, env connectors.Env) (sinks.Sink, error) {
 		return sinks.NewWebhook(*o, env)
 	case *sinks.FileOptions:
 		return sinks.NewFile(*o, env)
+	case *sinks.PlanFixOptions:
+		return sinks.NewPlanFix(*o, env)
 	}
 	return nil, fmt.Errorf("no sink of kind %q", kind)
 }

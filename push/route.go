@@ -217,12 +217,18 @@ func (r *router) route(row store.OutboxRow, n evaluate.Notice, clock *store.Cloc
 			t.Card = n.SubjectID
 		case mapping.SinkGitHub:
 			t.Issue = r.githubIssue(n, task)
+		case mapping.SinkPlanFix:
+			if n.SubjectKind != "task" || (r.kinds[n.SubjectSource] != "planfix" && r.kinds[n.SubjectSource] != "planfix_export") {
+				why = append(why, rule.Sink+": not a PlanFix task")
+				continue
+			}
+			t.Task = n.SubjectID
 		}
 		t.People = r.recipients(rule.To, client, task)
 		// A reminder to the client and a comment on the client's card or
 		// issue are read by the client; the rest by the agency.
 		t.Language = r.cfg.Agency.Language
-		if t.ClientFacing || t.Card != "" || t.Issue != nil {
+		if t.ClientFacing || t.Card != "" || t.Task != "" || t.Issue != nil {
 			t.Language = r.cfg.LanguageOf(&client)
 		}
 		if spec.Kind == mapping.SinkEmail && !slices.ContainsFunc(t.People, func(p sinks.Person) bool { return p.Email != "" }) {

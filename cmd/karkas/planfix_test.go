@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/karkas/karkas/connectors/planfix"
 	"github.com/karkas/karkas/connectors/planfix/planfixfake"
 )
 
@@ -20,6 +21,9 @@ import (
 func TestDiscoverPlanfixThenSync(t *testing.T) {
 	t.Parallel()
 	fake := planfixfake.New(t, planfixfake.Sample(time.Now()), planfixfake.Options{Limit: -1})
+	// A question nobody answered: its clock breaches, and the planfix
+	// sink says so on the task.
+	fake.Comment("2", planfix.Ref{ID: "contact:11", Name: "Игорь Смирнов"}, "<p>Ну что там с прайсом?</p>", time.Now().Add(-20*time.Hour))
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "karkas.yaml")
 	base := `agency: {name: Northwind, domains: [northwind.agency], calendar: work}
@@ -31,6 +35,11 @@ policy_sets:
     response: {target: 6h}
 sources:
   - {id: pf, kind: planfix, options: {account: northwind, token: "${PLANFIX_TOKEN}", base_url: "` + fake.BaseURL() + `"}}
+routing:
+  sinks:
+    tasks: {kind: planfix, options: {token: "${PLANFIX_TOKEN}", base_url: "` + fake.BaseURL() + `"}}
+  defaults:
+    - {policies: [response], sink: tasks, to: [assignee]}
 `
 	if err := os.WriteFile(cfg, []byte(base), 0o644); err != nil {
 		t.Fatal(err)
@@ -70,9 +79,20 @@ sources:
 	if code != exitOK {
 		t.Fatalf("sla: exit %d\n%s%s", code, out, errOut)
 	}
-	for _, want := range []string{"met", "Форма заявки не отправляется", "Login page is slow"} {
+	for _, want := range []string{"met", "breached", "Форма заявки не отправляется", "Login page is slow", "Обновить прайс-лист"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the response clocks lack %q:\n%s\n--- sync:\n%s", want, out, syncOut)
 		}
+	}
+	var notices []string
+	for _, tk := range fake.World().Tasks {
+		for _, c := range tk.Comments {
+			if strings.Contains(c.Description, "[karkas:") {
+				notices = append(notices, string(tk.ID)+": "+c.Description)
+			}
+		}
+	}
+	if len(notices) != 1 || !strings.HasPrefix(notices[0], "2: ") {
+		t.Errorf("the planfix sink's comments: %q, want one on task 2\n--- sync:\n%s", notices, syncOut)
 	}
 }

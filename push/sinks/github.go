@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -122,18 +121,12 @@ func parseIssueRef(ref string) (string, int, bool) {
 	return repo, n, true
 }
 
-// githubError sorts a GitHub failure like trelloError.
+// githubError sorts a GitHub failure as sortFailure does.
 func githubError(err error) error {
 	var er *gh.ErrorResponse
-	var rl *connectors.RateLimitError
-	switch {
-	case errors.Is(err, connectors.ErrUnauthorized):
-		return Permanent(err)
-	case errors.As(err, &rl):
-		return Temporary(err, rl.RetryAfter)
-	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode >= 400 && er.Response.StatusCode < 500 &&
-		er.Response.StatusCode != http.StatusTooManyRequests && er.Response.StatusCode != http.StatusRequestTimeout:
-		return Permanent(err)
+	status := 0
+	if errors.As(err, &er) && er.Response != nil {
+		status = er.Response.StatusCode
 	}
-	return Temporary(err, 0)
+	return sortFailure(err, status, false)
 }

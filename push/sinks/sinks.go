@@ -102,6 +102,8 @@ type Target struct {
 	ClientFacing bool `json:"client_facing,omitempty"`
 	// Card is the Trello card of the task.
 	Card string `json:"card,omitempty"`
+	// Task is the PlanFix task a planfix sink comments on.
+	Task string `json:"task,omitempty"`
 	// Issue is the GitHub issue of the task, commented on instead of
 	// opening one in the sink's repository.
 	Issue *Issue `json:"issue,omitempty"`

@@ -126,20 +126,31 @@ func (s *Trello) Deliver(ctx context.Context, d Delivery) (Result, error) {
 	return res, nil
 }
 
-// trelloError sorts a Trello failure: refused credentials, a card that is
-// gone and other 4xx answers are permanent; a rate limit waits as told;
-// the rest (5xx, a write of unknown fate, the network) is retried, and
-// the retry looks for the marker before writing again.
+// trelloError sorts a Trello failure as sortFailure does; a card that is
+// gone is permanent too.
 func trelloError(err error) error {
 	var nf *trello.NotFoundError
 	var ae *trello.APIError
+	status := 0
+	if errors.As(err, &ae) {
+		status = ae.Status
+	}
+	return sortFailure(err, status, errors.As(err, &nf))
+}
+
+// sortFailure sorts a sink's failure by what the service answered
+// (status, 0 for none): refused credentials, a target that is gone and
+// other 4xx answers are permanent; a rate limit waits as told; the rest
+// (5xx, a write of unknown fate, the network) is retried, and the retry
+// looks for the delivery's marker before writing again.
+func sortFailure(err error, status int, gone bool) error {
 	var rl *connectors.RateLimitError
 	switch {
-	case errors.Is(err, connectors.ErrUnauthorized), errors.As(err, &nf):
+	case errors.Is(err, connectors.ErrUnauthorized), gone:
 		return Permanent(err)
 	case errors.As(err, &rl):
 		return Temporary(err, rl.RetryAfter)
-	case errors.As(err, &ae) && ae.Status >= 400 && ae.Status < 500 && ae.Status != http.StatusTooManyRequests && ae.Status != http.StatusRequestTimeout:
+	case status >= 400 && status < 500 && status != http.StatusTooManyRequests && status != http.StatusRequestTimeout:
 		return Permanent(err)
 	}
 	return Temporary(err, 0)
