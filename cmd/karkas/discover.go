@@ -123,6 +123,55 @@ func slug(s string) string {
 	return gslug.Make(s)
 }
 
+// uniqueID is an id of name (fallback when name has no letters) not in
+// used yet, "-2", "-3"... added as needed; it marks the id used.
+func uniqueID(used map[string]bool, name, fallback string) string {
+	id := slug(name)
+	if id == "" {
+		id = fallback
+	}
+	for base, n := id, 2; used[id]; n++ {
+		id = fmt.Sprintf("%s-%d", base, n)
+	}
+	used[id] = true
+	return id
+}
+
+// writeStatuses prints status rules for the source's status names (list
+// names), each name once, grouped under the normalized status it looks
+// like; the names it cannot place are left commented. A source id, when
+// given, limits the rules to that source.
+func writeStatuses(w io.Writer, sourceID string, names []string) {
+	q := strconv.Quote
+	scope := ""
+	if sourceID != "" {
+		scope = "source: " + sourceID + ", "
+	}
+	by := map[string][]string{}
+	var unknown []string
+	seen := map[string]bool{}
+	for _, n := range names {
+		key := strings.ToLower(strings.TrimSpace(n))
+		if key == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if st := guessStatus(n); st != "" {
+			by[st] = append(by[st], q(n))
+		} else {
+			unknown = append(unknown, n)
+		}
+	}
+	for _, g := range statusGuesses {
+		if quoted := by[g.status]; len(quoted) > 0 {
+			fmt.Fprintf(w, "  - {%smatch: [%s], status: %s}\n", scope, strings.Join(quoted, ", "), g.status)
+		}
+	}
+	for _, n := range unknown {
+		fmt.Fprintf(w, "  # - {%smatch: [%s], status: TODO}   # one of backlog, todo, in_progress, review, waiting_client, done, archived\n", scope, q(n))
+	}
+}
+
 // writeSkeleton prints the mapping skeleton for the discovered boards.
 func writeSkeleton(w io.Writer, sourceID string, boards []trello.DiscoveredBoard) {
 	q := strconv.Quote
@@ -134,52 +183,18 @@ func writeSkeleton(w io.Writer, sourceID string, boards []trello.DiscoveredBoard
 			fmt.Fprintf(w, "  # board %s could not be read: %v\n", b.Board.ID, b.Err)
 			continue
 		}
-		id := slug(b.Board.Name)
-		if id == "" {
-			id = "board-" + strings.ToLower(b.Board.ShortLink)
-		}
-		for base, n := id, 2; used[id]; n++ {
-			id = fmt.Sprintf("%s-%d", base, n)
-		}
-		used[id] = true
+		id := uniqueID(used, b.Board.Name, "board-"+strings.ToLower(b.Board.ShortLink))
 		fmt.Fprintf(w, "  - id: %s\n    name: %s\n    boards: [%s]   # %s\n", id, q(b.Board.Name), b.Board.ID, b.Board.URL)
 	}
 
-	type names struct{ list []string }
-	by := map[string]*names{}
-	var unknown []string
-	seen := map[string]bool{}
+	var lists []string
 	for _, b := range boards {
 		for _, l := range b.Lists {
-			key := strings.ToLower(strings.TrimSpace(l.Name))
-			if key == "" || seen[key] {
-				continue
-			}
-			seen[key] = true
-			st := guessStatus(l.Name)
-			if st == "" {
-				unknown = append(unknown, l.Name)
-				continue
-			}
-			if by[st] == nil {
-				by[st] = &names{}
-			}
-			by[st].list = append(by[st].list, l.Name)
+			lists = append(lists, l.Name)
 		}
 	}
 	fmt.Fprintln(w, "statuses:")
-	for _, g := range statusGuesses {
-		if n := by[g.status]; n != nil {
-			quoted := make([]string, len(n.list))
-			for i, s := range n.list {
-				quoted[i] = q(s)
-			}
-			fmt.Fprintf(w, "  - {match: [%s], status: %s}\n", strings.Join(quoted, ", "), g.status)
-		}
-	}
-	for _, s := range unknown {
-		fmt.Fprintf(w, "  # - {match: [%s], status: TODO}   # one of backlog, todo, in_progress, review, waiting_client, done, archived\n", q(s))
-	}
+	writeStatuses(w, "", lists)
 
 	fmt.Fprintln(w, "people:")
 	seenM := map[string]bool{}
@@ -190,14 +205,7 @@ func writeSkeleton(w io.Writer, sourceID string, boards []trello.DiscoveredBoard
 				continue
 			}
 			seenM[m.ID] = true
-			id := slug(m.Username)
-			if id == "" {
-				id = "member-" + m.ID
-			}
-			for base, n := id, 2; usedP[id]; n++ {
-				id = fmt.Sprintf("%s-%d", base, n)
-			}
-			usedP[id] = true
+			id := uniqueID(usedP, m.Username, "member-"+m.ID)
 			name := m.FullName
 			if name == "" {
 				name = m.Username
@@ -399,50 +407,16 @@ func writeDiscovery(w io.Writer, kind, sourceID string, d connectors.Discovery) 
 	fmt.Fprintln(w, "clients:")
 	used := map[string]bool{}
 	for _, c := range d.Containers {
-		cid := slug(c.Name)
-		if cid == "" {
-			cid = "project-" + c.ID
-		}
-		for base, n := cid, 2; used[cid]; n++ {
-			cid = fmt.Sprintf("%s-%d", base, n)
-		}
-		used[cid] = true
+		cid := uniqueID(used, c.Name, "project-"+c.ID)
 		fmt.Fprintf(w, "  - id: %s\n    name: %s\n    %s: [%s]\n", cid, q(c.Name), field, q(c.ID))
 	}
 	fmt.Fprintln(w, "\nstatuses:")
-	byStatus := map[string][]string{}
-	var unplaced []string
-	for _, s := range d.Statuses {
-		if st := guessStatus(s); st != "" {
-			byStatus[st] = append(byStatus[st], s)
-		} else {
-			unplaced = append(unplaced, s)
-		}
-	}
-	for _, g := range statusGuesses {
-		if names := byStatus[g.status]; len(names) > 0 {
-			quoted := make([]string, len(names))
-			for i, n := range names {
-				quoted[i] = q(n)
-			}
-			fmt.Fprintf(w, "  - {source: %s, match: [%s], status: %s}\n", sourceID, strings.Join(quoted, ", "), g.status)
-		}
-	}
-	for _, n := range unplaced {
-		fmt.Fprintf(w, "  # - {source: %s, match: [%s], status: TODO}\n", sourceID, q(n))
-	}
+	writeStatuses(w, sourceID, d.Statuses)
 	idf, _ := mapping.IdentityFieldOf(kind)
 	fmt.Fprintln(w, "\npeople:")
 	pids := map[string]bool{}
 	for _, p := range d.People {
-		pid := slug(p.Name)
-		if pid == "" {
-			pid = "person"
-		}
-		for base, n := pid, 2; pids[pid]; n++ {
-			pid = fmt.Sprintf("%s-%d", base, n)
-		}
-		pids[pid] = true
+		pid := uniqueID(pids, p.Name, "person")
 		side := "side: TODO"
 		switch p.Side {
 		case mapping.SideAgency:

@@ -102,20 +102,21 @@ func throttled(status int, h http.Header, body []byte) (timetrack.Throttle, bool
 // Requests is how many requests the client sent, retries included.
 func (c *Client) Requests() int64 { return c.http.Stats().Requests }
 
-// call sends one request and decodes the answer's envelope and key (the
-// array or object under it) into out. A "fail" envelope in a 2xx answer
-// is an error too; code 22 there is a rate limit.
-func (c *Client) call(ctx context.Context, method, path string, q url.Values, body any, key string, out any) error {
-	var raw map[string]json.RawMessage
-	if _, err := c.http.Do(ctx, method, path, q, body, &raw); err != nil {
+// call sends one request (a write once, see Client) and decodes the
+// answer's envelope and key (the array or object under it) into out. A
+// "fail" envelope in a 2xx answer is an error too; code 22 there is a
+// rate limit.
+func (c *Client) call(ctx context.Context, write bool, method, path string, q url.Values, body any, key string, out any) error {
+	send := c.http.Do
+	if write {
+		send = c.http.Write
+	}
+	var raw json.RawMessage
+	if _, err := send(ctx, method, path, q, body, &raw); err != nil {
 		return err
 	}
 	var env Envelope
-	for k, dst := range map[string]any{"result": &env.Result, "code": &env.Code, "error": &env.Error} {
-		if v, ok := raw[k]; ok {
-			_ = json.Unmarshal(v, dst)
-		}
-	}
+	_ = json.Unmarshal(raw, &env)
 	if err := env.Failed(); err != nil {
 		if env.Code == CodeDailyLimit {
 			return &connectors.RateLimitError{RetryAfter: dailyWait, Err: fmt.Errorf("%s /%s: %w", method, path, err)}
@@ -125,7 +126,11 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, bo
 	if key == "" || out == nil {
 		return nil
 	}
-	v, ok := raw[key]
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return fmt.Errorf("%s /%s: decoding the answer: %w", method, path, err)
+	}
+	v, ok := fields[key]
 	if !ok {
 		return fmt.Errorf("%s /%s: the answer has no %q", method, path, key)
 	}
@@ -143,7 +148,7 @@ func list[T any](ctx context.Context, c *Client, path string, req ListRequest, k
 	for page := 0; page < maxPages; page++ {
 		req.Offset = page * PageSize
 		var items []T
-		if err := c.call(ctx, http.MethodPost, path, nil, req, key, &items); err != nil {
+		if err := c.call(ctx, false, http.MethodPost, path, nil, req, key, &items); err != nil {
 			return err
 		}
 		if len(items) > 0 {
@@ -169,7 +174,7 @@ func all[T any](ctx context.Context, c *Client, path string, req ListRequest, ke
 // wrong token gets 401 {"result":"fail","code":1,"error":"Access denied,
 // unknown token"}.
 func (c *Client) Ping(ctx context.Context) error {
-	return c.call(ctx, http.MethodGet, "ping", nil, nil, "", nil)
+	return c.call(ctx, false, http.MethodGet, "ping", nil, nil, "", nil)
 }
 
 // Users lists the account's employees, ids prefixed ("user:5").
@@ -192,14 +197,14 @@ func (c *Client) Projects(ctx context.Context) ([]Project, error) {
 // Statuses lists the statuses of every task process, by id.
 func (c *Client) Statuses(ctx context.Context) (map[string]Status, error) {
 	var procs []Entity
-	if err := c.call(ctx, http.MethodGet, "process/task", url.Values{"fields": {"id,name"}}, nil, "processes", &procs); err != nil {
+	if err := c.call(ctx, false, http.MethodGet, "process/task", url.Values{"fields": {"id,name"}}, nil, "processes", &procs); err != nil {
 		return nil, err
 	}
 	out := map[string]Status{}
 	for _, p := range procs {
 		var sts []Status
 		path := "process/task/" + url.PathEscape(idString(p.ID)) + "/statuses"
-		if err := c.call(ctx, http.MethodGet, path, url.Values{"fields": {"id,name,isActive"}}, nil, "statuses", &sts); err != nil {
+		if err := c.call(ctx, false, http.MethodGet, path, url.Values{"fields": {"id,name,isActive"}}, nil, "statuses", &sts); err != nil {
 			return nil, err
 		}
 		for _, s := range sts {
@@ -233,17 +238,7 @@ func (c *Client) Comments(ctx context.Context, task string) ([]Comment, error) {
 // AddComment posts a comment (HTML) on a task and returns its id; it is
 // tried once (201 {"result":"success","id":N} in the spec).
 func (c *Client) AddComment(ctx context.Context, task, description string) (string, error) {
-	var raw map[string]json.RawMessage
-	_, err := c.http.Write(ctx, http.MethodPost, "task/"+url.PathEscape(task)+"/comments/", nil, map[string]string{"description": description}, &raw)
-	if err != nil {
-		return "", err
-	}
-	var env Envelope
-	_ = json.Unmarshal(raw["result"], &env.Result)
-	_ = json.Unmarshal(raw["code"], &env.Code)
-	_ = json.Unmarshal(raw["error"], &env.Error)
-	if err := env.Failed(); err != nil {
-		return "", err
-	}
-	return strings.Trim(string(raw["id"]), `"`), nil
+	var id json.Number
+	err := c.call(ctx, true, http.MethodPost, "task/"+url.PathEscape(task)+"/comments/", nil, map[string]string{"description": description}, "id", &id)
+	return string(id), err
 }

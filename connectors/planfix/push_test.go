@@ -2,6 +2,7 @@ package planfix_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -92,7 +93,7 @@ func TestCanaryToken(t *testing.T) {
 	deadURL := fakeapi.DeadURL() + "/rest"
 	for _, base := range []string{refuse.URL + "/rest", hangup.URL + "/rest", deadURL} {
 		var logs strings.Builder
-		c, err := planfix.NewClient(planfix.ClientConfig{BaseURL: base, Token: token, Log: newLogger(&logs), Attempts: 2, BackoffBase: time.Millisecond, Limit: 100, Interval: time.Second})
+		c, err := planfix.NewClient(planfix.ClientConfig{BaseURL: base, Token: token, Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Attempts: 2, BackoffBase: time.Millisecond, Limit: 100, Interval: time.Second})
 		if err != nil {
 			t.Fatal(err)
 		}

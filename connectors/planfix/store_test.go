@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/planfix"
 	"github.com/karkas/karkas/connectors/planfix/planfixfake"
+	"github.com/karkas/karkas/connectors/timetrack/timetracktest"
 	"github.com/karkas/karkas/internal/fakeapi"
 	"github.com/karkas/karkas/internal/testdb"
 	"github.com/karkas/karkas/internal/vclock"
@@ -73,12 +72,7 @@ func (r *rig) open(t *testing.T, token string, o *planfix.Options) *planfix.Sour
 
 func (r *rig) sync(t *testing.T, st *store.Store, src connectors.Source) engine.Result {
 	t.Helper()
-	ctx := context.Background()
-	e, err := engine.New(ctx, st, mapping.NewResolver(r.cfg.Config), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e.Run(ctx, engine.Job{Info: mapping.SourceInfo{ID: "planfix", Kind: planfix.KindName, Identity: planfix.Identity}, Source: src})
+	return timetracktest.Sync(t, st, r.cfg.Config, mapping.SourceInfo{ID: "planfix", Kind: planfix.KindName, Identity: planfix.Identity}, src)
 }
 
 // count is how many requests went to path (a suffix).

@@ -100,14 +100,9 @@ func Run(t *testing.T, h Harness) {
 	}
 }
 
-func sync(t *testing.T, st *store.Store, cfg *mapping.Config, info mapping.SourceInfo, src connectors.Source) engine.Result {
-	t.Helper()
-	return timetracktest.Sync(t, st, cfg, info, src)
-}
-
 func mustSync(t *testing.T, st *store.Store, cfg *mapping.Config, info mapping.SourceInfo, src connectors.Source, what string) engine.Result {
 	t.Helper()
-	res := sync(t, st, cfg, info, src)
+	res := timetracktest.Sync(t, st, cfg, info, src)
 	if res.Err != nil {
 		t.Fatalf("%s: %v", what, res.Err)
 	}
@@ -193,7 +188,7 @@ func kill(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
 	want := rows(t, ref, h.Info.ID)
 	for _, n := range []int{1, 2, 3} {
 		st := testdb.Open(t, dialect)
-		res := sync(t, st, cfg, h.Info, &killed{src: up.Open(t), n: n})
+		res := timetracktest.Sync(t, st, cfg, h.Info, &killed{src: up.Open(t), n: n})
 		if res.Err == nil {
 			continue // the pull had fewer batches
 		}
@@ -261,7 +256,7 @@ func check(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
 		}
 	}
 	st := testdb.Open(t, dialect)
-	if res := sync(t, st, cfg, h.Info, refused); !errors.Is(res.Err, connectors.ErrUnauthorized) {
+	if res := timetracktest.Sync(t, st, cfg, h.Info, refused); !errors.Is(res.Err, connectors.ErrUnauthorized) {
 		t.Errorf("a sync with refused credentials: %v, want ErrUnauthorized", res.Err)
 	}
 	if n := len(rows(t, st, h.Info.ID)); n != 0 {
