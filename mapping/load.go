@@ -35,10 +35,11 @@ type LoadOptions struct {
 	// Countries lists the country codes whose public holidays karkas
 	// knows; when set, a calendar naming another country is an error.
 	Countries []string
-	// SinkOptions returns a fresh pointer to the options struct of a sink
-	// kind (with defaults), like SourceOptions; when nil, routing sinks'
-	// options are left to their user to decode.
-	SinkOptions func(kind string) (any, bool)
+	// Sinks are the kinds of sink (push/sinks's registry): routing's
+	// kinds are checked against them, their options decoded, and the
+	// rules checked against what each kind can do. When nil, sink kinds
+	// are not checked and their options are left to their user to decode.
+	Sinks []SinkKind
 }
 
 // Loaded is a config with its decoded source options.
@@ -47,7 +48,7 @@ type Loaded struct {
 	// SourceOptions holds each source's decoded options, by source id.
 	SourceOptions map[string]any
 	// SinkOptions holds each routing sink's decoded options, by sink
-	// name, when LoadOptions.SinkOptions was given.
+	// name, when LoadOptions.Sinks was given.
 	SinkOptions map[string]any
 	// Warnings are problems that do not stop karkas.
 	Warnings Problems
@@ -116,7 +117,7 @@ func Parse(path string, data []byte, opts LoadOptions) (*Loaded, error) {
 	cfg := &Config{File: path, BaseDir: filepath.Dir(path)}
 	d.Decode(&root, cfg, "")
 	l := &Loaded{Config: cfg, SourceOptions: map[string]any{}, SinkOptions: map[string]any{}}
-	v := &validator{d: d, cfg: cfg, countries: opts.Countries}
+	v := &validator{d: d, cfg: cfg, countries: opts.Countries, sinks: opts.Sinks}
 	v.run()
 	for i, s := range cfg.Sources {
 		if opts.SourceOptions == nil || s.Kind == "" {
@@ -133,9 +134,10 @@ func Parse(path string, data []byte, opts LoadOptions) (*Loaded, error) {
 		}
 		l.SourceOptions[s.ID] = o
 	}
-	if cfg.Routing != nil && opts.SinkOptions != nil {
+	if cfg.Routing != nil {
 		for name, s := range cfg.Routing.Sinks {
-			if o, ok := opts.SinkOptions(s.Kind); ok {
+			if k, ok := v.sinkKind(s.Kind); ok {
+				o := k.Options()
 				if s.Options.Kind != 0 {
 					d.Decode(&s.Options, o, fmt.Sprintf("routing.sinks[%q].options", name))
 				}
@@ -197,6 +199,7 @@ type validator struct {
 	d         *Decoder
 	cfg       *Config
 	countries []string
+	sinks     []SinkKind
 }
 
 func (v *validator) errorf(path, format string, args ...any) {

@@ -10,10 +10,9 @@ import (
 
 // Reports a schedule can deliver, and the periods it can cover.
 const (
-	ReportHours  = "hours"
-	PeriodMonth  = "month"
-	AllClients   = "all"
-	reportSinkOK = "email, trello or file"
+	ReportHours = "hours"
+	PeriodMonth = "month"
+	AllClients  = "all"
 )
 
 // ReportSchedule delivers a report of every period through sinks: the
@@ -92,24 +91,26 @@ func (v *validator) reportSchedule(path string, rs ReportSchedule) {
 	if len(rs.Sinks) == 0 {
 		v.errorf(path+".sinks", "name at least one sink under routing.sinks")
 	}
-	email := false
+	addressed := ""
 	for j, name := range rs.Sinks {
 		sp := fmt.Sprintf("%s.sinks[%d]", path, j)
-		s, ok := r.Sinks[name]
+		s, found := r.Sinks[name]
+		kind, known := v.sinkKind(s.Kind)
 		switch {
-		case !ok:
+		case !found:
 			v.errorf(sp, "no sink %q under routing.sinks (known: %s)", name, keys(r.Sinks))
-		case s.Kind == SinkEmail:
-			email = true
-		case s.Kind != SinkTrello && s.Kind != SinkFile:
-			v.errorf(sp, "a report goes through an %s sink, not %s", reportSinkOK, s.Kind)
+		case !known:
+		case !kind.Reports:
+			v.errorf(sp, "a report goes through %s sinks, not %s", kindList(v.sinks, func(k SinkKind) bool { return k.Reports }), s.Kind)
+		case kind.Addressed:
+			addressed = kind.Name
 		}
 		if slices.Index(rs.Sinks, name) < j {
 			v.errorf(sp, "sink %q is named twice", name)
 		}
 	}
-	if email && len(rs.To) == 0 {
-		v.errorf(path+".to", "an email sink needs people to write to (contacts, pm, lead or person ids)")
+	if addressed != "" && len(rs.To) == 0 {
+		v.errorf(path+".to", "%s sink needs people to write to (contacts, pm, lead or person ids)", article(addressed))
 	}
 	people := map[string]Person{}
 	for _, p := range v.cfg.People {

@@ -16,15 +16,56 @@ import (
 // folder) and rules matching a transition's policy and new state to a sink
 // and the people it addresses. The push package works the outbox by it.
 
-// Kinds of sink.
-const (
-	SinkTrello  = "trello"
-	SinkEmail   = "email"
-	SinkGitHub  = "github"
-	SinkWebhook = "webhook"
-	SinkFile    = "file"
-	SinkPlanFix = "planfix"
-)
+// SinkKind is what the config's checks know of a kind of sink. The kinds
+// are declared once, in push/sinks's registry (sinks.Kinds), and handed to
+// the loader (LoadOptions.Sinks): this package names no sink kind, so the
+// kind list, the options' decoding, the rules' checks and the JSON Schema
+// all follow the registry.
+type SinkKind struct {
+	// Name is the kind: routing.sinks[].kind.
+	Name string
+	// Doc says what a delivery through it does, for the schema and errors.
+	Doc string
+	// Options returns a fresh pointer to its options struct, holding the
+	// defaults.
+	Options func() any
+	// Digests: a rule may hold its notices for a digest (a sink writing on
+	// each task sends each notice on its own).
+	Digests bool
+	// ClientReminders: a client's people may be reminded through it.
+	ClientReminders bool
+	// Addressed: it writes to the people a rule names, so a rule must name
+	// some, and deliveries to different people are not folded together.
+	Addressed bool
+	// Reports: scheduled reports may go through it.
+	Reports bool
+}
+
+// article puts "a" or "an" before a kind's name.
+func article(name string) string {
+	if name != "" && strings.ContainsRune("aeiou", rune(name[0])) {
+		return "an " + name
+	}
+	return "a " + name
+}
+
+// kindList names the kinds that pass a test, for error messages:
+// "email, trello or planfix".
+func kindList(kinds []SinkKind, ok func(SinkKind) bool) string {
+	var names []string
+	for _, k := range kinds {
+		if ok(k) {
+			names = append(names, k.Name)
+		}
+	}
+	switch len(names) {
+	case 0:
+		return "no"
+	case 1:
+		return names[0]
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
+}
 
 // Who a rule addresses, beside person ids.
 const (
@@ -55,7 +96,7 @@ type Routing struct {
 
 // SinkSpec is one named sink.
 type SinkSpec struct {
-	Kind    string    `yaml:"kind" required:"true" enum:"trello,email,github,webhook,file,planfix" doc:"trello (comment and label on the task's card), email (SMTP), github (issue in an ops repository, or comment on the linked issue), webhook (signed JSON, Slack or Telegram), file (one file per delivery in a folder), planfix (comment on the PlanFix task)"`
+	Kind    string    `yaml:"kind" required:"true" doc:"the kind of sink (the schema lists them)"`
 	Rate    *RateCap  `yaml:"rate" doc:"at most max deliveries per period through this sink; a larger backlog goes out as one summary (trello: labels only, no comments)"`
 	Options yaml.Node `yaml:"options" doc:"the sink's own options (karkas docs: Routing)"`
 }
@@ -127,6 +168,18 @@ var sinkName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
 
 var roles = []string{ToAssignee, ToPM, ToLead, ToContacts}
 
+// sinkKind is the registered kind of a sink; false when the loader was
+// given no kinds or the kind is unknown (an error reported once, at the
+// sink).
+func (v *validator) sinkKind(name string) (SinkKind, bool) {
+	for _, k := range v.sinks {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return SinkKind{}, false
+}
+
 // routing checks the routing block against the rest of the config.
 func (v *validator) routing() {
 	r := v.cfg.Routing
@@ -137,6 +190,13 @@ func (v *validator) routing() {
 		path := fmt.Sprintf("routing.sinks[%q]", name)
 		if !sinkName.MatchString(name) {
 			v.errorf(path, "%q: sink names use lowercase letters, digits, '-' and '_', at most 32", name)
+		}
+		if _, ok := v.sinkKind(s.Kind); !ok && v.sinks != nil && s.Kind != "" {
+			var names []string
+			for _, k := range v.sinks {
+				names = append(names, k.Name)
+			}
+			v.errorf(path+".kind", "%q is not one of: %s", s.Kind, strings.Join(names, ", "))
 		}
 		if c := s.Rate; c != nil {
 			if c.Max < 1 {
@@ -172,10 +232,12 @@ func (v *validator) routing() {
 // routeRule checks one rule; clientID is "" for a default rule.
 func (v *validator) routeRule(path string, rule RouteRule, clientID string) {
 	r := v.cfg.Routing
-	sink, ok := r.Sinks[rule.Sink]
-	if rule.Sink != "" && !ok {
+	spec, found := r.Sinks[rule.Sink]
+	if rule.Sink != "" && !found {
 		v.errorf(path+".sink", "no sink %q under routing.sinks (known: %s)", rule.Sink, keys(r.Sinks))
 	}
+	// ok: the sink's kind is known, and its capabilities checked.
+	kind, ok := v.sinkKind(spec.Kind)
 	for j, p := range rule.Policies {
 		if !slices.Contains(Policies, p) {
 			v.errorf(fmt.Sprintf("%s.policies[%d]", path, j), "%q is not one of: %s", p, strings.Join(Policies, ", "))
@@ -222,18 +284,20 @@ func (v *validator) routeRule(path string, rule RouteRule, clientID string) {
 		if len(rule.Policies) == 0 || slices.ContainsFunc(rule.Policies, func(p string) bool { return p != "waiting_client" }) {
 			v.errorf(path+".policies", "client-side people get reminders only: set policies: [waiting_client]")
 		}
-		if ok && sink.Kind != SinkEmail && sink.Kind != SinkTrello && sink.Kind != SinkPlanFix {
-			v.errorf(path+".sink", "client-side people are reminded by email or on the card or task, not through a %s sink", sink.Kind)
+		if ok && !kind.ClientReminders {
+			v.errorf(path+".sink", "client-side people are reminded through %s sinks, not through a %s sink",
+				kindList(v.sinks, func(k SinkKind) bool { return k.ClientReminders }), kind.Name)
 		}
 		if len(rule.Digest) > 0 {
 			v.errorf(path+".digest", "digests are internal: a client gets each reminder on its own")
 		}
 	}
-	if ok && sink.Kind == SinkEmail && len(rule.To) == 0 {
-		v.errorf(path, "an email rule names who gets it (to: pm, lead, assignee, contacts or person ids)")
+	if ok && kind.Addressed && len(rule.To) == 0 {
+		v.errorf(path, "a rule through %s sink names who gets it (to: pm, lead, assignee, contacts or person ids)", article(kind.Name))
 	}
-	if ok && (sink.Kind == SinkTrello || sink.Kind == SinkPlanFix) && len(rule.Digest) > 0 {
-		v.errorf(path+".digest", "a %s sink comments on each task; digests are for email, github, webhook and file sinks", sink.Kind)
+	if ok && !kind.Digests && len(rule.Digest) > 0 {
+		v.errorf(path+".digest", "a %s sink sends each notice on its own; digests are for %s sinks", kind.Name,
+			kindList(v.sinks, func(k SinkKind) bool { return k.Digests }))
 	}
 	if rule.After != "" {
 		if _, err := ParseBusinessDuration(rule.After); err != nil {

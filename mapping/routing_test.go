@@ -73,7 +73,7 @@ func TestRoutingProblems(t *testing.T) {
 			new:  "policies: [response], sink: folder, to: [john, pm], digest: [\"9am\"]}",
 			want: []string{
 				`karkas.yaml:43:22: routing.clients["acme"].rules[0].policies: client-side people get reminders only: set policies: [waiting_client]`,
-				`karkas.yaml:43:40: routing.clients["acme"].rules[0].sink: client-side people are reminded by email or on the card or task, not through a file sink`,
+				`karkas.yaml:43:40: routing.clients["acme"].rules[0].sink: client-side people are reminded through trello, email or planfix sinks, not through a file sink`,
 				`karkas.yaml:43:52: routing.clients["acme"].rules[0].to: a rule writes either to the client or to the agency, not both: split it in two`,
 				`karkas.yaml:43:72: routing.clients["acme"].rules[0].digest: digests are internal: a client gets each reminder on its own`,
 				`karkas.yaml:43:73: routing.clients["acme"].rules[0].digest[0]: "9am" is not a time of day like 09:00`,
@@ -97,9 +97,9 @@ func TestRoutingProblems(t *testing.T) {
 			old:  "    - {policies: [response], sink: cards, to: [assignee]}\n    - {sink: mail, to: [pm, lead], digest: [\"09:00\"]}\n  clients:\n    acme:\n",
 			new:  "    - {policies: [response], sink: cards, digest: [\"09:00\"], after: soon}\n    - {sink: mail}\n  clients:\n    acmee: {}\n    acme:\n",
 			want: []string{
-				`karkas.yaml:38:51: routing.defaults[0].digest: a trello sink comments on each task; digests are for email, github, webhook and file sinks`,
+				`karkas.yaml:38:51: routing.defaults[0].digest: a trello sink sends each notice on its own; digests are for email, github, webhook or file sinks`,
 				`karkas.yaml:38:69: routing.defaults[0].after: "soon" is not a business duration (examples: 30m, 6h, 2d, 1d4h)`,
-				`karkas.yaml:39:7: routing.defaults[1]: an email rule names who gets it (to: pm, lead, assignee, contacts or person ids)`,
+				`karkas.yaml:39:7: routing.defaults[1]: a rule through an email sink names who gets it (to: pm, lead, assignee, contacts or person ids)`,
 				`karkas.yaml:41:12: routing.clients["acmee"]: no client "acmee"`,
 			},
 		},
@@ -134,15 +134,16 @@ func TestRoutingSinkOptions(t *testing.T) {
 		Key   string `yaml:"key" secret:"true"`
 		Token string `yaml:"token" secret:"true"`
 	}
-	opts := LoadOptions{LookupEnv: env(nil), Countries: []string{"DE"}, SinkOptions: func(kind string) (any, bool) {
-		switch kind {
-		case SinkFile:
-			return &fileOptions{}, true
-		case SinkTrello:
-			return &trelloOptions{}, true
+	kinds := testSinks()
+	for i := range kinds {
+		switch kinds[i].Name {
+		case "file":
+			kinds[i].Options = func() any { return &fileOptions{} }
+		case "trello":
+			kinds[i].Options = func() any { return &trelloOptions{} }
 		}
-		return nil, false
-	}}
+	}
+	opts := LoadOptions{LookupEnv: env(nil), Countries: []string{"DE"}, Sinks: kinds}
 	text := strings.Replace(routingBase, "{dir: out}", "{dri: out}", 1)
 	l, err := Parse("karkas.yaml", []byte(text), opts)
 	if err == nil || !strings.Contains(err.Error(), `karkas.yaml:36:36: routing.sinks["folder"].options.dri: unknown key; did you mean "dir"?`) {

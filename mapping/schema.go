@@ -2,6 +2,7 @@ package mapping
 
 import (
 	"encoding/json"
+	"path"
 	"reflect"
 	"sort"
 	"strings"
@@ -10,14 +11,15 @@ import (
 // Schema returns the JSON Schema (draft 2020-12) of karkas.yaml, built from
 // the same struct tags the decoder reads (yaml, required, enum, doc), so the
 // schema cannot drift from what karkas accepts. sourceOptions maps each
-// source kind to a pointer to its options struct, so that editors complete
-// the options of the kind a source names.
+// source kind to a pointer to its options struct, and sinks are the sink
+// kinds, so that editors complete the options of the kind a source or a
+// sink names.
 //
 // Written by hand rather than with a schema library: those read their own
 // tags (jsonschema:"..."), which would have to repeat every yaml/enum/doc
 // tag here and could then disagree with the decoder.
-func Schema(sourceOptions map[string]any) ([]byte, error) {
-	g := &schemaGen{defs: map[string]any{}}
+func Schema(sourceOptions map[string]any, sinks []SinkKind) ([]byte, error) {
+	g := &schemaGen{defs: map[string]any{}, types: map[string]reflect.Type{}}
 	root := g.typeSchema(reflect.TypeOf(Config{}), "")
 	obj := root.(map[string]any)
 	if ref, ok := obj["$ref"].(string); ok {
@@ -41,6 +43,21 @@ func Schema(sourceOptions map[string]any) ([]byte, error) {
 	if len(branches) > 0 {
 		src["allOf"] = branches
 	}
+	if len(sinks) > 0 {
+		spec := g.defs["SinkSpec"].(map[string]any)
+		var names, docs []string
+		branches = nil
+		for _, k := range sinks {
+			names = append(names, k.Name)
+			docs = append(docs, k.Name+" ("+k.Doc+")")
+			branches = append(branches, map[string]any{
+				"if":   map[string]any{"properties": map[string]any{"kind": map[string]any{"const": k.Name}}, "required": []string{"kind"}},
+				"then": map[string]any{"properties": map[string]any{"options": g.typeSchema(reflect.TypeOf(k.Options()).Elem(), "")}},
+			})
+		}
+		spec["properties"].(map[string]any)["kind"] = map[string]any{"type": "string", "enum": names, "description": strings.Join(docs, ", ")}
+		spec["allOf"] = branches
+	}
 	out := map[string]any{
 		"$schema":     "https://json-schema.org/draft/2020-12/schema",
 		"$id":         "https://karkas.dev/schema/karkas.schema.json",
@@ -55,7 +72,8 @@ func Schema(sourceOptions map[string]any) ([]byte, error) {
 }
 
 type schemaGen struct {
-	defs map[string]any
+	defs  map[string]any
+	types map[string]reflect.Type // the type each def was made from
 }
 
 func (g *schemaGen) typeSchema(t reflect.Type, doc string) any {
@@ -72,6 +90,12 @@ func (g *schemaGen) typeSchema(t reflect.Type, doc string) any {
 			return g.typeSchema(t.Elem(), doc)
 		case reflect.Struct:
 			name := t.Name()
+			if seen, ok := g.types[name]; ok && seen != t {
+				// Two packages' types of one name (two connectors'
+				// Options): the later one is named by its package too.
+				name = path.Base(t.PkgPath()) + "." + name
+			}
+			g.types[name] = t
 			if _, ok := g.defs[name]; !ok {
 				g.defs[name] = map[string]any{} // break cycles
 				g.defs[name] = g.structSchema(t)

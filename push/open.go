@@ -6,33 +6,12 @@ import (
 	"sort"
 
 	"github.com/karkas/karkas/connectors"
-	"github.com/karkas/karkas/connectors/email"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/push/sinks"
 )
 
-// SinkOptions returns a fresh options struct, holding the defaults, for a
-// sink kind: what mapping.LoadOptions.SinkOptions asks for.
-func SinkOptions(kind string) (any, bool) {
-	switch kind {
-	case mapping.SinkTrello:
-		return sinks.DefaultTrelloOptions(), true
-	case mapping.SinkEmail:
-		return email.DefaultSMTPOptions(), true
-	case mapping.SinkGitHub:
-		return sinks.DefaultGitHubOptions(), true
-	case mapping.SinkWebhook:
-		return sinks.DefaultWebhookOptions(), true
-	case mapping.SinkFile:
-		return sinks.DefaultFileOptions(), true
-	case mapping.SinkPlanFix:
-		return sinks.DefaultPlanFixOptions(), true
-	}
-	return nil, false
-}
-
 // DecodeSinkOptions decodes the options of every sink the loader left
-// undecoded (a loader without LoadOptions.SinkOptions), with the same
+// undecoded (a loader without LoadOptions.Sinks), with the same
 // positions and warnings, reading ${VARS} through lookupEnv (os.LookupEnv
 // when nil); the problems come back as mapping.Problems.
 func DecodeSinkOptions(l *mapping.Loaded, lookupEnv func(string) (string, bool)) error {
@@ -48,10 +27,11 @@ func DecodeSinkOptions(l *mapping.Loaded, lookupEnv func(string) (string, bool))
 			continue
 		}
 		s := l.Routing.Sinks[name]
-		o, ok := SinkOptions(s.Kind)
+		k, ok := sinks.Lookup(s.Kind)
 		if !ok {
 			continue
 		}
+		o := k.Options()
 		if s.Options.Kind != 0 {
 			d.Decode(&s.Options, o, fmt.Sprintf("routing.sinks[%q].options", name))
 		}
@@ -118,15 +98,20 @@ func Open(l *mapping.Loaded, env connectors.Env) (map[string]sinks.Sink, error) 
 	var errs SinkErrors
 	for _, name := range sinkNames(l.Config) {
 		spec := l.Routing.Sinks[name]
+		k, ok := sinks.Lookup(spec.Kind)
+		if !ok {
+			errs = append(errs, SinkError{Sink: name, Kind: spec.Kind, Err: fmt.Errorf("no sink of kind %q", spec.Kind)})
+			continue
+		}
 		o, ok := l.SinkOptions[name]
 		if !ok {
-			o, _ = SinkOptions(spec.Kind)
+			o = k.Options()
 		}
 		e := env
 		if e.Logger != nil {
 			e.Logger = e.Logger.With("sink", name)
 		}
-		s, err := open(spec.Kind, o, e)
+		s, err := k.Open(o, e)
 		if err != nil {
 			errs = append(errs, SinkError{Sink: name, Kind: spec.Kind, Err: err})
 			continue
@@ -137,22 +122,4 @@ func Open(l *mapping.Loaded, env connectors.Env) (map[string]sinks.Sink, error) 
 		return out, errs
 	}
 	return out, nil
-}
-
-func open(kind string, o any, env connectors.Env) (sinks.Sink, error) {
-	switch o := o.(type) {
-	case *sinks.TrelloOptions:
-		return sinks.NewTrello(*o, env)
-	case *email.SMTPOptions:
-		return sinks.NewEmail(*o, env)
-	case *sinks.GitHubOptions:
-		return sinks.NewGitHub(*o, env)
-	case *sinks.WebhookOptions:
-		return sinks.NewWebhook(*o, env)
-	case *sinks.FileOptions:
-		return sinks.NewFile(*o, env)
-	case *sinks.PlanFixOptions:
-		return sinks.NewPlanFix(*o, env)
-	}
-	return nil, fmt.Errorf("no sink of kind %q", kind)
 }

@@ -367,9 +367,10 @@ func decode(row store.OutboxRow) (decoded, error) {
 }
 
 // address is who a delivery of a sink goes to, as far as folding goes:
-// an email's recipients; the sink itself for the others.
+// the recipients, for a sink that writes to people (email); the sink
+// itself for the others.
 func address(kind string, t sinks.Target) string {
-	if kind != mapping.SinkEmail {
+	if k, ok := sinks.Lookup(kind); !ok || !k.Addressed {
 		return ""
 	}
 	var ids []string

@@ -81,14 +81,14 @@ func (p *Planner) reportRows(rs mapping.ReportSchedule, c mapping.Client, period
 		}
 		rep := &sinks.Report{Name: rs.Report, Client: c.ID, Period: period}
 		target := sinks.Target{ClientFacing: true, Due: &due}
-		switch spec.Kind {
-		case mapping.SinkTrello:
-			if len(c.Boards) > 0 {
-				rep.Board = c.Boards[0]
-			}
-			rep.Card = rs.CardOrDefault()
-		case mapping.SinkEmail:
-			rep.CabinetLink = rs.CabinetLink
+		kind, ok := sinks.Lookup(spec.Kind)
+		if !ok {
+			continue
+		}
+		if kind.BindReport != nil {
+			kind.BindReport(c, rs, rep)
+		}
+		if kind.Addressed {
 			for _, person := range r.recipients(rs.To, c, nil) {
 				// A schedule over every client names each client's people
 				// only to that client.
@@ -98,6 +98,7 @@ func (p *Planner) reportRows(rs mapping.ReportSchedule, c mapping.Client, period
 				target.People = append(target.People, person)
 			}
 		}
+
 		payload, err := json.Marshal(sinks.Message{Kind: sinks.KindReport, Agency: p.Config.Agency.Name, Report: rep})
 		if err != nil {
 			return nil, err

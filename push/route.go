@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -89,8 +88,9 @@ func (r *router) item(n evaluate.Notice, task *store.OutboxTask) sinks.Item {
 
 // stateMatches says whether a rule matches a transition into state
 // through a sink of kind: its states (at risk and breached by default),
-// and for a trello sink that labels cards, the clock leaving them too.
-func stateMatches(rule mapping.RouteRule, kind, state string) bool {
+// and for a sink that hears a clock leave them (trello's labels), the
+// clock leaving them too.
+func stateMatches(rule mapping.RouteRule, kind sinks.Kind, state string) bool {
 	states := rule.States
 	if len(states) == 0 {
 		states = mapping.DefaultRouteStates
@@ -98,7 +98,7 @@ func stateMatches(rule mapping.RouteRule, kind, state string) bool {
 	if slices.Contains(states, state) {
 		return true
 	}
-	return kind == mapping.SinkTrello && !entering(state) && (slices.Contains(states, sla.AtRisk) || slices.Contains(states, sla.Breached))
+	return kind.HearsLeaving && !entering(state) && (slices.Contains(states, sla.AtRisk) || slices.Contains(states, sla.Breached))
 }
 
 // handle picks a person's handle in a tool: the first that is not a
@@ -165,20 +165,6 @@ func (r *router) recipients(to []string, c mapping.Client, task *store.OutboxTas
 	return out
 }
 
-// githubIssue is the issue of a task pulled from a github source:
-// its repository's name and the number after the # of its id.
-func (r *router) githubIssue(n evaluate.Notice, task *store.OutboxTask) *sinks.Issue {
-	if n.SubjectKind != "task" || r.kinds[n.SubjectSource] != "github" || task == nil || task.ContainerName == "" {
-		return nil
-	}
-	_, num, ok := strings.Cut(n.SubjectID, "#")
-	number, err := strconv.Atoi(num)
-	if !ok || err != nil || number <= 0 {
-		return nil
-	}
-	return &sinks.Issue{Repo: task.ContainerName, Number: number}
-}
-
 // route turns a queued transition into deliveries; when it makes none, the
 // reason says why.
 func (r *router) route(row store.OutboxRow, n evaluate.Notice, clock *store.ClockState, task *store.OutboxTask, now time.Time) ([]store.OutboxRow, string) {
@@ -201,39 +187,30 @@ func (r *router) route(row store.OutboxRow, n evaluate.Notice, clock *store.Cloc
 	var why []string
 	for _, rule := range routing.RulesFor(n.Client) {
 		spec, ok := routing.Sinks[rule.Sink]
-		if !ok || (len(rule.Policies) > 0 && !slices.Contains(rule.Policies, n.Policy)) || !stateMatches(rule, spec.Kind, n.To) {
+		kind, known := sinks.Lookup(spec.Kind)
+		if !ok || !known || (len(rule.Policies) > 0 && !slices.Contains(rule.Policies, n.Policy)) || !stateMatches(rule, kind, n.To) {
 			continue
 		}
 		t := sinks.Target{ClientFacing: rule.ClientFacing(r.cfg.People)}
 		if t.ClientFacing && !entering(n.To) {
 			continue // a reminder to the client is news or nothing
 		}
-		switch spec.Kind {
-		case mapping.SinkTrello:
-			if n.SubjectKind != "task" || (r.kinds[n.SubjectSource] != "trello" && r.kinds[n.SubjectSource] != "trello_export") {
-				why = append(why, rule.Sink+": not a Trello card")
-				continue
-			}
-			t.Card = n.SubjectID
-		case mapping.SinkGitHub:
-			t.Issue = r.githubIssue(n, task)
-		case mapping.SinkPlanFix:
-			if n.SubjectKind != "task" || (r.kinds[n.SubjectSource] != "planfix" && r.kinds[n.SubjectSource] != "planfix_export") {
-				why = append(why, rule.Sink+": not a PlanFix task")
-				continue
-			}
-			t.Task = n.SubjectID
-		}
 		t.People = r.recipients(rule.To, client, task)
-		// A reminder to the client and a comment on the client's card or
-		// issue are read by the client; the rest by the agency.
-		t.Language = r.cfg.Agency.Language
-		if t.ClientFacing || t.Card != "" || t.Task != "" || t.Issue != nil {
-			t.Language = r.cfg.LanguageOf(&client)
+		if kind.Bind != nil {
+			b := sinks.Binding{SubjectKind: n.SubjectKind, SourceKind: r.kinds[n.SubjectSource], SubjectID: n.SubjectID}
+			if task != nil {
+				b.Container = task.ContainerName
+			}
+			if skip := kind.Bind(b, &t); skip != "" {
+				why = append(why, rule.Sink+": "+skip)
+				continue
+			}
 		}
-		if spec.Kind == mapping.SinkEmail && !slices.ContainsFunc(t.People, func(p sinks.Person) bool { return p.Email != "" }) {
-			why = append(why, rule.Sink+": nobody with an email address")
-			continue
+		// A reminder to the client and a comment on the client's card,
+		// task or issue are read by the client; the rest by the agency.
+		t.Language = r.cfg.Agency.Language
+		if t.ClientFacing || t.OnClientsTask() {
+			t.Language = r.cfg.LanguageOf(&client)
 		}
 		key := row.IdempotencyKey + ":" + rule.Sink
 		if t.ClientFacing {

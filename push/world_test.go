@@ -128,7 +128,7 @@ func (w *world) configure(routing string) {
 	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 		w.t.Fatal(err)
 	}
-	l, err := mapping.Load(path, mapping.LoadOptions{SinkOptions: SinkOptions, LookupEnv: func(k string) (string, bool) {
+	l, err := mapping.Load(path, mapping.LoadOptions{Sinks: sinks.ConfigKinds(), LookupEnv: func(k string) (string, bool) {
 		v, ok := w.variable[k]
 		return v, ok
 	}})

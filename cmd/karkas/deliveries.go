@@ -294,17 +294,16 @@ func printPlan(out io.Writer, cfg *mapping.Config, planner *push.Planner, plan *
 // deliveryTo names whom a delivery addresses, as its sink does.
 func deliveryTo(kind string, t sinks.Target) string {
 	var out []string
+	k, _ := sinks.Lookup(kind)
 	for _, p := range t.People {
-		switch {
-		case kind == mapping.SinkEmail && p.Email != "":
-			out = append(out, p.Email)
-		case kind == mapping.SinkTrello && p.Trello != "":
-			out = append(out, "@"+p.Trello)
-		case kind == mapping.SinkGitHub && p.GitHub != "":
-			out = append(out, "@"+p.GitHub)
-		default:
-			out = append(out, p.Name)
+		h := ""
+		if k.Handle != nil {
+			h = k.Handle(p)
 		}
+		if h == "" {
+			h = p.Name
+		}
+		out = append(out, h)
 	}
 	switch {
 	case t.Card != "" && len(out) == 0:

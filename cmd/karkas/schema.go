@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/karkas/karkas/mapping"
+	"github.com/karkas/karkas/push/sinks"
 	"github.com/karkas/karkas/sync/pipeline"
 )
 
@@ -13,7 +14,7 @@ func newSchemaCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of karkas.yaml",
-		Long: `schema prints the JSON Schema of the config file, source options included, for
+		Long: `schema prints the JSON Schema of the config file, source and sink options included, for
 editors to complete and check karkas.yaml. configs/karkas.schema.json is this output;
 a test keeps it current. Point an editor at it with a first line such as
 
@@ -37,5 +38,5 @@ func schemaJSON() ([]byte, error) {
 		k, _ := reg.Lookup(name)
 		opts[name] = k.NewOptions()
 	}
-	return mapping.Schema(opts)
+	return mapping.Schema(opts, sinks.ConfigKinds())
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/email"
+	"github.com/karkas/karkas/mapping"
 )
 
 // Email sends one mail per delivery through an SMTP server: internal
@@ -25,6 +26,26 @@ func NewEmail(o email.SMTPOptions, env connectors.Env, opts ...email.SenderOptio
 		return nil, err
 	}
 	return &Email{s: s}, nil
+}
+
+// EmailKind is the email sink kind: mail to the people a rule names,
+// reminders to a client's contacts, reports with a cabinet link.
+func EmailKind() Kind {
+	k := newKind("email", "SMTP", email.DefaultSMTPOptions, func(o email.SMTPOptions, env connectors.Env) (*Email, error) {
+		return NewEmail(o, env)
+	})
+	k.Digests, k.ClientReminders, k.Addressed, k.Reports = true, true, true, true
+	k.Bind = func(_ Binding, t *Target) string {
+		for _, p := range t.People {
+			if p.Email != "" {
+				return ""
+			}
+		}
+		return "nobody with an email address"
+	}
+	k.BindReport = func(_ mapping.Client, rs mapping.ReportSchedule, r *Report) { r.CabinetLink = rs.CabinetLink }
+	k.Handle = func(p Person) string { return p.Email }
+	return k
 }
 
 // Summarizes is true: a digest or a summary is one mail.

@@ -31,6 +31,13 @@ type File struct {
 	format string
 }
 
+// FileKind is the file sink kind: one file per delivery in a folder.
+func FileKind() Kind {
+	k := newKind("file", "one file per delivery in a folder", DefaultFileOptions, NewFile)
+	k.Digests, k.Reports = true, true
+	return k
+}
+
 // NewFile builds a file sink; the folder is created when missing.
 func NewFile(o FileOptions, env connectors.Env) (*File, error) {
 	if strings.TrimSpace(o.Dir) == "" {

@@ -54,6 +54,33 @@ func NewGitHub(o GitHubOptions, env connectors.Env) (*GitHub, error) {
 	return &GitHub{p: github.NewPusher(c), o: o}, nil
 }
 
+// GitHubKind is the github sink kind: a comment on the task's issue when
+// the task is a GitHub issue, else an issue in the ops repository.
+func GitHubKind() Kind {
+	k := newKind("github", "issue in an ops repository, or comment on the linked issue", DefaultGitHubOptions, NewGitHub)
+	k.Digests = true
+	k.Bind = func(b Binding, t *Target) string {
+		t.Issue = githubIssue(b)
+		return ""
+	}
+	k.Handle = func(p Person) string { return at(p.GitHub) }
+	return k
+}
+
+// githubIssue is the issue of a task pulled from a github source: its
+// repository's name and the number after the # of its id.
+func githubIssue(b Binding) *Issue {
+	if !b.Task("github") || b.Container == "" {
+		return nil
+	}
+	_, num, ok := strings.Cut(b.SubjectID, "#")
+	number, err := strconv.Atoi(num)
+	if !ok || err != nil || number <= 0 {
+		return nil
+	}
+	return &Issue{Repo: b.Container, Number: number}
+}
+
 // Summarizes is true: digests and summaries are issues in the ops
 // repository.
 func (s *GitHub) Summarizes() bool { return s.o.Repo != "" }

@@ -48,6 +48,21 @@ func NewPlanFix(o PlanFixOptions, env connectors.Env) (*PlanFix, error) {
 	return &PlanFix{p: planfix.NewPusher(c)}, nil
 }
 
+// PlanFixKind is the planfix sink kind: a comment on the task, on tasks
+// of planfix and planfix_export sources only.
+func PlanFixKind() Kind {
+	k := newKind("planfix", "comment on the PlanFix task", DefaultPlanFixOptions, NewPlanFix)
+	k.ClientReminders = true
+	k.Bind = func(b Binding, t *Target) string {
+		if !b.Task("planfix", "planfix_export") {
+			return "not a PlanFix task"
+		}
+		t.Task = b.SubjectID
+		return ""
+	}
+	return k
+}
+
 // Summarizes is false: a planfix sink writes on one task at a time.
 func (s *PlanFix) Summarizes() bool { return false }
 

@@ -20,9 +20,13 @@
 // Slack's &<> escaped, Telegram's HTML escaped, mail headers without line
 // breaks.
 //
-// The package imports the connectors whose pushers it drives and the
-// message catalogs (internal/locale), nothing else of karkas; the push
-// package (routing, the outbox worker) uses it.
+// Each kind of sink is declared once, in its own file (TrelloKind, ...),
+// and listed in Kinds (registry.go): the config's checks, the JSON Schema,
+// routing and the CLI derive from those declarations.
+//
+// The package imports the connectors whose pushers it drives, the config's
+// types (mapping) and the message catalogs (internal/locale), nothing else
+// of karkas; the push package (routing, the outbox worker) uses it.
 package sinks
 
 import (
@@ -121,6 +125,10 @@ type Target struct {
 	// rest.
 	Language string `json:"language,omitempty"`
 }
+
+// OnClientsTask reports whether the delivery writes on the client's own
+// task (a card, a PlanFix task, a GitHub issue), which the client reads.
+func (t Target) OnClientsTask() bool { return t.Card != "" || t.Task != "" || t.Issue != nil }
 
 // Delivery is one outbound action.
 type Delivery struct {

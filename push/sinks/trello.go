@@ -9,6 +9,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/trello"
+	"github.com/karkas/karkas/mapping"
 )
 
 // TrelloOptions configure a trello sink.
@@ -58,6 +59,36 @@ func NewTrello(o TrelloOptions, env connectors.Env) (*Trello, error) {
 		return nil, err
 	}
 	return &Trello{p: trello.NewPusher(c), o: o}, nil
+}
+
+// TrelloKind is the trello sink kind: a comment on the task's card and
+// its labels, on cards of trello and trello_export sources only.
+func TrelloKind() Kind {
+	k := newKind("trello", "comment and label on the task's card", DefaultTrelloOptions, NewTrello)
+	k.ClientReminders, k.Reports, k.HearsLeaving = true, true, true
+	k.Bind = func(b Binding, t *Target) string {
+		if !b.Task("trello", "trello_export") {
+			return "not a Trello card"
+		}
+		t.Card = b.SubjectID
+		return ""
+	}
+	k.BindReport = func(c mapping.Client, rs mapping.ReportSchedule, r *Report) {
+		if len(c.Boards) > 0 {
+			r.Board = c.Boards[0]
+		}
+		r.Card = rs.CardOrDefault()
+	}
+	k.Handle = func(p Person) string { return at(p.Trello) }
+	return k
+}
+
+// at is a handle written with an @, "" for none.
+func at(handle string) string {
+	if handle == "" {
+		return ""
+	}
+	return "@" + handle
 }
 
 // Summarizes is false: a trello sink writes on one card at a time.

@@ -68,6 +68,13 @@ type Webhook struct {
 // defaultTimeout bounds one HTTP exchange of the webhook sink.
 const defaultTimeout = 30 * time.Second
 
+// WebhookKind is the webhook sink kind: signed JSON, Slack or Telegram.
+func WebhookKind() Kind {
+	k := newKind("webhook", "signed JSON, Slack or Telegram", DefaultWebhookOptions, NewWebhook)
+	k.Digests = true
+	return k
+}
+
 // NewWebhook builds a webhook sink.
 func NewWebhook(o WebhookOptions, env connectors.Env) (*Webhook, error) {
 	raw, err := readSecret(env, "url", o.URL, o.URLFile, true)

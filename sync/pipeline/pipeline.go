@@ -62,7 +62,7 @@ func Load(path string, lookupEnv func(string) (string, bool), secrets *secret.Se
 			}
 			return k.NewOptions(), true
 		},
-		SinkOptions: push.SinkOptions,
+		Sinks: sinks.ConfigKinds(),
 	})
 }
 
