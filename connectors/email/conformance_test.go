@@ -6,10 +6,14 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/email"
 	"github.com/karkas/karkas/internal/conformance"
+	"github.com/karkas/karkas/internal/mailtest"
 	"github.com/karkas/karkas/internal/testdb"
 	"github.com/karkas/karkas/mapping"
 )
@@ -85,4 +89,71 @@ func holdsSubject(r testdb.Records, subject string) bool {
 		}
 	}
 	return false
+}
+
+const imapCfg = `agency: {name: Northwind, domains: [northwind.agency]}
+clients:
+  - {id: acme, name: Acme, domains: [acme.example]}
+sources:
+  - {id: mail, kind: imap}
+`
+
+// The imap source passes the same suite on a real Dovecot, which cannot
+// be made to fail on cue (its faults are the IMAP tests' own, through a
+// proxy that drops connections), and whose expunged mail stays stored:
+// what a client wrote is the agency's record, whatever the mailbox does
+// later.
+func TestIMAPConformance(t *testing.T) {
+	t.Parallel()
+	conformance.Run(t, conformance.Harness{
+		Config:     imapCfg,
+		Info:       mapping.SourceInfo{ID: "mail", Kind: email.IMAPKindName, Identity: mapping.IdentityEmail},
+		RealServer: true,
+		New: func(t *testing.T) conformance.Upstream {
+			u := &imapUpstream{srv: mailtest.Dovecot(t), uids: map[int]imap.UID{}}
+			for i := range 12 {
+				u.uids[i] = u.srv.Append(t, "anna@northwind.agency", "INBOX", imapMessage(i, "client@acme.example", "anna@northwind.agency", fmt.Sprintf("Вопрос %d", i)), time.Time{})
+			}
+			return u
+		},
+	})
+}
+
+// imapMessage is mboxMessage without its mbox From line.
+func imapMessage(i int, from, to, subject string) []byte {
+	m := mboxMessage(i, from, to, subject)
+	_, rest, _ := strings.Cut(m, "\n")
+	return []byte(strings.ReplaceAll(rest, "\n", "\r\n"))
+}
+
+type imapUpstream struct {
+	srv  *mailtest.IMAPServer
+	uids map[int]imap.UID
+}
+
+func (u *imapUpstream) open(t *testing.T, password string) connectors.Source {
+	o := email.NewIMAPOptions()
+	o.BatchSize, o.Timeout = 4, 20*time.Second
+	o.Accounts = []email.IMAPAccount{{Name: "anna", Host: u.srv.Host, Port: u.srv.Port, TLS: "none",
+		Username: "anna@northwind.agency", Password: password, Folders: []string{"INBOX"}}}
+	src, err := email.IMAPKind().Open(o, connectors.Env{BaseDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return src
+}
+
+func (u *imapUpstream) Open(t *testing.T) connectors.Source { return u.open(t, u.srv.Password) }
+
+func (u *imapUpstream) Refused(t *testing.T) connectors.Source { return u.open(t, "not-the-password") }
+
+func (u *imapUpstream) Change(t *testing.T) func(testdb.Records) bool {
+	u.srv.Append(t, "anna@northwind.agency", "INBOX", imapMessage(40, "anna@northwind.agency", "client@acme.example", "Re: Вопрос 1"), time.Time{})
+	return func(r testdb.Records) bool { return holdsSubject(r, "Re: Вопрос 1") }
+}
+
+// Delete expunges a message; the store keeps it.
+func (u *imapUpstream) Delete(t *testing.T) func(testdb.Records) bool {
+	u.srv.Expunge(t, "anna@northwind.agency", "INBOX", u.uids[3])
+	return func(r testdb.Records) bool { return holdsSubject(r, "Вопрос 3") }
 }

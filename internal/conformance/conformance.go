@@ -9,11 +9,14 @@
 //   - a pull killed between two batches leaves the store consistent, and
 //     the next sync brings it to exactly what a clean sync stores;
 //   - a change upstream is stored by the next sync, a deletion upstream
-//     deletes the row;
+//     is stored as the source promises (the row deleted; mail kept);
 //   - for a source behind an API (a Remote): a transient fault (a 5xx)
 //     and a rate limit (429) are retried or waited out, losing nothing;
-//     Check passes with good credentials and says ErrUnauthorized with
-//     refused ones, and a sync with them stops with ErrUnauthorized.
+//   - for a source behind a login (a Refuser: every Remote, and imap on a
+//     real Dovecot): Check passes with good credentials and says
+//     ErrUnauthorized with refused ones, and a sync with them stops with
+//     ErrUnauthorized, storing nothing on a new store and changing
+//     nothing on one a good sync filled.
 //
 // Only tests import it.
 package conformance
@@ -44,11 +47,16 @@ type Harness struct {
 	// Info names the source as the engine sees it.
 	Info mapping.SourceInfo
 	// New starts a fresh upstream (a fake) for one subtest and returns
-	// the upstream's handle: a Remote unless Files.
+	// the upstream's handle: a Remote unless Files or RealServer (then
+	// a Refuser).
 	New func(t *testing.T) Upstream
 	// Files says the source reads files, not an API: there are no
 	// faults or credentials to check.
 	Files bool
+	// RealServer says the upstream is a real server (Dovecot for imap)
+	// that cannot be made to fail on cue: its credentials are checked
+	// (the upstream is a Refuser), its faults are not.
+	RealServer bool
 }
 
 // Upstream is one fake service (or a folder of export files) with the
@@ -62,21 +70,28 @@ type Upstream interface {
 	Change(t *testing.T) func(testdb.Records) bool
 	// Delete deletes one stored thing upstream (moving the source's
 	// clock when its pull finds deletions on a schedule) and returns the
-	// check that a store's live records no longer hold it.
+	// check that a store's live records show the deletion as the source
+	// promises: no longer held, for most; still held, for mail an IMAP
+	// expunge does not unsay (the agency's record of what was said).
 	Delete(t *testing.T) func(testdb.Records) bool
+}
+
+// Refuser is an Upstream behind a login: the suite checks credentials.
+type Refuser interface {
+	Upstream
+	// Refused returns the source opened with credentials the upstream
+	// refuses.
+	Refused(t *testing.T) connectors.Source
 }
 
 // Remote is an Upstream behind an API: the suite also checks faults and
 // credentials. (A file source has neither.)
 type Remote interface {
-	Upstream
+	Refuser
 	// Fault arms a transient server error on the next request, RateLimit
 	// a 429; both once.
 	Fault(t *testing.T)
 	RateLimit(t *testing.T)
-	// Refused returns the source opened with credentials the upstream
-	// refuses.
-	Refused(t *testing.T) connectors.Source
 }
 
 // Run runs the suite.
@@ -92,8 +107,10 @@ func Run(t *testing.T, h Harness) {
 			t.Run("resync", func(t *testing.T) { t.Parallel(); resync(t, h, l.Config, dialect) })
 			t.Run("kill", func(t *testing.T) { t.Parallel(); kill(t, h, l.Config, dialect) })
 			t.Run("change", func(t *testing.T) { t.Parallel(); change(t, h, l.Config, dialect) })
-			if !h.Files {
+			if !h.Files && !h.RealServer {
 				t.Run("faults", func(t *testing.T) { t.Parallel(); faults(t, h, l.Config, dialect) })
+			}
+			if !h.Files {
 				t.Run("credentials", func(t *testing.T) { t.Parallel(); check(t, h, l.Config, dialect) })
 			}
 		})
@@ -212,7 +229,7 @@ func change(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
 	gone := up.Delete(t)
 	mustSync(t, st, cfg, h.Info, up.Open(t), "sync after a deletion")
 	if !gone(testdb.LiveRecords(t, st, h.Info.ID)) {
-		t.Error("what was deleted upstream is still live in the store")
+		t.Error("after a deletion upstream, the store does not hold what the source promises")
 	}
 }
 
@@ -242,13 +259,23 @@ func faults(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
 }
 
 func check(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
-	up := remote(t, h)
+	up, ok := h.New(t).(Refuser)
+	if !ok {
+		t.Fatalf("the harness of %s is not a Refuser; set Files for a file source", h.Info.Kind)
+	}
 	ctx := context.Background()
 	if c, ok := up.Open(t).(connectors.Checker); ok {
 		if err := c.Check(ctx); err != nil {
 			t.Errorf("Check with good credentials: %v", err)
 		}
 	}
+	// Credentials revoked after a good sync: the sync stops, and what the
+	// store holds stays as it was (nothing deleted as if gone upstream).
+	// (Refused may revoke them on the upstream, so the good sync comes
+	// first.)
+	held := testdb.Open(t, dialect)
+	mustSync(t, held, cfg, h.Info, up.Open(t), "sync with good credentials")
+	before := rows(t, held, h.Info.ID)
 	refused := up.Refused(t)
 	if c, ok := refused.(connectors.Checker); ok {
 		if err := c.Check(ctx); !errors.Is(err, connectors.ErrUnauthorized) {
@@ -262,4 +289,8 @@ func check(t *testing.T, h Harness, cfg *mapping.Config, dialect string) {
 	if n := len(rows(t, st, h.Info.ID)); n != 0 {
 		t.Errorf("a sync with refused credentials stored %d rows", n)
 	}
+	if res := timetracktest.Sync(t, held, cfg, h.Info, refused); !errors.Is(res.Err, connectors.ErrUnauthorized) {
+		t.Errorf("a sync after the credentials were refused: %v, want ErrUnauthorized", res.Err)
+	}
+	sameRows(t, "after a sync with refused credentials", rows(t, held, h.Info.ID), before)
 }

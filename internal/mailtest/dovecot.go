@@ -704,3 +704,24 @@ func (s *IMAPServer) tokenInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = json.NewEncoder(w).Encode(map[string]any{"email": user, "active": true})
 }
+
+// Expunge deletes the message of that UID from user's folder, as a mail
+// program does: flagged \Deleted, then expunged.
+func (s *IMAPServer) Expunge(t testing.TB, user, folder string, uid imap.UID) {
+	t.Helper()
+	c, unlock := s.client(t, user)
+	defer unlock()
+	if _, err := c.Select(folder, nil).Wait(); err != nil {
+		t.Fatalf("selecting %s of %s: %v", folder, user, err)
+	}
+	set := imap.UIDSetNum(uid)
+	if err := c.Store(set, &imap.StoreFlags{Op: imap.StoreFlagsAdd, Flags: []imap.Flag{imap.FlagDeleted}, Silent: true}, nil).Close(); err != nil {
+		t.Fatalf("flagging UID %d of %s/%s deleted: %v", uid, user, folder, err)
+	}
+	if err := c.UIDExpunge(set).Close(); err != nil {
+		t.Fatalf("expunging UID %d of %s/%s: %v", uid, user, folder, err)
+	}
+	if err := c.Unselect().Wait(); err != nil {
+		t.Fatalf("closing %s of %s: %v", folder, user, err)
+	}
+}
