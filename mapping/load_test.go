@@ -51,9 +51,9 @@ func env(vars map[string]string) func(string) (string, bool) {
 }
 
 // testSinks are sink kinds with the capabilities push/sinks declares for
-// them (push/sinks's TestKindsInConfig checks the real declarations
-// against the same rules), so that the validator's rules are tested here
-// without the sinks.
+// them (push/sinks's TestKindsDeclareTheirCapabilities pins the real
+// declarations to this table, and TestKindsInConfig runs them through
+// Parse), so that the validator's rules are tested here without the sinks.
 func testSinks() []SinkKind {
 	o := func() any { return &yaml.Node{} } // options left as they are
 	return []SinkKind{

@@ -99,7 +99,7 @@ func (v *validator) reportSchedule(path string, rs ReportSchedule) {
 		switch {
 		case !found:
 			v.errorf(sp, "no sink %q under routing.sinks (known: %s)", name, keys(r.Sinks))
-		case !known:
+		case !known: // reported at the sink's kind
 		case !kind.Reports:
 			v.errorf(sp, "a report goes through %s sinks, not %s", kindList(v.sinks, func(k SinkKind) bool { return k.Reports }), s.Kind)
 		case kind.Addressed:

@@ -2,6 +2,8 @@ package sinks
 
 import (
 	"fmt"
+	"slices"
+	"sync"
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/mapping"
@@ -65,25 +67,33 @@ func (b Binding) Task(sourceKinds ...string) bool {
 // Kinds lists the sink kinds this binary supports, in the order the
 // schema and the config's errors name them. Registration is explicit,
 // here, rather than by init side effects.
-func Kinds() []Kind {
-	return []Kind{TrelloKind(), EmailKind(), GitHubKind(), WebhookKind(), FileKind(), PlanFixKind()}
-}
+func Kinds() []Kind { return slices.Clone(registry().list) }
+
+// registry is built once: routing looks kinds up for every rule of every
+// notice.
+var registry = sync.OnceValue(func() (r struct {
+	list   []Kind
+	byName map[string]Kind
+}) {
+	r.list = []Kind{TrelloKind(), EmailKind(), GitHubKind(), WebhookKind(), FileKind(), PlanFixKind()}
+	r.byName = map[string]Kind{}
+	for _, k := range r.list {
+		r.byName[k.Name] = k
+	}
+	return r
+})
 
 // Lookup returns the registered kind of that name.
 func Lookup(name string) (Kind, bool) {
-	for _, k := range Kinds() {
-		if k.Name == name {
-			return k, true
-		}
-	}
-	return Kind{}, false
+	k, ok := registry().byName[name]
+	return k, ok
 }
 
 // ConfigKinds are the kinds as the config's loader sees them
 // (mapping.LoadOptions.Sinks, mapping.Schema).
 func ConfigKinds() []mapping.SinkKind {
 	var out []mapping.SinkKind
-	for _, k := range Kinds() {
+	for _, k := range registry().list {
 		out = append(out, k.SinkKind)
 	}
 	return out
@@ -107,4 +117,12 @@ func newKind[O any, S Sink](name, doc string, defaults func() *O, open func(O, c
 			return s, nil
 		},
 	}
+}
+
+// at is a handle written with an @, "" for none.
+func at(handle string) string {
+	if handle == "" {
+		return ""
+	}
+	return "@" + handle
 }

@@ -83,14 +83,6 @@ func TrelloKind() Kind {
 	return k
 }
 
-// at is a handle written with an @, "" for none.
-func at(handle string) string {
-	if handle == "" {
-		return ""
-	}
-	return "@" + handle
-}
-
 // Summarizes is false: a trello sink writes on one card at a time.
 func (s *Trello) Summarizes() bool { return false }
 
