@@ -221,59 +221,10 @@ type CategoryRule struct {
 	Labels      []string `yaml:"labels" doc:"labels of the linked card"`
 }
 
-// PolicySet is a named set of SLA policies. The SLA engine evaluates them;
-// durations are business time in the client's calendar unless said otherwise.
-type PolicySet struct {
-	Response      *ResponsePolicy   `yaml:"response" doc:"every client message gets an agency reply within a target"`
-	StageLimits   map[string]string `yaml:"stage_limits" doc:"normalized status -> the longest a task may stay in it (business time, e.g. 2d)"`
-	WaitingClient *ReminderPolicy   `yaml:"waiting_client" doc:"remind the client while work waits on them"`
-	DueDate       *DuePolicy        `yaml:"due_date" doc:"flag tasks near or past their due date"`
-	Brief         *BriefPolicy      `yaml:"brief" doc:"no work starts without a brief"`
-	Hygiene       *HygienePolicy    `yaml:"hygiene" doc:"tasks in progress carry an assignee and a due date"`
-	ClientContact *ContactPolicy    `yaml:"client_contact" doc:"no client goes long without an update"`
-	HourBudget    *BudgetPolicy     `yaml:"hour_budget" doc:"watch the monthly hour burn"`
-	UntrackedWork bool              `yaml:"untracked_work" doc:"flag tasks done with no time logged"`
-}
-
-// ResponsePolicy is the first-response promise.
-type ResponsePolicy struct {
-	Target string `yaml:"target" required:"true" doc:"business time, e.g. 6h"`
-	Warn   string `yaml:"warn" doc:"business time after which the clock is at risk, e.g. 3h"`
-}
-
-// ReminderPolicy reminds the client every so often.
-type ReminderPolicy struct {
-	RemindEvery string `yaml:"remind_every" required:"true" doc:"business time between reminders, e.g. 2d"`
-}
-
-// DuePolicy flags due dates.
-type DuePolicy struct {
-	WarnBefore string `yaml:"warn_before" doc:"business time before the due time when the task is at risk"`
-}
-
-// BriefPolicy defines what a brief is.
-type BriefPolicy struct {
-	MinDescription int    `yaml:"min_description" doc:"a description at least this many characters long is a brief"`
-	Checklist      string `yaml:"checklist" doc:"or a checklist of this name"`
-}
-
-// HygienePolicy lists what a task in progress must carry.
-type HygienePolicy struct {
-	RequireAssignee bool `yaml:"require_assignee" doc:"tasks in progress have an assignee"`
-	RequireDue      bool `yaml:"require_due" doc:"tasks in progress have a due date"`
-}
-
-// ContactPolicy bounds the silence towards a client.
-type ContactPolicy struct {
-	MaxDays int `yaml:"max_days" required:"true" doc:"calendar days without an agency message to the client"`
-}
-
-// BudgetPolicy sets the hour-budget alarms.
-type BudgetPolicy struct {
-	Thresholds     []float64 `yaml:"thresholds" doc:"fractions of the budget that raise an alert, e.g. [0.8, 1.0]"`
-	WarnUnused     float64   `yaml:"warn_unused" doc:"fraction of hours still unused in the month's last week that raises an alert"`
-	ProjectOverrun bool      `yaml:"project_overrun" doc:"alert when the burn rate so far projects past the budget"`
-}
+// PolicySet is a named set of SLA policies: a rule per policy, under the
+// policy's key (response, stage_limits, ...). The keys, their rules and
+// their checks are sla.Policies'; the decoder reads them from there.
+type PolicySet = sla.PolicySet
 
 // Source is one place records are pulled from.
 type Source struct {

@@ -1,17 +1,21 @@
 package mapping
 
 import (
+	"encoding"
 	"fmt"
 	"net/url"
 	"os"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/karkas/karkas/sla"
 )
 
 // Problem is one thing wrong with a config file, at a position.
@@ -115,8 +119,10 @@ func (d *Decoder) At(path string) *yaml.Node {
 }
 
 var (
-	nodeType     = reflect.TypeOf(yaml.Node{})
-	durationType = reflect.TypeOf(time.Duration(0))
+	nodeType      = reflect.TypeOf(yaml.Node{})
+	durationType  = reflect.TypeOf(time.Duration(0))
+	policySetType = reflect.TypeFor[PolicySet]()
+	textType      = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
 func (d *Decoder) errorf(n *yaml.Node, path, format string, args ...any) {
@@ -178,8 +184,22 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value, path string, fi fieldInf
 		v.Set(reflect.ValueOf(*n))
 		return
 	}
+	if v.Type() == policySetType {
+		d.decodePolicySet(n, v, path)
+		return
+	}
 	if isNull(n) && v.Kind() != reflect.Pointer {
 		// An empty value leaves the default in place.
+		return
+	}
+	if v.Kind() != reflect.Pointer && reflect.PointerTo(v.Type()).Implements(textType) {
+		if n.Kind != yaml.ScalarNode {
+			d.errorf(n, path, "expected a single value, got %s", describe(n))
+			return
+		}
+		if err := v.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(d.expand(n, path))); err != nil {
+			d.errorf(n, path, "%v", err)
+		}
 		return
 	}
 	switch v.Kind() {
@@ -226,6 +246,60 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value, path string, fi fieldInf
 	default:
 		d.decodeScalar(n, v, path, fi)
 	}
+}
+
+// decodePolicySet reads a policy set: each key is a policy's (sla.Policies),
+// decoded into the policy's rule and checked by the policy.
+func (d *Decoder) decodePolicySet(n *yaml.Node, v reflect.Value, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errorf(n, path, "expected a mapping, got %s", describe(n))
+		return
+	}
+	keys := make([]string, len(sla.Policies))
+	for i, p := range sla.Policies {
+		keys[i] = p.Key
+	}
+	var ps PolicySet
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		at := join(path, k.Value)
+		j := slices.Index(keys, k.Value)
+		switch {
+		case j < 0:
+			hint := "typo, or not supported in this version"
+			if s := closest(k.Value, keys); s != "" {
+				hint = fmt.Sprintf("did you mean %q? (typo, or not supported in this version)", s)
+			}
+			d.errorf(k, at, "unknown policy; %s (policies: %s)", hint, strings.Join(keys, ", "))
+			continue
+		case seen[k.Value]:
+			d.errorf(k, at, "key appears twice")
+			continue
+		}
+		seen[k.Value] = true
+		p := &sla.Policies[j]
+		rule := reflect.New(p.Rule()).Elem()
+		before := len(d.Problems.Errors())
+		d.decode(val, rule, at, fieldInfo{})
+		if len(d.Problems.Errors()) > before {
+			continue
+		}
+		for _, pr := range p.Check(rule.Interface()) {
+			fp := at
+			if pr.Field != "" {
+				fp = at + pr.Field
+				if !strings.HasPrefix(pr.Field, "[") {
+					fp = join(at, pr.Field)
+				}
+			}
+			d.errorf(d.At(fp), fp, "%s", pr.Message)
+		}
+		if err := ps.Add(rule.Interface()); err != nil {
+			panic(err) // a policy whose rule is not its own: sla's tests catch it
+		}
+	}
+	v.Set(reflect.ValueOf(ps))
 }
 
 func isNull(n *yaml.Node) bool {

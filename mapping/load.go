@@ -414,9 +414,6 @@ func (v *validator) run() {
 			}
 		}
 	}
-	for name, ps := range c.PolicySets {
-		v.policySet(fmt.Sprintf("policy_sets[%q]", name), ps)
-	}
 	v.routing()
 }
 
@@ -578,51 +575,6 @@ func (v *validator) calendar(path string, cal Calendar) {
 		v.errorf(path+".country", "%q is not a two-letter ISO country code like DE", cal.Country)
 	case v.countries != nil && indexOf(v.countries, cal.Country) < 0:
 		v.errorf(path+".country", "no public holidays known for %q (known: %s); list them under holidays:", cal.Country, strings.Join(v.countries, ", "))
-	}
-}
-
-var allStatuses = []string{StatusBacklog, StatusTodo, StatusInProgress, StatusReview, StatusWaitingClient, StatusDone, StatusArchived}
-
-func (v *validator) policySet(path string, ps PolicySet) {
-	dur := func(p, s string) {
-		if s == "" {
-			return
-		}
-		if _, err := ParseBusinessDuration(s); err != nil {
-			v.errorf(p, "%v", err)
-		}
-	}
-	if r := ps.Response; r != nil {
-		dur(path+".response.target", r.Target)
-		dur(path+".response.warn", r.Warn)
-		t, errT := ParseBusinessDuration(r.Target)
-		w, errW := ParseBusinessDuration(r.Warn)
-		if r.Warn != "" && errT == nil && errW == nil && !w.Less(t) {
-			v.errorf(path+".response.warn", "the warning (%s) must come before the target (%s)", r.Warn, r.Target)
-		}
-	}
-	for status, limit := range ps.StageLimits {
-		p := fmt.Sprintf("%s.stage_limits[%q]", path, status)
-		if indexOf(allStatuses, status) < 0 {
-			v.errorf(p, "%q is not one of: %s", status, strings.Join(allStatuses, ", "))
-		}
-		dur(p, limit)
-	}
-	if w := ps.WaitingClient; w != nil {
-		dur(path+".waiting_client.remind_every", w.RemindEvery)
-	}
-	if d := ps.DueDate; d != nil {
-		dur(path+".due_date.warn_before", d.WarnBefore)
-	}
-	if b := ps.HourBudget; b != nil {
-		for j, t := range b.Thresholds {
-			if t <= 0 || t > 5 {
-				v.errorf(fmt.Sprintf("%s.hour_budget.thresholds[%d]", path, j), "a threshold is a fraction of the budget, e.g. 0.8 or 1.0")
-			}
-		}
-	}
-	if c := ps.ClientContact; c != nil && c.MaxDays <= 0 {
-		v.errorf(path+".client_contact.max_days", "must be at least 1")
 	}
 }
 

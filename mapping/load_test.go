@@ -149,6 +149,25 @@ func TestProblems(t *testing.T) {
 			want: []string{`karkas.yaml:12:24: policy_sets["standard"].response.target: "6 hours" is not a business duration (examples: 30m, 6h, 2d, 1d4h)`},
 		},
 		{
+			name: "unknown policy with a hint",
+			old:  "    response: {target: 6h, warn: 3h}\n", new: "    response: {target: 6h, warn: 3h}\n    stage_limit: {todo: 2d}\n",
+			want: []string{`karkas.yaml:13:5: policy_sets["standard"].stage_limit: unknown policy; did you mean "stage_limits"? (typo, or not supported in this version) ` +
+				`(policies: response, stage_limits, waiting_client, due_date, brief, hygiene, client_contact, hour_budget, untracked_work)`},
+		},
+		{
+			name: "each policy checks its rule",
+			old:  "    response: {target: 6h, warn: 3h}\n",
+			new: "    response: {target: 6h, warn: 6h}\n    stage_limits: {todo: 2d, doing: 1d}\n    client_contact: {max_days: 0}\n" +
+				"    hour_budget: {thresholds: [0.8, 80]}\n    waiting_client: {}\n",
+			want: []string{
+				`karkas.yaml:12:34: policy_sets["standard"].response.warn: the warning (6h) must come before the target (6h)`,
+				`karkas.yaml:13:37: policy_sets["standard"].stage_limits["doing"]: "doing" is not one of: backlog, todo, in_progress, review, waiting_client, done, archived`,
+				`karkas.yaml:14:32: policy_sets["standard"].client_contact.max_days: must be at least 1`,
+				`karkas.yaml:15:37: policy_sets["standard"].hour_budget.thresholds[1]: a threshold is a fraction of the budget, e.g. 0.8 or 1.0`,
+				`karkas.yaml:16:21: policy_sets["standard"].waiting_client: missing required key "remind_every"`,
+			},
+		},
+		{
 			name: "missing required key",
 			old:  "  - id: trello\n    kind: trello_export\n", new: "  - id: trello\n",
 			want: []string{`karkas.yaml:28:5: sources[0]: missing required key "kind"`},

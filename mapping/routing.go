@@ -115,7 +115,7 @@ type ClientRouting struct {
 
 // RouteRule sends the transitions it matches to a sink.
 type RouteRule struct {
-	Policies []string `yaml:"policies" doc:"policies matched (all when empty): response, stage_limit, waiting_client, due_date, brief, hygiene, client_contact, hour_budget, untracked_work"`
+	Policies []string `yaml:"policies" doc:"policies matched (all when empty), by name as sla.Policies gives them"`
 	States   []string `yaml:"states" doc:"states entered that match (default at_risk and breached): at_risk, breached, met, resolved, running, paused; a trello sink that labels a card also takes the label off when the clock leaves the state"`
 	Sink     string   `yaml:"sink" required:"true" doc:"name of a sink under routing.sinks"`
 	To       []string `yaml:"to" doc:"who is told: assignee (the lead when the task has none), pm, lead, contacts (the client's; reminders only) or person ids"`

@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+
+	"github.com/karkas/karkas/sla"
 )
 
 // Schema returns the JSON Schema (draft 2020-12) of karkas.yaml, built from
@@ -43,6 +45,9 @@ func Schema(sourceOptions map[string]any, sinks []SinkKind) ([]byte, error) {
 	if len(branches) > 0 {
 		src["allOf"] = branches
 	}
+	rule := g.defs["RouteRule"].(map[string]any)["properties"].(map[string]any)
+	rule["policies"] = map[string]any{"type": "array", "items": map[string]any{"type": "string", "enum": sla.PolicyNames()},
+		"description": "policies matched (all when empty): " + strings.Join(sla.PolicyNames(), ", ")}
 	if len(sinks) > 0 {
 		spec := g.defs["SinkSpec"].(map[string]any)
 		var names, docs []string
@@ -71,6 +76,8 @@ func Schema(sourceOptions map[string]any, sinks []SinkKind) ([]byte, error) {
 	return json.MarshalIndent(out, "", "  ")
 }
 
+var businessDurationType = reflect.TypeFor[sla.Duration]()
+
 type schemaGen struct {
 	defs  map[string]any
 	types map[string]reflect.Type // the type each def was made from
@@ -84,6 +91,26 @@ func (g *schemaGen) typeSchema(t reflect.Type, doc string) any {
 	case t == durationType:
 		s["type"] = "string"
 		s["pattern"] = `^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$`
+	case t == businessDurationType:
+		s["type"] = "string"
+		s["pattern"] = sla.DurationPattern
+	case t == policySetType:
+		// A policy set's keys are the policies' (sla.Policies).
+		if _, ok := g.defs["PolicySet"]; !ok {
+			props := map[string]any{}
+			for i := range sla.Policies {
+				p := &sla.Policies[i]
+				props[p.Key] = g.typeSchema(p.Rule(), p.Doc)
+			}
+			g.defs["PolicySet"] = map[string]any{"type": "object", "properties": props, "additionalProperties": false}
+		}
+		ref := map[string]any{"$ref": "#/$defs/PolicySet"}
+		if doc != "" {
+			ref["description"] = doc
+		}
+		return ref
+	case t.Kind() != reflect.Pointer && reflect.PointerTo(t).Implements(textType):
+		s["type"] = "string"
 	default:
 		switch t.Kind() {
 		case reflect.Pointer:

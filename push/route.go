@@ -224,7 +224,7 @@ func (r *router) route(row store.OutboxRow, n evaluate.Notice, clock *store.Cloc
 				if n.To == sla.Breached && n.BreachedAt != nil {
 					base = *n.BreachedAt
 				}
-				if at := (sla.Duration{Days: d.Days, Time: d.Time}).After(cal, base); at.After(due) {
+				if at := d.After(cal, base); at.After(due) {
 					due = at
 				}
 			}

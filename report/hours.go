@@ -483,7 +483,7 @@ func chartPoints(p Period, byDate map[string]int64) (string, []ChartPoint) {
 // apart are the policies whose breaches the report shows in their own
 // sections (the budget, done with no time logged) rather than as broken
 // promises.
-var apart = map[string]bool{sla.PolicyHourBudget: true, sla.PolicyUntracked: true}
+func apart(policy string) bool { p, ok := sla.PolicyNamed(policy); return ok && p.Apart }
 
 // slaSummary reads the client's stored clocks: response times of the
 // messages whose clock started in the period, and every clock that
@@ -499,7 +499,7 @@ func slaSummary(clocks []store.ClockRow, in func(time.Time) bool) SLASummary {
 				out.Unanswered++
 			}
 		}
-		if apart[c.Policy] || c.BreachedAt == nil || !in(*c.BreachedAt) {
+		if apart(c.Policy) || c.BreachedAt == nil || !in(*c.BreachedAt) {
 			continue
 		}
 		var d struct{ Title, URL string }

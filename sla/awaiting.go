@@ -31,7 +31,7 @@ func ThreadWaitingClocks(msgs []Message, rules Rules, now time.Time) []Clock {
 			(m.Side != SideAgency && m.Side != SideClient) {
 			continue
 		}
-		if ps, cal := rc.get(m.ClientID); ps == nil || cal == nil || ps.WaitingClient == nil || ps.WaitingClient.RemindEvery.IsZero() {
+		if ps, cal := rc.get(m.ClientID); cal == nil || Rule[*ReminderPolicy](ps) == nil || Rule[*ReminderPolicy](ps).RemindEvery.IsZero() {
 			continue
 		}
 		idx = append(idx, int32(i))
@@ -55,7 +55,7 @@ func ThreadWaitingClocks(msgs []Message, rules Rules, now time.Time) []Clock {
 		}
 		if ps, cal := rc.get(asked.ClientID); ps != nil && cal != nil { // the policy is there: see the filter above
 			start := asked
-			out = reminderClocks(out, cal, ps.WaitingClient.RemindEvery, start.SentAt, to, contacts, now,
+			out = reminderClocks(out, cal, Rule[*ReminderPolicy](ps).RemindEvery, start.SentAt, to, contacts, now,
 				func(at time.Time, n int) Clock {
 					return Clock{
 						ID:        ClockID(PolicyWaitingClient, start.Conversation, start.Key, strconv.Itoa(n)),

@@ -36,7 +36,7 @@ func TestThreadWaitingClocks(t *testing.T) {
 		// A task's conversation waits with the task, not here.
 		msg("task:c1", "k/a", SideAgency, "2026-10-05 11:00", true, false),
 	}
-	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{WaitingClient: &ReminderPolicy{RemindEvery: Duration{Days: 2}}}}
+	rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&ReminderPolicy{RemindEvery: Duration{Days: 2}})}
 	got := ThreadWaitingClocks(msgs, rules, at(t, "2026-10-08 11:00"))
 	byThread := map[string][]Clock{}
 	for _, c := range got {
@@ -55,7 +55,7 @@ func TestThreadWaitingClocks(t *testing.T) {
 		{state: Met, start: "2026-10-05 11:00", due: "2026-10-07 11:00", stop: "2026-10-07 10:00", elapsed: 17 * time.Hour},
 		{state: Met, start: "2026-10-07 10:00", due: "2026-10-09 10:00", stop: "2026-10-07 15:00", elapsed: 5 * time.Hour},
 	})
-	if ThreadWaitingClocks(msgs, setRules{cal: berlinOffice(t), ps: &PolicySet{}}, at(t, "2026-10-08 11:00")) != nil {
+	if ThreadWaitingClocks(msgs, setRules{cal: berlinOffice(t), ps: NewPolicySet()}, at(t, "2026-10-08 11:00")) != nil {
 		t.Error("clocks without a waiting policy")
 	}
 }

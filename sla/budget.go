@@ -65,10 +65,10 @@ func BudgetClocks(entries []TimeEntry, rules Rules, now time.Time) []Clock {
 	var out []Clock
 	for _, id := range clients {
 		ps, cal := rc.get(id)
-		if ps == nil || ps.HourBudget == nil || ps.HourBudget.MonthlyHours <= 0 {
+		p := Rule[*BudgetPolicy](ps)
+		if p == nil || p.MonthlyHours <= 0 {
 			continue
 		}
-		p := ps.HourBudget
 		loc := time.UTC
 		if cal != nil {
 			loc = cal.Location()

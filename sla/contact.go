@@ -56,7 +56,8 @@ func ContactClocks(msgs []Message, rules Rules, now time.Time) []Clock {
 	var out []Clock
 	for _, id := range clients {
 		ps, cal := rc.get(id)
-		if ps == nil || ps.ClientContact == nil || ps.ClientContact.MaxDays <= 0 {
+		p := Rule[*ContactPolicy](ps)
+		if p == nil || p.MaxDays <= 0 {
 			continue
 		}
 		ct := byClient[id]
@@ -71,7 +72,7 @@ func ContactClocks(msgs []Message, rules Rules, now time.Time) []Clock {
 			Subject:   clientSubject(id),
 			StartedAt: start,
 		}
-		due := start.Add(time.Duration(ps.ClientContact.MaxDays) * 24 * time.Hour)
+		due := start.Add(time.Duration(p.MaxDays) * 24 * time.Hour)
 		settleAt(&c, cal, time.Time{}, due, time.Time{}, now)
 		out = append(out, c)
 	}

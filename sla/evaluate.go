@@ -18,53 +18,6 @@ type Facts struct {
 	Contacts []Message
 }
 
-// Policy describes one SLA policy: the one place that names it. Every list
-// of policies karkas keeps (routing's policies:, the CLI's --policy, the
-// catalogs' titles, the store's withdrawal rule) derives from Policies.
-type Policy struct {
-	// Name is the policy's name, as clocks, the config and routing say it.
-	Name string
-	// WholeHistory says that every evaluation produces the policy's clocks
-	// for the whole history of the facts (see WholeHistory).
-	WholeHistory bool
-	// clocks evaluates the policy over the facts as of now, sorted by
-	// start, then ID.
-	clocks func(f Facts, rules Rules, now time.Time) []Clock
-}
-
-// Policies are the SLA policies, in the order people read them.
-var Policies = []Policy{
-	{Name: PolicyResponse, WholeHistory: true, clocks: func(f Facts, r Rules, now time.Time) []Clock { return ResponseClocks(f.Messages, r, now) }},
-	{Name: PolicyStageLimit, WholeHistory: true, clocks: func(f Facts, r Rules, now time.Time) []Clock { return StageClocks(f.Tasks, r, now) }},
-	{Name: PolicyWaitingClient, WholeHistory: true, clocks: func(f Facts, r Rules, now time.Time) []Clock {
-		return mergeClocks([][]Clock{WaitingClocks(f.Tasks, r, now), ThreadWaitingClocks(f.Messages, r, now)})
-	}},
-	{Name: PolicyDueDate, WholeHistory: true, clocks: func(f Facts, r Rules, now time.Time) []Clock { return DueClocks(f.Tasks, r, now) }},
-	{Name: PolicyBrief, WholeHistory: true, clocks: func(f Facts, r Rules, now time.Time) []Clock { return BriefClocks(f.Tasks, r, now) }},
-	{Name: PolicyHygiene, WholeHistory: true, clocks: func(f Facts, r Rules, now time.Time) []Clock { return HygieneClocks(f.Tasks, r, now) }},
-	// Client contact evaluates the current silence only, and keeps earlier
-	// silences' clocks as they were.
-	{Name: PolicyClientContact, clocks: func(f Facts, r Rules, now time.Time) []Clock {
-		contacts := f.Messages
-		if f.Contacts != nil {
-			contacts = f.Contacts
-		}
-		return ContactClocks(contacts, r, now)
-	}},
-	// The hour budget evaluates the current month only.
-	{Name: PolicyHourBudget, clocks: func(f Facts, r Rules, now time.Time) []Clock { return BudgetClocks(f.TimeEntries, r, now) }},
-	{Name: PolicyUntracked, WholeHistory: true, clocks: func(f Facts, r Rules, now time.Time) []Clock { return UntrackedClocks(f.Tasks, r, now) }},
-}
-
-// PolicyNames are the names of Policies, in their order.
-func PolicyNames() []string {
-	out := make([]string, len(Policies))
-	for i, p := range Policies {
-		out[i] = p.Name
-	}
-	return out
-}
-
 // Evaluate runs every policy over f as of now and returns all clocks
 // sorted by start, then ID. Facts after now are ignored, so evaluating a
 // past now replays history; evaluating twice at one now gives identical

@@ -62,7 +62,7 @@ func TestStateAt(t *testing.T) {
 func TestBriefClocksHistory(t *testing.T) {
 	t.Parallel()
 	p := BriefPolicy{MinDescription: 50, Checklist: "Brief"}
-	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{Brief: &p}}
+	rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&p)}
 	late := task(t, "late", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress")
 	late.DescriptionLen, late.History = 120, History{Known: true}
 	late.Changes = []FieldChange{change(t, "2026-10-05 11:00", FieldDescription, "0", "120")}
@@ -86,7 +86,7 @@ func TestBriefClocksHistory(t *testing.T) {
 // counts as before.
 func TestDueClocksHistory(t *testing.T) {
 	t.Parallel()
-	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{DueDate: &DuePolicy{}}}
+	rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&DuePolicy{})}
 	tk := task(t, "c1", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress")
 	tk.History = History{Known: true}
 	tk.DueAt = ptr(at(t, "2026-10-16 17:00"))
@@ -109,7 +109,7 @@ func TestDueClocksHistory(t *testing.T) {
 // assignee are a clock each, resolved when someone took the card.
 func TestHygieneClocksHistory(t *testing.T) {
 	t.Parallel()
-	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{Hygiene: &HygienePolicy{RequireAssignee: true}}}
+	rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&HygienePolicy{RequireAssignee: true})}
 	tk := task(t, "c1", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress")
 	tk.History, tk.Assignees = History{Known: true}, 1
 	tk.Changes = []FieldChange{
@@ -135,7 +135,7 @@ func TestHygieneClocksHistory(t *testing.T) {
 func TestUnknownHistoryNotes(t *testing.T) {
 	t.Parallel()
 	p := BriefPolicy{MinDescription: 50}
-	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{Brief: &p}}
+	rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&p)}
 	cut := task(t, "cut", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress")
 	cut.History = History{Known: true, From: at(t, "2026-10-06 09:00")}
 	none := task(t, "none", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress")
@@ -165,7 +165,7 @@ func TestUnknownHistoryNotes(t *testing.T) {
 // then the clock counts as if it were not.
 func TestDueDoneHistory(t *testing.T) {
 	t.Parallel()
-	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{DueDate: &DuePolicy{}}}
+	rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&DuePolicy{})}
 	tk := task(t, "c1", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress")
 	tk.History, tk.DueDone = History{Known: true}, true
 	tk.DueAt = ptr(at(t, "2026-10-07 17:00"))
@@ -187,7 +187,7 @@ func TestDueDoneHistory(t *testing.T) {
 // from the task's last activity on, not before.
 func TestDueDoneWithoutHistory(t *testing.T) {
 	t.Parallel()
-	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{DueDate: &DuePolicy{}}}
+	rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&DuePolicy{})}
 	tk := task(t, "c1", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress")
 	tk.DueDone, tk.UpdatedAt = true, at(t, "2026-10-08 09:00")
 	tk.DueAt = ptr(at(t, "2026-10-07 17:00"))
@@ -207,7 +207,7 @@ func TestDueDoneWithoutHistory(t *testing.T) {
 // moved, was the client's to hold: no breach.
 func TestDueMovedWhileWaiting(t *testing.T) {
 	t.Parallel()
-	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{DueDate: &DuePolicy{}}}
+	rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&DuePolicy{})}
 	tk := task(t, "c1", "2026-10-05 09:00 todo", "2026-10-05 10:00 in_progress", "2026-10-06 10:00 waiting_client", "2026-10-09 10:00 in_progress")
 	tk.History = History{Known: true}
 	tk.DueAt = ptr(at(t, "2026-10-16 17:00"))

@@ -3,7 +3,9 @@ package sla
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -69,7 +71,7 @@ func TestContactClocks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rules := perClient{cal: berlinOffice(t), ps: map[string]*PolicySet{"acme": {ClientContact: &ContactPolicy{MaxDays: 7}}}}
+			rules := perClient{cal: berlinOffice(t), ps: map[string]*PolicySet{"acme": NewPolicySet(&ContactPolicy{MaxDays: 7})}}
 			got := ContactClocks(tc.msgs, rules, at(t, tc.now))
 			checkClocks(t, got, tc.want)
 			for _, c := range got {
@@ -193,7 +195,7 @@ func TestBudgetClocks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rules := setRules{cal: berlinOffice(t), ps: &PolicySet{HourBudget: &tc.policy}}
+			rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&tc.policy)}
 			got := BudgetClocks(tc.entries, rules, tc.now)
 			checkClocks(t, got, tc.want)
 			month := got
@@ -217,19 +219,19 @@ func fixture(t testing.TB) (Facts, Rules) {
 	t.Helper()
 	loc := mustLoc(t, "Europe/Berlin")
 	cal := mustCalendar(t, CalendarSpec{Name: "berlin", Location: loc, Country: "DE", Week: weekdays("09:00-13:00", "14:00-18:00")})
-	ps := &PolicySet{
-		Response: &ResponsePolicy{Target: Duration{Time: 6 * time.Hour}, Warn: Duration{Time: 3 * time.Hour}},
-		StageLimits: map[string]Duration{StatusTodo: {Days: 3}, StatusInProgress: {Days: 2},
+	ps := NewPolicySet(
+		&ResponsePolicy{Target: Duration{Time: 6 * time.Hour}, Warn: Duration{Time: 3 * time.Hour}},
+		StageLimits{StatusTodo: {Days: 3}, StatusInProgress: {Days: 2},
 			StatusReview: {Days: 1}, StatusWaitingClient: {Days: 10}},
-		WaitingClient: &ReminderPolicy{RemindEvery: Duration{Days: 2}},
-		DueDate:       &DuePolicy{WarnBefore: Duration{Time: 4 * time.Hour}},
-		Brief:         &BriefPolicy{MinDescription: 40, Checklist: "Brief"},
-		Hygiene:       &HygienePolicy{RequireAssignee: true, RequireDue: true},
-		ClientContact: &ContactPolicy{MaxDays: 5},
-		HourBudget: &BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 40, Rollover: true}, Thresholds: []float64{0.5, 0.8, 1},
+		&ReminderPolicy{RemindEvery: Duration{Days: 2}},
+		&DuePolicy{WarnBefore: Duration{Time: 4 * time.Hour}},
+		&BriefPolicy{MinDescription: 40, Checklist: "Brief"},
+		&HygienePolicy{RequireAssignee: true, RequireDue: true},
+		&ContactPolicy{MaxDays: 5},
+		&BudgetPolicy{BudgetRule: BudgetRule{MonthlyHours: 40, Rollover: true}, Thresholds: []float64{0.5, 0.8, 1},
 			WarnUnused: 0.3, ProjectOverrun: true},
-		UntrackedWork: true,
-	}
+		UntrackedWork(true),
+	)
 	clients := []string{"acme", "beta", "gamma"}
 	rules := perClient{cal: cal, ps: map[string]*PolicySet{"acme": ps, "beta": ps, "gamma": ps}}
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -446,7 +448,7 @@ func diffClocks(a, b []Clock) string {
 // `karkas sync` sees.
 func BenchmarkEvaluateResponse(b *testing.B) {
 	cal := benchCalendar(b)
-	ps := &PolicySet{Response: &ResponsePolicy{Target: Duration{Time: 6 * time.Hour}, Warn: Duration{Time: 3 * time.Hour}}}
+	ps := NewPolicySet(&ResponsePolicy{Target: Duration{Time: 6 * time.Hour}, Warn: Duration{Time: 3 * time.Hour}})
 	rules := setRules{cal: cal, ps: ps}
 	const n = 1_000_000
 	rng := rand.New(rand.NewPCG(3, 5))
@@ -506,6 +508,81 @@ func TestMonthBudget(t *testing.T) {
 		budget, carried := tc.rule.MonthBudget(tc.month, tc.prevUsed, tc.first)
 		if budget != tc.budget || carried != tc.carried {
 			t.Errorf("%s: budget %v, carried %v; want %v and %v", tc.name, budget, carried, tc.budget, tc.carried)
+		}
+	}
+}
+
+// Each row of Policies is a policy of its own: its name, its config key
+// and its rule's type are no other row's, and it has clocks.
+func TestPoliciesTable(t *testing.T) {
+	names, keys, rules := map[string]bool{}, map[string]bool{}, map[reflect.Type]bool{}
+	for _, p := range Policies {
+		if p.Name == "" || p.Key == "" || p.Doc == "" || p.clocks == nil || p.Rule() == nil {
+			t.Errorf("policy %+v: give a name, a key, a doc, a rule and clocks", p)
+		}
+		if names[p.Name] || keys[p.Key] || rules[p.Rule()] {
+			t.Errorf("policy %s: its name, key or rule type %v is another policy's", p.Name, p.Rule())
+		}
+		names[p.Name], keys[p.Key], rules[p.Rule()] = true, true, true
+		if got, ok := PolicyNamed(p.Name); !ok || got.Key != p.Key {
+			t.Errorf("PolicyNamed(%s) = %v, %v", p.Name, got, ok)
+		}
+	}
+	if _, ok := PolicyNamed("nope"); ok || WholeHistory("nope") != true {
+		t.Error("an unknown policy is found, or its clocks are kept")
+	}
+}
+
+// A set holds one rule per policy, found by type; a value of no policy's
+// type is refused; For completes the budget with the client's terms and
+// leaves the set itself as it was.
+func TestPolicySetRules(t *testing.T) {
+	ps := NewPolicySet(&DuePolicy{WarnBefore: Duration{Time: time.Hour}}, StageLimits{StatusTodo: {Days: 1}},
+		&BudgetPolicy{Thresholds: []float64{1}}, UntrackedWork(true))
+	if Rule[*DuePolicy](ps).WarnBefore.Time != time.Hour || Rule[StageLimits](ps)[StatusTodo].Days != 1 || !Rule[UntrackedWork](ps) {
+		t.Errorf("rules not found by type: %+v", ps)
+	}
+	if Rule[*ResponsePolicy](ps) != nil || Rule[*ResponsePolicy](nil) != nil || Rule[UntrackedWork](NewPolicySet()) {
+		t.Error("a rule the set does not hold is found")
+	}
+	if err := ps.Add(Duration{}); err == nil {
+		t.Error("a duration was taken for a rule")
+	}
+	bound := ps.For(Terms{Budget: BudgetRule{MonthlyHours: 40}})
+	if Rule[*BudgetPolicy](bound).MonthlyHours != 40 || Rule[*BudgetPolicy](ps).MonthlyHours != 0 || bound.Len() != ps.Len() {
+		t.Errorf("For: bound %+v, set %+v", Rule[*BudgetPolicy](bound), Rule[*BudgetPolicy](ps))
+	}
+}
+
+// A business duration reads as a config writes it, and writes back the
+// same.
+func TestParseDuration(t *testing.T) {
+	for in, want := range map[string]Duration{"6h": {Time: 6 * time.Hour}, "1d 4h 30m": {Days: 1, Time: 4*time.Hour + 30*time.Minute}, "2d": {Days: 2}} {
+		got, err := ParseDuration(in)
+		if err != nil || got != want {
+			t.Errorf("ParseDuration(%q) = %v, %v", in, got, err)
+		}
+		if again, _ := ParseDuration(got.String()); again != got {
+			t.Errorf("%q does not read back: %q", in, got.String())
+		}
+	}
+	for _, bad := range []string{"", "6 hours", "0h", "3"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("ParseDuration(%q) took it", bad)
+		}
+	}
+}
+
+// The README's policy table names every policy by its key and its name,
+// so that a new row of Policies cannot go undocumented.
+func TestPoliciesDocumented(t *testing.T) {
+	raw, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range Policies {
+		if !regexp.MustCompile("(?m)^  \\| `" + regexp.QuoteMeta(p.Key) + "[:`][^|]*\\| `" + regexp.QuoteMeta(p.Name) + "` \\|").Match(raw) {
+			t.Errorf("README.md's policy table has no row for %s (key %s)", p.Name, p.Key)
 		}
 	}
 }

@@ -38,13 +38,6 @@ type Message struct {
 	Asks bool
 }
 
-// ResponsePolicy is the first-response promise: every client message gets
-// an agency reply in the same conversation within Target business time.
-type ResponsePolicy struct {
-	Target Duration
-	Warn   Duration
-}
-
 // Rules gives, per client, the calendar its clocks count in and the
 // promises that apply (nil: the client has none).
 type Rules interface {
@@ -101,7 +94,7 @@ func responseClocks(msgs []Message, rules Rules, now time.Time, hashConv func(st
 	add := func(open, reply int32) {
 		m := &msgs[open]
 		ps, cal := rc.get(m.ClientID)
-		if ps == nil || ps.Response == nil || cal == nil || ps.Response.Target.IsZero() {
+		if p := Rule[*ResponsePolicy](ps); p == nil || cal == nil || p.Target.IsZero() {
 			return
 		}
 		start := cal.NextBusiness(m.SentAt)
@@ -204,7 +197,8 @@ func responseClocks(msgs []Message, rules Rules, now time.Time, hashConv func(st
 				// answer by morning.
 				stopped = c.StartedAt
 			}
-			settle(c, cal, stopped, pol.Response.Target, pol.Response.Warn, now)
+			rp := Rule[*ResponsePolicy](pol)
+			settle(c, cal, stopped, rp.Target, rp.Warn, now)
 		}
 	}
 	return out

@@ -17,7 +17,7 @@ type testRules struct {
 }
 
 func (r testRules) Calendar(string) *Calendar  { return r.cal }
-func (r testRules) Policies(string) *PolicySet { return &PolicySet{Response: r.pol} }
+func (r testRules) Policies(string) *PolicySet { return NewPolicySet(r.pol) }
 
 func berlinOffice(t *testing.T, holidays ...string) *Calendar {
 	t.Helper()

@@ -46,11 +46,12 @@ func StageClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 	for i := range tasks {
 		t := &tasks[i]
 		ps, cal := rc.get(t.ClientID)
-		if ps == nil || cal == nil || len(ps.StageLimits) == 0 {
+		limits := Rule[StageLimits](ps)
+		if cal == nil || len(limits) == 0 {
 			continue
 		}
 		for _, s := range taskStays(t, now) {
-			limit := ps.StageLimits[s.status]
+			limit := limits[s.status]
 			if limit.IsZero() || s.empty() {
 				continue
 			}
@@ -88,14 +89,15 @@ func WaitingClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 	for i := range tasks {
 		t := &tasks[i]
 		ps, cal := rc.get(t.ClientID)
-		if ps == nil || cal == nil || ps.WaitingClient == nil || ps.WaitingClient.RemindEvery.IsZero() {
+		p := Rule[*ReminderPolicy](ps)
+		if cal == nil || p == nil || p.RemindEvery.IsZero() {
 			continue
 		}
 		for _, s := range taskStays(t, now) {
 			if s.status != StatusWaitingClient || s.empty() {
 				continue
 			}
-			out = reminderClocks(out, cal, ps.WaitingClient.RemindEvery, s.from, s.to, t.Contacts, now,
+			out = reminderClocks(out, cal, p.RemindEvery, s.from, s.to, t.Contacts, now,
 				func(start time.Time, n int) Clock {
 					return taskClock(t, PolicyWaitingClient, cal, start, instantKey(s.from), strconv.Itoa(n))
 				})
@@ -177,7 +179,8 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 	for i := range tasks {
 		t := &tasks[i]
 		ps, cal := rc.get(t.ClientID)
-		if ps == nil || cal == nil || ps.DueDate == nil {
+		p := Rule[*DuePolicy](ps)
+		if cal == nil || p == nil {
 			continue
 		}
 		spells := t.dueSpells(now)
@@ -208,8 +211,8 @@ func DueClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 			due := sp.due
 			c := taskClock(t, PolicyDueDate, cal, created, instantKey(due))
 			var warnAt time.Time
-			if !ps.DueDate.WarnBefore.IsZero() {
-				warnAt = before(cal, due, ps.DueDate.WarnBefore)
+			if !p.WarnBefore.IsZero() {
+				warnAt = before(cal, due, p.WarnBefore)
 			}
 			if sp.replaced != nil {
 				r := *sp.replaced
@@ -276,19 +279,20 @@ func BriefClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 	for i := range tasks {
 		t := &tasks[i]
 		ps, cal := rc.get(t.ClientID)
-		if ps == nil || cal == nil || ps.Brief == nil {
+		p := Rule[*BriefPolicy](ps)
+		if cal == nil || p == nil {
 			continue
 		}
 		ss := taskStays(t, now)
 		entry := firstStay(ss, StatusInProgress)
-		if entry == nil || hasBrief(t.stateAt(entry.from), ps.Brief) {
+		if entry == nil || hasBrief(t.stateAt(entry.from), p) {
 			continue
 		}
 		c := taskClock(t, PolicyBrief, cal, entry.from, instantKey(entry.from))
 		stop := closedAt(t, ss, c.StartedAt)
 		written := false
 		for _, at := range t.changedAfter(entry.from, now, FieldDescription, FieldChecklists) {
-			if hasBrief(t.stateAt(at), ps.Brief) {
+			if hasBrief(t.stateAt(at), p) {
 				if !at.After(c.StartedAt) {
 					written = true // before a business minute of work went by
 				} else if stop.IsZero() || at.Before(stop) {
@@ -335,7 +339,8 @@ func HygieneClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 	for i := range tasks {
 		t := &tasks[i]
 		ps, cal := rc.get(t.ClientID)
-		if ps == nil || cal == nil || ps.Hygiene == nil {
+		p := Rule[*HygienePolicy](ps)
+		if cal == nil || p == nil {
 			continue
 		}
 		ss := taskStays(t, now)
@@ -349,8 +354,8 @@ func HygieneClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 			require bool
 			missing func(fieldState) bool
 		}{
-			{"assignee", FieldAssignees, ps.Hygiene.RequireAssignee, func(s fieldState) bool { return s.assignees == 0 }},
-			{"due", FieldDue, ps.Hygiene.RequireDue, func(s fieldState) bool { return s.due == nil }},
+			{"assignee", FieldAssignees, p.RequireAssignee, func(s fieldState) bool { return s.assignees == 0 }},
+			{"due", FieldDue, p.RequireDue, func(s fieldState) bool { return s.due == nil }},
 		} {
 			if !item.require {
 				continue
@@ -399,7 +404,7 @@ func UntrackedClocks(tasks []Task, rules Rules, now time.Time) []Clock {
 	for i := range tasks {
 		t := &tasks[i]
 		ps, cal := rc.get(t.ClientID)
-		if ps == nil || cal == nil || !ps.UntrackedWork || t.LoggedSeconds > 0 {
+		if cal == nil || !Rule[UntrackedWork](ps) || t.LoggedSeconds > 0 {
 			continue
 		}
 		ss := taskStays(t, now)

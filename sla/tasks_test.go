@@ -161,7 +161,7 @@ func TestStageClocks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rules := setRules{cal: berlinOffice(t), ps: &PolicySet{StageLimits: limits}}
+			rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(StageLimits(limits))}
 			checkClocks(t, StageClocks(tc.tasks, rules, at(t, tc.now)), tc.want)
 		})
 	}
@@ -171,7 +171,7 @@ func TestStageClocksWaitingLimitWhenConfigured(t *testing.T) {
 	t.Parallel()
 	// Mon 5th 10:00 to Tue 13th 10:00: 8 + 4*9 + 9 + 1 = 54 h; five days
 	// (45 h) end Mon 12th 10:00, warning after 22.5 h on Wed 14:30.
-	rules := setRules{cal: berlinOffice(t), ps: &PolicySet{StageLimits: map[string]Duration{StatusWaitingClient: {Days: 5}}}}
+	rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(StageLimits{StatusWaitingClient: {Days: 5}})}
 	got := StageClocks([]Task{task(t, "c1", "2026-10-05 10:00 waiting_client")}, rules, at(t, "2026-10-13 10:00"))
 	checkClocks(t, got, []wantClock{{state: Breached, start: "2026-10-05 10:00", warn: "2026-10-07 14:30",
 		due: "2026-10-12 10:00", breach: "2026-10-12 10:00", elapsed: 54 * time.Hour}})
@@ -261,7 +261,7 @@ func TestWaitingClocks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rules := setRules{cal: berlinOffice(t), ps: &PolicySet{WaitingClient: tc.every}}
+			rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(tc.every)}
 			checkClocks(t, WaitingClocks(tc.tasks, rules, at(t, tc.now)), tc.want)
 		})
 	}
@@ -359,7 +359,7 @@ func TestDueClocks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rules := setRules{cal: berlinOffice(t), ps: &PolicySet{DueDate: &DuePolicy{WarnBefore: Duration{Time: 4 * time.Hour}}}}
+			rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&DuePolicy{WarnBefore: Duration{Time: 4 * time.Hour}})}
 			checkClocks(t, DueClocks(tc.tasks, rules, at(t, tc.now)), tc.want)
 		})
 	}
@@ -459,7 +459,7 @@ func TestBriefClocks(t *testing.T) {
 			if tc.name == "MinDescription 0 still wants some description" {
 				p = tc.policy
 			}
-			rules := setRules{cal: berlinOffice(t), ps: &PolicySet{Brief: &p}}
+			rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&p)}
 			checkClocks(t, BriefClocks(tc.tasks, rules, at(t, tc.now)), tc.want)
 		})
 	}
@@ -493,7 +493,7 @@ func TestHygieneClocks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rules := setRules{cal: berlinOffice(t), ps: &PolicySet{Hygiene: &tc.policy}}
+			rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(&tc.policy)}
 			got := HygieneClocks(tc.tasks, rules, at(t, tc.now))
 			checkClocks(t, got, tc.want)
 			if len(tc.want) == 2 && got[0].ID == got[1].ID {
@@ -523,7 +523,7 @@ func TestUntrackedClocks(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			rules := setRules{cal: berlinOffice(t), ps: &PolicySet{UntrackedWork: true}}
+			rules := setRules{cal: berlinOffice(t), ps: NewPolicySet(UntrackedWork(true))}
 			checkClocks(t, UntrackedClocks(tc.tasks, rules, at(t, tc.now)), tc.want)
 		})
 	}

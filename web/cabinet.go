@@ -259,8 +259,8 @@ func (s *Server) cabinetPage(w http.ResponseWriter, r *http.Request, l store.Cab
 		cv.Waiting = append(cv.Waiting, cabinetWait{Title: cmp.Or(d.Title, lc.T("web.cabinet.a_question")), URL: safeURL(d.URL),
 			Since: localDuration(lc, now.Sub(c.StartedAt))})
 	}
-	if ps, ok := s.cfg.PolicySets[client.PolicySet]; ok && ps.Response != nil {
-		cv.Promise = lc.T("web.cabinet.promise", "Within", businessTarget(lc, ps.Response.Target),
+	if ps, ok := s.cfg.PolicySets[client.PolicySet]; ok && sla.Rule[*sla.ResponsePolicy](&ps) != nil {
+		cv.Promise = lc.T("web.cabinet.promise", "Within", businessTarget(lc, sla.Rule[*sla.ResponsePolicy](&ps).Target),
 			"Hours", calendarHours(lc, s.o.Calendars[cmp.Or(client.Calendar, s.cfg.Agency.Calendar)]))
 	}
 	cv.PeriodTitle = h.Period.TitleIn(lc.Code())
@@ -288,11 +288,7 @@ func calendarHours(l *locale.Locale, c *sla.Calendar) string {
 }
 
 // businessTarget is a promise's business time ("6h", "1d4h") in words.
-func businessTarget(l *locale.Locale, target string) string {
-	d, err := mapping.ParseBusinessDuration(target)
-	if err != nil {
-		return target
-	}
+func businessTarget(l *locale.Locale, d sla.Duration) string {
 	var parts []string
 	if d.Days > 0 {
 		parts = append(parts, l.N("web.business_days", d.Days))

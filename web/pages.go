@@ -368,9 +368,7 @@ func (s *Server) clientPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	cv.Projected, cv.Projection = s.projection(client, period, hours, now)
 	cv.Chart = burnChart(hours, cv.Projected, "")
 
-	f := clockFilterView{Policy: q.Get("policy"), State: q.Get("state"), Policies: []string{"", sla.PolicyResponse, sla.PolicyStageLimit,
-		sla.PolicyWaitingClient, sla.PolicyDueDate, sla.PolicyBrief, sla.PolicyHygiene, sla.PolicyClientContact,
-		sla.PolicyHourBudget, sla.PolicyUntracked}, States: []string{"", "open", sla.Running, sla.AtRisk, sla.Breached,
+	f := clockFilterView{Policy: q.Get("policy"), State: q.Get("state"), Policies: append([]string{""}, sla.PolicyNames()...), States: []string{"", "open", sla.Running, sla.AtRisk, sla.Breached,
 		sla.Paused, sla.Met, sla.Resolved}}
 	if !slices.Contains(f.Policies, f.Policy) || !slices.Contains(f.States, f.State) {
 		s.fail(w, r, v, http.StatusBadRequest, nil, "policy_state")
@@ -458,9 +456,9 @@ func (s *Server) stages(r *http.Request, cv *clientView, now time.Time) error {
 			waitClock[key] = c
 		}
 	}
-	var limits map[string]string
+	var limits sla.StageLimits
 	if ps, ok := s.cfg.PolicySets[cv.Client.PolicySet]; ok {
-		limits = ps.StageLimits
+		limits = sla.Rule[sla.StageLimits](&ps)
 	}
 	groups := map[string]*stageGroup{}
 	var order []string
@@ -468,7 +466,7 @@ func (s *Server) stages(r *http.Request, cv *clientView, now time.Time) error {
 		status := cmp.Or(t.Status, "unmapped")
 		g := groups[status]
 		if g == nil {
-			g = &stageGroup{Status: status, Limit: limits[t.Status]}
+			g = &stageGroup{Status: status, Limit: limits[t.Status].String()}
 			groups[status] = g
 			order = append(order, status)
 		}

@@ -60,6 +60,13 @@ func localFuncs(l *locale.Locale) template.FuncMap {
 			}
 			return l.Or("agency.label."+s, strings.ReplaceAll(s, "_", " "))
 		},
+		// policy is a policy's label in the agency's filters ("" is all).
+		"policy": func(s string) string {
+			if s == "" {
+				return l.T("agency.label.all")
+			}
+			return l.Or("policy_label."+s, strings.ReplaceAll(s, "_", " "))
+		},
 		"category": func(id, title string) string { return l.Or("category."+id, title) },
 		"t":        l.T,
 		"tn":       l.N,

@@ -15,6 +15,7 @@ import (
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/push"
 	"github.com/karkas/karkas/record"
+	"github.com/karkas/karkas/sla"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/engine"
 	"github.com/karkas/karkas/sync/pipeline"
@@ -92,7 +93,7 @@ func eventCards(ctx context.Context, app *pipeline.App, sourceID string, n int) 
 	cfg := app.Loaded.Config
 	var clients []any
 	for _, c := range cfg.Clients {
-		if ps, ok := cfg.PolicySets[c.PolicySet]; ok && ps.DueDate != nil {
+		if ps, ok := cfg.PolicySets[c.PolicySet]; ok && sla.Rule[*sla.DuePolicy](&ps) != nil {
 			clients = append(clients, c.ID)
 		}
 	}

@@ -80,8 +80,7 @@ time logged). Each runs only for clients whose policy set configures it.`,
 			if format != "table" && format != "json" {
 				return withCode(exitUsage, fmt.Errorf("--format: %q is not one of table, json", format))
 			}
-			policies := []string{sla.PolicyResponse, sla.PolicyStageLimit, sla.PolicyWaitingClient, sla.PolicyDueDate,
-				sla.PolicyBrief, sla.PolicyHygiene, sla.PolicyClientContact, sla.PolicyHourBudget, sla.PolicyUntracked}
+			policies := sla.PolicyNames()
 			if policy != "" && !slices.Contains(policies, policy) {
 				return withCode(exitUsage, fmt.Errorf("--policy: %q is not one of %s", policy, strings.Join(policies, ", ")))
 			}

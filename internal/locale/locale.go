@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/karkas/karkas/sla"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
 	"golang.org/x/text/message"
@@ -66,9 +67,35 @@ func load() (*i18n.Bundle, error) {
 				return
 			}
 		}
+		if err := addPolicyWords(b); err != nil {
+			bundleErr = err
+			return
+		}
 		bundle = b
 	})
 	return bundle, bundleErr
+}
+
+// addPolicyWords adds each SLA policy's words, which its row in
+// sla.Policies holds rather than the catalogs, so that a policy is added in
+// one place: policy.NAME is its title, push.policy.NAME its notice and
+// policy_label.NAME its label in the agency's filters.
+func addPolicyWords(b *i18n.Bundle) error {
+	for _, p := range sla.Policies {
+		for lang, w := range p.Words {
+			tag, err := language.Parse(lang)
+			if err != nil {
+				return fmt.Errorf("policy %s: words in %q: %w", p.Name, lang, err)
+			}
+			if err := b.AddMessages(tag,
+				&i18n.Message{ID: "policy." + p.Name, Other: w.Title},
+				&i18n.Message{ID: "push.policy." + p.Name, Other: w.Notice},
+				&i18n.Message{ID: "policy_label." + p.Name, Other: w.Label}); err != nil {
+				return fmt.Errorf("policy %s: %w", p.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Valid tells whether lang (BCP 47: ru, bg-BG, de-AT) is a supported

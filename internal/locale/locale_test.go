@@ -30,7 +30,41 @@ func catalogKeys(t *testing.T, lang string) map[string]bool {
 		_, plural := v.(map[string]any)
 		out[k] = plural
 	}
+	// A policy's words are its row's in sla.Policies (TestPolicyWords).
+	for _, p := range sla.Policies {
+		if _, ok := p.Words[lang]; ok {
+			out["policy."+p.Name], out["push.policy."+p.Name], out["policy_label."+p.Name] = false, false, false
+		}
+	}
 	return out
+}
+
+// Every policy names itself in every language, and only in those.
+func TestPolicyWords(t *testing.T) {
+	for _, p := range sla.Policies {
+		for _, lang := range Supported {
+			w, ok := p.Words[lang]
+			if !ok || w.Title == "" || w.Notice == "" || w.Label == "" {
+				t.Errorf("policy %s: words in %s = %+v: give a title, a notice and a label", p.Name, lang, w)
+			}
+		}
+		for lang := range p.Words {
+			if !slices.Contains(Supported, lang) {
+				t.Errorf("policy %s: words in %q, which has no catalog", p.Name, lang)
+			}
+		}
+	}
+	// What people read is the policy's row, in their language.
+	ru := For("ru")
+	if got := ru.T("policy.response"); got != sla.Policies[0].Words["ru"].Title {
+		t.Errorf(`ru policy.response = %q`, got)
+	}
+	if got := For("de").T("push.policy.hour_budget"); got != "Stundenbudget" {
+		t.Errorf(`de push.policy.hour_budget = %q`, got)
+	}
+	if got := ru.T("policy_label.untracked_work"); got != "без учёта времени" {
+		t.Errorf(`ru policy_label.untracked_work = %q`, got)
+	}
 }
 
 // Every id of the English catalog is in every other, plural where it is,
@@ -76,9 +110,10 @@ var dynamic = map[string][]string{
 	"capacity.person.": {"over", "light", "no_capacity"},
 	"agency.state.":    {"running", "at_risk", "breached", "met", "resolved", "paused", "withdrawn"},
 	// label names filter values, statuses and kinds the pages show.
-	"agency.label.": append([]string{"open", "client", "agency", "unmapped", "backlog", "todo", "in_progress", "review", "waiting_client", "done", "archived",
+	"agency.label.": {"open", "client", "agency", "unmapped", "backlog", "todo", "in_progress", "review", "waiting_client", "done", "archived",
 		"on_track", "under_served", "ahead", "over_budget", "no_budget", "ok", "over", "light", "no_capacity",
-		"pending", "held", "routed", "delivered", "failed", "folded", "skipped", "route", "notice", "digest", "summary", "report", "waived", "retried"}, sla.PolicyNames()...),
+		"pending", "held", "routed", "delivered", "failed", "folded", "skipped", "route", "notice", "digest", "summary", "report", "waived", "retried"},
+	"policy_label.":    sla.PolicyNames(),
 	"capacity.client.": {"on_track", "under_served", "ahead", "over_budget", "no_budget"},
 }
 

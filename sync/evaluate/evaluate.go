@@ -91,51 +91,14 @@ func (r *Rules) set(clientID string) (mapping.PolicySet, bool) {
 	return ps, ok
 }
 
-func duration(s string) sla.Duration {
-	d, err := mapping.ParseBusinessDuration(s)
-	if err != nil {
-		return sla.Duration{}
-	}
-	return sla.Duration{Days: d.Days, Time: d.Time}
-}
-
-// Policies are the promises of a client's policy set, nil when it has none.
+// Policies are the promises of a client's policy set, completed by the
+// client's own terms (its budget), nil when it has none.
 func (r *Rules) Policies(clientID string) *sla.PolicySet {
 	ps, ok := r.set(clientID)
 	if !ok {
 		return nil
 	}
-	out := &sla.PolicySet{UntrackedWork: ps.UntrackedWork}
-	if p := ps.Response; p != nil {
-		out.Response = &sla.ResponsePolicy{Target: duration(p.Target), Warn: duration(p.Warn)}
-	}
-	if len(ps.StageLimits) > 0 {
-		out.StageLimits = map[string]sla.Duration{}
-		for status, d := range ps.StageLimits {
-			out.StageLimits[status] = duration(d)
-		}
-	}
-	if p := ps.WaitingClient; p != nil {
-		out.WaitingClient = &sla.ReminderPolicy{RemindEvery: duration(p.RemindEvery)}
-	}
-	if p := ps.DueDate; p != nil {
-		out.DueDate = &sla.DuePolicy{WarnBefore: duration(p.WarnBefore)}
-	}
-	if p := ps.Brief; p != nil {
-		out.Brief = &sla.BriefPolicy{MinDescription: p.MinDescription, Checklist: p.Checklist}
-	}
-	if p := ps.Hygiene; p != nil {
-		out.Hygiene = &sla.HygienePolicy{RequireAssignee: p.RequireAssignee, RequireDue: p.RequireDue}
-	}
-	if p := ps.ClientContact; p != nil {
-		out.ClientContact = &sla.ContactPolicy{MaxDays: p.MaxDays}
-	}
-	if p := ps.HourBudget; p != nil {
-		c := r.clients[clientID]
-		out.HourBudget = &sla.BudgetPolicy{BudgetRule: c.Budget.Rule(),
-			Thresholds: p.Thresholds, WarnUnused: p.WarnUnused, ProjectOverrun: p.ProjectOverrun}
-	}
-	return out
+	return ps.For(sla.Terms{Budget: r.clients[clientID].Budget.Rule()})
 }
 
 // Messages loads the live messages of clients as response-policy facts.

@@ -50,7 +50,7 @@ func TestCalendarSpec(t *testing.T) {
 		t.Errorf("weekend = %v %v", spec.Week[5], spec.Week[6])
 	}
 	r := rules(t)
-	if r.Policies("free") != nil || r.Policies("acme").Response == nil || r.Policies("acme").Response.Target != (sla.Duration{Time: 2 * time.Hour}) {
+	if resp := sla.Rule[*sla.ResponsePolicy](r.Policies("acme")); r.Policies("free") != nil || resp == nil || resp.Target != (sla.Duration{Time: 2 * time.Hour}) {
 		t.Errorf("policies wrong: free %v, acme %v", r.Policies("free"), r.Policies("acme"))
 	}
 }
