@@ -130,7 +130,7 @@ type Env struct {
 	// (clients[].repos for repositories), for a source told to pull what
 	// the mapping names.
 	Mapped map[string][]string
-	// Secrets reads every credential (secret.Spec) and keeps it, so that
+	// Secrets keeps every credential the options hold (Require, Optional), so that
 	// nothing karkas says or stores shows it; nil reads without keeping,
 	// for a connector's own tests.
 	Secrets *secret.Set

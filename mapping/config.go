@@ -10,6 +10,7 @@ package mapping
 import (
 	"time"
 
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/sla"
 	"gopkg.in/yaml.v3"
 )
@@ -81,12 +82,11 @@ type Web struct {
 // account is matched by its email (karkas users add --email); the
 // provider proves the address, the store's account gives the role.
 type OIDC struct {
-	Issuer           string   `yaml:"issuer" required:"true" doc:"the provider's issuer URL: https://accounts.google.com, or https://login.microsoftonline.com/TENANT-ID/v2.0"`
-	ClientID         string   `yaml:"client_id" required:"true" doc:"the OAuth client id the provider gave karkas"`
-	ClientSecret     string   `yaml:"client_secret" secret:"true" doc:"its client secret, usually ${OIDC_CLIENT_SECRET}"`
-	ClientSecretFile string   `yaml:"client_secret_file" doc:"or a file holding it"`
-	Label            string   `yaml:"label" doc:"the sign-in button's text (default: Sign in with single sign-on)"`
-	Domains          []string `yaml:"domains" doc:"email domains whose addresses may sign in (default: agency.domains)"`
+	Issuer       string       `yaml:"issuer" required:"true" doc:"the provider's issuer URL: https://accounts.google.com, or https://login.microsoftonline.com/TENANT-ID/v2.0"`
+	ClientID     string       `yaml:"client_id" required:"true" doc:"the OAuth client id the provider gave karkas"`
+	ClientSecret secret.Value `yaml:"client_secret" doc:"its client secret, usually ${OIDC_CLIENT_SECRET} (or client_secret_file)"`
+	Label        string       `yaml:"label" doc:"the sign-in button's text (default: Sign in with single sign-on)"`
+	Domains      []string     `yaml:"domains" doc:"email domains whose addresses may sign in (default: agency.domains)"`
 }
 
 // Cabinet is what the client cabinet shows.

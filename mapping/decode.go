@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
@@ -15,6 +16,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/sla"
 )
 
@@ -79,7 +81,14 @@ func (ps Problems) Error() string {
 //	enum:"a,b,c"      a string must be one of these
 //	secret:"true"     a string is a secret: never printed, warn when not from ${ENV} or a file
 //	secret:"url"      a URL whose password, if it has one, is a secret
+//	env:"NAME"        a secret.Value's environment variable, for the hint when it is required and missing
+//	exact:"true"      a secret.Value is kept as written (a password may begin or end with a space)
 //	doc:"..."         a description, used by the JSON Schema
+//
+// A field of type secret.Value named token takes token (inline, usually
+// ${VAR}) or token_file (a file, relative to BaseDir), not both; the
+// decoder reads the file, once, and reports what is wrong with it at its
+// line. Every secret karkas reads from a config is such a field.
 //
 // A field of type yaml.Node receives the raw node (connector options are
 // decoded later against the connector's own struct).
@@ -88,10 +97,13 @@ type Decoder struct {
 	Problems Problems
 	// LookupEnv reads the environment; os.LookupEnv when nil.
 	LookupEnv func(string) (string, bool)
-	// Secret, when set, is told the value of every field tagged secret
-	// (url says it is a URL with a secret password), so that the caller
-	// can keep it out of what it prints.
-	Secret func(value string, url bool)
+	// Secrets, when set, keeps the value of every field tagged secret and
+	// of every secret.Value, so that the caller can keep them out of what
+	// it prints; it also reads *_file secrets (nil: read, not kept).
+	Secrets *secret.Set
+	// BaseDir anchors a relative *_file: the config's folder (the folder
+	// of File when empty).
+	BaseDir string
 	// Nodes records the value node of every path decoded, so that checks
 	// made after decoding can point at the right line and column.
 	Nodes map[string]*yaml.Node
@@ -122,6 +134,7 @@ var (
 	nodeType      = reflect.TypeOf(yaml.Node{})
 	durationType  = reflect.TypeOf(time.Duration(0))
 	policySetType = reflect.TypeFor[PolicySet]()
+	secretType    = reflect.TypeFor[secret.Value]()
 	textType      = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
 
@@ -186,6 +199,23 @@ func (d *Decoder) decode(n *yaml.Node, v reflect.Value, path string, fi fieldInf
 	}
 	if v.Type() == policySetType {
 		d.decodePolicySet(n, v, path)
+		return
+	}
+	if v.Type() == secretType {
+		// A secret outside a struct (a list's item) is inline only.
+		if n.Kind != yaml.ScalarNode {
+			d.errorf(n, path, "expected a single value, got %s", describe(n))
+			return
+		}
+		if !strings.Contains(n.Value, "${") && !isNull(n) {
+			d.warnf(n, path, "secret written in the file; use ${ENV_VAR} so it stays out of git")
+		}
+		val, err := d.Secrets.Resolve(path, d.expand(n, path), "", "", false)
+		if err != nil {
+			d.errorf(n, path, "%v", err)
+			return
+		}
+		v.Set(reflect.ValueOf(val))
 		return
 	}
 	if isNull(n) && v.Kind() != reflect.Pointer {
@@ -352,9 +382,14 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		byKey[name] = i
 		keys = append(keys, name)
+		if f.Type == secretType {
+			byKey[name+"_file"] = i
+			keys = append(keys, name+"_file")
+		}
 	}
 	present := map[string]bool{}
 	suggested := map[string]bool{}
+	secrets := map[int]*secretKeys{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
 		idx, ok := byKey[k.Value]
@@ -373,6 +408,19 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		}
 		present[k.Value] = true
 		f := t.Field(idx)
+		if f.Type == secretType {
+			sk := secrets[idx]
+			if sk == nil {
+				sk = &secretKeys{}
+				secrets[idx] = sk
+			}
+			if k.Value == yamlName(f) {
+				sk.inline, sk.inlineKey = val, k
+			} else {
+				sk.file, sk.fileKey = val, k
+			}
+			continue
+		}
 		fi := fieldInfo{secret: f.Tag.Get("secret") == "true", secretURL: f.Tag.Get("secret") == "url"}
 		if e := f.Tag.Get("enum"); e != "" {
 			fi.enum = strings.Split(e, ",")
@@ -385,11 +433,86 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := yamlName(f)
+		if name != "" && f.Type == secretType {
+			d.decodeSecret(n, v.Field(i), path, f, secrets[i])
+			continue
+		}
 		// A missing key the typo hint already named is not reported twice.
 		if name != "" && f.Tag.Get("required") == "true" && !present[name] && !suggested[name] {
 			d.errorf(n, path, "missing required key %q", name)
 		}
 	}
+}
+
+// secretKeys are the nodes a secret.Value's two keys gave.
+type secretKeys struct {
+	inline, inlineKey, file, fileKey *yaml.Node
+}
+
+// decodeSecret resolves a secret.Value from its key or its _file key (sk:
+// nil when neither is given) into v.
+func (d *Decoder) decodeSecret(n *yaml.Node, v reflect.Value, path string, f reflect.StructField, sk *secretKeys) {
+	name := yamlName(f)
+	if sk == nil {
+		sk = &secretKeys{}
+	}
+	scalar := func(node *yaml.Node, key string) (string, bool) {
+		if node == nil || isNull(node) {
+			return "", true
+		}
+		d.Nodes[join(path, key)] = node
+		if node.Kind != yaml.ScalarNode {
+			d.errorf(node, join(path, key), "expected a single value, got %s", describe(node))
+			return "", false
+		}
+		return d.expand(node, join(path, key)), true
+	}
+	if d.Nodes == nil {
+		d.Nodes = map[string]*yaml.Node{}
+	}
+	inline, ok1 := scalar(sk.inline, name)
+	file, ok2 := scalar(sk.file, name+"_file")
+	if !ok1 || !ok2 {
+		return
+	}
+	if inline != "" && file != "" {
+		d.errorf(sk.fileKey, join(path, name+"_file"), "give %s or %s_file, not both", name, name)
+		return
+	}
+	if inline == "" && file == "" {
+		if f.Tag.Get("required") != "true" {
+			return
+		}
+		at, node := path, n
+		if sk.inlineKey != nil {
+			at, node = join(path, name), sk.inline
+		} else if sk.fileKey != nil {
+			at, node = join(path, name+"_file"), sk.file
+		}
+		if env := f.Tag.Get("env"); env != "" {
+			d.errorf(node, at, "set %s (e.g. ${%s}) or %s_file", name, env, name)
+		} else {
+			d.errorf(node, at, "set %s or %s_file", name, name)
+		}
+		return
+	}
+	if inline != "" && !strings.Contains(sk.inline.Value, "${") {
+		d.warnf(sk.inline, join(path, name), "secret written in the file; use ${ENV_VAR} so it stays out of git")
+	}
+	base := d.BaseDir
+	if base == "" {
+		base = filepath.Dir(d.File)
+	}
+	val, err := d.Secrets.Resolve(name, inline, file, base, f.Tag.Get("exact") == "true")
+	if err != nil {
+		node, at := sk.inline, join(path, name)
+		if file != "" {
+			node, at = sk.file, join(path, name+"_file")
+		}
+		d.errorf(node, at, "%v", err)
+		return
+	}
+	v.Set(reflect.ValueOf(val))
 }
 
 func isEmpty(n *yaml.Node) bool {
@@ -415,8 +538,8 @@ func (d *Decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string, fi fi
 		return
 	}
 	s := d.expand(n, path)
-	if (fi.secret || fi.secretURL) && s != "" && d.Secret != nil {
-		d.Secret(s, fi.secretURL)
+	if (fi.secret || fi.secretURL) && s != "" {
+		d.Secrets.AddOption(s, fi.secretURL)
 	}
 	if (fi.secret && s != "" || fi.secretURL && urlHasPassword(s)) && !strings.Contains(n.Value, "${") {
 		d.warnf(n, path, "secret written in the file; use ${ENV_VAR} so it stays out of git")

@@ -17,6 +17,7 @@ import (
 	_ "time/tzdata" // calendars must not depend on the server's zoneinfo
 
 	"github.com/karkas/karkas/internal/locale"
+	"github.com/karkas/karkas/internal/secret"
 	"gopkg.in/yaml.v3"
 )
 
@@ -24,8 +25,9 @@ import (
 type LoadOptions struct {
 	// LookupEnv reads the environment; os.LookupEnv when nil.
 	LookupEnv func(string) (string, bool)
-	// Secret is told every secret the config holds (Decoder.Secret).
-	Secret func(value string, url bool)
+	// Secrets keeps every secret the config holds and reads its *_file
+	// secrets (Decoder.Secrets; nil: read, not kept).
+	Secrets *secret.Set
 	// SourceOptions returns a fresh pointer to the options struct of a
 	// source kind (with defaults), or false when the kind is unknown. When
 	// nil, source kinds and options are not checked.
@@ -113,7 +115,7 @@ func Parse(path string, data []byte, opts LoadOptions) (*Loaded, error) {
 	if err := yaml.NewDecoder(bytes.NewReader(data)).Decode(&root); err != nil {
 		return nil, Problems{syntaxProblem(path, err)}
 	}
-	d := &Decoder{File: path, LookupEnv: opts.LookupEnv, Secret: opts.Secret}
+	d := &Decoder{File: path, LookupEnv: opts.LookupEnv, Secrets: opts.Secrets}
 	cfg := &Config{File: path, BaseDir: filepath.Dir(path)}
 	d.Decode(&root, cfg, "")
 	l := &Loaded{Config: cfg, SourceOptions: map[string]any{}, SinkOptions: map[string]any{}}
@@ -421,9 +423,6 @@ func (v *validator) web(w *Web, publicURL string) {
 	if o := w.OIDC; o != nil {
 		if u, err := url.Parse(o.Issuer); o.Issuer != "" && (err != nil || u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname())) || u.Host == "") {
 			v.errorf("serve.web.oidc.issuer", "expected the provider's https URL, such as https://accounts.google.com")
-		}
-		if o.ClientSecret != "" && o.ClientSecretFile != "" {
-			v.errorf("serve.web.oidc.client_secret_file", "give client_secret or client_secret_file, not both")
 		}
 		if publicURL == "" {
 			v.errorf("serve.web.oidc", "needs serve.public_url: the provider sends people back to PUBLIC_URL/login/oidc/callback")

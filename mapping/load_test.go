@@ -184,7 +184,7 @@ func TestProblems(t *testing.T) {
 			want: []string{
 				`karkas.yaml:30:7: serve.web.oidc: needs serve.public_url: the provider sends people back to PUBLIC_URL/login/oidc/callback`,
 				`karkas.yaml:30:15: serve.web.oidc.issuer: expected the provider's https URL, such as https://accounts.google.com`,
-				`karkas.yaml:33:27: serve.web.oidc.client_secret_file: give client_secret or client_secret_file, not both`,
+				`karkas.yaml:33:7: serve.web.oidc.client_secret_file: give client_secret or client_secret_file, not both`,
 				`karkas.yaml:34:22: serve.web.cabinet.notes: expected none, billable or all`,
 			},
 		},

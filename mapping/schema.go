@@ -157,10 +157,20 @@ func (g *schemaGen) typeSchema(t reflect.Type, doc string) any {
 func (g *schemaGen) structSchema(t reflect.Type) map[string]any {
 	props := map[string]any{}
 	var required []string
+	var anyOf []any
 	for i := range t.NumField() {
 		f := t.Field(i)
 		name := yamlName(f)
 		if name == "" {
+			continue
+		}
+		if f.Type == secretType {
+			// A secret.Value takes its key or its _file key (decodeSecret).
+			props[name] = map[string]any{"type": "string", "description": f.Tag.Get("doc")}
+			props[name+"_file"] = map[string]any{"type": "string", "description": "file holding " + name + " instead (relative to the config file)"}
+			if f.Tag.Get("required") == "true" {
+				anyOf = append(anyOf, map[string]any{"anyOf": []any{map[string]any{"required": []string{name}}, map[string]any{"required": []string{name + "_file"}}}})
+			}
 			continue
 		}
 		fs := g.typeSchema(f.Type, f.Tag.Get("doc"))
@@ -180,6 +190,9 @@ func (g *schemaGen) structSchema(t reflect.Type) map[string]any {
 	s := map[string]any{"type": "object", "properties": props, "additionalProperties": false}
 	if len(required) > 0 {
 		s["required"] = required
+	}
+	if len(anyOf) > 0 {
+		s["allOf"] = anyOf
 	}
 	return s
 }

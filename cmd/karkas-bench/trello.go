@@ -10,6 +10,7 @@ import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/trello"
 	"github.com/karkas/karkas/connectors/trello/trellofake"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/record"
 )
 
@@ -56,7 +57,7 @@ func trelloBench(boards, cards, actions int) error {
 		time.Since(gen).Round(time.Millisecond))
 
 	opts := trello.DefaultOptions()
-	opts.Key, opts.Token, opts.Boards = "unused", "unused", ids
+	opts.Key, opts.Token, opts.Boards = secret.Inline("unused"), secret.Inline("unused"), ids
 	src, err := trello.NewSource(*opts, connectors.Env{Now: clock.Now}, client)
 	if err != nil {
 		return err

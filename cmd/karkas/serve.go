@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/store"
 	"github.com/karkas/karkas/sync/service"
@@ -114,11 +113,7 @@ func (g *globals) webConfig(l *mapping.Loaded, o *web.Options) error {
 	if oc == nil {
 		return nil
 	}
-	secretValue, err := g.secrets.Read(secret.Spec{Name: "serve.web.oidc.client_secret", Inline: oc.ClientSecret, File: oc.ClientSecretFile,
-		BaseDir: l.Config.BaseDir, EnvHint: "OIDC_CLIENT_SECRET"})
-	if err != nil {
-		return err
-	}
+	secretValue := g.secrets.Optional(oc.ClientSecret)
 	domains := oc.Domains
 	if len(domains) == 0 {
 		domains = l.Config.Agency.Domains

@@ -14,6 +14,7 @@ import (
 	"github.com/karkas/karkas/connectors/email"
 	"github.com/karkas/karkas/internal/conformance"
 	"github.com/karkas/karkas/internal/mailtest"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/internal/testdb"
 	"github.com/karkas/karkas/mapping"
 )
@@ -135,7 +136,7 @@ func (u *imapUpstream) open(t *testing.T, password string) connectors.Source {
 	o := email.NewIMAPOptions()
 	o.BatchSize, o.Timeout = 4, 20*time.Second
 	o.Accounts = []email.IMAPAccount{{Name: "anna", Host: u.srv.Host, Port: u.srv.Port, TLS: "none",
-		Username: "anna@northwind.agency", Password: password, Folders: []string{"INBOX"}}}
+		Username: "anna@northwind.agency", Password: secret.Inline(password), Folders: []string{"INBOX"}}}
 	src, err := email.IMAPKind().Open(o, connectors.Env{BaseDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // IMAPKindName is what `kind:` says in the config for the IMAP source.
@@ -47,18 +48,17 @@ type IMAPOptions struct {
 // IMAPAccount is one mailbox: a server and a login. Exactly one of
 // password, password_file and oauth2 is set.
 type IMAPAccount struct {
-	Name           string   `yaml:"name" doc:"short stable name used in the cursor, in problems and as the mailbox container id prefix (default: username)"`
-	Host           string   `yaml:"host" required:"true" doc:"IMAP server, e.g. imap.gmail.com or outlook.office365.com"`
-	Port           int      `yaml:"port" doc:"server port (default 993 with tls imaps, 143 otherwise)"`
-	TLS            string   `yaml:"tls" enum:"imaps,starttls,none" doc:"imaps (TLS from the start, the default), starttls, or none (only for a server or bridge on this machine)"`
-	CAFile         string   `yaml:"ca_file" doc:"PEM file of the certificate authority that signed the server's certificate, for a server with its own CA (default: the system's)"`
-	Username       string   `yaml:"username" required:"true" doc:"login name, usually the email address"`
-	Password       string   `yaml:"password" secret:"true" doc:"password or app password; write ${VAR} so it comes from the environment"`
-	PasswordFile   string   `yaml:"password_file" doc:"file holding the password instead of password (relative to the config file)"`
-	OAuth2         *OAuth2  `yaml:"oauth2" doc:"log in with XOAUTH2 (Gmail, Microsoft 365) instead of a password"`
-	Folders        []string `yaml:"folders" doc:"folders to read, as the server names them (default: INBOX and the folder marked \\Sent; on Gmail the \\All folder alone, [Gmail]/All Mail)"`
-	Addresses      []string `yaml:"addresses" doc:"the account's own addresses besides username (aliases); in Gmail's All Mail a message from one of them is recorded in the Sent folder"`
-	MaxConnections int      `yaml:"max_connections" doc:"connections to the server at once, each reading one folder (default 2)"`
+	Name           string       `yaml:"name" doc:"short stable name used in the cursor, in problems and as the mailbox container id prefix (default: username)"`
+	Host           string       `yaml:"host" required:"true" doc:"IMAP server, e.g. imap.gmail.com or outlook.office365.com"`
+	Port           int          `yaml:"port" doc:"server port (default 993 with tls imaps, 143 otherwise)"`
+	TLS            string       `yaml:"tls" enum:"imaps,starttls,none" doc:"imaps (TLS from the start, the default), starttls, or none (only for a server or bridge on this machine)"`
+	CAFile         string       `yaml:"ca_file" doc:"PEM file of the certificate authority that signed the server's certificate, for a server with its own CA (default: the system's)"`
+	Username       string       `yaml:"username" required:"true" doc:"login name, usually the email address"`
+	Password       secret.Value `yaml:"password" exact:"true" doc:"password or app password; write ${VAR} so it comes from the environment (or password_file)"`
+	OAuth2         *OAuth2      `yaml:"oauth2" doc:"log in with XOAUTH2 (Gmail, Microsoft 365) instead of a password"`
+	Folders        []string     `yaml:"folders" doc:"folders to read, as the server names them (default: INBOX and the folder marked \\Sent; on Gmail the \\All folder alone, [Gmail]/All Mail)"`
+	Addresses      []string     `yaml:"addresses" doc:"the account's own addresses besides username (aliases); in Gmail's All Mail a message from one of them is recorded in the Sent folder"`
+	MaxConnections int          `yaml:"max_connections" doc:"connections to the server at once, each reading one folder (default 2)"`
 }
 
 // NewIMAPOptions returns IMAPOptions holding the defaults.
@@ -238,7 +238,7 @@ func openAccount(a IMAPAccount, env connectors.Env, httpClient *http.Client) (*i
 	}
 
 	set := 0
-	for _, v := range []bool{a.Password != "", a.PasswordFile != "", a.OAuth2 != nil} {
+	for _, v := range []bool{a.Password.IsSet(), a.OAuth2 != nil} {
 		if v {
 			set++
 		}
@@ -247,7 +247,7 @@ func openAccount(a IMAPAccount, env connectors.Env, httpClient *http.Client) (*i
 	case set == 0:
 		return nil, fmt.Errorf("account %s: set password (e.g. ${IMAP_PASSWORD}), password_file or oauth2", acc.name)
 	case set > 1:
-		return nil, fmt.Errorf("account %s: password, password_file and oauth2 exclude each other; keep one", acc.name)
+		return nil, fmt.Errorf("account %s: password (or password_file) and oauth2 exclude each other; keep one", acc.name)
 	case a.OAuth2 != nil:
 		ts, err := a.OAuth2.tokens(oauthIMAP, env.Secrets, baseDir, httpClient)
 		if err != nil {
@@ -255,11 +255,7 @@ func openAccount(a IMAPAccount, env connectors.Env, httpClient *http.Client) (*i
 		}
 		acc.tokens = ts
 	default:
-		pw, err := readSecret(env.Secrets, "password", a.Password, a.PasswordFile, baseDir)
-		if err != nil {
-			return nil, err
-		}
-		acc.password = pw
+		acc.password = env.Secrets.Optional(a.Password)
 	}
 	return acc, nil
 }

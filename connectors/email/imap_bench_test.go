@@ -17,6 +17,7 @@ import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/email"
 	"github.com/karkas/karkas/internal/mailtest"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/mapping"
 	"github.com/karkas/karkas/record"
 	"github.com/karkas/karkas/store"
@@ -105,7 +106,7 @@ func BenchmarkIMAPSync(b *testing.B) {
 
 	open := func(b *testing.B) connectors.Source {
 		o := email.NewIMAPOptions()
-		o.Accounts = []email.IMAPAccount{{Name: "anna", Host: srv.Host, Port: srv.Port, TLS: email.TLSNone, Username: anna, Password: srv.Password}}
+		o.Accounts = []email.IMAPAccount{{Name: "anna", Host: srv.Host, Port: srv.Port, TLS: email.TLSNone, Username: anna, Password: secret.Inline(srv.Password)}}
 		src, err := email.OpenIMAP(o, connectors.Env{})
 		if err != nil {
 			b.Fatal(err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/internal/mailtest"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // Check logs in to every account of a real Dovecot and lists its folders:
@@ -27,7 +28,7 @@ func TestIMAPCheck(t *testing.T) {
 	}
 
 	wrong := dovecotAccount(srv, boris)
-	wrong.Name, wrong.Password = "boris", "wrong-password-123"
+	wrong.Name, wrong.Password = "boris", secret.Inline("wrong-password-123")
 	folder := dovecotAccount(srv, olga)
 	folder.Name, folder.Folders = "olga", []string{"INBOX", "Клиенты/Acme"}
 	closed := dovecotAccount(srv, anna)

@@ -14,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 func TestIMAPXOAuth2Client(t *testing.T) {
@@ -169,7 +170,7 @@ func TestOpenIMAP(t *testing.T) {
 		want     []string // error parts; none means it opens
 		check    func(t *testing.T, s *IMAPSource)
 	}{
-		{name: "defaults", accounts: []IMAPAccount{ok(IMAPAccount{Password: "pw"})}, check: func(t *testing.T, s *IMAPSource) {
+		{name: "defaults", accounts: []IMAPAccount{ok(IMAPAccount{Password: secret.Inline("pw")})}, check: func(t *testing.T, s *IMAPSource) {
 			a := s.accounts[0]
 			if a.name != "anna@agency.example" || a.addr != "imap.example.com:993" || a.tls != TLSImplicit || a.maxConns != 2 || a.password != "pw" || !a.own["anna@agency.example"] {
 				t.Errorf("account %+v", a)
@@ -178,21 +179,20 @@ func TestOpenIMAP(t *testing.T) {
 				t.Errorf("source %+v", s)
 			}
 		}},
-		{name: "starttls port", accounts: []IMAPAccount{ok(IMAPAccount{TLS: "starttls", PasswordFile: "pw", Addresses: []string{" Sales@Agency.example "}})}, check: func(t *testing.T, s *IMAPSource) {
+		{name: "starttls port", accounts: []IMAPAccount{ok(IMAPAccount{TLS: "starttls", Password: secret.FromFile("s3cret ", "pw"), Addresses: []string{" Sales@Agency.example "}})}, check: func(t *testing.T, s *IMAPSource) {
 			a := s.accounts[0]
-			// A password file loses its line end, not its spaces.
 			if a.addr != "imap.example.com:143" || a.password != "s3cret " || !a.own["sales@agency.example"] {
 				t.Errorf("account %+v", a)
 			}
 		}},
-		{name: "google oauth2", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{Provider: "google", ClientID: "id", ClientSecret: "cs", RefreshTokenFile: "rt"}})}, check: func(t *testing.T, s *IMAPSource) {
+		{name: "google oauth2", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{Provider: "google", ClientID: secret.Inline("id"), ClientSecret: secret.Inline("cs"), RefreshToken: secret.FromFile("1//refresh", "rt")}})}, check: func(t *testing.T, s *IMAPSource) {
 			// Google keeps the consent's scopes: none is named.
 			ts := s.accounts[0].tokens
 			if ts == nil || ts.tokenURL != googleTokenURL || ts.scopes != nil || ts.refresh != "1//refresh" || ts.clientSecret != "cs" || ts.clientID != "id" {
 				t.Errorf("tokens %+v", ts)
 			}
 		}},
-		{name: "microsoft oauth2", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{Provider: "microsoft", Tenant: "agency.example", ClientID: "id", RefreshToken: "rt"}})}, check: func(t *testing.T, s *IMAPSource) {
+		{name: "microsoft oauth2", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{Provider: "microsoft", Tenant: "agency.example", ClientID: secret.Inline("id"), RefreshToken: secret.Inline("rt")}})}, check: func(t *testing.T, s *IMAPSource) {
 			ts := s.accounts[0].tokens
 			if ts.tokenURL != "https://login.microsoftonline.com/agency.example/oauth2/v2.0/token" ||
 				!reflect.DeepEqual(ts.scopes, []string{"https://outlook.office.com/IMAP.AccessAsUser.All", "offline_access"}) {
@@ -202,23 +202,21 @@ func TestOpenIMAP(t *testing.T) {
 		{name: "nothing", edit: func(o *IMAPOptions) { o.BatchSize, o.Timeout, o.MaxMessageBytes, o.Retries = 0, 0, 0, -1 },
 			want: []string{"accounts: at least one", "batch_size", "timeout", "max_message_bytes", "retries"}},
 		{name: "no login", accounts: []IMAPAccount{ok(IMAPAccount{})}, want: []string{"accounts[0]: account anna@agency.example: set password"}},
-		{name: "two logins", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", OAuth2: &OAuth2{}})}, want: []string{"exclude each other"}},
-		{name: "empty password file", accounts: []IMAPAccount{ok(IMAPAccount{PasswordFile: "empty"})}, want: []string{"password_file", "is empty"}},
-		{name: "missing password file", accounts: []IMAPAccount{ok(IMAPAccount{PasswordFile: "nope"})}, want: []string{"reading password_file"}},
-		{name: "bad tls", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", TLS: "ssl"})}, want: []string{`tls: "ssl" is not one of: imaps, starttls, none`}},
-		{name: "host with port", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", Host: "imap.example.com:993"})}, want: []string{`host: "imap.example.com:993" is not a host name (write the port in port:)`}},
-		{name: "ipv6 host", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", Host: "::1", TLS: "none"})}, check: func(t *testing.T, s *IMAPSource) {
+		{name: "two logins", accounts: []IMAPAccount{ok(IMAPAccount{Password: secret.Inline("a"), OAuth2: &OAuth2{}})}, want: []string{"exclude each other"}},
+		{name: "bad tls", accounts: []IMAPAccount{ok(IMAPAccount{Password: secret.Inline("a"), TLS: "ssl"})}, want: []string{`tls: "ssl" is not one of: imaps, starttls, none`}},
+		{name: "host with port", accounts: []IMAPAccount{ok(IMAPAccount{Password: secret.Inline("a"), Host: "imap.example.com:993"})}, want: []string{`host: "imap.example.com:993" is not a host name (write the port in port:)`}},
+		{name: "ipv6 host", accounts: []IMAPAccount{ok(IMAPAccount{Password: secret.Inline("a"), Host: "::1", TLS: "none"})}, check: func(t *testing.T, s *IMAPSource) {
 			if a := s.accounts[0]; a.addr != "[::1]:143" {
 				t.Errorf("addr %q", a.addr)
 			}
 		}},
-		{name: "same name twice", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a"}), ok(IMAPAccount{Password: "b"})}, want: []string{`accounts[1]: name "anna@agency.example" is also accounts[0]'s`}},
-		{name: "oauth2 without provider", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{ClientID: "id", RefreshToken: "rt"}})}, want: []string{"set provider"}},
-		{name: "oauth2 without refresh token", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{Provider: "google", ClientID: "id"}})}, want: []string{"refresh_token: set"}},
-		{name: "bad address", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", Addresses: []string{"sales"}})}, want: []string{`addresses[0]: "sales"`}},
-		{name: "ca_file without tls", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", TLS: "none", CAFile: "pw"})}, want: []string{"ca_file: the account has tls: none"}},
-		{name: "ca_file not PEM", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", CAFile: "pw"})}, want: []string{"holds no PEM certificate"}},
-		{name: "empty folder", accounts: []IMAPAccount{ok(IMAPAccount{Password: "a", Folders: []string{"INBOX", " "}})}, want: []string{"folders[1]: empty"}},
+		{name: "same name twice", accounts: []IMAPAccount{ok(IMAPAccount{Password: secret.Inline("a")}), ok(IMAPAccount{Password: secret.Inline("b")})}, want: []string{`accounts[1]: name "anna@agency.example" is also accounts[0]'s`}},
+		{name: "oauth2 without provider", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{ClientID: secret.Inline("id"), RefreshToken: secret.Inline("rt")}})}, want: []string{"set provider"}},
+		{name: "oauth2 without refresh token", accounts: []IMAPAccount{ok(IMAPAccount{OAuth2: &OAuth2{Provider: "google", ClientID: secret.Inline("id")}})}, want: []string{"refresh_token: set"}},
+		{name: "bad address", accounts: []IMAPAccount{ok(IMAPAccount{Password: secret.Inline("a"), Addresses: []string{"sales"}})}, want: []string{`addresses[0]: "sales"`}},
+		{name: "ca_file without tls", accounts: []IMAPAccount{ok(IMAPAccount{Password: secret.Inline("a"), TLS: "none", CAFile: "pw"})}, want: []string{"ca_file: the account has tls: none"}},
+		{name: "ca_file not PEM", accounts: []IMAPAccount{ok(IMAPAccount{Password: secret.Inline("a"), CAFile: "pw"})}, want: []string{"holds no PEM certificate"}},
+		{name: "empty folder", accounts: []IMAPAccount{ok(IMAPAccount{Password: secret.Inline("a"), Folders: []string{"INBOX", " "}})}, want: []string{"folders[1]: empty"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

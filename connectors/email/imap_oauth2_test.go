@@ -14,6 +14,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/internal/mailtest"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // fakeTokenEndpoint is an OAuth2 token endpoint that answers the refresh
@@ -106,7 +107,7 @@ func TestIMAPXOAuth2(t *testing.T) {
 	setup := func(t *testing.T) (*fakeTokenEndpoint, *IMAPSource) {
 		tokens := newFakeTokenEndpoint(t, srv, user)
 		acc := IMAPAccount{Name: "gmail", Host: srv.Host, Port: srv.Port, TLS: TLSNone, Username: user, OAuth2: &OAuth2{
-			TokenURL: tokens.srv.URL + "/token", ClientID: "karkas-client", ClientSecret: "client-secret-xyz", RefreshToken: "rt-1",
+			TokenURL: tokens.srv.URL + "/token", ClientID: secret.Inline("karkas-client"), ClientSecret: secret.Inline("client-secret-xyz"), RefreshToken: secret.Inline("rt-1"),
 			Scopes: []string{"https://mail.google.com/"},
 		}}
 		return tokens, openTestIMAP(t, nil, acc)

@@ -393,7 +393,7 @@ func TestIMAPConfigExample(t *testing.T) {
 		t.Errorf("warnings: %v", l.Warnings)
 	}
 	o := l.SourceOptions["mail"].(*email.IMAPOptions)
-	if len(o.Accounts) != 3 || o.Accounts[1].OAuth2 == nil || o.Accounts[1].OAuth2.RefreshToken != "value-of-ANNA_GMAIL_REFRESH_TOKEN" {
+	if len(o.Accounts) != 3 || o.Accounts[1].OAuth2 == nil || o.Accounts[1].OAuth2.RefreshToken.Reveal() != "value-of-ANNA_GMAIL_REFRESH_TOKEN" {
 		t.Errorf("options %+v", o)
 	}
 	if _, err := email.IMAPKind().Open(o, connectors.Env{BaseDir: dir}); err != nil {

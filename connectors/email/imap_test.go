@@ -13,6 +13,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/internal/mailtest"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/record"
 )
 
@@ -42,7 +43,7 @@ func testMail(id, from, to, subject, date, body string, extra ...string) []byte 
 
 // dovecotAccount is an account of the test server, by user name.
 func dovecotAccount(srv *mailtest.IMAPServer, user string) IMAPAccount {
-	return IMAPAccount{Host: srv.Host, Port: srv.Port, TLS: TLSNone, Username: user, Password: srv.Password}
+	return IMAPAccount{Host: srv.Host, Port: srv.Port, TLS: TLSNone, Username: user, Password: secret.Inline(srv.Password)}
 }
 
 // openTestIMAP opens a source whose retries wait a moment, not seconds.
@@ -283,7 +284,7 @@ func TestIMAPLoginRefused(t *testing.T) {
 	srv := mailtest.Dovecot(t)
 	proxy := newFaultProxy(t, srv.Addr)
 	acc := dovecotAccount(srv, anna)
-	acc.Port, acc.Password, acc.Name = proxy.port(), "wrong-password-123", "anna"
+	acc.Port, acc.Password, acc.Name = proxy.port(), secret.Inline("wrong-password-123"), "anna"
 	_, _, err := pullAll(t, openTestIMAP(t, nil, acc), "")
 	if !errors.Is(err, connectors.ErrUnauthorized) {
 		t.Fatalf("err = %v, want ErrUnauthorized", err)

@@ -26,16 +26,13 @@ import (
 // https://outlook.office.com/IMAP.AccessAsUser.All (reading) or
 // https://outlook.office.com/SMTP.Send (sending), and offline_access.
 type OAuth2 struct {
-	Provider         string   `yaml:"provider" enum:"google,microsoft" doc:"google or microsoft: sets token_url and scopes"`
-	Tenant           string   `yaml:"tenant" doc:"Microsoft tenant id or domain (default common)"`
-	TokenURL         string   `yaml:"token_url" doc:"token endpoint, instead of the provider's (a single-tenant app: https://login.microsoftonline.com/TENANT/oauth2/v2.0/token)"`
-	ClientID         string   `yaml:"client_id" doc:"OAuth2 client id of the app the refresh token was issued to; write ${VAR} so it comes from the environment"`
-	ClientIDFile     string   `yaml:"client_id_file" doc:"file holding the client id instead of client_id"`
-	ClientSecret     string   `yaml:"client_secret" secret:"true" doc:"OAuth2 client secret (none for a public client); write ${VAR} so it comes from the environment"`
-	ClientSecretFile string   `yaml:"client_secret_file" doc:"file holding the client secret instead of client_secret"`
-	RefreshToken     string   `yaml:"refresh_token" secret:"true" doc:"the account's refresh token; write ${VAR} so it comes from the environment"`
-	RefreshTokenFile string   `yaml:"refresh_token_file" doc:"file holding the refresh token instead of refresh_token"`
-	Scopes           []string `yaml:"scopes" doc:"scopes named when refreshing (default: Microsoft's IMAP or SMTP scope with provider microsoft; none otherwise, which keeps the consent's)"`
+	Provider     string       `yaml:"provider" enum:"google,microsoft" doc:"google or microsoft: sets token_url and scopes"`
+	Tenant       string       `yaml:"tenant" doc:"Microsoft tenant id or domain (default common)"`
+	TokenURL     string       `yaml:"token_url" doc:"token endpoint, instead of the provider's (a single-tenant app: https://login.microsoftonline.com/TENANT/oauth2/v2.0/token)"`
+	ClientID     secret.Value `yaml:"client_id" exact:"true" doc:"OAuth2 client id of the app the refresh token was issued to; write ${VAR} so it comes from the environment (or client_id_file)"`
+	ClientSecret secret.Value `yaml:"client_secret" exact:"true" doc:"OAuth2 client secret (none for a public client); write ${VAR} so it comes from the environment (or client_secret_file)"`
+	RefreshToken secret.Value `yaml:"refresh_token" exact:"true" doc:"the account's refresh token; write ${VAR} so it comes from the environment (or refresh_token_file)"`
+	Scopes       []string     `yaml:"scopes" doc:"scopes named when refreshing (default: Microsoft's IMAP or SMTP scope with provider microsoft; none otherwise, which keeps the consent's)"`
 }
 
 // oauthUse is what an OAuth2 block is for: it picks Microsoft's scope and
@@ -97,19 +94,11 @@ func (o *OAuth2) tokens(use oauthUse, secrets *secret.Set, baseDir string, clien
 	} else if u, err := url.Parse(t.tokenURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("token_url: %q is not an http(s) URL", t.tokenURL))
 	}
-	var err error
-	if t.clientID, err = readSecret(secrets, "client_id", o.ClientID, o.ClientIDFile, baseDir); err != nil {
-		errs = append(errs, err)
-	} else if t.clientID = strings.TrimSpace(t.clientID); t.clientID == "" {
+	if t.clientID = strings.TrimSpace(secrets.Optional(o.ClientID)); t.clientID == "" {
 		errs = append(errs, fmt.Errorf("client_id: required; set client_id (e.g. ${%s_CLIENT_ID}) or client_id_file", use.envPrefix))
 	}
-	if t.clientSecret, err = readSecret(secrets, "client_secret", o.ClientSecret, o.ClientSecretFile, baseDir); err != nil {
-		errs = append(errs, err)
-	}
-	t.clientSecret = strings.TrimSpace(t.clientSecret)
-	if t.refresh, err = readSecret(secrets, "refresh_token", o.RefreshToken, o.RefreshTokenFile, baseDir); err != nil {
-		errs = append(errs, err)
-	} else if t.refresh = strings.TrimSpace(t.refresh); t.refresh == "" {
+	t.clientSecret = strings.TrimSpace(secrets.Optional(o.ClientSecret))
+	if t.refresh = strings.TrimSpace(secrets.Optional(o.RefreshToken)); t.refresh == "" {
 		errs = append(errs, fmt.Errorf("refresh_token: set refresh_token (e.g. ${%s_REFRESH_TOKEN}) or refresh_token_file", use.envPrefix))
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -248,12 +237,4 @@ func tokenHTTPClient(base *http.Client, timeout time.Duration) *http.Client {
 		}
 	}
 	return c
-}
-
-// readSecret returns inline, or the content of file (relative to baseDir)
-// without its trailing line ends, kept in secrets; "" when neither is set.
-// A value is taken as written otherwise: a password may begin or end with
-// a space.
-func readSecret(secrets *secret.Set, name, inline, file, baseDir string) (string, error) {
-	return secrets.Read(secret.Spec{Name: name, Inline: inline, File: file, BaseDir: baseDir, Exact: true})
 }

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/karkas/karkas/internal/secret"
 	"golang.org/x/oauth2"
 )
 
@@ -27,20 +28,20 @@ func TestOAuth2Block(t *testing.T) {
 		scopes []string
 		wants  []string
 	}{
-		{name: "google", o: OAuth2{Provider: "google", ClientID: " id ", RefreshToken: "rt"}, use: oauthIMAP, url: googleTokenURL},
-		{name: "microsoft imap", o: OAuth2{Provider: "microsoft", ClientID: "id", RefreshToken: "rt"}, use: oauthIMAP,
+		{name: "google", o: OAuth2{Provider: "google", ClientID: secret.Inline(" id "), RefreshToken: secret.Inline("rt")}, use: oauthIMAP, url: googleTokenURL},
+		{name: "microsoft imap", o: OAuth2{Provider: "microsoft", ClientID: secret.Inline("id"), RefreshToken: secret.Inline("rt")}, use: oauthIMAP,
 			url: "https://login.microsoftonline.com/common/oauth2/v2.0/token", scopes: []string{"https://outlook.office.com/IMAP.AccessAsUser.All", "offline_access"}},
-		{name: "microsoft smtp, tenant", o: OAuth2{Provider: "microsoft", Tenant: "agency.example", ClientID: "id", RefreshToken: "rt"}, use: oauthSMTP,
+		{name: "microsoft smtp, tenant", o: OAuth2{Provider: "microsoft", Tenant: "agency.example", ClientID: secret.Inline("id"), RefreshToken: secret.Inline("rt")}, use: oauthSMTP,
 			url: "https://login.microsoftonline.com/agency.example/oauth2/v2.0/token", scopes: []string{"https://outlook.office.com/SMTP.Send", "offline_access"}},
-		{name: "own scopes", o: OAuth2{Provider: "microsoft", ClientID: "id", RefreshToken: "rt", Scopes: []string{"x"}}, use: oauthSMTP,
+		{name: "own scopes", o: OAuth2{Provider: "microsoft", ClientID: secret.Inline("id"), RefreshToken: secret.Inline("rt"), Scopes: []string{"x"}}, use: oauthSMTP,
 			url: "https://login.microsoftonline.com/common/oauth2/v2.0/token", scopes: []string{"x"}},
-		{name: "token_url", o: OAuth2{TokenURL: "https://idp.example/token", ClientID: "id", RefreshToken: "rt"}, use: oauthIMAP, url: "https://idp.example/token"},
-		{name: "everything wrong", o: OAuth2{Provider: "yahoo", Tenant: "x", ClientSecret: "s", ClientSecretFile: "f"}, use: oauthSMTP,
+		{name: "token_url", o: OAuth2{TokenURL: "https://idp.example/token", ClientID: secret.Inline("id"), RefreshToken: secret.Inline("rt")}, use: oauthIMAP, url: "https://idp.example/token"},
+		{name: "everything wrong", o: OAuth2{Provider: "yahoo", Tenant: "x", ClientSecret: secret.Inline("s")}, use: oauthSMTP,
 			wants: []string{`provider: "yahoo" is not one of: google, microsoft`, "tenant: only applies with provider microsoft",
-				"client_id: required; set client_id (e.g. ${SMTP_CLIENT_ID})", "client_secret and client_secret_file are both set",
+				"client_id: required; set client_id (e.g. ${SMTP_CLIENT_ID})",
 				"refresh_token: set refresh_token (e.g. ${SMTP_REFRESH_TOKEN}) or refresh_token_file"}},
-		{name: "no endpoint", o: OAuth2{ClientID: "id", RefreshToken: "rt"}, use: oauthIMAP, wants: []string{"provider or token_url: set provider"}},
-		{name: "bad endpoint", o: OAuth2{TokenURL: "ftp://idp.example", ClientID: "id", RefreshToken: "rt"}, use: oauthIMAP, wants: []string{`token_url: "ftp://idp.example" is not an http(s) URL`}},
+		{name: "no endpoint", o: OAuth2{ClientID: secret.Inline("id"), RefreshToken: secret.Inline("rt")}, use: oauthIMAP, wants: []string{"provider or token_url: set provider"}},
+		{name: "bad endpoint", o: OAuth2{TokenURL: "ftp://idp.example", ClientID: secret.Inline("id"), RefreshToken: secret.Inline("rt")}, use: oauthIMAP, wants: []string{`token_url: "ftp://idp.example" is not an http(s) URL`}},
 	} {
 		ts, err := tc.o.tokens(tc.use, nil, t.TempDir(), http.DefaultClient)
 		if len(tc.wants) > 0 {
@@ -87,7 +88,7 @@ func TestOAuth2Tokens(t *testing.T) {
 		fmt.Fprintf(w, `{"access_token":"at-%d","token_type":"Bearer","expires_in":%d,"refresh_token":"rt-%d"}`, len(forms), expiresIn, len(forms)+1)
 	}))
 	t.Cleanup(srv.Close)
-	o := OAuth2{Provider: "microsoft", TokenURL: srv.URL, ClientID: "app", ClientSecret: "app-secret", RefreshToken: "rt-1"}
+	o := OAuth2{Provider: "microsoft", TokenURL: srv.URL, ClientID: secret.Inline("app"), ClientSecret: secret.Inline("app-secret"), RefreshToken: secret.Inline("rt-1")}
 	ts, err := o.tokens(oauthIMAP, nil, "", srv.Client())
 	if err != nil {
 		t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // The push side of email: a Sender delivers one notification per call over
@@ -52,15 +53,14 @@ const (
 // SMTPOptions configure a Sender: the server, how to log in, and who the
 // mail is from.
 type SMTPOptions struct {
-	Host         string  `yaml:"host" doc:"SMTP server, e.g. smtp.gmail.com or smtp.office365.com"`
-	Port         int     `yaml:"port" doc:"default 587 with tls: starttls, 465 with tls: tls, 25 with tls: none"`
-	TLS          string  `yaml:"tls" enum:"starttls,tls,none" doc:"starttls (default; STARTTLS is required, never skipped), tls (TLS from the first byte, port 465) or none (only for a relay on localhost or a trusted network)"`
-	Username     string  `yaml:"username" doc:"login name (default: the from address)"`
-	Password     string  `yaml:"password" secret:"true" doc:"password or app password; write ${SMTP_PASSWORD} so it comes from the environment"`
-	PasswordFile string  `yaml:"password_file" doc:"file holding the password instead of password (relative to the config file; a trailing line end is dropped)"`
-	OAuth2       *OAuth2 `yaml:"oauth2" doc:"log in with XOAUTH2 (Gmail, Microsoft 365) instead of a password"`
-	From         string  `yaml:"from" doc:"sender address, e.g. sla@agency.example; its domain ends every Message-ID"`
-	FromName     string  `yaml:"from_name" doc:"sender's display name, e.g. Agency SLA (may be Cyrillic)"`
+	Host     string       `yaml:"host" doc:"SMTP server, e.g. smtp.gmail.com or smtp.office365.com"`
+	Port     int          `yaml:"port" doc:"default 587 with tls: starttls, 465 with tls: tls, 25 with tls: none"`
+	TLS      string       `yaml:"tls" enum:"starttls,tls,none" doc:"starttls (default; STARTTLS is required, never skipped), tls (TLS from the first byte, port 465) or none (only for a relay on localhost or a trusted network)"`
+	Username string       `yaml:"username" doc:"login name (default: the from address)"`
+	Password secret.Value `yaml:"password" exact:"true" doc:"password or app password; write ${SMTP_PASSWORD} so it comes from the environment (or password_file, whose trailing line end is dropped)"`
+	OAuth2   *OAuth2      `yaml:"oauth2" doc:"log in with XOAUTH2 (Gmail, Microsoft 365) instead of a password"`
+	From     string       `yaml:"from" doc:"sender address, e.g. sla@agency.example; its domain ends every Message-ID"`
+	FromName string       `yaml:"from_name" doc:"sender's display name, e.g. Agency SLA (may be Cyrillic)"`
 
 	Timeout   time.Duration `yaml:"timeout" doc:"limit of connecting, TLS, login and each SMTP exchange (default 30s)"`
 	Attempts  int           `yaml:"attempts" doc:"tries of one message on temporary failures (4xx answers, connection problems; default 3)"`
@@ -185,11 +185,7 @@ func NewSender(o SMTPOptions, env connectors.Env, opts ...SenderOption) (*Sender
 	if s.username == "" {
 		s.username = s.from.Address
 	}
-	password, err := readSecret(env.Secrets, "password", o.Password, o.PasswordFile, env.BaseDir)
-	if err != nil {
-		errs = append(errs, err)
-	}
-	s.password = password
+	s.password = env.Secrets.Optional(o.Password)
 	if o.OAuth2 != nil {
 		if s.password != "" {
 			bad("password and oauth2 are both set; keep one")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/email"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // A notification to a PM, answering the client's thread, and what an
@@ -15,7 +16,7 @@ import (
 // server.)
 func ExampleSender_Send() {
 	o := email.DefaultSMTPOptions()
-	o.Host, o.Username, o.Password = "smtp.agency.example", "sla@agency.example", "app-password"
+	o.Host, o.Username, o.Password = "smtp.agency.example", "sla@agency.example", secret.Inline("app-password")
 	o.From, o.FromName = "sla@agency.example", "Агентство SLA"
 	sender, err := email.NewSender(*o, connectors.Env{})
 	if err != nil {

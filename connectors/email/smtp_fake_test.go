@@ -19,6 +19,7 @@ import (
 	smtpd "github.com/emersion/go-smtp"
 
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // Cases Mailpit cannot play: XOAUTH2 (it has no such mechanism), a
@@ -180,7 +181,7 @@ func oauthSender(t *testing.T, host string, port int, tokenURL string) *Sender {
 	o.Host, o.Port, o.TLS = host, port, SMTPNoTLS
 	o.From = smtpTestFrom
 	o.Timeout = 10 * time.Second
-	o.OAuth2 = &OAuth2{TokenURL: tokenURL, ClientID: "karkas-app", ClientSecret: "app-secret", RefreshToken: "rt-1", Scopes: []string{"https://mail.google.com/"}}
+	o.OAuth2 = &OAuth2{TokenURL: tokenURL, ClientID: secret.Inline("karkas-app"), ClientSecret: secret.Inline("app-secret"), RefreshToken: secret.Inline("rt-1"), Scopes: []string{"https://mail.google.com/"}}
 	s, err := NewSender(*o, connectors.Env{})
 	if err != nil {
 		t.Fatal(err)

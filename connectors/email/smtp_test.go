@@ -13,6 +13,7 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/internal/mailtest"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // Tests of the Sender against a real SMTP server (Mailpit, started per
@@ -193,13 +194,13 @@ func TestSMTPPasswordAuth(t *testing.T) {
 	const password = "Пароль-с3крет"
 	srv := mailtest.Mailpit(t, mailtest.MailpitAuth("agent", password))
 
-	s, _ := mailpitSender(t, srv, func(o *SMTPOptions) { o.Username, o.Password = "agent", password })
+	s, _ := mailpitSender(t, srv, func(o *SMTPOptions) { o.Username, o.Password = "agent", secret.Inline(password) })
 	if _, err := s.Send(context.Background(), smtpTestMail("auth-ok")); err != nil {
 		t.Fatalf("right password: %v", err)
 	}
 
 	const wrong = "not-the-Пароль"
-	s, w := mailpitSender(t, srv, func(o *SMTPOptions) { o.Username, o.Password = "agent", wrong })
+	s, w := mailpitSender(t, srv, func(o *SMTPOptions) { o.Username, o.Password = "agent", secret.Inline(wrong) })
 	_, err := s.Send(context.Background(), smtpTestMail("auth-wrong"))
 	se := sendErr(t, err)
 	if !se.Permanent || se.MayHaveReached || se.Code != 535 || se.Stage != StageLogin || se.Attempts != 1 || len(w.got) != 0 {
@@ -354,7 +355,7 @@ func TestSMTPTLSModes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			srv := mailtest.Mailpit(t, tc.opt, mailtest.MailpitAuth("agent", password))
-			withTLS := func(o *SMTPOptions) { o.TLS, o.Username, o.Password = tc.mode, "agent", password }
+			withTLS := func(o *SMTPOptions) { o.TLS, o.Username, o.Password = tc.mode, "agent", secret.Inline(password) }
 
 			s, _ := mailpitSender(t, srv, withTLS, SenderTLSConfig(srv.TLSConfig()))
 			if _, err := s.Send(context.Background(), smtpTestMail("tls-ok")); err != nil {

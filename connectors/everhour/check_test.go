@@ -10,6 +10,7 @@ import (
 	"github.com/karkas/karkas/connectors/everhour"
 	"github.com/karkas/karkas/connectors/everhour/everhourfake"
 	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/internal/vclock"
 )
 
@@ -22,7 +23,7 @@ func TestCheck(t *testing.T) {
 	srv := everhourfake.New(t, everhourfake.Options{World: w})
 	check := func(token string) error {
 		o := everhour.Kind().NewOptions().(*timetrack.Options)
-		o.BaseURL, o.Token = srv.BaseURL(), token
+		o.BaseURL, o.Token = srv.BaseURL(), secret.Inline(token)
 		src, err := everhour.Kind().Open(o, connectors.Env{HTTPClient: srv.Client()})
 		if err != nil {
 			t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"github.com/karkas/karkas/connectors/everhour"
 	"github.com/karkas/karkas/connectors/everhour/everhourfake"
 	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/internal/vclock"
 	"github.com/karkas/karkas/record"
 )
@@ -429,7 +430,7 @@ func TestKind(t *testing.T) {
 	if o.Deadline != 30*time.Minute || o.RequestTimeout != 30*time.Second { // as the options' docs say
 		t.Errorf("default deadline %s, request_timeout %s", o.Deadline, o.RequestTimeout)
 	}
-	o.BaseURL, o.Token, o.BackfillMonths, o.ReconcileMonths = srv.BaseURL(), srv.APIKey(), 1, 1
+	o.BaseURL, o.Token, o.BackfillMonths, o.ReconcileMonths = srv.BaseURL(), secret.Inline(srv.APIKey()), 1, 1
 	src, err := k.Open(o, connectors.Env{HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
@@ -442,7 +443,7 @@ func TestKind(t *testing.T) {
 	if err != nil || n != 1 {
 		t.Fatalf("pulled %d entries, err %v", n, err)
 	}
-	o.Token = ""
+	o.Token = secret.Value{}
 	if _, err := k.Open(o, connectors.Env{}); err == nil || !contains(err.Error(), everhour.EnvHint) {
 		t.Errorf("no token: err = %v", err)
 	}

@@ -57,7 +57,7 @@ func loadConfig(t *testing.T, dir, yaml string) (*mapping.Loaded, *timetrack.Opt
 // test's virtual clock in the client.
 func everhourSource(t *testing.T, o *timetrack.Options, srv *everhourfake.Server, clock *vclock.Virtual) connectors.Source {
 	t.Helper()
-	tr, err := everhour.New(everhour.Config{BaseURL: o.BaseURL, Token: o.Token, HTTPClient: srv.Client(), Clock: clock})
+	tr, err := everhour.New(everhour.Config{BaseURL: o.BaseURL, Token: o.Token.Reveal(), HTTPClient: srv.Client(), Clock: clock})
 	if err != nil {
 		t.Fatal(err)
 	}

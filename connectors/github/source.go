@@ -27,13 +27,11 @@ const (
 
 // Options configure a github source.
 type Options struct {
-	Token     string   `yaml:"token" secret:"true" doc:"a GitHub token (classic with repo scope, or fine-grained with Issues: read); write ${GITHUB_TOKEN} so it comes from the environment"`
-	TokenFile string   `yaml:"token_file" doc:"file holding the token instead of token (relative to the config file)"`
-	Tokens    []string `yaml:"tokens" secret:"true" doc:"several tokens, of different accounts (GitHub's hourly limit is per account), to spread the quota; with or instead of token"`
-	BaseURL   string   `yaml:"base_url" doc:"a GitHub Enterprise Server's root, e.g. https://github.example.com (the API is under /api/v3/); empty for github.com"`
+	Token   secret.Value   `yaml:"token" doc:"a GitHub token (classic with repo scope, or fine-grained with Issues: read); write ${GITHUB_TOKEN} so it comes from the environment (or token_file)"`
+	Tokens  []secret.Value `yaml:"tokens" doc:"several tokens, of different accounts (GitHub's hourly limit is per account), to spread the quota; with or instead of token"`
+	BaseURL string         `yaml:"base_url" doc:"a GitHub Enterprise Server's root, e.g. https://github.example.com (the API is under /api/v3/); empty for github.com"`
 
-	WebhookSecret     string `yaml:"webhook_secret" secret:"true" doc:"the secret of the repository hooks karkas serve creates: GitHub signs every delivery with it, and karkas serve refuses a delivery it does not verify; sync does not use it. A long random string; write ${GITHUB_WEBHOOK_SECRET}"`
-	WebhookSecretFile string `yaml:"webhook_secret_file" doc:"file holding webhook_secret instead (relative to the config file)"`
+	WebhookSecret secret.Value `yaml:"webhook_secret" doc:"the secret of the repository hooks karkas serve creates: GitHub signs every delivery with it, and karkas serve refuses a delivery it does not verify; sync does not use it. A long random string; write ${GITHUB_WEBHOOK_SECRET} (or webhook_secret_file)"`
 
 	Repos        []string `yaml:"repos" doc:"repositories to pull, owner/name; empty: every repository clients[].repos names"`
 	StatusLabels []string `yaml:"status_labels" doc:"labels that are statuses, in workflow order (e.g. [todo, in progress, review]): an open issue's status is the last of them it carries, else open; a closed issue's is closed; the statuses rules map them"`
@@ -91,17 +89,13 @@ func (o Options) tokens(env connectors.Env) ([]string, error) {
 		}
 		return nil
 	}
-	switch t, err := env.Secrets.Read(secret.Spec{Name: "token", Inline: o.Token, File: o.TokenFile, BaseDir: env.BaseDir}); {
-	case err != nil:
-		return nil, err
-	case t != "":
-		if err := add("token", t); err != nil {
+	if o.Token.IsSet() {
+		if err := add("token", env.Secrets.Optional(o.Token)); err != nil {
 			return nil, err
 		}
 	}
 	for i, t := range o.Tokens {
-		env.Secrets.Add(t)
-		if err := add(fmt.Sprintf("tokens[%d]", i), t); err != nil {
+		if err := add(fmt.Sprintf("tokens[%d]", i), env.Secrets.Optional(t)); err != nil {
 			return nil, err
 		}
 	}
@@ -113,8 +107,7 @@ func (o Options) tokens(env connectors.Env) ([]string, error) {
 
 // webhookSecret returns the secret of the hooks karkas serve makes.
 func (o Options) webhookSecret(env connectors.Env) (string, error) {
-	return env.Secrets.Read(secret.Spec{Name: "webhook_secret", Inline: o.WebhookSecret, File: o.WebhookSecretFile, BaseDir: env.BaseDir,
-		Required: true, EnvHint: "GITHUB_WEBHOOK_SECRET"})
+	return env.Secrets.Require(o.WebhookSecret, "webhook_secret", "GITHUB_WEBHOOK_SECRET")
 }
 
 // check validates the options that need no credentials and returns the
@@ -138,9 +131,6 @@ func (o Options) check() ([]string, error) {
 			seen[strings.ToLower(r)] = true
 			out = append(out, r)
 		}
-	}
-	if o.WebhookSecret != "" && o.WebhookSecretFile != "" {
-		return nil, errors.New("webhook_secret and webhook_secret_file are both set; keep one")
 	}
 	labels := map[string]bool{}
 	for _, l := range o.StatusLabels {

@@ -12,8 +12,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -430,23 +428,19 @@ func TestDeliveryAndRedelivery(t *testing.T) {
 func TestOpenWebhooks(t *testing.T) {
 	t.Parallel()
 	f, _, repos := hookWorld(t)
-	dir := t.TempDir()
 	const hookSec = "7c1e5d0b9a8f4e3d2c1b0a9f8e7d6c5b"
-	if err := os.WriteFile(filepath.Join(dir, "github-webhook"), []byte(hookSec+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	opts := func() *github.Options {
 		o := github.DefaultOptions()
-		o.Token, o.BaseURL, o.Repos = "ghp_annatoken0001", f.srv.URL(), []string{repos[0].FullName()}
+		o.Token, o.BaseURL, o.Repos = secret.Inline("ghp_annatoken0001"), f.srv.URL(), []string{repos[0].FullName()}
 		return o
 	}
 	secrets := secret.NewSet()
-	env := connectors.Env{BaseDir: dir, HTTPClient: f.srv.Client(), Secrets: secrets}
+	env := connectors.Env{HTTPClient: f.srv.Client(), Secrets: secrets}
 	if _, err := github.OpenWebhooks(opts(), env); err == nil || !strings.Contains(err.Error(), "webhook_secret") {
 		t.Fatalf("without a secret: %v", err)
 	}
 	o := opts()
-	o.WebhookSecretFile = "github-webhook"
+	o.WebhookSecret = secret.FromFile(hookSec, "github-webhook") // as the decoder reads it
 	wh, err := github.OpenWebhooks(o, env)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/harvest"
 	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 func TestKind(t *testing.T) {
@@ -19,8 +20,8 @@ func TestKind(t *testing.T) {
 	if o.BaseURL != harvest.DefaultBaseURL {
 		t.Errorf("default base_url %q", o.BaseURL)
 	}
-	o.Token = "secret-token-value"
-	if _, err := k.Open(o, connectors.Env{}); err == nil || !strings.Contains(err.Error(), "account") || strings.Contains(err.Error(), o.Token) {
+	o.Token = secret.Inline("secret-token-value")
+	if _, err := k.Open(o, connectors.Env{}); err == nil || !strings.Contains(err.Error(), "account") || strings.Contains(err.Error(), o.Token.Reveal()) {
 		t.Errorf("no account: err = %v", err)
 	}
 	o.Account = "1121001"
@@ -28,7 +29,7 @@ func TestKind(t *testing.T) {
 	if err != nil || src == nil {
 		t.Fatalf("open: %v", err)
 	}
-	o.Token = ""
+	o.Token = secret.Value{}
 	if _, err := k.Open(o, connectors.Env{}); err == nil || !strings.Contains(err.Error(), harvest.EnvHint) {
 		t.Errorf("no token: err = %v", err)
 	}

@@ -28,10 +28,9 @@ const (
 
 // Options are the planfix source's options.
 type Options struct {
-	Account   string `yaml:"account" doc:"the account's name, as in https://NAME.planfix.com (the API is https://NAME.planfix.com/rest)"`
-	Token     string `yaml:"token" secret:"true" doc:"REST API token (Account management, API access, REST API); write ${PLANFIX_TOKEN} so it comes from the environment"`
-	TokenFile string `yaml:"token_file" doc:"file holding the token instead of token (relative to the config file)"`
-	BaseURL   string `yaml:"base_url" doc:"API root instead of the account's (https://NAME.planfix.com/rest, or .planfix.ru); for tests"`
+	Account string       `yaml:"account" doc:"the account's name, as in https://NAME.planfix.com (the API is https://NAME.planfix.com/rest)"`
+	Token   secret.Value `yaml:"token" required:"true" env:"PLANFIX_TOKEN" doc:"REST API token (Account management, API access, REST API); write ${PLANFIX_TOKEN} so it comes from the environment (or token_file)"`
+	BaseURL string       `yaml:"base_url" doc:"API root instead of the account's (https://NAME.planfix.com/rest, or .planfix.ru); for tests"`
 
 	Projects []string `yaml:"projects" doc:"project ids or names to pull; empty: the projects clients[].planfix_projects names, or every project when none does"`
 	Zone     string   `yaml:"zone" doc:"the IANA zone of the token's employee, in which PlanFix writes dates that carry no UTC form (default UTC)"`
@@ -113,7 +112,7 @@ func Open(o *Options, env connectors.Env, client *Client) (*Source, error) {
 		return nil, fmt.Errorf("opening %s: %w", KindName, err)
 	}
 	if client == nil {
-		token, err := env.Secrets.Read(secret.Spec{Name: "token", Inline: o.Token, File: o.TokenFile, BaseDir: env.BaseDir, Required: true, EnvHint: EnvHint})
+		token, err := env.Secrets.Require(o.Token, "token", EnvHint)
 		if err != nil {
 			return nil, err
 		}

@@ -73,9 +73,8 @@ type Changes interface {
 // scopes data by where it needs one (Harvest's account id, a Clockify or
 // Toggl workspace id).
 type Options struct {
-	Token     string `yaml:"token" secret:"true" doc:"API key or personal access token; write ${VAR} so it comes from the environment"`
-	TokenFile string `yaml:"token_file" doc:"file holding the token instead of token (relative to the config file)"`
-	Account   string `yaml:"account" doc:"account or workspace id, where the tracker needs one (Harvest account id, Clockify workspace id, Toggl workspace id)"`
+	Token   secret.Value `yaml:"token" required:"true" doc:"API key or personal access token; write ${VAR} so it comes from the environment (or token_file)"`
+	Account string       `yaml:"account" doc:"account or workspace id, where the tracker needs one (Harvest account id, Clockify workspace id, Toggl workspace id)"`
 
 	BackfillMonths  int           `yaml:"backfill_months" doc:"whole months read on the first sync, the current one included (default 12)"`
 	ReconcileMonths int           `yaml:"reconcile_months" doc:"trailing months re-read to catch edits and deletions (default 2: the current and the previous month)"`
@@ -128,11 +127,10 @@ func (o *Options) Check() error {
 	return connectors.CheckLimits(o.Deadline, o.RequestTimeout)
 }
 
-// Secret returns the token from token or token_file, read through env's
-// secrets. envHint names the variable the error suggests, e.g.
-// EVERHOUR_TOKEN.
+// Secret returns the token, kept in env's secrets. envHint names the
+// variable the error suggests, e.g. EVERHOUR_TOKEN.
 func (o *Options) Secret(env connectors.Env, envHint string) (string, error) {
-	return env.Secrets.Read(secret.Spec{Name: "token", Inline: o.Token, File: o.TokenFile, BaseDir: env.BaseDir, Required: true, EnvHint: envHint})
+	return env.Secrets.Require(o.Token, "token", envHint)
 }
 
 // KindSpec describes a tracker for NewKind.

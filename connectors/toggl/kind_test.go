@@ -8,6 +8,7 @@ import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/timetrack"
 	"github.com/karkas/karkas/connectors/toggl"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 func TestKind(t *testing.T) {
@@ -24,8 +25,8 @@ func TestKind(t *testing.T) {
 	if o.Deadline != 2*time.Hour || o.RequestTimeout != connectors.DefaultRequestTimeout {
 		t.Errorf("default deadline %s, request_timeout %s", o.Deadline, o.RequestTimeout)
 	}
-	o.Token = "secret-token-value"
-	if _, err := k.Open(o, connectors.Env{}); err == nil || !strings.Contains(err.Error(), "account") || strings.Contains(err.Error(), o.Token) {
+	o.Token = secret.Inline("secret-token-value")
+	if _, err := k.Open(o, connectors.Env{}); err == nil || !strings.Contains(err.Error(), "account") || strings.Contains(err.Error(), o.Token.Reveal()) {
 		t.Errorf("no account: err = %v", err)
 	}
 	o.Account = "4567890"
@@ -33,7 +34,7 @@ func TestKind(t *testing.T) {
 	if err != nil || src == nil {
 		t.Fatalf("open: %v", err)
 	}
-	o.Token = ""
+	o.Token = secret.Value{}
 	if _, err := k.Open(o, connectors.Env{}); err == nil || !strings.Contains(err.Error(), toggl.EnvHint) {
 		t.Errorf("no token: err = %v", err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/trello"
 	"github.com/karkas/karkas/connectors/trello/trellofake"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/record"
 )
 
@@ -204,7 +205,7 @@ func newFixtureLimits(t *testing.T, w *trellofake.World, clock *trellofake.Virtu
 func (f *fixture) source(t *testing.T, opts trello.APIOptions) *trello.Source {
 	t.Helper()
 	o := trello.DefaultOptions()
-	o.Key, o.Token = "unused", "unused"
+	o.Key, o.Token = secret.Inline("unused"), secret.Inline("unused")
 	o.Boards = opts.Boards
 	o.BoardNames = opts.BoardNames
 	if opts.BatchSize != 0 {

@@ -23,13 +23,10 @@ const (
 // APIOptions configure a trello source. Exactly one of Boards and BoardNames
 // selects the boards.
 type APIOptions struct {
-	Key       string `yaml:"key" secret:"true" doc:"Trello API key; write ${TRELLO_KEY} so it comes from the environment"`
-	Token     string `yaml:"token" secret:"true" doc:"Trello user token; write ${TRELLO_TOKEN} so it comes from the environment"`
-	KeyFile   string `yaml:"key_file" doc:"file holding the API key instead of key (relative to the config file)"`
-	TokenFile string `yaml:"token_file" doc:"file holding the token instead of token (relative to the config file)"`
+	Key   secret.Value `yaml:"key" required:"true" env:"TRELLO_KEY" doc:"Trello API key; write ${TRELLO_KEY} so it comes from the environment (or key_file)"`
+	Token secret.Value `yaml:"token" required:"true" env:"TRELLO_TOKEN" doc:"Trello user token; write ${TRELLO_TOKEN} so it comes from the environment (or token_file)"`
 
-	WebhookSecret     string `yaml:"webhook_secret" secret:"true" doc:"the OAuth secret of the Trello app the key belongs to (shown with the key at trello.com/app-key): Trello signs webhook deliveries with it, and karkas serve refuses a delivery it does not verify; sync does not use it. Write ${TRELLO_WEBHOOK_SECRET}"`
-	WebhookSecretFile string `yaml:"webhook_secret_file" doc:"file holding webhook_secret instead (relative to the config file)"`
+	WebhookSecret secret.Value `yaml:"webhook_secret" doc:"the OAuth secret of the Trello app the key belongs to (shown with the key at trello.com/app-key): Trello signs webhook deliveries with it, and karkas serve refuses a delivery it does not verify; sync does not use it. Write ${TRELLO_WEBHOOK_SECRET} (or webhook_secret_file)"`
 
 	Boards              []string `yaml:"boards" doc:"board ids or short links to pull"`
 	BoardNames          string   `yaml:"board_names" doc:"regular expression over the names of the token member's boards; every match is pulled"`
@@ -76,12 +73,12 @@ func Kind() connectors.Kind {
 	}
 }
 
-// credentials returns the key and token from the options or their files.
+// credentials returns the key and token of the options.
 func (o APIOptions) credentials(env connectors.Env) (key, token string, err error) {
-	if key, err = env.Secrets.Read(secret.Spec{Name: "key", Inline: o.Key, File: o.KeyFile, BaseDir: env.BaseDir, Required: true, EnvHint: "TRELLO_KEY"}); err != nil {
+	if key, err = env.Secrets.Require(o.Key, "key", "TRELLO_KEY"); err != nil {
 		return "", "", err
 	}
-	if token, err = env.Secrets.Read(secret.Spec{Name: "token", Inline: o.Token, File: o.TokenFile, BaseDir: env.BaseDir, Required: true, EnvHint: "TRELLO_TOKEN"}); err != nil {
+	if token, err = env.Secrets.Require(o.Token, "token", "TRELLO_TOKEN"); err != nil {
 		return "", "", err
 	}
 	return key, token, nil
@@ -89,8 +86,7 @@ func (o APIOptions) credentials(env connectors.Env) (key, token string, err erro
 
 // webhookSecret returns the app secret that signs webhook deliveries.
 func (o APIOptions) webhookSecret(env connectors.Env) (string, error) {
-	return env.Secrets.Read(secret.Spec{Name: "webhook_secret", Inline: o.WebhookSecret, File: o.WebhookSecretFile, BaseDir: env.BaseDir,
-		Required: true, EnvHint: "TRELLO_WEBHOOK_SECRET"})
+	return env.Secrets.Require(o.WebhookSecret, "webhook_secret", "TRELLO_WEBHOOK_SECRET")
 }
 
 // check validates the options that need no credentials.
@@ -111,9 +107,6 @@ func (o *APIOptions) check() (*regexp.Regexp, error) {
 		if !isBoardRef(b) {
 			return nil, fmt.Errorf("boards: %q is neither a board id (24 hex digits) nor a short link (8 letters and digits)", b)
 		}
-	}
-	if o.WebhookSecret != "" && o.WebhookSecretFile != "" {
-		return nil, errors.New("webhook_secret and webhook_secret_file are both set; keep one")
 	}
 	if o.IncludeClosedBoards && o.BoardNames == "" {
 		return nil, errors.New("include_closed_boards only applies with board_names")

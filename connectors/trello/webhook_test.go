@@ -10,8 +10,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -427,30 +425,23 @@ func TestOpenWebhooks(t *testing.T) {
 	e := newEnv(t, envOptions{limits: trellofake.Limits{Off: true}})
 	rc := newHookReceiver(t)
 	b := e.world.AddBoard("Acme")
-	dir := t.TempDir()
 	const appSecret = "9f8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a39281706f5e4d3c2b1a0"
-	if err := os.WriteFile(filepath.Join(dir, "trello-webhook"), []byte(appSecret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	opts := func() *APIOptions {
 		o := DefaultOptions()
-		o.Key, o.Token, o.BaseURL, o.Boards = e.fake.Key(), e.fake.Token(), e.fake.BaseURL(), []string{b.ShortLink}
+		o.Key, o.Token, o.BaseURL, o.Boards = secret.Inline(e.fake.Key()), secret.Inline(e.fake.Token()), e.fake.BaseURL(), []string{b.ShortLink}
 		return o
 	}
 	secrets := secret.NewSet()
-	env := connectors.Env{BaseDir: dir, HTTPClient: e.fake.Client(), Secrets: secrets}
+	env := connectors.Env{HTTPClient: e.fake.Client(), Secrets: secrets}
 
 	_, err := OpenWebhooks(opts(), env)
 	if err == nil || !strings.Contains(err.Error(), "webhook_secret") {
 		t.Fatalf("without a secret: %v, want an error naming webhook_secret", err)
 	}
+	// The config's decoder reads webhook_secret_file (mapping's
+	// TestSecretValues); the secret reaches the handler and the set.
 	o := opts()
-	o.WebhookSecret, o.WebhookSecretFile = appSecret, "trello-webhook"
-	if _, err := OpenWebhooks(o, env); err == nil {
-		t.Error("both webhook_secret and webhook_secret_file: no error")
-	}
-	o = opts()
-	o.WebhookSecretFile = "trello-webhook"
+	o.WebhookSecret = secret.FromFile(appSecret, "trello-webhook")
 	h, err := OpenWebhooks(o, env)
 	if err != nil {
 		t.Fatal(err)

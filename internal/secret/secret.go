@@ -384,3 +384,84 @@ func (s *Set) warn(file string, perm fs.FileMode) {
 		s.Log.Warn(fmt.Sprintf("secret file %s may be read by its group or others (mode %04o); chmod 600 it", file, perm))
 	}
 }
+
+// Value is a secret as a config gives it: inline under its key (usually
+// ${VAR}, which the config's decoder expands) or in a file its key with
+// _file names (token_file, relative to the config file). The config's
+// decoder resolves it, once, for every option of this type: it reads the
+// file (capped at MaxFile, warning when others may read it), keeps the
+// value in the run's Set, and reports a missing or empty file, or both
+// keys given, at its line. Code reads the secret with Reveal. Printed,
+// logged or marshalled, a Value shows as [redacted], so that no dump of
+// the options it sits in can leak it.
+type Value struct {
+	value string
+	file  string
+}
+
+// Inline is the secret v as if written under its key.
+func Inline(v string) Value { return Value{value: v} }
+
+// FromFile is the secret v read from file.
+func FromFile(v, file string) Value { return Value{value: v, file: file} }
+
+// Reveal is the secret itself.
+func (v Value) Reveal() string { return v.value }
+
+// IsSet reports whether the config gives the secret, either way.
+func (v Value) IsSet() bool { return v.value != "" }
+
+// File is the file the secret was read from, "" when it was inline.
+func (v Value) File() string { return v.file }
+
+// String is [redacted], or "" when the secret is not set.
+func (v Value) String() string {
+	if v.value == "" {
+		return ""
+	}
+	return Redacted
+}
+
+// GoString is what %#v prints: never the secret.
+func (v Value) GoString() string { return strconv.Quote(v.String()) }
+
+// MarshalText keeps the secret out of JSON, YAML and text encodings.
+func (v Value) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// Resolve reads a Value the way a config gives it: inline (trimmed of
+// space unless exact) or from file (anchored at baseDir; a trailing line
+// end dropped when exact, else trimmed), keeping it in s. option names
+// the key in errors (token; its file key is option+"_file").
+func (s *Set) Resolve(option, inline, file, baseDir string, exact bool) (Value, error) {
+	v, err := s.Read(Spec{Name: option, Inline: inline, File: file, BaseDir: baseDir, Exact: exact})
+	if err != nil {
+		return Value{}, err
+	}
+	s.AddOption(v, false) // a secret URL (a chat webhook's) in each of its parts
+	if file == "" {
+		return Inline(v), nil
+	}
+	return FromFile(v, file), nil
+}
+
+// Require is the secret v holds, kept in s (options built in code, not
+// decoded, are kept too), or an error naming option, its _file key and
+// envHint (e.g. TRELLO_TOKEN, when given) when v is not set.
+func (s *Set) Require(v Value, option, envHint string) (string, error) {
+	if !v.IsSet() {
+		if envHint != "" {
+			return "", fmt.Errorf("%s: set %s (e.g. ${%s}) or %s_file", option, option, envHint, option)
+		}
+		return "", fmt.Errorf("%s: set %s or %s_file", option, option, option)
+	}
+	s.AddOption(v.value, false)
+	return v.value, nil
+}
+
+// Optional is the secret v holds, kept in s, or "" when v is not set.
+func (s *Set) Optional(v Value) string {
+	if v.IsSet() {
+		s.AddOption(v.value, false)
+	}
+	return v.value
+}

@@ -12,15 +12,15 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/github"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // GitHubOptions configure a github sink.
 type GitHubOptions struct {
-	Token     string   `yaml:"token" secret:"true" doc:"GitHub token allowed to write issues in repo (and in the clients' repositories, for comments); write ${GITHUB_TOKEN}"`
-	TokenFile string   `yaml:"token_file" doc:"file holding the token instead of token (relative to the config file)"`
-	BaseURL   string   `yaml:"base_url" doc:"GitHub Enterprise Server root (default github.com); for tests"`
-	Repo      string   `yaml:"repo" doc:"the ops repository (owner/name) where an issue is opened for a notice whose task is not a GitHub issue, and for digests and summaries"`
-	Labels    []string `yaml:"labels" doc:"labels put on the issues opened (default [sla])"`
+	Token   secret.Value `yaml:"token" required:"true" env:"GITHUB_TOKEN" doc:"GitHub token allowed to write issues in repo (and in the clients' repositories, for comments); write ${GITHUB_TOKEN} (or token_file)"`
+	BaseURL string       `yaml:"base_url" doc:"GitHub Enterprise Server root (default github.com); for tests"`
+	Repo    string       `yaml:"repo" doc:"the ops repository (owner/name) where an issue is opened for a notice whose task is not a GitHub issue, and for digests and summaries"`
+	Labels  []string     `yaml:"labels" doc:"labels put on the issues opened (default [sla])"`
 }
 
 // DefaultGitHubOptions returns the options a config's block is decoded
@@ -40,7 +40,7 @@ var opsRepo = regexp.MustCompile(`^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$`)
 
 // NewGitHub builds a github sink.
 func NewGitHub(o GitHubOptions, env connectors.Env) (*GitHub, error) {
-	token, err := readSecret(env, "token", o.Token, o.TokenFile, true)
+	token, err := env.Secrets.Require(o.Token, "token", "GITHUB_TOKEN")
 	if err != nil {
 		return nil, err
 	}

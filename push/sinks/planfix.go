@@ -8,14 +8,14 @@ import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/planfix"
 	"github.com/karkas/karkas/connectors/timetrack"
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // PlanFixOptions configure a planfix sink.
 type PlanFixOptions struct {
-	Account   string `yaml:"account" doc:"the account's name, as in https://NAME.planfix.com"`
-	Token     string `yaml:"token" secret:"true" doc:"REST API token of the employee karkas comments as (scope comment_add); write ${PLANFIX_TOKEN}"`
-	TokenFile string `yaml:"token_file" doc:"file holding the token instead of token (relative to the config file)"`
-	BaseURL   string `yaml:"base_url" doc:"API root instead of the account's (https://NAME.planfix.com/rest); for tests"`
+	Account string       `yaml:"account" doc:"the account's name, as in https://NAME.planfix.com"`
+	Token   secret.Value `yaml:"token" required:"true" env:"PLANFIX_TOKEN" doc:"REST API token of the employee karkas comments as (scope comment_add); write ${PLANFIX_TOKEN} (or token_file)"`
+	BaseURL string       `yaml:"base_url" doc:"API root instead of the account's (https://NAME.planfix.com/rest); for tests"`
 }
 
 // DefaultPlanFixOptions returns the options a config's block is decoded
@@ -30,7 +30,7 @@ type PlanFix struct {
 
 // NewPlanFix builds a planfix sink.
 func NewPlanFix(o PlanFixOptions, env connectors.Env) (*PlanFix, error) {
-	token, err := readSecret(env, "token", o.Token, o.TokenFile, true)
+	token, err := env.Secrets.Require(o.Token, "token", "PLANFIX_TOKEN")
 	if err != nil {
 		return nil, err
 	}

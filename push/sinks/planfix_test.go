@@ -10,6 +10,7 @@ import (
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/planfix/planfixfake"
 	"github.com/karkas/karkas/internal/fakeapi"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/push/sinks"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestPlanFixSink(t *testing.T) {
 	t.Parallel()
 	fake := planfixfake.New(t, planfixfake.Sample(time.Now()), planfixfake.Options{Limit: -1})
-	s, err := sinks.NewPlanFix(sinks.PlanFixOptions{Token: fake.Token(), BaseURL: fake.BaseURL()}, connectors.Env{})
+	s, err := sinks.NewPlanFix(sinks.PlanFixOptions{Token: secret.Inline(fake.Token()), BaseURL: fake.BaseURL()}, connectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +54,7 @@ func TestPlanFixSink(t *testing.T) {
 	if res, err := s.Deliver(ctx, leave); err != nil || strings.HasPrefix(res.Ref, "comment") {
 		t.Errorf("a clock leaving breached: %+v %v, want no comment", res, err)
 	}
-	bad, err := sinks.NewPlanFix(sinks.PlanFixOptions{Token: "ffffffffffffffffffffffffffffffff", BaseURL: fake.BaseURL()}, connectors.Env{})
+	bad, err := sinks.NewPlanFix(sinks.PlanFixOptions{Token: secret.Inline("ffffffffffffffffffffffffffffffff"), BaseURL: fake.BaseURL()}, connectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}

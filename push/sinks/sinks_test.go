@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/karkas/karkas/connectors"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/push/sinks"
 )
 
@@ -151,7 +152,7 @@ func TestWebhookAnswers(t *testing.T) {
 			}))
 			defer srv.Close()
 			secretPath := "/bot123456:SECRET-TOKEN/sendMessage"
-			s, err := sinks.NewWebhook(sinks.WebhookOptions{URL: srv.URL + secretPath, Format: sinks.FormatTelegram, ChatID: "42"}, connectors.Env{})
+			s, err := sinks.NewWebhook(sinks.WebhookOptions{URL: secret.Inline(srv.URL + secretPath), Format: sinks.FormatTelegram, ChatID: "42"}, connectors.Env{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -174,7 +175,7 @@ func TestWebhookAnswers(t *testing.T) {
 		})
 	}
 	// A connection refused is retried, and does not show the URL either.
-	s, err := sinks.NewWebhook(sinks.WebhookOptions{URL: "http://127.0.0.1:1/hooks/SECRET-TOKEN", Secret: "whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef"))}, connectors.Env{})
+	s, err := sinks.NewWebhook(sinks.WebhookOptions{URL: secret.Inline("http://127.0.0.1:1/hooks/SECRET-TOKEN"), Secret: secret.Inline("whsec_" + base64.StdEncoding.EncodeToString([]byte("0123456789abcdef")))}, connectors.Env{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,11 +191,11 @@ func TestWebhookOptions(t *testing.T) {
 		o    sinks.WebhookOptions
 		want string
 	}{
-		{sinks.WebhookOptions{URL: "https://x.example/h"}, "secret: set secret"},
-		{sinks.WebhookOptions{URL: "https://x.example/h", Secret: "plain"}, "secret: expected whsec_"},
-		{sinks.WebhookOptions{URL: "https://x.example/h", Secret: "whsec_c2hvcnQ="}, "at least 16 bytes"},
-		{sinks.WebhookOptions{URL: "ftp://x.example/TOPSECRET", Format: sinks.FormatSlack}, "url: not an http or https URL"},
-		{sinks.WebhookOptions{URL: "https://api.telegram.org/botX/sendMessage", Format: sinks.FormatTelegram}, "chat_id"},
+		{sinks.WebhookOptions{URL: secret.Inline("https://x.example/h")}, "secret: set secret"},
+		{sinks.WebhookOptions{URL: secret.Inline("https://x.example/h"), Secret: secret.Inline("plain")}, "secret: expected whsec_"},
+		{sinks.WebhookOptions{URL: secret.Inline("https://x.example/h"), Secret: secret.Inline("whsec_c2hvcnQ=")}, "at least 16 bytes"},
+		{sinks.WebhookOptions{URL: secret.Inline("ftp://x.example/TOPSECRET"), Format: sinks.FormatSlack}, "url: not an http or https URL"},
+		{sinks.WebhookOptions{URL: secret.Inline("https://api.telegram.org/botX/sendMessage"), Format: sinks.FormatTelegram}, "chat_id"},
 	} {
 		_, err := sinks.NewWebhook(tt.o, connectors.Env{})
 		if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), "TOPSECRET") {

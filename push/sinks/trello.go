@@ -9,20 +9,19 @@ import (
 
 	"github.com/karkas/karkas/connectors"
 	"github.com/karkas/karkas/connectors/trello"
+	"github.com/karkas/karkas/internal/secret"
 	"github.com/karkas/karkas/mapping"
 )
 
 // TrelloOptions configure a trello sink.
 type TrelloOptions struct {
-	Key           string `yaml:"key" secret:"true" doc:"Trello API key; write ${TRELLO_KEY} so it comes from the environment"`
-	Token         string `yaml:"token" secret:"true" doc:"Trello user token of the member karkas comments as; write ${TRELLO_TOKEN}"`
-	KeyFile       string `yaml:"key_file" doc:"file holding the API key instead of key (relative to the config file)"`
-	TokenFile     string `yaml:"token_file" doc:"file holding the token instead of token (relative to the config file)"`
-	BaseURL       string `yaml:"base_url" doc:"API root (default https://api.trello.com/1); for tests"`
-	AtRiskLabel   string `yaml:"at_risk_label" doc:"label of a card with a clock at risk (default SLA at risk)"`
-	BreachedLabel string `yaml:"breached_label" doc:"label of a card with a breached clock (default SLA breached)"`
-	AtRiskColor   string `yaml:"at_risk_color" doc:"color of the at-risk label when karkas creates it (default yellow)"`
-	BreachedColor string `yaml:"breached_color" doc:"color of the breached label when karkas creates it (default red)"`
+	Key           secret.Value `yaml:"key" required:"true" env:"TRELLO_KEY" doc:"Trello API key; write ${TRELLO_KEY} so it comes from the environment (or key_file)"`
+	Token         secret.Value `yaml:"token" required:"true" env:"TRELLO_TOKEN" doc:"Trello user token of the member karkas comments as; write ${TRELLO_TOKEN} (or token_file)"`
+	BaseURL       string       `yaml:"base_url" doc:"API root (default https://api.trello.com/1); for tests"`
+	AtRiskLabel   string       `yaml:"at_risk_label" doc:"label of a card with a clock at risk (default SLA at risk)"`
+	BreachedLabel string       `yaml:"breached_label" doc:"label of a card with a breached clock (default SLA breached)"`
+	AtRiskColor   string       `yaml:"at_risk_color" doc:"color of the at-risk label when karkas creates it (default yellow)"`
+	BreachedColor string       `yaml:"breached_color" doc:"color of the breached label when karkas creates it (default red)"`
 }
 
 // DefaultTrelloOptions returns the options a config's block is decoded
@@ -43,11 +42,11 @@ type Trello struct {
 
 // NewTrello builds a trello sink.
 func NewTrello(o TrelloOptions, env connectors.Env) (*Trello, error) {
-	key, err := readSecret(env, "key", o.Key, o.KeyFile, true)
+	key, err := env.Secrets.Require(o.Key, "key", "TRELLO_KEY")
 	if err != nil {
 		return nil, err
 	}
-	token, err := readSecret(env, "token", o.Token, o.TokenFile, true)
+	token, err := env.Secrets.Require(o.Token, "token", "TRELLO_TOKEN")
 	if err != nil {
 		return nil, err
 	}

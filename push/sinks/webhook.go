@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/karkas/karkas/internal/locale"
 	"html"
 	"io"
 	"net/http"
@@ -18,6 +17,9 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/karkas/karkas/internal/locale"
+	"github.com/karkas/karkas/internal/secret"
 
 	"github.com/karkas/karkas/connectors"
 )
@@ -31,13 +33,11 @@ const (
 
 // WebhookOptions configure a webhook sink.
 type WebhookOptions struct {
-	URL        string        `yaml:"url" secret:"true" doc:"where to POST: your endpoint, a Slack incoming webhook or https://api.telegram.org/bot<token>/sendMessage; write ${VAR}: such URLs are secrets"`
-	URLFile    string        `yaml:"url_file" doc:"file holding the URL instead of url (relative to the config file)"`
-	Secret     string        `yaml:"secret" secret:"true" doc:"signing secret, whsec_ and base64 (Standard Webhooks); required with format json"`
-	SecretFile string        `yaml:"secret_file" doc:"file holding the secret instead of secret"`
-	Format     string        `yaml:"format" enum:"json,slack,telegram" doc:"json (default: {type, timestamp, data}), slack (text and blocks), telegram (sendMessage, parse_mode HTML)"`
-	ChatID     string        `yaml:"chat_id" doc:"telegram: the chat id or @channelname to post in"`
-	Timeout    time.Duration `yaml:"timeout" doc:"limit of one request (default 30s)"`
+	URL     secret.Value  `yaml:"url" required:"true" doc:"where to POST: your endpoint, a Slack incoming webhook or https://api.telegram.org/bot<token>/sendMessage; write ${VAR} (or url_file): such URLs are secrets"`
+	Secret  secret.Value  `yaml:"secret" doc:"signing secret, whsec_ and base64 (Standard Webhooks); required with format json (or secret_file)"`
+	Format  string        `yaml:"format" enum:"json,slack,telegram" doc:"json (default: {type, timestamp, data}), slack (text and blocks), telegram (sendMessage, parse_mode HTML)"`
+	ChatID  string        `yaml:"chat_id" doc:"telegram: the chat id or @channelname to post in"`
+	Timeout time.Duration `yaml:"timeout" doc:"limit of one request (default 30s)"`
 }
 
 // DefaultWebhookOptions returns the options a config's block is decoded
@@ -77,7 +77,7 @@ func WebhookKind() Kind {
 
 // NewWebhook builds a webhook sink.
 func NewWebhook(o WebhookOptions, env connectors.Env) (*Webhook, error) {
-	raw, err := readSecret(env, "url", o.URL, o.URLFile, true)
+	raw, err := env.Secrets.Require(o.URL, "url", "")
 	if err != nil {
 		return nil, err
 	}
@@ -92,9 +92,9 @@ func NewWebhook(o WebhookOptions, env connectors.Env) (*Webhook, error) {
 	if s.format == "" {
 		s.format = FormatJSON
 	}
-	sec, err := readSecret(env, "secret", o.Secret, o.SecretFile, s.format == FormatJSON)
-	if err != nil {
-		return nil, err
+	sec := env.Secrets.Optional(o.Secret)
+	if sec == "" && s.format == FormatJSON {
+		return nil, errors.New("secret: set secret (e.g. ${SECRET}) or secret_file: a json webhook signs what it sends")
 	}
 	if sec != "" {
 		if s.key, err = webhookKey(sec); err != nil {

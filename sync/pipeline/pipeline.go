@@ -52,7 +52,7 @@ func Load(path string, lookupEnv func(string) (string, bool), secrets *secret.Se
 	reg := registry()
 	return mapping.Load(path, mapping.LoadOptions{
 		LookupEnv: lookupEnv,
-		Secret:    secrets.AddOption,
+		Secrets:   secrets,
 		Kinds:     reg.Names(),
 		Countries: sla.Countries(),
 		SourceOptions: func(kind string) (any, bool) {
