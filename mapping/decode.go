@@ -434,7 +434,7 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 		f := t.Field(i)
 		name := yamlName(f)
 		if name != "" && f.Type == secretType {
-			d.decodeSecret(n, v.Field(i), path, f, secrets[i])
+			d.decodeSecret(n, v.Field(i), path, f, secrets[i], suggested[name] || suggested[name+"_file"])
 			continue
 		}
 		// A missing key the typo hint already named is not reported twice.
@@ -450,13 +450,18 @@ type secretKeys struct {
 }
 
 // decodeSecret resolves a secret.Value from its key or its _file key (sk:
-// nil when neither is given) into v.
-func (d *Decoder) decodeSecret(n *yaml.Node, v reflect.Value, path string, f reflect.StructField, sk *secretKeys) {
+// nil when neither is given) into v; hinted says a typo's hint named one
+// of them already, so that a missing required secret is not reported
+// twice.
+func (d *Decoder) decodeSecret(n *yaml.Node, v reflect.Value, path string, f reflect.StructField, sk *secretKeys, hinted bool) {
 	name := yamlName(f)
 	if sk == nil {
 		sk = &secretKeys{}
 	}
 	scalar := func(node *yaml.Node, key string) (string, bool) {
+		if node != nil && node.Kind == yaml.AliasNode && node.Alias != nil {
+			node = node.Alias
+		}
 		if node == nil || isNull(node) {
 			return "", true
 		}
@@ -480,7 +485,7 @@ func (d *Decoder) decodeSecret(n *yaml.Node, v reflect.Value, path string, f ref
 		return
 	}
 	if inline == "" && file == "" {
-		if f.Tag.Get("required") != "true" {
+		if f.Tag.Get("required") != "true" || hinted && sk.inlineKey == nil && sk.fileKey == nil {
 			return
 		}
 		at, node := path, n

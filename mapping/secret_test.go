@@ -86,11 +86,27 @@ func TestSecretValues(t *testing.T) {
 		{"token_file: big\n", `karkas.yaml:1:13: options.token_file: token_file ` + filepath.Join(dir, "big") + `: more than 64 KiB; a secret file holds one secret`},
 		{"token_file: [a]\n", `karkas.yaml:1:13: options.token_file: expected a single value, got a list`},
 		{"token: ${PLANFIX_TOKEN}\ntoken_fil: x\n", `karkas.yaml:2:1: options.token_fil: unknown key; did you mean "token_file"? (typo, or not supported in this version)`},
+		{"tokn: ${PLANFIX_TOKEN}\n", `karkas.yaml:1:1: options.tokn: unknown key; did you mean "token"? (typo, or not supported in this version)`},
 	} {
 		_, ps, _ := decode(t, tc.text)
 		if len(ps.Errors()) != 1 || !strings.HasSuffix(ps.Errors()[0].String(), tc.want) {
 			t.Errorf("%q: problems %v\nwant %s", tc.text, ps, tc.want)
 		}
+	}
+
+	// An alias of a secret is the secret.
+	var n yaml.Node
+	if err := yaml.Unmarshal([]byte("a: &t ${PLANFIX_TOKEN}\nb: {token: *t}\n"), &n); err != nil {
+		t.Fatal(err)
+	}
+	var aliased struct {
+		A string        `yaml:"a"`
+		B secretOptions `yaml:"b"`
+	}
+	d := &Decoder{File: "karkas.yaml", LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }}
+	d.Decode(&n, &aliased, "")
+	if len(d.Problems.Errors()) != 0 || aliased.B.Token.Reveal() != "tok-from-env-0002" {
+		t.Errorf("alias: %q, %v", aliased.B.Token.Reveal(), d.Problems)
 	}
 
 	// A secret written into the file works, with a warning.
