@@ -121,6 +121,7 @@ type figures struct {
 	noChangeRows int64
 	reread       time.Duration
 	rereadRows   int64
+	size         diskSize // of the store after the last ingest
 }
 
 func run(scale, runs int, bin, config, work string) error {
@@ -299,6 +300,9 @@ func measure(ctx context.Context, dialect string, fresh func() (string, error), 
 		return f, "", err
 	}
 	f.records = live.Total()
+	if f.size, err = storeSize(ctx, st); err != nil {
+		return f, "", err
+	}
 
 	before := lastRun()
 	if f.noChange, _, err = sync(); err != nil {
@@ -381,6 +385,10 @@ func print(scale int, rs []figures) {
 	}
 	w.Flush()
 	fmt.Println("\ngoals: pipeline >= 70% of the bare limit, peak RSS < 256 MB, 0 rows written without changes")
+	fmt.Println("\nthe store on disk after the ingest, per record: indexes and the raw JSON each record keeps as a share of it")
+	for _, f := range rs {
+		fmt.Printf("  %s: %s\n", f.store, f.size.perRecord(f.records))
+	}
 }
 
 // profileCPU starts the CPU profile to path; stop writes it out.
