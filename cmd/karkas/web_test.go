@@ -517,7 +517,9 @@ func TestAgencyPagesInLanguage(t *testing.T) {
 		want []string
 	}{
 		{"/", []string{"Преглед", "Нарушени и застрашени, най-близките срокове първи", "Източници", "Изход"}},
-		{"/clients/betta?period=2026-10", []string{"Разход на часове", "Задачи по етапи", "Месецът в числа", "бюджет от часове"}},
+		// The policy filter names each policy by its row's label.
+		{"/clients/betta?period=2026-10", []string{"Разход на часове", "Задачи по етапи", "Месецът в числа", "бюджет от часове",
+			`<option value="stage_limit">време в етап</option>`, `<option value="untracked_work">без отчетено време</option>`}},
 		{"/capacity?period=2026-10", []string{"Натовареност", "Служители", "Капацитет досега"}},
 		{"/deliveries", []string{"Изпращания", "Създадено", "Канал"}},
 	} {
