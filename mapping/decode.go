@@ -79,8 +79,7 @@ func (ps Problems) Error() string {
 //	yaml:"name"       the key (fields without one are skipped)
 //	required:"true"   the key must be present and not empty
 //	enum:"a,b,c"      a string must be one of these
-//	secret:"true"     a string is a secret: never printed, warn when not from ${ENV} or a file
-//	secret:"url"      a URL whose password, if it has one, is a secret
+//	secret:"url"      a URL whose password, if it has one, is a secret (the store's)
 //	env:"NAME"        a secret.Value's environment variable, for the hint when it is required and missing
 //	exact:"true"      a secret.Value is kept as written (a password may begin or end with a space)
 //	doc:"..."         a description, used by the JSON Schema
@@ -97,9 +96,9 @@ type Decoder struct {
 	Problems Problems
 	// LookupEnv reads the environment; os.LookupEnv when nil.
 	LookupEnv func(string) (string, bool)
-	// Secrets, when set, keeps the value of every field tagged secret and
-	// of every secret.Value, so that the caller can keep them out of what
-	// it prints; it also reads *_file secrets (nil: read, not kept).
+	// Secrets, when set, keeps every secret.Value and the password of a
+	// URL tagged secret:"url", so that the caller can keep them out of
+	// what it prints; it also reads *_file secrets (nil: read, not kept).
 	Secrets *secret.Set
 	// BaseDir anchors a relative *_file: the config's folder (the folder
 	// of File when empty).
@@ -156,9 +155,8 @@ func (d *Decoder) Decode(n *yaml.Node, v any, path string) {
 }
 
 type fieldInfo struct {
-	enum   []string
-	secret bool
-	// secretURL: only a password inside the URL is a secret.
+	enum []string
+	// secretURL: a URL whose password alone is a secret.
 	secretURL bool
 }
 
@@ -421,7 +419,7 @@ func (d *Decoder) decodeStruct(n *yaml.Node, v reflect.Value, path string) {
 			}
 			continue
 		}
-		fi := fieldInfo{secret: f.Tag.Get("secret") == "true", secretURL: f.Tag.Get("secret") == "url"}
+		fi := fieldInfo{secretURL: f.Tag.Get("secret") == "url"}
 		if e := f.Tag.Get("enum"); e != "" {
 			fi.enum = strings.Split(e, ",")
 		}
@@ -494,11 +492,7 @@ func (d *Decoder) decodeSecret(n *yaml.Node, v reflect.Value, path string, f ref
 		} else if sk.fileKey != nil {
 			at, node = join(path, name+"_file"), sk.file
 		}
-		if env := f.Tag.Get("env"); env != "" {
-			d.errorf(node, at, "set %s (e.g. ${%s}) or %s_file", name, env, name)
-		} else {
-			d.errorf(node, at, "set %s or %s_file", name, name)
-		}
+		d.errorf(node, at, "%s", secret.HowToSet(name, f.Tag.Get("env")))
 		return
 	}
 	if inline != "" && !strings.Contains(sk.inline.Value, "${") {
@@ -543,10 +537,10 @@ func (d *Decoder) decodeScalar(n *yaml.Node, v reflect.Value, path string, fi fi
 		return
 	}
 	s := d.expand(n, path)
-	if (fi.secret || fi.secretURL) && s != "" {
-		d.Secrets.AddOption(s, fi.secretURL)
+	if fi.secretURL && s != "" {
+		d.Secrets.AddURL(s)
 	}
-	if (fi.secret && s != "" || fi.secretURL && urlHasPassword(s)) && !strings.Contains(n.Value, "${") {
+	if fi.secretURL && urlHasPassword(s) && !strings.Contains(n.Value, "${") {
 		d.warnf(n, path, "secret written in the file; use ${ENV_VAR} so it stays out of git")
 	}
 	if v.Type() == durationType {

@@ -3,6 +3,8 @@ package mapping
 import (
 	"strings"
 	"testing"
+
+	"github.com/karkas/karkas/internal/secret"
 )
 
 // routingBase is base with a routing block that validates.
@@ -131,8 +133,8 @@ func TestRoutingSinkOptions(t *testing.T) {
 		Dir string `yaml:"dir" required:"true"`
 	}
 	type trelloOptions struct {
-		Key   string `yaml:"key" secret:"true"`
-		Token string `yaml:"token" secret:"true"`
+		Key   secret.Value `yaml:"key"`
+		Token secret.Value `yaml:"token"`
 	}
 	kinds := testSinks()
 	for i := range kinds {

@@ -132,14 +132,9 @@ func (s *Set) AddSecretURL(raw string) {
 	}
 }
 
-// AddOption keeps the value of a config option tagged secret: as Add,
-// and as AddSecretURL too when it is a URL (a chat webhook's). A store
-// URL (url true) is secret only in its password.
-func (s *Set) AddOption(v string, url bool) {
-	if url {
-		s.AddURL(v)
-		return
-	}
+// AddOption keeps a secret a config gives: as Add, and as AddSecretURL
+// too when it is a URL (a chat webhook's).
+func (s *Set) AddOption(v string) {
 	s.Add(v)
 	if strings.Contains(v, "://") {
 		s.AddSecretURL(v)
@@ -295,10 +290,6 @@ type Spec struct {
 	Inline, File string
 	// BaseDir anchors a relative File: the config's folder.
 	BaseDir string
-	// Required makes a secret set neither way an error, which suggests
-	// EnvHint (e.g. TRELLO_TOKEN) when given.
-	Required bool
-	EnvHint  string
 	// Exact keeps the value as written but for a file's trailing line
 	// ends: a password may begin or end with a space. Otherwise the value
 	// is trimmed of space.
@@ -306,7 +297,7 @@ type Spec struct {
 }
 
 // Read returns the secret sp names, from its inline value or its file,
-// and keeps it in s; "" when neither is set and it is not required. A
+// and keeps it in s; "" when neither is set (see Require). A
 // file over MaxFile is refused; a file that its group or others may read
 // gets a warning, as ssh gives one.
 func (s *Set) Read(sp Spec) (string, error) {
@@ -321,13 +312,7 @@ func (s *Set) Read(sp Spec) (string, error) {
 		s.Add(v)
 		return v, nil
 	case sp.File == "":
-		if !sp.Required {
-			return "", nil
-		}
-		if sp.EnvHint != "" {
-			return "", fmt.Errorf("%s: set %s (e.g. ${%s}) or %s_file", sp.Name, sp.Name, sp.EnvHint, sp.Name)
-		}
-		return "", fmt.Errorf("%s: set %s or %s_file", sp.Name, sp.Name, sp.Name)
+		return "", nil
 	}
 	b, err := s.ReadFile(sp.Name+"_file", sp.File, sp.BaseDir)
 	if err != nil {
@@ -437,7 +422,7 @@ func (s *Set) Resolve(option, inline, file, baseDir string, exact bool) (Value, 
 	if err != nil {
 		return Value{}, err
 	}
-	s.AddOption(v, false) // a secret URL (a chat webhook's) in each of its parts
+	s.AddOption(v) // a secret URL (a chat webhook's) in each of its parts
 	if file == "" {
 		return Inline(v), nil
 	}
@@ -449,19 +434,25 @@ func (s *Set) Resolve(option, inline, file, baseDir string, exact bool) (Value, 
 // envHint (e.g. TRELLO_TOKEN, when given) when v is not set.
 func (s *Set) Require(v Value, option, envHint string) (string, error) {
 	if !v.IsSet() {
-		if envHint != "" {
-			return "", fmt.Errorf("%s: set %s (e.g. ${%s}) or %s_file", option, option, envHint, option)
-		}
-		return "", fmt.Errorf("%s: set %s or %s_file", option, option, option)
+		return "", fmt.Errorf("%s: %s", option, HowToSet(option, envHint))
 	}
-	s.AddOption(v.value, false)
+	s.AddOption(v.value)
 	return v.value, nil
+}
+
+// HowToSet says how a config gives the secret option: "set token (e.g.
+// ${PLANFIX_TOKEN}) or token_file", the hint only when envHint is given.
+func HowToSet(option, envHint string) string {
+	if envHint != "" {
+		return fmt.Sprintf("set %s (e.g. ${%s}) or %s_file", option, envHint, option)
+	}
+	return fmt.Sprintf("set %s or %s_file", option, option)
 }
 
 // Optional is the secret v holds, kept in s, or "" when v is not set.
 func (s *Set) Optional(v Value) string {
 	if v.IsSet() {
-		s.AddOption(v.value, false)
+		s.AddOption(v.value)
 	}
 	return v.value
 }

@@ -86,7 +86,7 @@ func TestRedactLeavesOtherText(t *testing.T) {
 func TestAddURL(t *testing.T) {
 	s := NewSet()
 	s.AddSecretURL("https://hooks.example.com/services/T000/B000/XXXXcanaryXXXXXXXXXXXX?sig=s3cr3t-sig-value")
-	s.AddOption("postgres://karkas:pg-pass-1@db.internal:5432/karkas?sslmode=disable", true)
+	s.AddURL("postgres://karkas:pg-pass-1@db.internal:5432/karkas?sslmode=disable")
 	got := s.Redact(`Post "https://hooks.example.com/services/T000/B000/XXXXcanaryXXXXXXXXXXXX?sig=s3cr3t-sig-value": dial tcp: refused; echo XXXXcanaryXXXXXXXXXXXX; s3cr3t-sig-value; login karkas:pg-pass-1 on /karkas, sslmode=disable`)
 	for _, bad := range []string{"canary", "s3cr3t", "pg-pass"} {
 		if strings.Contains(got, bad) {
@@ -162,8 +162,11 @@ func TestReadFile(t *testing.T) {
 	if _, err := s.Read(Spec{Name: "token", Inline: "x", File: "token"}); err == nil || !strings.Contains(err.Error(), "keep one") {
 		t.Errorf("both: %v", err)
 	}
-	if _, err := s.Read(Spec{Name: "token", Required: true, EnvHint: "TRELLO_TOKEN"}); err == nil || !strings.Contains(err.Error(), "${TRELLO_TOKEN}") {
+	if _, err := s.Require(Value{}, "token", "TRELLO_TOKEN"); err == nil || err.Error() != "token: set token (e.g. ${TRELLO_TOKEN}) or token_file" {
 		t.Errorf("missing: %v", err)
+	}
+	if v, err := s.Require(Inline("tok-built-in-code"), "token", ""); err != nil || v != "tok-built-in-code" || s.Redact(v) != Redacted {
+		t.Errorf("required and given: %q %v, not kept", v, err)
 	}
 	if v, err := s.Read(Spec{Name: "token"}); err != nil || v != "" {
 		t.Errorf("optional: %q %v", v, err)

@@ -46,8 +46,9 @@ func configError(err error) error {
 var registry = sync.OnceValue(Registry)
 
 // Load loads and validates the config at path. Errors come back as a
-// mapping.Problems; warnings are in the result's Warnings. Every field
-// tagged secret is added to secrets.
+// mapping.Problems; warnings are in the result's Warnings. Every secret
+// the config gives (its secret.Values, the store URL's password) is added
+// to secrets.
 func Load(path string, lookupEnv func(string) (string, bool), secrets *secret.Set) (*mapping.Loaded, error) {
 	reg := registry()
 	return mapping.Load(path, mapping.LoadOptions{
